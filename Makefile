@@ -1,0 +1,35 @@
+# raytrec: `make demo` trains CML on MovieLens-100K; `make test` runs the suite.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+# torch is pinned and installed first: a looser requirement resolved on its own pulls a CUDA build.
+TORCH_PIN ?= torch==2.13.0
+
+.PHONY: install demo test lint bench clean
+
+$(STAMP): pyproject.toml plugins/raytrec-example/pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet "$(TORCH_PIN)"
+	$(BIN)/pip install --quiet -e ".[dev]" -e plugins/raytrec-example
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/raytrec train examples/cml_ml100k.yaml --overwrite --run-dir runs/demo
+
+test: $(STAMP)
+	$(BIN)/python -m pytest tests -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+bench: $(STAMP)
+	$(BIN)/pip install --quiet -e ".[benchmark]"
+	$(BIN)/python benchmarks/throughput.py
+	$(BIN)/python benchmarks/ml100k.py
+
+clean:
+	rm -rf $(VENV) runs .pytest_cache

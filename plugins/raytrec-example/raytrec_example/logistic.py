@@ -1,0 +1,29 @@
+"""Pointwise logistic loss: positives labelled 1, sampled negatives 0."""
+
+from __future__ import annotations
+
+import torch.nn.functional as F
+
+from raytrec.losses import Loss, LossInput, LossOutput
+
+
+class LogisticLoss(Loss):
+    """``mean_b softplus(-pos_b) + neg_weight · mean_bn softplus(neg_bn)``.
+
+    That is binary cross-entropy on ``σ(score)``, as in word2vec's negative sampling.
+
+    Args:
+        neg_weight: weight of the negative term relative to the positive one.
+    """
+
+    def __init__(self, neg_weight: float = 1.0) -> None:
+        super().__init__()
+        if neg_weight <= 0:
+            raise ValueError(f"neg_weight must be > 0, got {neg_weight}")
+        self.neg_weight = float(neg_weight)
+
+    def compute(self, batch: LossInput) -> LossOutput:
+        pos = F.softplus(-batch.pos).mean()
+        neg = F.softplus(batch.neg).mean()
+        loss = pos + self.neg_weight * neg
+        return LossOutput(loss, {"positive": pos.detach(), "negative": neg.detach()})

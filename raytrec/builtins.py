@@ -1,0 +1,51 @@
+"""raytrec's own components, registered through the ``raytrec`` entry-point group."""
+
+from __future__ import annotations
+
+from raytrec.hookspecs import Register, hookimpl
+
+
+@hookimpl
+def register_samplers(register: Register) -> None:
+    from raytrec.samplers.popularity import PopularitySampler
+    from raytrec.samplers.uniform import UniformSampler
+
+    register("uniform", UniformSampler)
+    register("popularity", PopularitySampler)
+
+
+@hookimpl
+def register_mappers(register: Register) -> None:
+    from raytrec.mappers.embedding import EmbeddingMapper
+
+    register("embedding", EmbeddingMapper)
+
+
+@hookimpl
+def register_losses(register: Register) -> None:
+    from raytrec.losses.bpr import BPRLoss
+    from raytrec.losses.cml import CMLLoss
+
+    register("bpr", BPRLoss)
+    register("cml", CMLLoss)
+
+
+@hookimpl
+def register_retrievers(register: Register) -> None:
+    from raytrec.retrievers.faiss_flat import FaissFlatRetriever
+
+    register("faiss-flat", FaissFlatRetriever)
+
+
+@hookimpl
+def register_datasets(register: Register) -> None:
+    from raytrec.data.citeulike import CiteULike
+    from raytrec.data.movielens import MovieLens100K
+    from raytrec.data.synthetic import SyntheticDataset
+    from raytrec.data.tabular import CsvDataset, ParquetDataset
+
+    register("movielens-100k", MovieLens100K)
+    register("citeulike", CiteULike)
+    register("csv", CsvDataset)
+    register("parquet", ParquetDataset)
+    register("synthetic", SyntheticDataset)

@@ -1,0 +1,1 @@
+"""The ``raytrec`` command line."""

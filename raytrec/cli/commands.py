@@ -1,0 +1,63 @@
+"""What each subcommand does; ``main`` handles parsing and errors."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from rich.console import Console
+
+from raytrec.cli.progress import ProgressWatcher
+from raytrec.cli.tables import metrics_table, plugins_rows, plugins_table
+from raytrec.errors import RaytrecError
+from raytrec.plugins import get_registry
+
+
+def train(args: argparse.Namespace, console: Console) -> int:
+    from raytrec.run.job import create_job, load_job
+    from raytrec.run.launch import run_job
+
+    if bool(args.config) == bool(args.resume):
+        raise RaytrecError("give either a CONFIG to train or --resume RUN_DIR, not both or neither")
+    if args.resume:
+        job = load_job(Path(args.resume))
+    else:
+        job = create_job(args.config, args.overrides, args.run_dir, args.overwrite)
+    console.print(f"run directory: {job.run_dir}")
+    cfg = job.config
+    with ProgressWatcher(job.run_dir, cfg["train"]["epochs"], cfg["eval"]["metric"], console):
+        summary = run_job(job)
+    _print_summary(console, job.run_dir, summary, cfg["eval"])
+    return 0
+
+
+def _print_summary(console: Console, run_dir: Path, summary: dict, eval_cfg: dict) -> None:
+    from raytrec.evaluation.popularity import popularity_metrics
+
+    ks = list(eval_cfg["ks"])
+    popular = popularity_metrics(run_dir / "data", "test", ks, eval_cfg["chunk_size"])
+    title = f"test metrics (best epoch {summary['best_epoch']} of {summary['epochs_run']})"
+    console.print(metrics_table(title, {"model": summary["test"], "popularity": popular}, ks))
+    console.print(f"metrics: {run_dir / 'metrics.json'}")
+
+
+def evaluate(args: argparse.Namespace, console: Console) -> int:
+    from raytrec.run.rescore import rescore
+
+    results = rescore(Path(args.run_dir), args.overrides)
+    if args.json:
+        console.print_json(json.dumps(results))
+        return 0
+    ks = results.pop("ks")
+    console.print(metrics_table(f"{args.run_dir}", results, ks))
+    return 0
+
+
+def plugins(args: argparse.Namespace, console: Console) -> int:
+    registry = get_registry()
+    if args.json:
+        print(json.dumps(plugins_rows(registry), indent=2))
+    else:
+        console.print(plugins_table(registry))
+    return 0

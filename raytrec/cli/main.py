@@ -1,0 +1,63 @@
+"""``raytrec`` command line: train, evaluate, plugins."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+
+from rich.console import Console
+
+from raytrec.errors import RaytrecError
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="raytrec", description=__doc__)
+    parser.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    train = sub.add_parser("train", help="train a model from a YAML config")
+    train.add_argument("config", nargs="?", help="YAML config (omit with --resume)")
+    train.add_argument("--set", dest="overrides", action="append", default=[],
+                       metavar="KEY=VALUE", help="override a config key, e.g. loss.margin=0.3")
+    train.add_argument("--run-dir", help="output directory (default runs/<config>-<time>)")
+    train.add_argument("--overwrite", action="store_true", help="replace an existing run dir")
+    train.add_argument("--resume", metavar="RUN_DIR", help="continue an interrupted run")
+
+    ev = sub.add_parser("evaluate", help="re-score a finished run")
+    ev.add_argument("run_dir")
+    ev.add_argument("--set", dest="overrides", action="append", default=[],
+                    metavar="KEY=VALUE", help="e.g. eval.ks=[10,50] or retriever.name=...")
+    ev.add_argument("--json", action="store_true", help="print JSON instead of a table")
+
+    plugins = sub.add_parser("plugins", help="list every registered component")
+    plugins.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.debug else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+    from raytrec.cli import commands
+
+    handler = {"train": commands.train, "evaluate": commands.evaluate,
+               "plugins": commands.plugins}[args.command]
+    try:
+        return handler(args, console)
+    except RaytrecError as exc:
+        if args.debug:
+            raise
+        err_console.print(f"raytrec: {exc}", markup=False, highlight=False)
+        return 2
+    except KeyboardInterrupt:
+        err_console.print("raytrec: interrupted; continue with raytrec train --resume RUN_DIR")
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

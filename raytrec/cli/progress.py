@@ -1,0 +1,65 @@
+"""A live progress bar fed by the run directory's progress file."""
+
+from __future__ import annotations
+
+import json
+import threading
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from raytrec.train.session import PROGRESS_FILE
+
+
+class ProgressWatcher:
+    """Tails ``progress.jsonl`` (written by the loop or the Train controller) in a thread."""
+
+    def __init__(self, run_dir: Path, epochs: int, metric: str, console: Console) -> None:
+        self.path = Path(run_dir) / PROGRESS_FILE
+        self.metric = metric
+        self.progress = Progress(
+            TextColumn("epoch"), MofNCompleteColumn(), BarColumn(),
+            TextColumn("{task.fields[status]}"), TimeElapsedColumn(),
+            console=console, transient=False,
+        )
+        self.task = self.progress.add_task("train", total=epochs, status="starting")
+        self._stop = threading.Event()
+        self._offset = self.path.stat().st_size if self.path.exists() else 0
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> ProgressWatcher:
+        self.progress.start()
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self._stop.set()
+        self._thread.join()
+        self._poll()
+        self.progress.stop()
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.5):
+            self._poll()
+
+    def _poll(self) -> None:
+        if not self.path.exists():
+            return
+        with open(self.path, "rb") as fh:
+            fh.seek(self._offset)
+            data = fh.read()
+        end = data.rfind(b"\n") + 1  # a line still being written is read next time
+        self._offset += end
+        for line in data[:end].splitlines():
+            self._show(json.loads(line))
+
+    def _show(self, row: dict[str, Any]) -> None:
+        if row.get("finished"):
+            return
+        status = f"loss {row.get('train/loss', float('nan')):.4f}"
+        key = f"valid/{self.metric}"
+        if key in row:
+            status += f"  {self.metric} {row[key]:.4f}"
+        self.progress.update(self.task, completed=row["epoch"], status=status)

@@ -1,0 +1,66 @@
+"""Binding config keys to a constructor: unknown keys, missing ones, types, values."""
+
+from __future__ import annotations
+
+import inspect
+import typing
+from typing import Any
+
+from raytrec.config.types import type_problem
+from raytrec.errors import Problem, did_you_mean
+
+
+def parameters(cls: type[Any]) -> dict[str, inspect.Parameter]:
+    sig = inspect.signature(cls.__init__ if not _is_dataclass(cls) else cls)
+    return {n: p for n, p in sig.parameters.items()
+            if n != "self" and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)}
+
+
+def _is_dataclass(cls: type[Any]) -> bool:
+    return hasattr(cls, "__dataclass_fields__")
+
+
+def _hints(cls: type[Any]) -> dict[str, Any]:
+    try:
+        return typing.get_type_hints(cls if _is_dataclass(cls) else cls.__init__)
+    except Exception:  # unresolvable annotations are not the user's problem
+        return {}
+
+
+def defaults(cls: type[Any]) -> dict[str, Any]:
+    return {n: p.default for n, p in parameters(cls).items() if p.default is not p.empty}
+
+
+def bind(section: str, cls: type[Any], kwargs: dict[str, Any]) -> tuple[Any, list[Problem]]:
+    """Construct ``cls(**kwargs)``, or report every reason it cannot be, keyed by config path."""
+    params = parameters(cls)
+    hints = _hints(cls)
+    problems: list[Problem] = []
+    label = cls.__name__
+    for key, value in kwargs.items():
+        if key not in params:
+            choices = ", ".join(params) or "none"
+            problems.append(Problem(
+                f"{section}.{key}",
+                f"{label} has no argument '{key}'{did_you_mean(key, params)} "
+                f"(arguments: {choices})",
+            ))
+        elif key in hints and (why := type_problem(value, hints[key])):
+            problems.append(Problem(f"{section}.{key}", why))
+    for name, p in params.items():
+        if p.default is p.empty and name not in kwargs:
+            problems.append(Problem(f"{section}.{name}", f"{label} needs '{name}'; set it"))
+    if problems:
+        return None, problems
+    try:
+        return cls(**kwargs), []
+    except (ValueError, TypeError) as exc:
+        return None, [_value_problem(section, params, str(exc))]
+
+
+def _value_problem(section: str, params: dict[str, Any], message: str) -> Problem:
+    # Constructors word their checks "<argument> must be ..."; key the problem by that argument.
+    first = message.split(" ", 1)[0]
+    if first in params and " " in message:
+        return Problem(f"{section}.{first}", message.split(" ", 1)[1])
+    return Problem(section, message)

@@ -1,0 +1,97 @@
+"""The non-plugin sections of a config; their field names are the YAML keys."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+METRIC_NAMES = ("recall", "ndcg", "mrr", "hr")
+
+
+@dataclass
+class TrainSection:
+    """How to optimise.
+
+    Attributes:
+        epochs: passes over the training interactions.
+        batch_size: positives per step, summed over all workers.
+        optimizer: ``adagrad`` (CML paper), ``adam`` or ``sgd``.
+        lr: learning rate.
+        weight_decay: optimizer weight decay (prefer a loss's own regulariser).
+        seed: seeds initialisation, batching and sampling; same seed, same run.
+        device: ``auto`` picks CUDA when the worker has a GPU.
+        patience: stop after this many evaluations without a better validation metric.
+        threads: torch intra-op threads per worker; default: the CPUs Ray gives the worker.
+    """
+
+    epochs: int = 20
+    batch_size: int = 4096
+    optimizer: Literal["adagrad", "adam", "sgd"] = "adagrad"
+    lr: float = 0.05
+    weight_decay: float = 0.0
+    seed: int = 0
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    patience: int | None = None
+    threads: int | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("epochs", "batch_size"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if self.lr <= 0:
+            raise ValueError(f"lr must be > 0, got {self.lr}")
+        if self.patience is not None and self.patience < 1:
+            raise ValueError(f"patience must be >= 1 or null, got {self.patience}")
+        if self.threads is not None and self.threads < 1:
+            raise ValueError(f"threads must be >= 1 or null, got {self.threads}")
+
+
+@dataclass
+class EvalSection:
+    """Full-ranking evaluation.
+
+    Attributes:
+        ks: cut-offs K of every metric (Recall, nDCG, MRR, HitRate @K).
+        metric: the validation metric that picks the best epoch, e.g. ``recall@50``.
+        chunk_size: users scored at once; bounds memory whatever the number of users.
+        every: evaluate every this many epochs (and always after the last).
+    """
+
+    ks: list[int] = field(default_factory=lambda: [10, 20, 50, 100])
+    metric: str = "recall@50"
+    chunk_size: int = 2048
+    every: int = 1
+
+    def __post_init__(self) -> None:
+        if not self.ks or any(int(k) < 1 for k in self.ks):
+            raise ValueError(f"ks must be a non-empty list of positive integers, got {self.ks}")
+        self.ks = sorted({int(k) for k in self.ks})
+        name, _, k = self.metric.partition("@")
+        if name not in METRIC_NAMES or not k.isdigit() or int(k) not in self.ks:
+            raise ValueError(
+                f"metric must be <name>@<k> with name in {', '.join(METRIC_NAMES)} and k in "
+                f"ks {self.ks}, got {self.metric!r}"
+            )
+        if self.chunk_size < 1 or self.every < 1:
+            raise ValueError("chunk_size and every must be >= 1")
+
+
+@dataclass
+class ScalingSection:
+    """Where training runs.
+
+    Attributes:
+        num_workers: Ray Train workers (DDP); 0 runs the loop in this process, without Ray.
+        use_gpu: one GPU per worker (NCCL between them).
+        cpus_per_worker: CPUs Ray reserves per worker (also torch's thread count).
+    """
+
+    num_workers: int = 1
+    use_gpu: bool = False
+    cpus_per_worker: float = 1.0
+
+    def __post_init__(self) -> None:
+        if self.num_workers < 0:
+            raise ValueError(f"num_workers must be >= 0, got {self.num_workers}")
+        if self.cpus_per_worker <= 0:
+            raise ValueError(f"cpus_per_worker must be > 0, got {self.cpus_per_worker}")

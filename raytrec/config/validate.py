@@ -1,0 +1,93 @@
+"""Validate a whole config against the registry before anything starts; report all problems."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from raytrec.config.bind import bind, defaults
+from raytrec.config.defaults import DEFAULTS, PLUGIN_SECTIONS
+from raytrec.config.sections import EvalSection, ScalingSection, TrainSection
+from raytrec.data.splits import SplitConfig
+from raytrec.errors import ConfigError, Problem, did_you_mean, unknown_name
+from raytrec.plugins import Registry
+
+PLAIN_SECTIONS: dict[str, type[Any]] = {
+    "split": SplitConfig,
+    "train": TrainSection,
+    "eval": EvalSection,
+    "scaling": ScalingSection,
+}
+
+
+def validate(config: dict[str, Any], registry: Registry, source: str = "config") -> dict[str, Any]:
+    """The resolved config (every argument explicit), or ConfigError listing every problem."""
+    problems: list[Problem] = []
+    resolved: dict[str, Any] = {}
+    built: dict[str, Any] = {}
+    for section in config:
+        if section not in DEFAULTS:
+            problems.append(Problem(
+                section, f"unknown section{did_you_mean(section, DEFAULTS)} "
+                f"(sections: {', '.join(DEFAULTS)})"))
+    for section, kind in PLUGIN_SECTIONS.items():
+        resolved[section], built[section] = _plugin(section, kind, config.get(section), registry,
+                                                    problems)
+    for section, cls in PLAIN_SECTIONS.items():
+        resolved[section], built[section] = _plain(section, cls, config.get(section), problems)
+    problems += _cross_checks(built)
+    if problems:
+        raise ConfigError(problems, source)
+    return resolved
+
+
+def _plugin(section: str, kind: str, value: Any, registry: Registry,
+            problems: list[Problem]) -> tuple[dict[str, Any], Any]:
+    if not isinstance(value, dict):
+        problems.append(Problem(section, f"expected a mapping with 'name', got {value!r}"))
+        return {}, None
+    name = value.get("name")
+    if not isinstance(name, str):
+        problems.append(Problem(f"{section}.name", f"missing; available: "
+                                f"{', '.join(registry.names(kind))}"))
+        return dict(value), None
+    if not registry.has(kind, name):
+        problems.append(Problem(f"{section}.name", unknown_name(kind, name, registry.names(kind))))
+        return dict(value), None
+    cls = registry.get(kind, name)
+    kwargs = {k: v for k, v in value.items() if k != "name"}
+    obj, found = bind(section, cls, kwargs)
+    problems += found
+    return {"name": name, **defaults(cls), **kwargs}, obj
+
+
+def _plain(section: str, cls: type[Any], value: Any,
+           problems: list[Problem]) -> tuple[dict[str, Any], Any]:
+    value = {} if value is None else value
+    if not isinstance(value, dict):
+        problems.append(Problem(section, f"expected a mapping, got {value!r}"))
+        return {}, None
+    obj, found = bind(section, cls, value)
+    problems += found
+    if obj is None:
+        return dict(value), None
+    return {k: _plain_value(getattr(obj, k)) for k in defaults(cls) | value}, obj
+
+
+def _plain_value(v: Any) -> Any:
+    return list(v) if isinstance(v, tuple) else v
+
+
+def _cross_checks(built: dict[str, Any]) -> list[Problem]:
+    problems = []
+    loss, mapper = built.get("loss"), built.get("mapper")
+    allowed = getattr(loss, "metrics", None)
+    if loss is not None and mapper is not None and allowed and mapper.metric not in allowed:
+        problems.append(Problem(
+            "mapper.metric",
+            f"loss '{type(loss).__name__}' works on {', '.join(allowed)} scores, the mapper "
+            f"uses '{mapper.metric}'; set mapper.metric: {allowed[0]}"))
+    scaling = built.get("scaling")
+    train = built.get("train")
+    if scaling is not None and train is not None and scaling.use_gpu and train.device == "cpu":
+        problems.append(Problem("train.device", "is 'cpu' while scaling.use_gpu is true"))
+    return problems

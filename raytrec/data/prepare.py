@@ -1,0 +1,112 @@
+"""Turn a dataset's raw interactions into the prepared layout every worker reads.
+
+``<data_dir>/``: ``train|valid|test.parquet`` (int64 ``user``, ``item`` [+ ``rating``,
+``timestamp``]), ``users.parquet`` / ``items.parquet`` (contiguous index -> original id),
+``user_features.parquet`` / ``item_features.parquet`` (row i = index i) and ``info.json``.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from raytrec.data.base import ITEM, RATING, SPLIT, SPLITS, TIMESTAMP, USER, RawData
+from raytrec.data.splits import SplitConfig, split_interactions
+from raytrec.errors import DataError
+
+# Enough row groups that any worker count up to this many gets a balanced shard to itself.
+_ROW_GROUPS = 64
+
+
+def prepare(raw: RawData, split: SplitConfig, out_dir: Path) -> dict[str, object]:
+    """Map ids, split, and write ``out_dir`` atomically. Returns the ``info.json`` content."""
+    df = _checked(raw)
+    users, user_ids = pd.factorize(df[USER], sort=True)
+    items, item_ids = pd.factorize(df[ITEM], sort=True)
+    table = pd.DataFrame({USER: users.astype(np.int64), ITEM: items.astype(np.int64)})
+    for col in (RATING, TIMESTAMP):
+        if col in df.columns:
+            table[col] = df[col].to_numpy(dtype=np.float64)
+    if SPLIT in df.columns:
+        codes = _given_split(df[SPLIT])
+    else:
+        codes = split_interactions(table, split)
+    tmp = out_dir.with_name(out_dir.name + ".partial")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    counts = np.bincount(table[ITEM].to_numpy()[codes == 0], minlength=len(item_ids))
+    # Shuffled once so that contiguous row groups are random shards of train.
+    rng = np.random.default_rng(split.seed)
+    for code, name in enumerate(SPLITS):
+        part = table[codes == code]
+        if name == "train":
+            part = part.iloc[rng.permutation(len(part))]
+        rows = max(1, -(-len(part) // _ROW_GROUPS))
+        pq.write_table(pa.Table.from_pandas(part, preserve_index=False), tmp / f"{name}.parquet",
+                       row_group_size=rows)
+    _write_ids(tmp / "users.parquet", user_ids)
+    _write_ids(tmp / "items.parquet", item_ids)
+    _write_features(tmp / "user_features.parquet", raw.user_features, user_ids)
+    _write_features(tmp / "item_features.parquet", raw.item_features, item_ids)
+    info = {
+        "dataset": raw.name,
+        "num_users": len(user_ids),
+        "num_items": len(item_ids),
+        "num_interactions": {n: int((codes == c).sum()) for c, n in enumerate(SPLITS)},
+        "columns": list(table.columns),
+    }
+    (tmp / "info.json").write_text(json.dumps(info, indent=2))
+    np.save(tmp / "item_counts.npy", counts)
+    if out_dir.exists():
+        shutil.rmtree(out_dir)
+    tmp.rename(out_dir)
+    return info
+
+
+def _checked(raw: RawData) -> pd.DataFrame:
+    df = raw.interactions
+    missing = [c for c in (USER, ITEM) if c not in df.columns]
+    if missing:
+        raise DataError(
+            f"dataset '{raw.name}': interactions have no {' or '.join(missing)} column "
+            f"(columns: {', '.join(map(str, df.columns))}); map your id columns to user/item"
+        )
+    df = df.dropna(subset=[USER, ITEM])
+    if len(df) == 0:
+        raise DataError(f"dataset '{raw.name}' has no interactions (after dropping empty ids)")
+    if TIMESTAMP in df.columns:
+        df = df.sort_values(TIMESTAMP, kind="stable")
+    # Implicit feedback: a repeated (user, item) pair is one positive; keep its first record.
+    return df.drop_duplicates(subset=[USER, ITEM], keep="first").reset_index(drop=True)
+
+
+def _given_split(col: pd.Series) -> np.ndarray:
+    names = col.astype(str).str.lower()
+    bad = sorted(set(names.unique()) - set(SPLITS))
+    if bad:
+        raise DataError(f"split column has values {bad}; allowed: {', '.join(SPLITS)}")
+    lookup = {n: i for i, n in enumerate(SPLITS)}
+    codes = names.map(lookup).to_numpy(dtype=np.int8)
+    if not (codes == 0).any():
+        raise DataError("the given split has no train rows")
+    return codes
+
+
+def _write_ids(path: Path, ids: pd.Index) -> None:
+    table = pa.table({"index": np.arange(len(ids), dtype=np.int64), "id": ids.to_numpy()})
+    pq.write_table(table, path)
+
+
+def _write_features(path: Path, features: pd.DataFrame | None, ids: pd.Index) -> None:
+    if features is None:
+        return
+    # Rows for ids without features stay null; features of ids not in the data are dropped.
+    aligned = features[~features.index.duplicated()].reindex(ids)
+    aligned.index = pd.RangeIndex(len(ids), name="index")
+    pq.write_table(pa.Table.from_pandas(aligned.reset_index(), preserve_index=False), path)

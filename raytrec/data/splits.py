@@ -1,0 +1,104 @@
+"""Deterministic train/valid/test splits of an interaction table."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+from raytrec.data.base import TIMESTAMP, USER
+
+TRAIN, VALID, TEST = 0, 1, 2
+
+
+@dataclass
+class SplitConfig:
+    """How to split interactions that do not come with a split of their own.
+
+    - ``ratio``: per user, a seeded random ``ratios`` share to train/valid/test (CML paper:
+      60/20/20); users with fewer than ``min_user_interactions`` stay in train.
+    - ``leave-last-out``: per user, the latest interaction to test, the one before to valid.
+    - ``temporal``: one global cut by timestamp at the ``ratios`` quantiles.
+    """
+
+    method: Literal["ratio", "leave-last-out", "temporal"] = "ratio"
+    ratios: list[float] | tuple[float, float, float] = (0.6, 0.2, 0.2)
+    min_user_interactions: int = 5
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        r = [float(x) for x in self.ratios]
+        if len(r) != 3 or any(x < 0 for x in r) or not np.isclose(sum(r), 1.0):
+            raise ValueError(
+                f"ratios must be three non-negative numbers summing to 1 (train, valid, test), "
+                f"got {list(self.ratios)}"
+            )
+        if self.min_user_interactions < 1:
+            raise ValueError(f"must be >= 1, got {self.min_user_interactions}")
+        self.ratios = tuple(r)
+
+
+def split_interactions(df: pd.DataFrame, cfg: SplitConfig) -> np.ndarray:
+    """(n,) int8 codes: 0 train, 1 valid, 2 test. ``df`` needs ``user`` (and ``timestamp``)."""
+    if cfg.method == "ratio":
+        return _per_user_ratio(df, cfg)
+    if TIMESTAMP not in df.columns:
+        raise ValueError(f"split method '{cfg.method}' needs a timestamp column; the data has none")
+    if cfg.method == "leave-last-out":
+        return _leave_last_out(df, cfg)
+    return _temporal(df, cfg)
+
+
+def _rank_within_user(users: np.ndarray, key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Position of each row within its user after sorting by ``key``, and the user's size."""
+    order = np.lexsort((key, users))
+    su = users[order]
+    starts = np.r_[0, np.flatnonzero(su[1:] != su[:-1]) + 1]
+    sizes = np.diff(np.r_[starts, len(su)])
+    pos_sorted = np.arange(len(su)) - np.repeat(starts, sizes)
+    rank = np.empty(len(su), dtype=np.int64)
+    size = np.empty(len(su), dtype=np.int64)
+    rank[order] = pos_sorted
+    size[order] = np.repeat(sizes, sizes)
+    return rank, size
+
+
+def _per_user_ratio(df: pd.DataFrame, cfg: SplitConfig) -> np.ndarray:
+    users = df[USER].to_numpy()
+    key = np.random.default_rng(cfg.seed).random(len(df))
+    rank, size = _rank_within_user(users, key)
+    r_train, r_valid, _ = cfg.ratios
+    n_train = np.rint(size * r_train).astype(np.int64)
+    n_trval = np.rint(size * (r_train + r_valid)).astype(np.int64)
+    codes = np.where(rank < n_train, TRAIN, np.where(rank < n_trval, VALID, TEST))
+    codes[size < cfg.min_user_interactions] = TRAIN
+    return codes.astype(np.int8)
+
+
+def _leave_last_out(df: pd.DataFrame, cfg: SplitConfig) -> np.ndarray:
+    users = df[USER].to_numpy()
+    ts = df[TIMESTAMP].to_numpy(dtype=np.float64)
+    # Seeded tie-break so equal timestamps split the same way every run.
+    tie = np.random.default_rng(cfg.seed).random(len(df))
+    order_key = np.lexsort((tie, ts))
+    key = np.empty(len(df), dtype=np.int64)
+    key[order_key] = np.arange(len(df))
+    rank, size = _rank_within_user(users, key)
+    from_end = size - 1 - rank
+    codes = np.where(from_end == 0, TEST, np.where(from_end == 1, VALID, TRAIN))
+    codes[size < max(cfg.min_user_interactions, 3)] = TRAIN
+    return codes.astype(np.int8)
+
+
+def _temporal(df: pd.DataFrame, cfg: SplitConfig) -> np.ndarray:
+    ts = df[TIMESTAMP].to_numpy(dtype=np.float64)
+    tie = np.random.default_rng(cfg.seed).random(len(df))
+    order = np.lexsort((tie, ts))
+    pos = np.empty(len(df), dtype=np.int64)
+    pos[order] = np.arange(len(df))
+    r_train, r_valid, _ = cfg.ratios
+    n_train = int(round(len(df) * r_train))
+    n_trval = int(round(len(df) * (r_train + r_valid)))
+    return np.where(pos < n_train, TRAIN, np.where(pos < n_trval, VALID, TEST)).astype(np.int8)

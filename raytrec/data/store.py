@@ -1,0 +1,79 @@
+"""Reading the prepared layout: training shards as tensors, eval splits as per-user lists."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pyarrow.parquet as pq
+
+from raytrec.data.base import ITEM, USER, DataInfo
+from raytrec.errors import DataError
+
+
+@dataclass(frozen=True)
+class UserItems:
+    """Items per user in CSR form: items of user u are ``indices[indptr[u]:indptr[u+1]]``."""
+
+    indptr: np.ndarray  # (U+1,) int64
+    indices: np.ndarray  # (nnz,) int64, sorted within each user
+
+    @classmethod
+    def from_pairs(cls, users: np.ndarray, items: np.ndarray, num_users: int) -> UserItems:
+        order = np.lexsort((items, users))
+        counts = np.bincount(users, minlength=num_users)
+        indptr = np.r_[0, np.cumsum(counts)].astype(np.int64)
+        return cls(indptr, items[order].astype(np.int64))
+
+    def counts(self) -> np.ndarray:
+        return np.diff(self.indptr)
+
+    def users(self) -> np.ndarray:
+        """Users with at least one item."""
+        return np.flatnonzero(self.counts() > 0)
+
+    def merge(self, other: UserItems) -> UserItems:
+        n = len(self.indptr) - 1
+        u = np.r_[np.repeat(np.arange(n), self.counts()), np.repeat(np.arange(n), other.counts())]
+        return UserItems.from_pairs(u, np.r_[self.indices, other.indices], n)
+
+
+def _file(data_dir: Path, name: str) -> Path:
+    path = Path(data_dir) / name
+    if not path.exists():
+        raise DataError(f"{path} is missing: the data directory is incomplete; prepare it again")
+    return path
+
+
+def read_info(data_dir: Path) -> DataInfo:
+    info = json.loads(_file(data_dir, "info.json").read_text())
+    counts = np.load(_file(data_dir, "item_counts.npy"))
+    return DataInfo(
+        num_users=int(info["num_users"]),
+        num_items=int(info["num_items"]),
+        item_counts=counts.astype(np.int64),
+        num_train=int(info["num_interactions"]["train"]),
+        extra={"dataset": info.get("dataset", "")},
+    )
+
+
+def read_pairs(data_dir: Path, split: str) -> tuple[np.ndarray, np.ndarray]:
+    table = pq.read_table(_file(data_dir, f"{split}.parquet"), columns=[USER, ITEM])
+    return table[USER].to_numpy(), table[ITEM].to_numpy()
+
+
+def read_train_shard(data_dir: Path, rank: int, world: int) -> tuple[np.ndarray, np.ndarray]:
+    """This worker's share of train: whole row groups when there are enough, else a row slice."""
+    pf = pq.ParquetFile(_file(data_dir, "train.parquet"))
+    if pf.num_row_groups >= world:
+        table = pf.read_row_groups(list(range(rank, pf.num_row_groups, world)), columns=[USER, ITEM])
+        return table[USER].to_numpy(), table[ITEM].to_numpy()
+    users, items = read_pairs(data_dir, "train")
+    return users[rank::world], items[rank::world]
+
+
+def read_user_items(data_dir: Path, split: str, num_users: int) -> UserItems:
+    users, items = read_pairs(data_dir, split)
+    return UserItems.from_pairs(users, items, num_users)

@@ -1,0 +1,250 @@
+"""Interactions from your own CSV or Parquet files.
+
+Either one file (``path``), which raytrec splits, or ready-made ``train`` (+ ``valid``,
+``test``) files, which are used as given. Optional feature files in the same format hold one
+row per user or item, keyed by the ``user_col`` / ``item_col`` column.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from abc import abstractmethod
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from raytrec.data.base import ITEM, RATING, SPLIT, TIMESTAMP, USER, Dataset, RawData
+from raytrec.errors import DataError
+
+logger = logging.getLogger(__name__)
+
+
+class TabularDataset(Dataset):
+    """Shared logic of the CSV and Parquet datasets; subclasses only read files.
+
+    Args:
+        path: one file with all interactions (split by raytrec).
+        train, valid, test: a ready-made split instead of ``path`` (``valid``/``test``
+            optional); rows get a ``split`` column and are used as given.
+        user_col, item_col: the id columns.
+        rating_col, timestamp_col: optional rating and time columns (timestamps may be numbers
+            or dates).
+        min_rating: drop rows rated below this (needs ``rating_col``).
+        user_features, item_features: files with one row per user / item, keyed by
+            ``user_col`` / ``item_col``.
+    """
+
+    name = "tabular"
+    kind = "table"
+
+    def __init__(
+        self, path: str | None = None, train: str | None = None, valid: str | None = None,
+        test: str | None = None, user_col: str = "user_id", item_col: str = "item_id",
+        rating_col: str | None = None, timestamp_col: str | None = None,
+        min_rating: float | None = None, user_features: str | None = None,
+        item_features: str | None = None,
+    ) -> None:
+        files = {"path": path, "train": train, "valid": valid, "test": test,
+                 "user_features": user_features, "item_features": item_features}
+        for key, value in files.items():
+            if value is not None and (not isinstance(value, str | os.PathLike) or not str(value)):
+                raise ValueError(f"{key} must be a non-empty path string, got {value!r}")
+        if (path is None) == (train is None):
+            raise ValueError("give exactly one of path (one file, split by raytrec) or train "
+                             "(+ optional valid and test: a ready-made split)")
+        if path is not None and (valid is not None or test is not None):
+            raise ValueError("valid and test go with train, not with path; use train: instead "
+                             "of path: for a ready-made split")
+        _check_columns(user_col, item_col, rating_col, timestamp_col)
+        if min_rating is not None:
+            if isinstance(min_rating, bool) or not isinstance(min_rating, int | float):
+                raise ValueError(f"min_rating must be a number, got {min_rating!r}")
+            if rating_col is None:
+                raise ValueError("min_rating needs rating_col: name the column holding ratings")
+        self.files = {k: v for k, v in files.items() if v is not None}
+        self.user_col, self.item_col = user_col, item_col
+        self.rating_col, self.timestamp_col = rating_col, timestamp_col
+        self.min_rating = None if min_rating is None else float(min_rating)
+
+    @abstractmethod
+    def columns(self, path: Path) -> list[str]:
+        """The column names of a file (reading as little as possible)."""
+
+    @abstractmethod
+    def read(self, path: Path, columns: list[str] | None) -> pd.DataFrame:
+        """The named columns (all if None) of a file."""
+
+    def load(self) -> RawData:
+        parts = [key for key in ("path", "train", "valid", "test") if key in self.files]
+        frames = []
+        for key in parts:
+            frame = self._interactions(key)
+            if key != "path":
+                frame[SPLIT] = key
+            frames.append(frame)
+        inter = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+        if self.min_rating is not None:
+            inter = inter[inter[RATING] >= self.min_rating].reset_index(drop=True)
+        logger.info("%s: %d interactions from %s", self.name, len(inter), ", ".join(parts))
+        return RawData(
+            interactions=inter,
+            user_features=self._features("user_features", self.user_col),
+            item_features=self._features("item_features", self.item_col),
+            name=self.name,
+        )
+
+    def _interactions(self, key: str) -> pd.DataFrame:
+        wanted = {USER: self.user_col, ITEM: self.item_col, RATING: self.rating_col,
+                  TIMESTAMP: self.timestamp_col}
+        wanted = {k: v for k, v in wanted.items() if v is not None}
+        path = self._existing(key)
+        self._require(path, key, list(dict.fromkeys(wanted.values())))
+        df = self._read_rows(path, key, list(dict.fromkeys(wanted.values())))
+        out = pd.DataFrame({new: df[old].to_numpy() for new, old in wanted.items()})
+        if RATING in out.columns:
+            out[RATING] = _numeric(df[self.rating_col], path)
+        if TIMESTAMP in out.columns:
+            out[TIMESTAMP] = _seconds(df[self.timestamp_col], path)
+        return out
+
+    def _features(self, key: str, id_col: str) -> pd.DataFrame | None:
+        if key not in self.files:
+            return None
+        path = self._existing(key)
+        self._require(path, key, [id_col])
+        df = self._read_rows(path, key, None)
+        return df.set_index(id_col)
+
+    def _existing(self, key: str) -> Path:
+        path = Path(self.files[key]).expanduser()
+        if not path.is_file():
+            raise DataError(f"{self.name} dataset {key}: file {path} does not exist; fix {key}: "
+                            f"in the config")
+        return path
+
+    def _require(self, path: Path, key: str, needed: list[str]) -> None:
+        try:
+            have = self.columns(path)
+        except (OSError, ValueError, pa.ArrowException) as exc:
+            raise DataError(f"{self.name} dataset {key}: cannot read {path} as {self.kind} "
+                            f"({exc}); check that the file is a valid {self.kind}") from exc
+        if not have:
+            raise DataError(f"{self.name} dataset {key}: {path} is empty (no header, no rows); "
+                            f"point {key}: at a file with data")
+        for col in needed:
+            if col not in have:
+                raise DataError(
+                    f"{self.name} dataset {key}: column '{col}' is not in {path} (columns: "
+                    f"{', '.join(map(str, have)) or 'none'}); set the matching *_col option "
+                    f"to one of them"
+                )
+
+    def _read_rows(self, path: Path, key: str, columns: list[str] | None) -> pd.DataFrame:
+        try:
+            df = self.read(path, columns)
+        except (OSError, ValueError, pa.ArrowException) as exc:
+            raise DataError(f"{self.name} dataset {key}: cannot read {path} as {self.kind} "
+                            f"({exc}); check that the file is a valid {self.kind}") from exc
+        if len(df) == 0:
+            raise DataError(f"{self.name} dataset {key}: {path} has no rows; point {key}: at a "
+                            f"file with data")
+        return df
+
+
+class CsvDataset(TabularDataset):
+    """Interactions from CSV (or other delimited text) files.
+
+    Args:
+        sep: the field separator, e.g. ``"\\t"`` for TSV.
+        (others as in :class:`TabularDataset`)
+    """
+
+    name = "csv"
+    kind = "CSV"
+
+    def __init__(
+        self, path: str | None = None, train: str | None = None, valid: str | None = None,
+        test: str | None = None, user_col: str = "user_id", item_col: str = "item_id",
+        rating_col: str | None = None, timestamp_col: str | None = None,
+        min_rating: float | None = None, user_features: str | None = None,
+        item_features: str | None = None, sep: str = ",",
+    ) -> None:
+        if not isinstance(sep, str) or not sep:
+            raise ValueError(f"sep must be a non-empty string such as ',' or '\\t', got {sep!r}")
+        super().__init__(
+            path=path, train=train, valid=valid, test=test, user_col=user_col,
+            item_col=item_col, rating_col=rating_col, timestamp_col=timestamp_col,
+            min_rating=min_rating, user_features=user_features, item_features=item_features,
+        )
+        self.sep = sep
+
+    def columns(self, path: Path) -> list[str]:
+        try:
+            return [str(c) for c in pd.read_csv(path, sep=self.sep, nrows=0).columns]
+        except pd.errors.EmptyDataError:
+            return []
+
+    def read(self, path: Path, columns: list[str] | None) -> pd.DataFrame:
+        return pd.read_csv(path, sep=self.sep, usecols=columns)
+
+
+class ParquetDataset(TabularDataset):
+    """Interactions from Parquet files."""
+
+    name = "parquet"
+    kind = "Parquet"
+
+    def columns(self, path: Path) -> list[str]:
+        return list(pq.read_schema(path).names)
+
+    def read(self, path: Path, columns: list[str] | None) -> pd.DataFrame:
+        return pd.read_parquet(path, columns=columns)
+
+
+def _check_columns(user_col: str, item_col: str, rating_col: str | None,
+                   timestamp_col: str | None) -> None:
+    named = {"user_col": user_col, "item_col": item_col, "rating_col": rating_col,
+             "timestamp_col": timestamp_col}
+    for key, value in named.items():
+        if value is None and key in ("rating_col", "timestamp_col"):
+            continue
+        if not isinstance(value, str) or not value:
+            raise ValueError(f"{key} must be a non-empty column name, got {value!r}")
+    if user_col == item_col:
+        raise ValueError(f"user_col and item_col must differ, both are '{user_col}'")
+
+
+def _numeric(col: pd.Series, path: Path) -> np.ndarray:
+    values = pd.to_numeric(col, errors="coerce").to_numpy(dtype=np.float64)
+    bad = np.isnan(values) & col.notna().to_numpy()
+    if bad.any():
+        raise DataError(f"column '{col.name}' in {path} has a non-numeric value "
+                        f"{col[bad].iloc[0]!r}; ratings must be numbers")
+    return values
+
+
+def _seconds(col: pd.Series, path: Path) -> np.ndarray:
+    """Numeric timestamps as they are; dates and datetimes as seconds since 1970."""
+    if pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col):
+        return col.to_numpy()
+    try:
+        stamps = _datetimes(col)
+    except (ValueError, TypeError, OverflowError) as exc:
+        cause = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise DataError(f"column '{col.name}' in {path} holds neither numbers nor dates "
+                        f"({cause}); timestamps must be numbers or dates") from exc
+    seconds = ((stamps - pd.Timestamp(0, tz="UTC")) // pd.Timedelta(seconds=1)).to_numpy(
+        dtype=np.float64, na_value=np.nan)
+    return seconds if np.isnan(seconds).any() else seconds.astype(np.int64)
+
+
+def _datetimes(col: pd.Series) -> pd.Series:
+    try:
+        return pd.to_datetime(col, utc=True)
+    except (ValueError, TypeError):
+        # One format inferred from the first value failed; parse each value on its own (slower).
+        return pd.to_datetime(col, utc=True, format="mixed")

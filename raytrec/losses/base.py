@@ -1,0 +1,96 @@
+"""Losses: scores of positives and negatives -> one scalar, plus named parts for logging."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+
+import torch
+from torch import nn
+
+from raytrec.data.base import DataInfo
+
+
+@dataclass
+class LossInput:
+    """One batch as a loss sees it.
+
+    Attributes:
+        pos: ``(B,)`` scores of the positive pairs (for ``l2`` mappers, ``-d²``).
+        neg: ``(B, N)`` scores of the negatives.
+        log_q: ``(B, N)`` log-probability the sampler drew each negative with.
+        query: ``(B, D)`` query vectors (regularisers use them).
+        item: ``(B, D)`` positive item vectors.
+        extras: loss-specific values from ``select`` (e.g. CML's violator counts).
+    """
+
+    pos: torch.Tensor
+    neg: torch.Tensor
+    log_q: torch.Tensor
+    query: torch.Tensor
+    item: torch.Tensor
+    extras: dict[str, torch.Tensor] = field(default_factory=dict)
+
+
+@dataclass
+class LossOutput:
+    """``loss`` is what is minimised; ``parts`` are its named terms, detached, for logging.
+
+    Parts stay tensors so that logging them does not force a device sync on every step.
+    """
+
+    loss: torch.Tensor
+    parts: dict[str, torch.Tensor] = field(default_factory=dict)
+
+
+@dataclass
+class Selection:
+    """Which candidates a loss keeps: ``index (B, K)`` into the candidate axis, and extras."""
+
+    index: torch.Tensor
+    extras: dict[str, torch.Tensor] = field(default_factory=dict)
+
+
+class Loss(nn.Module, ABC):
+    """Base class of losses: checks shapes so that a subclass writes ``compute`` only.
+
+    A loss whose gradient flows through a few of the sampled candidates only (e.g. the
+    hardest one) also implements ``select``: the trainer then scores all candidates without
+    gradient and backpropagates through the selected ones only — the same gradient, less work.
+    """
+
+    # The mapper metrics this loss is defined for; None means any.
+    metrics: tuple[str, ...] | None = None
+
+    def setup(self, info: DataInfo) -> None:
+        """Called once per worker with training-data statistics."""
+        self.num_items = info.num_items
+
+    def select(self, pos: torch.Tensor, neg: torch.Tensor) -> Selection | None:
+        """Given ``pos (B,)`` and ``neg (B, N)`` scores (no grad), the candidates to keep."""
+        return None
+
+    @abstractmethod
+    def compute(self, batch: LossInput) -> LossOutput:
+        """The loss of a shape-checked batch."""
+
+    def forward(self, batch: LossInput) -> LossOutput:
+        b = batch.pos.shape[0]
+        if batch.pos.dim() != 1:
+            raise ValueError(f"pos scores must be (B,), got {tuple(batch.pos.shape)}")
+        if batch.neg.dim() != 2 or batch.neg.shape[0] != b:
+            raise ValueError(f"neg scores must be (B={b}, N), got {tuple(batch.neg.shape)}")
+        if batch.log_q.shape != batch.neg.shape:
+            raise ValueError(
+                f"log_q must match neg {tuple(batch.neg.shape)}, got {tuple(batch.log_q.shape)}"
+            )
+        out = self.compute(batch)
+        if out.loss.dim() != 0:
+            raise ValueError(f"{type(self).__name__}.compute must return a scalar loss")
+        return out
+
+
+def check_non_negative(name: str, value: float) -> float:
+    if value < 0:
+        raise ValueError(f"{name} must be >= 0, got {value}")
+    return float(value)

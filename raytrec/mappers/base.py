@@ -1,0 +1,67 @@
+"""Mappers: torch modules that place queries and items in one space."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+
+import torch
+from torch import nn
+
+from raytrec.data.base import DataInfo
+from raytrec.metric import METRICS, candidate_scores
+
+
+def check_metric(metric: str) -> str:
+    if metric not in METRICS:
+        raise ValueError(f"metric must be one of {', '.join(METRICS)}, got {metric!r}")
+    return metric
+
+
+class Mapper(nn.Module, ABC):
+    """Base class of mappers.
+
+    Options go to ``__init__`` (no parameters yet: it runs during config validation);
+    ``setup`` creates the parameters once the data sizes are known. ``forward`` is the one
+    differentiable entry point, so that DistributedDataParallel sees every use of the weights.
+    """
+
+    metric: str
+    dim: int
+
+    @abstractmethod
+    def setup(self, info: DataInfo) -> None:
+        """Create parameters for ``info.num_users`` users and ``info.num_items`` items."""
+
+    @abstractmethod
+    def queries(self, users: torch.Tensor) -> torch.Tensor:
+        """``(B,)`` user ids -> ``(B, D)`` query vectors."""
+
+    @abstractmethod
+    def items(self, ids: torch.Tensor) -> torch.Tensor:
+        """Item ids of any shape ``S`` -> vectors ``(*S, D)``."""
+
+    def forward(
+        self, users: torch.Tensor, pos: torch.Tensor, neg: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """``users (B,)``, ``pos (B,)``, ``neg (B, N)`` or ``(N,)`` -> vectors of each."""
+        return self.queries(users), self.items(pos), self.items(neg)
+
+    def all_items(self, chunk: int = 65536) -> torch.Tensor:
+        """``(I, D)`` vectors of every item, computed in chunks."""
+        n = self.num_items
+        device = next(self.parameters()).device
+        parts = [self.items(torch.arange(s, min(s + chunk, n), device=device))
+                 for s in range(0, n, chunk)]
+        return torch.cat(parts)
+
+    @torch.no_grad()
+    def score_candidates(self, q: torch.Tensor, ids: torch.Tensor) -> torch.Tensor:
+        """Scores ``(B, N)`` of queries ``q (B, D)`` against ``ids (B, N)`` or ``(N,)``; no grad."""
+        return candidate_scores(self.metric, q, self.items(ids))
+
+    def constrain(self) -> None:
+        """Project parameters back onto their constraint set after an optimizer step."""
+
+    def penalty(self) -> torch.Tensor | None:
+        """An extra loss term of the mapper itself (added to the loss), or None."""
+        return None

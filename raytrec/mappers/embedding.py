@@ -1,0 +1,73 @@
+"""ID embeddings: one vector per user and per item (MF, BPR, CML)."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+from raytrec.data.base import DataInfo
+from raytrec.mappers.base import Mapper, check_metric
+from raytrec.metric import candidate_scores
+
+
+class EmbeddingMapper(Mapper):
+    """User and item embedding tables.
+
+    Args:
+        dim: vector size D (the CML paper uses 100).
+        metric: ``l2`` for CML (score ``-d²``), ``dot`` for MF/BPR, or ``cosine``.
+        max_norm: after every step, rows longer than this are scaled back onto the ball
+            (CML's unit-ball constraint ``‖u‖ ≤ 1``); ``None`` leaves them free.
+        init_std: std of the normal initialisation; default ``1/sqrt(dim)``.
+    """
+
+    def __init__(
+        self, dim: int = 64, metric: str = "dot", max_norm: float | None = None,
+        init_std: float | None = None,
+    ) -> None:
+        super().__init__()
+        if not isinstance(dim, int) or dim < 1:
+            raise ValueError(f"dim must be a positive integer, got {dim!r}")
+        if max_norm is not None and max_norm <= 0:
+            raise ValueError(f"max_norm must be > 0 or null, got {max_norm}")
+        if init_std is not None and init_std <= 0:
+            raise ValueError(f"init_std must be > 0, got {init_std}")
+        self.dim, self.metric = dim, check_metric(metric)
+        self.max_norm, self.init_std = max_norm, init_std
+        # Reused between steps: fresh multi-MB allocations page-fault on every batch.
+        self._buffer = torch.empty(0)
+
+    def setup(self, info: DataInfo) -> None:
+        std = self.init_std if self.init_std is not None else 1.0 / math.sqrt(self.dim)
+        self.num_users, self.num_items = info.num_users, info.num_items
+        self.user_emb = nn.Parameter(torch.randn(info.num_users, self.dim) * std)
+        self.item_emb = nn.Parameter(torch.randn(info.num_items, self.dim) * std)
+        self.constrain()
+
+    def queries(self, users: torch.Tensor) -> torch.Tensor:
+        return self.user_emb[users]
+
+    def items(self, ids: torch.Tensor) -> torch.Tensor:
+        return self.item_emb[ids]
+
+    def all_items(self, chunk: int = 65536) -> torch.Tensor:
+        return self.item_emb
+
+    @torch.no_grad()
+    def score_candidates(self, q: torch.Tensor, ids: torch.Tensor) -> torch.Tensor:
+        flat = ids.reshape(-1)
+        if self._buffer.numel() < flat.numel() * self.dim or self._buffer.device != q.device:
+            self._buffer = torch.empty(flat.numel() * self.dim, device=q.device)
+        out = self._buffer[: flat.numel() * self.dim].view(flat.numel(), self.dim)
+        torch.index_select(self.item_emb.detach(), 0, flat, out=out)
+        return candidate_scores(self.metric, q, out.view(*ids.shape, self.dim))
+
+    @torch.no_grad()
+    def constrain(self) -> None:
+        if self.max_norm is None:
+            return
+        for table in (self.user_emb, self.item_emb):
+            # y' = y / max(‖y‖ / max_norm, 1), in place.
+            table.data.renorm_(2, 0, self.max_norm)

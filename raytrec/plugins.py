@@ -1,0 +1,180 @@
+"""Plugin loading: entry points in group ``raytrec``, loaded lazily and once.
+
+Environment:
+- ``RAYTREC_DISABLE_PLUGINS=a,b`` skips the entry points or distributions named.
+- ``RAYTREC_LOAD_PLUGINS=a,b`` loads only those (``builtins`` must be listed to keep them).
+"""
+
+from __future__ import annotations
+
+import importlib.metadata as md
+import logging
+import os
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+import pluggy
+
+from raytrec import hookspecs
+from raytrec.errors import PluginError, unknown_name
+
+logger = logging.getLogger(__name__)
+
+GROUP = "raytrec"
+KINDS = ("sampler", "mapper", "loss", "retriever", "dataset")
+_HOOKS = {
+    "sampler": "register_samplers",
+    "mapper": "register_mappers",
+    "loss": "register_losses",
+    "retriever": "register_retrievers",
+    "dataset": "register_datasets",
+}
+
+
+@dataclass(frozen=True)
+class Entry:
+    kind: str
+    name: str
+    cls: type[Any]
+    distribution: str
+    version: str
+    entry_point: str
+
+
+class Registry:
+    """Every registered component, by kind and name."""
+
+    def __init__(self, entries: list[Entry]) -> None:
+        self._by_kind: dict[str, dict[str, Entry]] = {k: {} for k in KINDS}
+        for e in entries:
+            self._by_kind[e.kind][e.name] = e
+
+    def names(self, kind: str) -> list[str]:
+        return sorted(self._by_kind[kind])
+
+    def entries(self) -> list[Entry]:
+        return [e for k in KINDS for _, e in sorted(self._by_kind[k].items())]
+
+    def has(self, kind: str, name: str) -> bool:
+        return name in self._by_kind[kind]
+
+    def get(self, kind: str, name: str) -> type[Any]:
+        try:
+            return self._by_kind[kind][name].cls
+        except KeyError:
+            raise PluginError(unknown_name(kind, name, self._by_kind[kind])) from None
+
+    def create(self, kind: str, name: str, **kwargs: Any) -> Any:
+        return self.get(kind, name)(**kwargs)
+
+
+def _env_list(var: str) -> set[str] | None:
+    raw = os.environ.get(var)
+    if raw is None:
+        return None
+    return {s.strip() for s in raw.split(",") if s.strip()}
+
+
+def _selected(ep: md.EntryPoint, dist: str) -> bool:
+    disabled = _env_list("RAYTREC_DISABLE_PLUGINS") or set()
+    only = _env_list("RAYTREC_LOAD_PLUGINS")
+    names = {ep.name, dist}
+    if names & disabled:
+        return False
+    return only is None or bool(names & only)
+
+
+def _make_register(kind: str, dist: str, version: str, ep_name: str, found: list[Entry]):
+    base = _base_class(kind)
+
+    def register(name: str, cls: type[Any]) -> None:
+        if not isinstance(name, str) or not name:
+            raise PluginError(f"plugin '{dist}' registered a {kind} with an empty or non-string name")
+        if not (isinstance(cls, type) and issubclass(cls, base)):
+            raise PluginError(
+                f"plugin '{dist}' registered {kind} '{name}' as {cls!r}, "
+                f"which is not a subclass of {base.__module__}.{base.__qualname__}"
+            )
+        for other in found:
+            if other.kind == kind and other.name == name:
+                where = (
+                    f"distributions '{other.distribution}' and '{dist}'"
+                    if other.distribution != dist
+                    else f"distribution '{dist}' twice"
+                )
+                raise PluginError(
+                    f"{kind} '{name}' is registered by {where}; uninstall one, or block it "
+                    f"with RAYTREC_DISABLE_PLUGINS={other.entry_point if other.distribution != dist else ep_name}"
+                )
+        found.append(Entry(kind, name, cls, dist, version, ep_name))
+
+    return register
+
+
+def _base_class(kind: str) -> type[Any]:
+    # Imported here so that `import raytrec.plugins` stays light.
+    from raytrec.data import Dataset
+    from raytrec.losses import Loss
+    from raytrec.mappers import Mapper
+    from raytrec.retrievers import Retriever
+    from raytrec.samplers import Sampler
+
+    return {"sampler": Sampler, "mapper": Mapper, "loss": Loss, "retriever": Retriever,
+            "dataset": Dataset}[kind]
+
+
+def load_registry() -> Registry:
+    """Load every selected entry point of group ``raytrec`` and collect its components."""
+    pm = pluggy.PluginManager(GROUP)
+    pm.add_hookspecs(hookspecs)
+    found: list[Entry] = []
+    for ep in sorted(md.entry_points(group=GROUP), key=lambda e: (e.name != "builtins", e.name)):
+        dist = ep.dist.name if ep.dist is not None else ep.name
+        version = ep.dist.version if ep.dist is not None else "unknown"
+        if not _selected(ep, dist):
+            logger.info("plugin %s (%s) blocked by environment", ep.name, dist)
+            continue
+        try:
+            module = ep.load()
+            pm.register(module, name=f"{dist}:{ep.name}")
+        except Exception as exc:  # a broken plugin must name itself
+            raise PluginError(
+                f"plugin '{dist}' (entry point '{ep.name} = {ep.value}') failed to load: "
+                f"{type(exc).__name__}: {exc}. Fix or uninstall it, or skip it with "
+                f"RAYTREC_DISABLE_PLUGINS={ep.name}"
+            ) from exc
+        for kind, hook in _HOOKS.items():
+            for impl in getattr(pm.hook, hook).get_hookimpls():
+                if impl.plugin_name != f"{dist}:{ep.name}":
+                    continue
+                register = _make_register(kind, dist, version, ep.name, found)
+                try:
+                    impl.function(register=register)
+                except PluginError:
+                    raise
+                except Exception as exc:
+                    raise PluginError(
+                        f"plugin '{dist}' raised in {hook}: {type(exc).__name__}: {exc}"
+                    ) from exc
+    return Registry(found)
+
+
+_lock = threading.Lock()
+_registry: Registry | None = None
+
+
+def get_registry() -> Registry:
+    """The process-wide registry, loaded on first use."""
+    global _registry
+    with _lock:
+        if _registry is None:
+            _registry = load_registry()
+        return _registry
+
+
+def reset_registry() -> None:
+    """Forget the loaded registry (tests, or after installing a plugin)."""
+    global _registry
+    with _lock:
+        _registry = None

@@ -1,0 +1,5 @@
+"""Retrieval indexes."""
+
+from raytrec.retrievers.base import Retriever
+
+__all__ = ["Retriever"]

@@ -1,0 +1,71 @@
+"""Retrievers: an index over item vectors in the mapper's metric, searched top-k."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+
+import numpy as np
+
+from raytrec.data.store import UserItems
+from raytrec.metric import METRICS
+
+
+class Retriever(ABC):
+    """Base class of retrieval indexes.
+
+    ``build`` indexes ``(I, D)`` item vectors; ``search`` returns the ``k`` best items per query
+    (scores: higher is better, ``-d²`` for l2). ``search_excluding`` adds per-user exclusion
+    of already-seen items on top of any ``search``.
+    """
+
+    def build(self, items: np.ndarray, metric: str) -> None:
+        if metric not in METRICS:
+            raise ValueError(f"unknown metric {metric!r}; expected one of {METRICS}")
+        self.metric = metric
+        self.num_items = items.shape[0]
+        self._build(np.ascontiguousarray(items, dtype=np.float32))
+
+    @abstractmethod
+    def _build(self, items: np.ndarray) -> None:
+        """Index ``items (I, D)`` float32 in ``self.metric``."""
+
+    @abstractmethod
+    def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """``queries (B, D)`` -> ``scores (B, k)``, ``ids (B, k)`` (``-1`` where fewer exist)."""
+
+    def search_excluding(
+        self, queries: np.ndarray, k: int, users: np.ndarray, exclude: UserItems
+    ) -> np.ndarray:
+        """Top-``k`` ids ``(B, k)`` per query, skipping each user's ``exclude`` items.
+
+        Searches ``k + (most items excluded for any user of the chunk)`` and filters, so the
+        result is exact for an exact index. Missing slots are ``-1``.
+        """
+        counts = exclude.counts()[users]
+        kk = int(min(self.num_items, k + (counts.max() if len(counts) else 0)))
+        _, ids = self.search(np.ascontiguousarray(queries, dtype=np.float32), kk)
+        excluded = pair_member(users, ids, exclude, self.num_items) | (ids < 0)
+        # Stable sort on the mask moves kept ids to the front, in rank order.
+        order = np.argsort(excluded, axis=1, kind="stable")[:, :k]
+        top = np.take_along_axis(ids, order, axis=1)
+        top[np.take_along_axis(excluded, order, axis=1)] = -1
+        if top.shape[1] < k:
+            top = np.pad(top, ((0, 0), (0, k - top.shape[1])), constant_values=-1)
+        return top
+
+
+def pair_member(
+    users: np.ndarray, ids: np.ndarray, table: UserItems, num_items: int
+) -> np.ndarray:
+    """``(B, K)`` bool: is ``ids[b, j]`` among the items of ``users[b]`` in ``table``."""
+    counts = table.counts()[users]
+    row = np.repeat(np.arange(len(users), dtype=np.int64), counts)
+    starts = table.indptr[users]
+    offsets = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
+    items = table.indices[np.repeat(starts, counts) + offsets]
+    keys = np.sort(row * (num_items + 1) + items)
+    if len(keys) == 0:
+        return np.zeros(ids.shape, dtype=bool)
+    probe = np.arange(len(users), dtype=np.int64)[:, None] * (num_items + 1) + ids
+    pos = np.searchsorted(keys, probe)
+    return (pos < len(keys)) & (keys[np.minimum(pos, len(keys) - 1)] == probe) & (ids >= 0)

@@ -1,0 +1,94 @@
+"""Driver side: validate a config, claim a run directory, prepare its data."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from raytrec.config import apply_overrides, read_yaml, validate, with_defaults
+from raytrec.data.prepare import prepare
+from raytrec.data.splits import SplitConfig
+from raytrec.errors import ConfigError, RunDirError
+from raytrec.plugins import get_registry
+
+CONFIG_FILE = "config.yaml"
+JOB_FILE = "job.json"
+
+
+@dataclass
+class Job:
+    config: dict[str, Any]
+    run_dir: Path
+
+    @property
+    def data_dir(self) -> Path:
+        return self.run_dir / "data"
+
+    def payload(self) -> dict[str, Any]:
+        """The plain dict every worker receives."""
+        return {"config": self.config, "run_dir": str(self.run_dir.resolve()),
+                "data_dir": str(self.data_dir.resolve())}
+
+
+def resolve_config(path: str | Path, overrides: list[str]) -> dict[str, Any]:
+    raw = read_yaml(path)
+    problems = apply_overrides(raw, overrides)
+    if problems:
+        raise ConfigError(problems, str(path))
+    return validate(with_defaults(raw), get_registry(), source=str(path))
+
+
+def default_run_dir(config_path: str | Path) -> Path:
+    return Path("runs") / f"{Path(config_path).stem}-{time.strftime('%Y%m%d-%H%M%S')}"
+
+
+def create_job(config_path: str | Path, overrides: list[str], run_dir: Path | None,
+               overwrite: bool) -> Job:
+    """Validate everything, load the data, and only then create the run directory."""
+    config = resolve_config(config_path, overrides)
+    run_dir = Path(run_dir) if run_dir else default_run_dir(config_path)
+    if run_dir.exists() and any(run_dir.iterdir()) and not overwrite:
+        raise RunDirError(
+            f"run directory {run_dir} already exists; pass --overwrite to replace it, "
+            f"--resume {run_dir} to continue it, or choose another --run-dir")
+    section = config["data"]
+    dataset = get_registry().create("dataset", section["name"],
+                                    **{k: v for k, v in section.items() if k != "name"})
+    raw = dataset.load()
+    staging = run_dir.with_name(run_dir.name + ".staging")
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    try:
+        prepare(raw, SplitConfig(**config["split"]), staging / "data")
+        (staging / CONFIG_FILE).write_text(yaml.safe_dump(config, sort_keys=False))
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    if run_dir.exists():
+        shutil.rmtree(run_dir)
+    staging.rename(run_dir)
+    return Job(config, run_dir)
+
+
+def load_job(run_dir: Path) -> Job:
+    run_dir = Path(run_dir)
+    path = run_dir / CONFIG_FILE
+    if not path.is_file():
+        raise RunDirError(f"{run_dir} is not a raytrec run directory (no {CONFIG_FILE})")
+    if not (run_dir / "data" / "info.json").is_file():
+        raise RunDirError(f"{run_dir}/data is incomplete; start a new run with raytrec train")
+    config = validate(yaml.safe_load(path.read_text()), get_registry(), source=str(path))
+    return Job(config, run_dir)
+
+
+def read_metrics(run_dir: Path) -> dict[str, Any]:
+    path = Path(run_dir) / "metrics.json"
+    if not path.is_file():
+        raise RunDirError(f"{path} is missing: the run has not finished; use --resume {run_dir}")
+    return json.loads(path.read_text())

@@ -1,0 +1,74 @@
+"""Run a job: in this process (``num_workers: 0``) or on Ray Train workers."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+from raytrec.run.job import Job
+from raytrec.train.artifacts import EMBEDDING_FILES, METRICS_FILE
+from raytrec.train.checkpoint import STATE_FILE
+
+RAY_STORAGE = "ray"
+MODEL_FILE = "model.pt"
+
+
+def run_job(job: Job) -> dict[str, Any]:
+    """Train (or continue training) ``job``; final files land in its run directory."""
+    if job.config["scaling"]["num_workers"] == 0:
+        from raytrec.train.loop import local_train_loop
+        from raytrec.train.session import LocalSession
+
+        summary = local_train_loop(job.payload())
+        final = LocalSession(job.run_dir)._complete()[-1]
+    else:
+        summary, final = _fit_on_ray(job)
+    _collect(final, job.run_dir)
+    return summary
+
+
+def _collect(checkpoint_dir: Path, run_dir: Path) -> None:
+    """Copy the final checkpoint's outputs next to the config, each file replaced whole."""
+    names = [METRICS_FILE, *EMBEDDING_FILES.values()]
+    for name in names:
+        tmp = run_dir / f".{name}.tmp"
+        shutil.copyfile(checkpoint_dir / name, tmp)
+        tmp.replace(run_dir / name)
+    tmp = run_dir / f".{MODEL_FILE}.tmp"
+    shutil.copyfile(checkpoint_dir / STATE_FILE, tmp)
+    tmp.replace(run_dir / MODEL_FILE)
+
+
+def _fit_on_ray(job: Job) -> tuple[dict[str, Any], Path]:
+    from raytrec.run.ray_setup import ensure_ray
+
+    scaling = job.config["scaling"]
+    ensure_ray()
+    import ray.train
+    from ray.train.torch import TorchConfig, TorchTrainer
+
+    from raytrec.run.progress_callback import ProgressCallback
+    from raytrec.train.loop import ray_train_loop
+
+    trainer = TorchTrainer(
+        ray_train_loop,
+        train_loop_config=job.payload(),
+        torch_config=TorchConfig(backend="nccl" if scaling["use_gpu"] else "gloo"),
+        scaling_config=ray.train.ScalingConfig(
+            num_workers=scaling["num_workers"], use_gpu=scaling["use_gpu"],
+            resources_per_worker={"CPU": scaling["cpus_per_worker"]},
+        ),
+        run_config=ray.train.RunConfig(
+            name="train",
+            storage_path=str((job.run_dir / RAY_STORAGE).resolve()),
+            checkpoint_config=ray.train.CheckpointConfig(num_to_keep=2),
+            callbacks=[ProgressCallback(str(job.run_dir.resolve()))],
+        ),
+    )
+    result = trainer.fit()
+    with result.checkpoint.as_directory() as d:
+        local = job.run_dir / ".final"
+        shutil.rmtree(local, ignore_errors=True)
+        shutil.copytree(d, local)
+    return result.return_value, local

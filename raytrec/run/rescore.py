@@ -1,0 +1,60 @@
+"""``raytrec evaluate``: score a finished run's model again, optionally with other settings."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from raytrec.config import apply_overrides, validate
+from raytrec.data.store import read_info
+from raytrec.errors import ConfigError, Problem, RunDirError
+from raytrec.evaluation.popularity import popularity_metrics
+from raytrec.plugins import get_registry
+from raytrec.run.job import load_job
+from raytrec.run.launch import MODEL_FILE
+from raytrec.train.build import build_retriever
+from raytrec.train.validation import EvalData, evaluate_split
+
+RESCORABLE = ("eval", "retriever")
+
+
+def rescore(run_dir: Path, overrides: list[str]) -> dict[str, Any]:
+    """Valid and test metrics of the run's best model, and test metrics of popularity."""
+    job = load_job(run_dir)
+    config = copy.deepcopy(job.config)
+    bad = [o for o in overrides if o.split(".", 1)[0] not in RESCORABLE]
+    if bad:
+        raise ConfigError([Problem(f"--set {o}", "only eval.* and retriever.* can change when "
+                                   "re-scoring; train again for anything else") for o in bad])
+    if overrides:
+        if any(o.startswith("retriever.name=") for o in overrides):
+            config["retriever"] = {}
+        problems = apply_overrides(config, overrides)
+        if problems:
+            raise ConfigError(problems)
+        config = validate(config, get_registry(), source=f"{run_dir} with --set")
+    model_path = Path(run_dir) / MODEL_FILE
+    if not model_path.is_file():
+        raise RunDirError(f"{model_path} is missing: the run has not finished; "
+                          f"use raytrec train --resume {run_dir}")
+    data_dir = job.data_dir
+    info = read_info(data_dir)
+    registry = get_registry()
+    section = config["mapper"]
+    mapper = registry.create("mapper", section["name"],
+                             **{k: v for k, v in section.items() if k != "name"})
+    mapper.setup(info)
+    mapper.load_state_dict(torch.load(model_path, weights_only=False, map_location="cpu")["model"])
+    retriever = build_retriever(config)
+    eval_cfg = config["eval"]
+    device = torch.device("cpu")
+    out: dict[str, Any] = {"ks": list(eval_cfg["ks"])}
+    for split in ("valid", "test"):
+        data = EvalData.load(str(data_dir), split, info.num_users)
+        out[split] = evaluate_split(mapper, retriever, data, eval_cfg, 0, 1, device)
+    out["popularity (test)"] = popularity_metrics(data_dir, "test", list(eval_cfg["ks"]),
+                                                  eval_cfg["chunk_size"])
+    return out

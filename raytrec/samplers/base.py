@@ -1,0 +1,62 @@
+"""Negative samplers: for a batch of positive pairs, which items to push away."""
+
+from __future__ import annotations
+
+import math
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+
+import torch
+
+from raytrec.data.base import DataInfo
+
+
+@dataclass
+class Negatives:
+    """Sampled negatives and the log-probability of drawing each.
+
+    ``ids`` is ``(B, N)`` (per positive) or ``(N,)`` (one set shared by the whole batch);
+    ``log_q`` has the same shape. Losses that correct for sampling bias use ``log_q``.
+    """
+
+    ids: torch.Tensor
+    log_q: torch.Tensor
+
+    @property
+    def shared(self) -> bool:
+        return self.ids.dim() == 1
+
+
+class Sampler(ABC):
+    """Base class of negative samplers.
+
+    Subclasses take their options in ``__init__`` (validated there; it runs before any data is
+    read), learn what they need from the training data in ``setup`` and implement ``sample``.
+    """
+
+    num_negatives: int
+
+    def setup(self, info: DataInfo) -> None:
+        """Called once per worker with training-data statistics, before the first batch."""
+        self.num_items = info.num_items
+        if self.num_negatives > info.num_items:
+            raise ValueError(
+                f"num_negatives={self.num_negatives} is larger than the catalogue "
+                f"({info.num_items} items); lower sampler.num_negatives"
+            )
+
+    @abstractmethod
+    def sample(
+        self, users: torch.Tensor, items: torch.Tensor, generator: torch.Generator
+    ) -> Negatives:
+        """Negatives for positives ``(users, items)``, both ``(B,)`` int64."""
+
+
+def check_num_negatives(n: int) -> int:
+    if not isinstance(n, int) or isinstance(n, bool) or n < 1:
+        raise ValueError(f"num_negatives must be a positive integer, got {n!r}")
+    return n
+
+
+def log_uniform(num_items: int) -> float:
+    return -math.log(num_items)

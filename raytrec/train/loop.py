@@ -1,0 +1,148 @@
+"""The training function every worker runs (and that runs in-process for ``num_workers: 0``)."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from raytrec.data.store import read_info, read_train_shard
+from raytrec.train.artifacts import METRICS_FILE, write_embeddings, write_json
+from raytrec.train.build import build_optimizer, build_parts, build_retriever
+from raytrec.train.checkpoint import write_checkpoint
+from raytrec.train.epoch import ShardBatches, run_epoch
+from raytrec.train.session import LocalSession, RayTrainSession, Session
+from raytrec.train.tracker import BestTracker
+from raytrec.train.validation import EvalData, evaluate_split
+
+logger = logging.getLogger(__name__)
+
+
+def ray_train_loop(job: dict[str, Any]) -> dict[str, Any]:
+    """Entry point of each Ray Train worker."""
+    # Per-report INFO lines from every worker drown the driver's progress bar.
+    for name in ("ray.train", "faiss.loader"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+    scaling = job["config"]["scaling"]
+    threads = job["config"]["train"]["threads"] or int(scaling["cpus_per_worker"])
+    return train_loop(job, RayTrainSession(threads))
+
+
+def local_train_loop(job: dict[str, Any]) -> dict[str, Any]:
+    """The same loop in this process, checkpointing under the run directory."""
+    train = job["config"]["train"]
+    if train["threads"]:
+        torch.set_num_threads(train["threads"])
+    return train_loop(job, LocalSession(Path(job["run_dir"]), train["device"]))
+
+
+def train_loop(job: dict[str, Any], session: Session) -> dict[str, Any]:
+    """Train, evaluate each epoch, checkpoint, then score the best model on test.
+
+    ``job``: ``config`` (resolved), ``data_dir`` (prepared data), ``run_dir``.
+    """
+    config, data_dir = job["config"], job["data_dir"]
+    train, eval_cfg = config["train"], config["eval"]
+    device = session.device
+    torch.manual_seed(train["seed"])
+    info = read_info(data_dir)
+    parts = build_parts(config, info)
+    mapper = parts.mapper.to(device)
+    model = session.prepare(mapper)
+    optimizer = build_optimizer(config, mapper.parameters())
+    generator = torch.Generator(device=device)
+    generator.manual_seed(train["seed"] * 7919 + session.rank)
+    users, items = (a.copy() for a in read_train_shard(data_dir, session.rank, session.world_size))
+    batches = ShardBatches(torch.from_numpy(users).to(device), torch.from_numpy(items).to(device),
+                           info.num_train, train["batch_size"], session.world_size)
+    tracker = BestTracker(f"valid/{eval_cfg['metric']}", train["patience"])
+    start, history = _restore(session, mapper, optimizer, generator, tracker)
+    retriever = build_retriever(config)
+    valid = EvalData.load(data_dir, "valid", info.num_users)
+    for epoch in range(start, train["epochs"]):
+        if tracker.should_stop:
+            break
+        stats = run_epoch(model, mapper, parts.sampler, parts.loss, optimizer, batches, generator)
+        metrics: dict[str, Any] = {"epoch": epoch + 1, **{f"train/{k}": v for k, v in stats.items()}}
+        if (epoch + 1) % eval_cfg["every"] == 0 or epoch + 1 == train["epochs"]:
+            found = evaluate_split(mapper, retriever, valid, eval_cfg, session.rank,
+                                   session.world_size, device)
+            metrics.update({f"valid/{k}": v for k, v in found.items()})
+            tracker.update(epoch + 1, metrics, mapper)
+        history.append(metrics)
+        state = {"epoch": epoch + 1, "model": mapper.state_dict(), "optimizer":
+                 optimizer.state_dict(), "generator": generator.get_state(),
+                 "tracker": tracker.state_dict(), "history": history, "finished": False}
+        _report(session, config, metrics, state)
+    return _finish(job, session, mapper, retriever, tracker, history, info.num_users)
+
+
+def _restore(session: Session, mapper: torch.nn.Module, optimizer: torch.optim.Optimizer,
+             generator: torch.Generator, tracker: BestTracker) -> tuple[int, list[dict]]:
+    state = session.load_state()
+    if state is None:
+        return 0, []
+    mapper.load_state_dict(state["model"])
+    tracker.load_state_dict(state["tracker"])
+    if state["finished"]:
+        # Training is complete; only the final scoring runs again.
+        return 1 << 30, list(state["history"])
+    optimizer.load_state_dict(state["optimizer"])
+    generator.set_state(state["generator"].to(generator.device) if generator.device.type != "cpu"
+                        else state["generator"])
+    logger.info("resumed after epoch %d", state["epoch"])
+    return state["epoch"], list(state["history"])
+
+
+def _report(session: Session, config: dict[str, Any], metrics: dict[str, Any],
+            state: dict[str, Any] | None, extra_files: Any = None) -> None:
+    if session.rank != 0 or state is None:
+        session.report(metrics, None)
+        return
+    tmp = Path(tempfile.mkdtemp(prefix="raytrec-ckpt-"))
+    try:
+        write_checkpoint(tmp, state, config)
+        if extra_files is not None:
+            extra_files(tmp)
+        session.report(metrics, tmp)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _finish(job: dict[str, Any], session: Session, mapper: torch.nn.Module, retriever: Any,
+            tracker: BestTracker, history: list[dict], num_users: int) -> dict[str, Any]:
+    config, data_dir = job["config"], job["data_dir"]
+    if tracker.best_state is not None:
+        mapper.load_state_dict(tracker.best_state)
+    test = EvalData.load(data_dir, "test", num_users)
+    found = evaluate_split(mapper, retriever, test, config["eval"], session.rank,
+                           session.world_size, session.device)
+    last = history[-1] if history else {}
+    summary = {
+        "best_epoch": tracker.best_epoch,
+        "epochs_run": len(history),
+        "valid": {k.removeprefix("valid/"): v for k, v in _best_valid(history, tracker).items()},
+        "test": found,
+        "train": {k.removeprefix("train/"): v for k, v in last.items() if k.startswith("train/")},
+    }
+    metrics = {"epoch": len(history), "finished": True, **{f"test/{k}": v for k, v in found.items()}}
+    state = {"epoch": len(history), "model": mapper.state_dict(), "finished": True,
+             "tracker": tracker.state_dict(), "history": history}
+
+    def outputs(directory: Path) -> None:
+        write_embeddings(directory, Path(data_dir), mapper, session.device)
+        write_json(directory / METRICS_FILE, summary)
+
+    _report(session, config, metrics, state if session.rank == 0 else None, outputs)
+    return summary
+
+
+def _best_valid(history: list[dict], tracker: BestTracker) -> dict[str, float]:
+    for row in history:
+        if row["epoch"] == tracker.best_epoch:
+            return {k: v for k, v in row.items() if k.startswith("valid/")}
+    return {}

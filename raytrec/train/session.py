@@ -1,0 +1,113 @@
+"""Where the training loop runs: in this process, or as one Ray Train worker of many.
+
+The loop talks to a Session only: rank, world size, device, the state to resume from, and
+``report`` (metrics each epoch, plus a checkpoint directory from rank 0).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from pathlib import Path
+from typing import Any, Protocol
+
+import torch
+
+PROGRESS_FILE = "progress.jsonl"
+
+
+class Session(Protocol):
+    rank: int
+    world_size: int
+    device: torch.device
+
+    def prepare(self, module: torch.nn.Module) -> torch.nn.Module: ...
+
+    def load_state(self) -> dict[str, Any] | None: ...
+
+    def report(self, metrics: dict[str, Any], checkpoint_dir: Path | None) -> None: ...
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "cuda" or (name == "auto" and torch.cuda.is_available()):
+        return torch.device("cuda")
+    return torch.device("cpu")
+
+
+def append_progress(run_dir: Path, metrics: dict[str, Any]) -> None:
+    with open(Path(run_dir) / PROGRESS_FILE, "a") as fh:
+        fh.write(json.dumps({"time": time.time(), **metrics}) + "\n")
+
+
+class LocalSession:
+    """The loop in this process: checkpoints kept under ``<run_dir>/checkpoints``."""
+
+    rank = 0
+    world_size = 1
+
+    def __init__(self, run_dir: Path, device: str = "auto", keep: int = 2) -> None:
+        self.run_dir = Path(run_dir)
+        self.root = self.run_dir / "checkpoints"
+        self.device = resolve_device(device)
+        self.keep = keep
+        self.last_checkpoint: Path | None = None
+
+    def prepare(self, module: torch.nn.Module) -> torch.nn.Module:
+        return module.to(self.device)
+
+    def _complete(self) -> list[Path]:
+        return sorted(p for p in self.root.glob("checkpoint_*") if (p / "state.pt").exists())
+
+    def load_state(self) -> dict[str, Any] | None:
+        done = self._complete()
+        return torch.load(done[-1] / "state.pt", weights_only=False) if done else None
+
+    def report(self, metrics: dict[str, Any], checkpoint_dir: Path | None) -> None:
+        append_progress(self.run_dir, metrics)
+        if checkpoint_dir is None:
+            return
+        self.root.mkdir(parents=True, exist_ok=True)
+        existing = [int(p.name.split("_")[-1]) for p in self.root.glob("checkpoint_*")]
+        n = max(existing, default=-1) + 1
+        target = self.root / f"checkpoint_{n:06d}"
+        tmp = self.root / f".tmp_{n:06d}"
+        shutil.copytree(checkpoint_dir, tmp)
+        tmp.rename(target)  # a crash mid-copy never leaves a checkpoint that looks complete
+        self.last_checkpoint = target
+        for old in self._complete()[: -self.keep]:
+            shutil.rmtree(old, ignore_errors=True)
+
+
+class RayTrainSession:
+    """One worker of a Ray Train (V2) TorchTrainer; every rank must call ``report``."""
+
+    def __init__(self, threads: int) -> None:
+        import ray.train
+        import ray.train.torch
+
+        ctx = ray.train.get_context()
+        self.rank, self.world_size = ctx.get_world_rank(), ctx.get_world_size()
+        self.device = ray.train.torch.get_device()
+        torch.set_num_threads(max(1, threads))
+
+    def prepare(self, module: torch.nn.Module) -> torch.nn.Module:
+        """Move to this worker's device; DistributedDataParallel when there are 2+ workers."""
+        import ray.train.torch
+
+        return ray.train.torch.prepare_model(module)
+
+    def load_state(self) -> dict[str, Any] | None:
+        import ray.train
+
+        checkpoint = ray.train.get_checkpoint()
+        if checkpoint is None:
+            return None
+        with checkpoint.as_directory() as d:
+            return torch.load(Path(d) / "state.pt", weights_only=False, map_location="cpu")
+
+    def report(self, metrics: dict[str, Any], checkpoint_dir: Path | None) -> None:
+        import ray.train
+
+        ckpt = ray.train.Checkpoint.from_directory(str(checkpoint_dir)) if checkpoint_dir else None
+        ray.train.report(metrics, checkpoint=ckpt)

@@ -1,0 +1,60 @@
+"""One optimisation step: sample, score, select, backpropagate, constrain."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from raytrec.losses import Loss, LossInput, LossOutput
+from raytrec.mappers import Mapper
+from raytrec.metric import candidate_scores, pair_scores
+from raytrec.samplers import Sampler
+
+
+def loss_of_batch(
+    model: nn.Module, mapper: Mapper, sampler: Sampler, loss: Loss,
+    users: torch.Tensor, items: torch.Tensor, generator: torch.Generator,
+) -> LossOutput:
+    """Loss of positives ``users, items (B,)``; ``model`` is ``mapper`` or its DDP wrapper.
+
+    When the loss selects among the candidates (``Loss.select``), every candidate is scored
+    without gradient and only the selected ones go through ``model`` — for CML that is one
+    negative per positive instead of U, with the same gradient.
+    """
+    neg = sampler.sample(users, items, generator)
+    neg_ids, log_q, extras = neg.ids, neg.log_q, {}
+    if type(loss).select is not Loss.select:
+        with torch.no_grad():
+            q = mapper.queries(users)
+            sel = loss.select(pair_scores(mapper.metric, q, mapper.items(items)),
+                              mapper.score_candidates(q, neg_ids))
+        if sel is not None:
+            if neg.shared:
+                neg_ids, log_q = neg_ids.expand(len(users), -1), log_q.expand(len(users), -1)
+            neg_ids = torch.gather(neg_ids, 1, sel.index)
+            log_q = torch.gather(log_q, 1, sel.index)
+            extras = sel.extras
+    q, p, n = model(users, items, neg_ids)
+    pos_s = pair_scores(mapper.metric, q, p)
+    neg_s = candidate_scores(mapper.metric, q, n)
+    if log_q.dim() == 1:
+        log_q = log_q.expand(len(users), -1)
+    out = loss(LossInput(pos_s, neg_s, log_q, q, p, extras))
+    penalty = mapper.penalty()
+    if penalty is not None:
+        out.loss = out.loss + penalty
+        out.parts["mapper_penalty"] = penalty.detach()
+    return out
+
+
+def train_step(
+    model: nn.Module, mapper: Mapper, sampler: Sampler, loss: Loss,
+    optimizer: torch.optim.Optimizer, users: torch.Tensor, items: torch.Tensor,
+    generator: torch.Generator,
+) -> LossOutput:
+    optimizer.zero_grad(set_to_none=True)
+    out = loss_of_batch(model, mapper, sampler, loss, users, items, generator)
+    out.loss.backward()
+    optimizer.step()
+    mapper.constrain()
+    return out

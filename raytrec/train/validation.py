@@ -1,0 +1,63 @@
+"""Evaluation inside the loop: each rank scores its slice of users, the sums are combined."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+import torch.distributed as dist
+
+from raytrec.data.store import UserItems, read_user_items
+from raytrec.evaluation import MetricSums, evaluate
+from raytrec.mappers import Mapper
+from raytrec.retrievers import Retriever
+
+
+@dataclass
+class EvalData:
+    """What evaluation of one split needs: its answers and what each user has already seen."""
+
+    relevant: UserItems
+    exclude: UserItems
+
+    @classmethod
+    def load(cls, data_dir: str, split: str, num_users: int) -> EvalData:
+        train = read_user_items(data_dir, "train", num_users)
+        if split == "valid":
+            return cls(read_user_items(data_dir, "valid", num_users), train)
+        valid = read_user_items(data_dir, "valid", num_users)
+        return cls(read_user_items(data_dir, "test", num_users), train.merge(valid))
+
+
+@torch.no_grad()
+def evaluate_split(
+    mapper: Mapper, retriever: Retriever, data: EvalData, eval_cfg: dict[str, Any],
+    rank: int, world_size: int, device: torch.device,
+) -> dict[str, float]:
+    """Metrics over every user with held-out items, each user scored by exactly one rank."""
+    mapper.eval()
+    retriever.build(mapper.all_items().detach().float().cpu().numpy(), mapper.metric)
+    users = data.relevant.users()[rank::world_size]
+
+    def queries(batch: np.ndarray) -> np.ndarray:
+        ids = torch.from_numpy(batch).to(device)
+        return mapper.queries(ids).detach().float().cpu().numpy()
+
+    sums = evaluate(queries, retriever, users, data.relevant, data.exclude,
+                    list(eval_cfg["ks"]), eval_cfg["chunk_size"])
+    mapper.train()
+    return all_reduce_sums(sums, device).means()
+
+
+def all_reduce_sums(sums: MetricSums, device: torch.device) -> MetricSums:
+    """Sum metric sums and user counts over ranks (never average per-rank means)."""
+    if not (dist.is_available() and dist.is_initialized()):
+        return sums
+    keys = sorted(sums.sums)
+    t = torch.tensor([sums.sums[k] for k in keys] + [sums.users], dtype=torch.float64,
+                     device=device)
+    dist.all_reduce(t, op=dist.ReduceOp.SUM)
+    values = t.cpu().tolist()
+    return MetricSums(dict(zip(keys, values[:-1])), int(values[-1]))
