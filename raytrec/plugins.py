@@ -90,7 +90,8 @@ def _make_register(kind: str, dist: str, version: str, ep_name: str, found: list
 
     def register(name: str, cls: type[Any]) -> None:
         if not isinstance(name, str) or not name:
-            raise PluginError(f"plugin '{dist}' registered a {kind} with an empty or non-string name")
+            raise PluginError(f"plugin '{dist}' registered a {kind} with an empty or "
+                              "non-string name")
         if not (isinstance(cls, type) and issubclass(cls, base)):
             raise PluginError(
                 f"plugin '{dist}' registered {kind} '{name}' as {cls!r}, "
@@ -98,14 +99,13 @@ def _make_register(kind: str, dist: str, version: str, ep_name: str, found: list
             )
         for other in found:
             if other.kind == kind and other.name == name:
-                where = (
-                    f"distributions '{other.distribution}' and '{dist}'"
-                    if other.distribution != dist
-                    else f"distribution '{dist}' twice"
-                )
+                same = other.distribution == dist
+                where = (f"distribution '{dist}' twice" if same
+                         else f"distributions '{other.distribution}' and '{dist}'")
+                block = ep_name if same else other.entry_point
                 raise PluginError(
                     f"{kind} '{name}' is registered by {where}; uninstall one, or block it "
-                    f"with RAYTREC_DISABLE_PLUGINS={other.entry_point if other.distribution != dist else ep_name}"
+                    f"with RAYTREC_DISABLE_PLUGINS={block}"
                 )
         found.append(Entry(kind, name, cls, dist, version, ep_name))
 

@@ -52,7 +52,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except RaytrecError as exc:
         if args.debug:
             raise
-        err_console.print(f"raytrec: {exc}", markup=False, highlight=False)
+        err_console.print(f"raytrec: {exc}", markup=False, highlight=False, soft_wrap=True)
         return 2
     except KeyboardInterrupt:
         err_console.print("raytrec: interrupted; continue with raytrec train --resume RUN_DIR")

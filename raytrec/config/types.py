@@ -27,7 +27,9 @@ def _fits(value: Any, ann: Any) -> bool:
         if not isinstance(value, list | tuple):
             return False
         if origin is tuple and args and args[-1] is not Ellipsis:
-            return len(value) == len(args) and all(_fits(v, a) for v, a in zip(value, args))
+            if len(value) != len(args):
+                return False
+            return all(_fits(v, a) for v, a in zip(value, args, strict=True))
         inner = args[0] if args else Any
         return all(_fits(v, inner) for v in value)
     if origin is dict:

@@ -33,10 +33,7 @@ def prepare(raw: RawData, split: SplitConfig, out_dir: Path) -> dict[str, object
     for col in (RATING, TIMESTAMP):
         if col in df.columns:
             table[col] = df[col].to_numpy(dtype=np.float64)
-    if SPLIT in df.columns:
-        codes = _given_split(df[SPLIT])
-    else:
-        codes = split_interactions(table, split)
+    codes = _given_split(df[SPLIT]) if SPLIT in df.columns else split_interactions(table, split)
     tmp = out_dir.with_name(out_dir.name + ".partial")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)

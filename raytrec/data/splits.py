@@ -99,6 +99,6 @@ def _temporal(df: pd.DataFrame, cfg: SplitConfig) -> np.ndarray:
     pos = np.empty(len(df), dtype=np.int64)
     pos[order] = np.arange(len(df))
     r_train, r_valid, _ = cfg.ratios
-    n_train = int(round(len(df) * r_train))
-    n_trval = int(round(len(df) * (r_train + r_valid)))
+    n_train = round(len(df) * r_train)
+    n_trval = round(len(df) * (r_train + r_valid))
     return np.where(pos < n_train, TRAIN, np.where(pos < n_trval, VALID, TEST)).astype(np.int8)

@@ -68,7 +68,8 @@ def read_train_shard(data_dir: Path, rank: int, world: int) -> tuple[np.ndarray,
     """This worker's share of train: whole row groups when there are enough, else a row slice."""
     pf = pq.ParquetFile(_file(data_dir, "train.parquet"))
     if pf.num_row_groups >= world:
-        table = pf.read_row_groups(list(range(rank, pf.num_row_groups, world)), columns=[USER, ITEM])
+        groups = list(range(rank, pf.num_row_groups, world))
+        table = pf.read_row_groups(groups, columns=[USER, ITEM])
         return table[USER].to_numpy(), table[ITEM].to_numpy()
     users, items = read_pairs(data_dir, "train")
     return users[rank::world], items[rank::world]

@@ -1,19 +1,22 @@
 """Seeded synthetic interactions with a known structure, for tests and benchmarks.
 
 Item ``i`` belongs to cluster ``i % num_clusters`` and has popularity ``(i + 1) ** -exponent``
-(so item 0 is the most popular). Each user prefers one cluster, drawn at random; each of the
+(so item 0 is the most popular). Each user prefers one cluster, drawn at random. Each of a
 user's interactions comes, with probability ``in_cluster``, from that cluster, otherwise from
-the whole catalogue, in both cases in proportion to popularity. The ground truth is the
-``cluster`` column of the user and item feature tables.
+the whole catalogue, in both cases in proportion to popularity. A user never gets the same item
+twice: items are drawn in sequence and repeats are skipped (sampling without replacement), so
+the number of interactions is the number asked for even after de-duplication. The ground truth
+is the ``cluster`` column of the user and item feature tables.
 
-Everything is vectorised (one inverse-CDF ``searchsorted`` for all draws), so that millions of
-interactions take seconds.
+Everything is vectorised (one inverse-CDF ``searchsorted`` per round of draws, one stable sort
+to find repeats), so that ten million interactions take seconds.
 """
 
 from __future__ import annotations
 
 import logging
 import math
+from dataclasses import dataclass
 from numbers import Real
 
 import numpy as np
@@ -27,7 +30,10 @@ NAME = "synthetic"
 # Timestamps are spread over one year from 2020-01-01 (seconds since 1970).
 _T0, _SPAN = 1_577_836_800, 365 * 24 * 3600
 # Spread of user activity: lognormal weights, so a few users are far more active than most.
-_ACTIVITY_SIGMA = 1.0
+_ACTIVITY_SIGMA = 0.8
+# Rounds of top-up draws for users who drew repeats, and how much each round oversamples
+# (the factor grows 4x per round, so that the few users with many repeats finish quickly).
+_MAX_ROUNDS, _OVERSAMPLE, _MAX_OVERSAMPLE = 10, 1.25, 256
 
 
 class SyntheticDataset(Dataset):
@@ -35,8 +41,8 @@ class SyntheticDataset(Dataset):
 
     Args:
         num_users, num_items: catalogue sizes.
-        interactions_per_user: mean interactions per user (each user has at least one); the
-            total is ``round(num_users * interactions_per_user)``, duplicates included.
+        interactions_per_user: mean interactions per user (each user has at least one, and at
+            most ``num_items``); the total is ``round(num_users * interactions_per_user)``.
         num_clusters: number of taste clusters (at most ``num_items``).
         popularity_exponent: item popularity is proportional to ``rank ** -exponent``;
             0 gives uniform popularity.
@@ -68,20 +74,24 @@ class SyntheticDataset(Dataset):
 
     def load(self) -> RawData:
         rng = np.random.default_rng(self.seed)
-        item_cluster = np.arange(self.num_items, dtype=np.int64) % self.num_clusters
+        catalogue = _Catalogue.build(self.num_items, self.num_clusters, self.popularity_exponent)
         user_cluster = rng.integers(self.num_clusters, size=self.num_users, dtype=np.int64)
-        users = np.repeat(np.arange(self.num_users, dtype=np.int64), self._activity(rng))
-        items = self._draw_items(rng, user_cluster[users])
-        inter = pd.DataFrame({USER: users, ITEM: items})
+        owner, ranges, targets = self._streams(rng, user_cluster, catalogue)
+        stream, items = _distinct_draws(rng, catalogue, owner, ranges, targets)
+        # Rows grouped by user; the sort is cheap as each round's rows are already grouped.
+        by_user = np.argsort(owner[stream], kind="stable")
+        inter = pd.DataFrame({USER: owner[stream][by_user], ITEM: items[by_user]})
         if self.timestamps:
-            inter[TIMESTAMP] = _T0 + rng.integers(_SPAN, size=len(users), dtype=np.int64)
-        logger.info("%s: %d interactions, %d users, %d items, %d clusters", NAME, len(inter),
-                    self.num_users, self.num_items, self.num_clusters)
+            inter[TIMESTAMP] = _T0 + rng.integers(_SPAN, size=len(inter), dtype=np.int64)
+        short = int(targets.sum()) - len(inter)
+        logger.info("%s: %d interactions (%d short of the target), %d users, %d items, "
+                    "%d clusters", NAME, len(inter), short, self.num_users, self.num_items,
+                    self.num_clusters)
         return RawData(
             interactions=inter,
             user_features=pd.DataFrame({"cluster": user_cluster},
                                        index=pd.RangeIndex(self.num_users, name=USER)),
-            item_features=pd.DataFrame({"cluster": item_cluster},
+            item_features=pd.DataFrame({"cluster": catalogue.item_cluster},
                                        index=pd.RangeIndex(self.num_items, name=ITEM)),
             name=NAME,
         )
@@ -91,27 +101,124 @@ class SyntheticDataset(Dataset):
         total = max(self.num_users, round(self.num_users * self.interactions_per_user))
         weights = rng.lognormal(0.0, _ACTIVITY_SIGMA, size=self.num_users)
         extra = rng.multinomial(total - self.num_users, weights / weights.sum())
-        return extra.astype(np.int64) + 1
+        return np.minimum(extra.astype(np.int64) + 1, self.num_items)
 
-    def _draw_items(self, rng: np.random.Generator, clusters: np.ndarray) -> np.ndarray:
-        """For each interaction (of a user in ``clusters``), one item by inverse-CDF sampling."""
-        n, k = self.num_items, self.num_clusters
-        weights = np.arange(1, n + 1, dtype=np.float64) ** -self.popularity_exponent
-        # Items grouped by cluster, so that each cluster is one contiguous range of the CDF;
-        # range ``k`` (past the clusters) is the whole catalogue, for out-of-cluster draws.
-        order = np.argsort(np.arange(n) % k, kind="stable")
+    def _streams(
+        self, rng: np.random.Generator, user_cluster: np.ndarray, catalogue: _Catalogue
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Two draw streams per user (own cluster, whole catalogue): owner, range, size.
+
+        Stream ``2u`` draws from user ``u``'s cluster, stream ``2u + 1`` from the catalogue
+        (range ``num_clusters``); how many interactions each gets is one binomial per user.
+        """
+        activity = self._activity(rng)
+        own = np.minimum(rng.binomial(activity, self.in_cluster),
+                         catalogue.sizes[user_cluster])
+        users = np.arange(self.num_users, dtype=np.int64)
+        owner = np.repeat(users, 2)
+        ranges = np.stack([user_cluster, np.full_like(users, self.num_clusters)], 1).ravel()
+        targets = np.stack([own, activity - own], 1).ravel()
+        return owner, ranges, targets
+
+
+@dataclass(frozen=True)
+class _Catalogue:
+    """Item popularity as one CDF in which every cluster is a contiguous range.
+
+    Range ``c < num_clusters`` is cluster ``c``; range ``num_clusters`` is the whole catalogue.
+    """
+
+    item_cluster: np.ndarray  # (I,) cluster of each item
+    order: np.ndarray  # CDF position -> item id
+    cdf: np.ndarray
+    sizes: np.ndarray  # (C,) items per cluster
+    starts: np.ndarray  # (C + 1,) first CDF position of each range
+    ends: np.ndarray  # (C + 1,) one past the last
+    low: np.ndarray  # (C + 1,) CDF mass before each range
+    mass: np.ndarray  # (C + 1,) popularity mass of each range
+
+    @classmethod
+    def build(cls, num_items: int, num_clusters: int, exponent: float) -> _Catalogue:
+        item_cluster = np.arange(num_items, dtype=np.int64) % num_clusters
+        weights = np.arange(1, num_items + 1, dtype=np.float64) ** -exponent
+        order = np.argsort(item_cluster, kind="stable")
         cdf = np.cumsum(weights[order])
-        sizes = np.bincount(np.arange(n) % k, minlength=k)
-        ends = np.append(np.cumsum(sizes), n)
-        starts = np.append(ends[:k] - sizes, 0)
+        sizes = np.bincount(item_cluster, minlength=num_clusters)
+        ends = np.append(np.cumsum(sizes), num_items)
+        starts = np.append(ends[:num_clusters] - sizes, 0)
         low = np.append(0.0, cdf)[starts]
         mass = cdf[ends - 1] - low
-        ranges = np.where(rng.random(len(clusters)) < self.in_cluster, clusters, k)
-        targets = low[ranges] + rng.random(len(clusters)) * mass[ranges]
-        pos = np.searchsorted(cdf, targets, side="right")
-        # Floating-point rounding must not push a draw out of its range.
-        np.clip(pos, starts[ranges], ends[ranges] - 1, out=pos)
-        return order[pos]
+        return cls(item_cluster, order, cdf, sizes, starts, ends, low, mass)
+
+    def draw(self, rng: np.random.Generator, ranges: np.ndarray) -> np.ndarray:
+        """One item per entry of ``ranges``, in proportion to popularity (inverse CDF)."""
+        targets = self.low[ranges] + rng.random(len(ranges)) * self.mass[ranges]
+        # ``low`` is an entry of ``cdf``, so no draw lands before its range; rounding of
+        # ``low + mass`` could land one past the end.
+        pos = np.searchsorted(self.cdf, targets, side="right")
+        np.minimum(pos, self.ends[ranges] - 1, out=pos)
+        return self.order[pos]
+
+
+def _distinct_draws(
+    rng: np.random.Generator, catalogue: _Catalogue, owner: np.ndarray, ranges: np.ndarray,
+    targets: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Up to ``targets[s]`` draws for each stream ``s``, no item twice for one owner.
+
+    Draws that repeat an owner's item are skipped and made up in the next round. Skipping
+    repeats of an i.i.d. sequence is sampling without replacement, and later rounds continue
+    that same sequence, so oversampling (surplus draws are dropped) changes nothing but speed.
+    """
+    num_items = len(catalogue.order)
+    deficit = targets.astype(np.int64)
+    done: list[tuple[np.ndarray, np.ndarray]] = []
+    # Rows kept so far for owners who still miss some; finished owners' rows move to ``done``.
+    active = (owner[:0], owner[:0])
+    for round_ in range(_MAX_ROUNDS):
+        pending = np.flatnonzero(deficit)
+        if len(pending) == 0:
+            break
+        counts = np.ceil(deficit[pending] * min(_OVERSAMPLE * 4**round_, _MAX_OVERSAMPLE))
+        counts = counts.astype(np.int64)
+        stream = np.repeat(pending, counts)
+        items = catalogue.draw(rng, ranges[stream])
+        fresh = _first_new(owner, *active, stream, items, num_items)
+        keep = fresh & (_rank_in_block(fresh, counts) <= deficit[stream])
+        deficit -= np.bincount(stream[keep], minlength=len(deficit))
+        active = (np.concatenate([active[0], stream[keep]]),
+                  np.concatenate([active[1], items[keep]]))
+        finished = np.bincount(owner, weights=deficit, minlength=owner.max() + 1) == 0
+        out = finished[owner[active[0]]]
+        done.append((active[0][out], active[1][out]))
+        active = (active[0][~out], active[1][~out])
+    done.append(active)
+    return np.concatenate([d[0] for d in done]), np.concatenate([d[1] for d in done])
+
+
+def _first_new(
+    owner: np.ndarray, old_stream: np.ndarray, old_item: np.ndarray, stream: np.ndarray,
+    items: np.ndarray, num_items: int,
+) -> np.ndarray:
+    """Mask of new draws whose item the owner has neither kept before nor drawn earlier."""
+    keys = np.concatenate([owner[old_stream] * num_items + old_item,
+                           owner[stream] * num_items + items])
+    # Stable: among equal keys the earliest (kept items first, then draw order) sorts first.
+    perm = np.argsort(keys, kind="stable")
+    sorted_keys = keys[perm]
+    first = np.ones(len(keys), dtype=bool)
+    first[1:] = sorted_keys[1:] != sorted_keys[:-1]
+    is_first = np.zeros(len(keys), dtype=bool)
+    is_first[perm[first]] = True
+    return is_first[len(old_stream):]
+
+
+def _rank_in_block(mask: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """1-based rank of each True of ``mask`` within its block (``counts`` contiguous blocks)."""
+    total = np.cumsum(mask)
+    starts = np.cumsum(counts) - counts
+    before = np.where(starts > 0, total[np.maximum(starts - 1, 0)], 0)
+    return total - np.repeat(before, counts)
 
 
 def _positive_int(key: str, value: object) -> int:

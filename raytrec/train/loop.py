@@ -67,7 +67,8 @@ def train_loop(job: dict[str, Any], session: Session) -> dict[str, Any]:
         if tracker.should_stop:
             break
         stats = run_epoch(model, mapper, parts.sampler, parts.loss, optimizer, batches, generator)
-        metrics: dict[str, Any] = {"epoch": epoch + 1, **{f"train/{k}": v for k, v in stats.items()}}
+        metrics: dict[str, Any] = {"epoch": epoch + 1}
+        metrics.update({f"train/{k}": v for k, v in stats.items()})
         if (epoch + 1) % eval_cfg["every"] == 0 or epoch + 1 == train["epochs"]:
             found = evaluate_split(mapper, retriever, valid, eval_cfg, session.rank,
                                    session.world_size, device)
@@ -129,7 +130,8 @@ def _finish(job: dict[str, Any], session: Session, mapper: torch.nn.Module, retr
         "test": found,
         "train": {k.removeprefix("train/"): v for k, v in last.items() if k.startswith("train/")},
     }
-    metrics = {"epoch": len(history), "finished": True, **{f"test/{k}": v for k, v in found.items()}}
+    metrics = {"epoch": len(history), "finished": True}
+    metrics.update({f"test/{k}": v for k, v in found.items()})
     state = {"epoch": len(history), "model": mapper.state_dict(), "finished": True,
              "tracker": tracker.state_dict(), "history": history}
 

@@ -60,4 +60,4 @@ def all_reduce_sums(sums: MetricSums, device: torch.device) -> MetricSums:
                      device=device)
     dist.all_reduce(t, op=dist.ReduceOp.SUM)
     values = t.cpu().tolist()
-    return MetricSums(dict(zip(keys, values[:-1])), int(values[-1]))
+    return MetricSums(dict(zip(keys, values[:-1], strict=False)), int(values[-1]))

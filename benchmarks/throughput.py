@@ -1,0 +1,314 @@
+"""Training throughput (positives per second) of one CML/BPR step, raytrec against yardsticks.
+
+    RAY_AUTH_MODE=disabled .venv/bin/python benchmarks/throughput.py [--smoke-test]
+
+Tables sized like MovieLens-1M (6040 users, 3706 items), d=100, batches of B=4096 positives
+drawn from ~1M synthetic positives (``raytrec.data.synthetic``), U=20 candidates per positive.
+One JSON line per model on stdout (logs go to stderr):
+
+- ``plain-cml``: the yardstick, a plain PyTorch CML step written below: nn.Embedding tables
+  (dense gradients), every one of the U candidates gathered with gradient, hinge over all U,
+  hardest per positive, WARP weight ``log(J·M/U + 1)``, covariance loss, dense Adagrad,
+  unit-ball renorm of both tables.
+- ``raytrec-cml``: ``raytrec.train.step.train_step`` with the mapper, sampler and loss built by
+  ``raytrec.train.build.build_parts`` from a resolved config, as the training loop does.
+- ``raytrec-bpr``: the same with ``loss: bpr``, ``metric: dot`` and one negative per positive.
+- ``implicit-bpr``: ``implicit.cpu.bpr.BayesianPersonalizedRanking`` (factors=100) on a CSR
+  matrix of the same positives; samples/s = positives × iterations / fit seconds.
+
+The torch models are timed in interleaved rounds (plain, raytrec-cml, raytrec-bpr, then again)
+after warm-up steps, so that a burst of load from another process hits all of them alike; only
+ratios within one run mean anything on a shared machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import math
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from raytrec.config import validate, with_defaults
+from raytrec.data.base import DataInfo
+from raytrec.data.synthetic import SyntheticDataset
+from raytrec.plugins import get_registry
+from raytrec.train.build import build_optimizer, build_parts
+from raytrec.train.step import train_step
+
+logger = logging.getLogger("benchmarks.throughput")
+
+Step = Callable[[torch.Tensor, torch.Tensor], Any]
+
+MARGIN, LAMBDA_C, LR = 0.5, 10.0, 0.05
+BPR_L2 = 1e-4
+
+
+@dataclass(frozen=True)
+class Sizes:
+    """Problem size and timing budget."""
+
+    num_users: int
+    num_items: int
+    per_user: float  # mean positives per user
+    dim: int
+    batch: int
+    candidates: int
+    warmup: int  # untimed steps per model
+    rounds: int  # interleaved timed rounds per model
+    round_s: float  # minimum seconds per round
+    implicit_s: float  # minimum seconds of implicit's timed fit
+
+
+# MovieLens-1M: 6040 users, 3706 items, 1,000,209 ratings (165.6 per user).
+FULL = Sizes(6040, 3706, 165.6, 100, 4096, 20, warmup=5, rounds=3, round_s=1.2,
+             implicit_s=3.0)
+SMOKE = Sizes(300, 200, 20.0, 16, 256, 20, warmup=2, rounds=2, round_s=0.2, implicit_s=0.3)
+
+
+@dataclass
+class Measured:
+    """Timed steps of one model, summed over rounds."""
+
+    steps: int = 0
+    seconds: float = 0.0
+    rounds: list[float] = field(default_factory=list)  # positives/s of each round
+
+
+def positives(sizes: Sizes) -> tuple[np.ndarray, np.ndarray]:
+    """Synthetic (user, item) pairs, no pair twice, users and items already 0-based ids."""
+    data = SyntheticDataset(num_users=sizes.num_users, num_items=sizes.num_items,
+                            interactions_per_user=sizes.per_user, seed=0,
+                            timestamps=False).load()
+    inter = data.interactions
+    return (inter["user"].to_numpy(np.int64, copy=True),
+            inter["item"].to_numpy(np.int64, copy=True))
+
+
+class Batches:
+    """Endless shuffled batches of the positives (the same source for every model)."""
+
+    def __init__(self, users: np.ndarray, items: np.ndarray, batch: int, seed: int = 0) -> None:
+        self.users, self.items = torch.from_numpy(users), torch.from_numpy(items)
+        self.batch = batch
+        self.generator = torch.Generator().manual_seed(seed)
+        self._perm = torch.empty(0, dtype=torch.int64)
+        self._at = 0
+
+    def next(self) -> tuple[torch.Tensor, torch.Tensor]:
+        if self._at + self.batch > len(self._perm):
+            self._perm = torch.randperm(len(self.users), generator=self.generator)
+            self._at = 0
+        idx = self._perm[self._at:self._at + self.batch]
+        self._at += self.batch
+        return self.users[idx], self.items[idx]
+
+
+# --- plain PyTorch CML, the yardstick -------------------------------------------------------
+
+def plain_covariance(x: torch.Tensor) -> torch.Tensor:
+    """Off-diagonal squared covariance of the rows of ``x``, divided by the row count."""
+    n = x.shape[0]
+    centred = x - x.mean(0, keepdim=True)
+    cov = centred.T @ centred / n
+    return (cov.pow(2).sum() - cov.diagonal().pow(2).sum()) / n
+
+
+class PlainCML(nn.Module):
+    """CML as one would write it from the paper, with no tricks."""
+
+    def __init__(self, num_users: int, num_items: int, dim: int) -> None:
+        super().__init__()
+        self.users = nn.Embedding(num_users, dim)
+        self.items = nn.Embedding(num_items, dim)
+        for table in (self.users, self.items):
+            nn.init.normal_(table.weight, std=1.0 / math.sqrt(dim))
+        self.clip()
+
+    @torch.no_grad()
+    def clip(self) -> None:
+        for table in (self.users, self.items):
+            table.weight.renorm_(2, 0, 1.0)
+
+    def loss(self, users: torch.Tensor, pos: torch.Tensor, neg: torch.Tensor) -> torch.Tensor:
+        u, p, n = self.users(users), self.items(pos), self.items(neg)  # (B,D) (B,D) (B,U,D)
+        d_pos = (u - p).pow(2).sum(-1)
+        d_neg = (u.unsqueeze(1) - n).pow(2).sum(-1)
+        hinge = torch.relu(MARGIN + d_pos.unsqueeze(1) - d_neg)  # (B, U)
+        violators = (hinge > 0).sum(1).to(u.dtype)
+        weight = torch.log(violators * (self.items.num_embeddings / neg.shape[1]) + 1.0)
+        embedding = (weight * hinge.max(1).values).mean()
+        return embedding + LAMBDA_C * plain_covariance(torch.cat([u, p]))
+
+
+def plain_cml_step(sizes: Sizes) -> Step:
+    torch.manual_seed(0)
+    model = PlainCML(sizes.num_users, sizes.num_items, sizes.dim)
+    optimizer = torch.optim.Adagrad(model.parameters(), lr=LR)
+    generator = torch.Generator().manual_seed(1)
+
+    def step(users: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
+        neg = torch.randint(sizes.num_items, (len(users), sizes.candidates), generator=generator)
+        optimizer.zero_grad(set_to_none=True)
+        loss = model.loss(users, items, neg)
+        loss.backward()
+        optimizer.step()
+        model.clip()
+        return loss
+
+    return step
+
+
+# --- raytrec ---------------------------------------------------------------------------------
+
+def raytrec_config(sizes: Sizes, loss: str) -> dict[str, Any]:
+    """A resolved config, as ``raytrec train`` would hand it to the loop."""
+    if loss == "cml":
+        raw: dict[str, Any] = {
+            "mapper": {"name": "embedding", "dim": sizes.dim, "metric": "l2", "max_norm": 1.0},
+            "sampler": {"name": "uniform", "num_negatives": sizes.candidates},
+            "loss": {"name": "cml", "margin": MARGIN, "lambda_c": LAMBDA_C},
+        }
+    else:
+        raw = {
+            "mapper": {"name": "embedding", "dim": sizes.dim, "metric": "dot", "max_norm": None},
+            "sampler": {"name": "uniform", "num_negatives": 1},
+            "loss": {"name": "bpr", "l2": BPR_L2},
+        }
+    raw["train"] = {"batch_size": sizes.batch, "optimizer": "adagrad", "lr": LR, "seed": 0}
+    return validate(with_defaults(raw), get_registry(), source="throughput")
+
+
+def raytrec_step(sizes: Sizes, loss_name: str, users: np.ndarray, items: np.ndarray) -> Step:
+    config = raytrec_config(sizes, loss_name)
+    info = DataInfo(num_users=sizes.num_users, num_items=sizes.num_items,
+                    item_counts=np.bincount(items, minlength=sizes.num_items),
+                    num_train=len(users))
+    torch.manual_seed(config["train"]["seed"])
+    parts = build_parts(config, info)
+    mapper = parts.mapper
+    mapper.train()
+    optimizer = build_optimizer(config, mapper.parameters())
+    generator = torch.Generator().manual_seed(1)
+
+    def step(u: torch.Tensor, i: torch.Tensor) -> torch.Tensor:
+        return train_step(mapper, mapper, parts.sampler, parts.loss, optimizer, u, i,
+                          generator).loss
+
+    return step
+
+
+# --- timing ----------------------------------------------------------------------------------
+
+def timed_round(step: Step, batches: Batches, min_seconds: float) -> tuple[int, float]:
+    """Steps until ``min_seconds`` have passed: (steps, seconds)."""
+    steps, start = 0, time.perf_counter()
+    while True:
+        step(*batches.next())
+        steps += 1
+        elapsed = time.perf_counter() - start
+        if elapsed >= min_seconds:
+            return steps, elapsed
+
+
+def measure_torch(steps: dict[str, Step], batches: Batches, sizes: Sizes) -> dict[str, Measured]:
+    for name, step in steps.items():
+        logger.info("warm-up %s (%d steps)", name, sizes.warmup)
+        for _ in range(sizes.warmup):
+            step(*batches.next())
+    found = {name: Measured() for name in steps}
+    for r in range(sizes.rounds):
+        for name, step in steps.items():
+            n, seconds = timed_round(step, batches, sizes.round_s)
+            m = found[name]
+            m.steps, m.seconds = m.steps + n, m.seconds + seconds
+            m.rounds.append(n * sizes.batch / seconds)
+            logger.info("round %d %s: %d steps in %.2f s", r + 1, name, n, seconds)
+    return found
+
+
+def implicit_bpr(users: np.ndarray, items: np.ndarray, sizes: Sizes,
+                 threads: int) -> dict[str, Any]:
+    """implicit's BPR: one untimed 1-iteration fit to size the timed one."""
+    import scipy.sparse
+    from implicit.cpu.bpr import BayesianPersonalizedRanking
+
+    matrix = scipy.sparse.csr_matrix(
+        (np.ones(len(users), dtype=np.float32), (users, items)),
+        shape=(sizes.num_users, sizes.num_items))
+
+    def fit(iterations: int) -> float:
+        model = BayesianPersonalizedRanking(factors=sizes.dim, iterations=iterations,
+                                            num_threads=threads, random_state=0)
+        start = time.perf_counter()
+        model.fit(matrix, show_progress=False)
+        return time.perf_counter() - start
+
+    one = fit(1)
+    iterations = max(2, math.ceil(sizes.implicit_s / one))
+    logger.info("implicit-bpr: 1 iteration %.3f s; timing %d iterations", one, iterations)
+    seconds = fit(iterations)
+    return {"positives_per_s": matrix.nnz * iterations / seconds, "iterations": iterations,
+            "positives": int(matrix.nnz), "seconds": seconds}
+
+
+# --- output ----------------------------------------------------------------------------------
+
+def emit(row: dict[str, Any]) -> None:
+    print(json.dumps(row), flush=True)
+
+
+def torch_row(name: str, m: Measured, sizes: Sizes, common: dict[str, Any]) -> dict[str, Any]:
+    return {"model": name, "positives_per_s": round(m.steps * sizes.batch / m.seconds, 1),
+            "steps": m.steps, "seconds": round(m.seconds, 3),
+            "round_positives_per_s": [round(x, 1) for x in m.rounds], **common}
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--smoke-test", action="store_true", help="tiny sizes, < 60 s")
+    parser.add_argument("--skip-implicit", action="store_true", help="torch models only")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
+                        format="%(asctime)s %(name)s: %(message)s")
+    logging.getLogger("faiss.loader").setLevel(logging.WARNING)
+    sizes = SMOKE if args.smoke_test else FULL
+    threads = torch.get_num_threads()
+    users, items = positives(sizes)
+    logger.info("%d positives, %d users, %d items, %d torch threads", len(users),
+                sizes.num_users, sizes.num_items, threads)
+    common = {"threads": threads, "batch_size": sizes.batch, "dim": sizes.dim,
+              "num_users": sizes.num_users, "num_items": sizes.num_items}
+    steps = {"plain-cml": plain_cml_step(sizes),
+             "raytrec-cml": raytrec_step(sizes, "cml", users, items),
+             "raytrec-bpr": raytrec_step(sizes, "bpr", users, items)}
+    found = measure_torch(steps, Batches(users, items, sizes.batch), sizes)
+    plain = found["plain-cml"]
+    for name, m in found.items():
+        row = torch_row(name, m, sizes, common)
+        row["candidates"] = 1 if name == "raytrec-bpr" else sizes.candidates
+        if name == "raytrec-cml":
+            ratio = (m.steps / m.seconds) / (plain.steps / plain.seconds)
+            row["speedup_vs_plain"] = round(ratio, 3)
+        emit(row)
+    if not args.skip_implicit:
+        row = {"model": "implicit-bpr", **implicit_bpr(users, items, sizes, threads), **common}
+        row.update(positives_per_s=round(row["positives_per_s"], 1),
+                   seconds=round(row["seconds"], 3), candidates=1)
+        emit(row)
+
+
+if __name__ == "__main__":
+    main()

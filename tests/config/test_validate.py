@@ -1,0 +1,74 @@
+"""Config validation: every problem at once, each keyed, with a did-you-mean."""
+
+from __future__ import annotations
+
+import pytest
+
+from raytrec.config import apply_overrides, validate, with_defaults
+from raytrec.errors import ConfigError
+from raytrec.plugins import get_registry
+
+
+def _problems(config: dict) -> dict[str, str]:
+    with pytest.raises(ConfigError) as err:
+        validate(with_defaults(config), get_registry(), "test.yaml")
+    return {p.key: p.message for p in err.value.problems}
+
+
+def test_defaults_are_valid_and_fully_resolved() -> None:
+    resolved = validate(with_defaults({}), get_registry())
+    assert resolved["loss"] == {"name": "cml", "margin": 0.5, "lambda_c": 10.0,
+                                "rank_weight": True}
+    assert resolved["split"]["ratios"] == [0.6, 0.2, 0.2]
+    assert resolved["train"]["optimizer"] == "adagrad"
+
+
+def test_all_problems_reported_together() -> None:
+    problems = _problems({"loss": {"name": "cmll"},
+                          "sampler": {"name": "uniform", "num_negative": 5},
+                          "train": {"epochs": "ten"}, "trian": {}})
+    assert "did you mean 'cml'" in problems["loss.name"]
+    assert "did you mean 'num_negatives'" in problems["sampler.num_negative"]
+    assert "expected int" in problems["train.epochs"]
+    assert "did you mean 'train'" in problems["trian"]
+
+
+def test_misspelled_loss_argument() -> None:
+    problems = _problems({"loss": {"name": "cml", "margn": 0.3}})
+    assert problems == {"loss.margn": problems["loss.margn"]}
+    assert "CMLLoss has no argument 'margn' — did you mean 'margin'?" in problems["loss.margn"]
+
+
+def test_value_checks_are_keyed_by_argument() -> None:
+    problems = _problems({"loss": {"name": "cml", "margin": -1.0}})
+    assert problems["loss.margin"].startswith("must be >= 0")
+
+
+def test_wrong_type_names_the_expected_type() -> None:
+    problems = _problems({"mapper": {"name": "embedding", "dim": 1.5}})
+    assert "expected int" in problems["mapper.dim"]
+
+
+def test_loss_metric_mismatch() -> None:
+    problems = _problems({"mapper": {"name": "embedding", "metric": "dot"}})
+    assert "mapper.metric" in problems and "l2" in problems["mapper.metric"]
+
+
+def test_eval_metric_must_use_a_listed_k() -> None:
+    problems = _problems({"eval": {"ks": [10], "metric": "recall@50"}})
+    assert "eval.metric" in problems
+
+
+def test_changing_plugin_drops_default_arguments() -> None:
+    resolved = validate(with_defaults({"loss": {"name": "bpr"},
+                                       "mapper": {"name": "embedding", "metric": "dot"}}),
+                        get_registry())
+    assert resolved["loss"] == {"name": "bpr", "l2": 0.0}
+
+
+def test_overrides() -> None:
+    config: dict = {"loss": {"name": "cml"}}
+    assert apply_overrides(config, ["loss.margin=0.3", "train.epochs=2", "eval.ks=[5, 10]"]) == []
+    assert config["loss"]["margin"] == 0.3 and config["train"]["epochs"] == 2
+    assert config["eval"]["ks"] == [5, 10]
+    assert apply_overrides(config, ["nonsense"])[0].key == "--set nonsense"

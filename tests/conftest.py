@@ -1,0 +1,48 @@
+"""Shared fixtures: quiet Ray settings, small synthetic runs, one local Ray cluster."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+# Before anything imports Ray: no token auth, no usage stats, fast Train start-up.
+os.environ.setdefault("RAY_AUTH_MODE", "disabled")
+from raytrec.run.ray_setup import set_ray_env
+
+set_ray_env()
+
+SYNTHETIC = {"name": "synthetic", "num_users": 300, "num_items": 200,
+             "interactions_per_user": 25, "num_clusters": 5, "seed": 1}
+
+
+def write_config(path: Path, **sections: dict) -> Path:
+    import yaml
+
+    config = {"data": SYNTHETIC, "mapper": {"name": "embedding", "dim": 16, "metric": "l2",
+                                           "max_norm": 1.0},
+              "sampler": {"name": "uniform", "num_negatives": 10},
+              "train": {"epochs": 3, "batch_size": 512, "lr": 0.1},
+              "eval": {"ks": [10, 20], "metric": "recall@20"},
+              "scaling": {"num_workers": 0}}
+    for name, value in sections.items():
+        config[name] = {**config.get(name, {}), **value}
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
+@pytest.fixture
+def config_file(tmp_path: Path) -> Path:
+    return write_config(tmp_path / "small.yaml")
+
+
+@pytest.fixture(scope="session")
+def ray_cluster():
+    """One local cluster for every test that needs Ray."""
+    import ray
+
+    ray.init(address="local", num_cpus=2, include_dashboard=True, dashboard_host="127.0.0.1",
+             object_store_memory=512 * 1024**2, log_to_driver=False)
+    yield
+    ray.shutdown()

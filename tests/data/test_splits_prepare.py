@@ -1,0 +1,80 @@
+"""Splits are deterministic and follow their protocol; prepare maps ids and writes shards."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+
+from raytrec.data.base import RawData
+from raytrec.data.prepare import prepare
+from raytrec.data.splits import SplitConfig, split_interactions
+from raytrec.data.store import read_info, read_train_shard
+from raytrec.errors import DataError
+
+
+def _frame(n_users: int = 40, per_user: int = 10, seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    users = np.repeat(np.arange(n_users), per_user)
+    items = np.concatenate([rng.choice(500, per_user, replace=False) for _ in range(n_users)])
+    return pd.DataFrame({"user": users, "item": items,
+                         "timestamp": rng.permutation(len(users)).astype(float)})
+
+
+def test_ratio_split_is_deterministic_and_per_user() -> None:
+    df = _frame()
+    a = split_interactions(df, SplitConfig(seed=3))
+    assert (a == split_interactions(df, SplitConfig(seed=3))).all()
+    assert (a != split_interactions(df, SplitConfig(seed=4))).any()
+    per_user = pd.crosstab(df["user"], a)
+    assert (per_user[0] == 6).all() and (per_user[1] == 2).all() and (per_user[2] == 2).all()
+
+
+def test_small_users_stay_in_train() -> None:
+    df = pd.DataFrame({"user": [0, 0, 0, 0, 1, 1, 1, 1, 1], "item": range(9)})
+    codes = split_interactions(df, SplitConfig(min_user_interactions=5))
+    assert (codes[:4] == 0).all() and (codes[4:] != 0).any()
+
+
+def test_leave_last_out_takes_latest() -> None:
+    df = _frame(n_users=5, per_user=6)
+    codes = split_interactions(df, SplitConfig(method="leave-last-out"))
+    for _, group in df.assign(code=codes).groupby("user"):
+        ordered = group.sort_values("timestamp")["code"].tolist()
+        assert ordered[-1] == 2 and ordered[-2] == 1 and set(ordered[:-2]) == {0}
+
+
+def test_temporal_split_cuts_globally() -> None:
+    df = _frame()
+    codes = split_interactions(df, SplitConfig(method="temporal"))
+    ts = df["timestamp"].to_numpy()
+    assert ts[codes == 0].max() < ts[codes == 1].min() < ts[codes == 2].min()
+
+
+def test_bad_ratios_rejected() -> None:
+    with pytest.raises(ValueError, match="ratios"):
+        SplitConfig(ratios=[0.5, 0.5, 0.5])
+
+
+def test_prepare_maps_ids_dedupes_and_shards(tmp_path: Path) -> None:
+    df = pd.DataFrame({"user": ["b", "a", "a", "c", "a"], "item": [10, 20, 20, 30, 10]})
+    info = prepare(RawData(df, name="t"), SplitConfig(min_user_interactions=99), tmp_path / "d")
+    assert info["num_users"] == 3 and info["num_items"] == 3
+    assert sum(info["num_interactions"].values()) == 4  # (a, 20) once
+    users = pq.read_table(tmp_path / "d" / "users.parquet").to_pandas()
+    assert users["id"].tolist() == ["a", "b", "c"]
+    shards = [read_train_shard(tmp_path / "d", r, 2) for r in range(2)]
+    assert sum(len(u) for u, _ in shards) == 4
+    assert read_info(tmp_path / "d").item_counts.sum() == 4
+
+
+def test_prepare_refuses_empty_and_missing_columns(tmp_path: Path) -> None:
+    with pytest.raises(DataError, match="no interactions"):
+        prepare(RawData(pd.DataFrame({"user": [], "item": []}), name="t"), SplitConfig(),
+                tmp_path / "d")
+    with pytest.raises(DataError, match="no user column"):
+        prepare(RawData(pd.DataFrame({"item": [1]}), name="t"), SplitConfig(), tmp_path / "d")
+    assert not (tmp_path / "d").exists()
