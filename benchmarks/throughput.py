@@ -27,6 +27,7 @@ import argparse
 import json
 import logging
 import math
+import statistics
 import sys
 import time
 from collections.abc import Callable
@@ -69,7 +70,7 @@ class Sizes:
 
 
 # MovieLens-1M: 6040 users, 3706 items, 1,000,209 ratings (165.6 per user).
-FULL = Sizes(6040, 3706, 165.6, 100, 4096, 20, warmup=5, rounds=3, round_s=1.2,
+FULL = Sizes(6040, 3706, 165.6, 100, 4096, 20, warmup=5, rounds=10, round_s=0.35,
              implicit_s=3.0)
 SMOKE = Sizes(300, 200, 20.0, 16, 256, 20, warmup=2, rounds=2, round_s=0.2, implicit_s=0.3)
 
@@ -78,9 +79,20 @@ SMOKE = Sizes(300, 200, 20.0, 16, 256, 20, warmup=2, rounds=2, round_s=0.2, impl
 class Measured:
     """Timed steps of one model, summed over rounds."""
 
-    steps: int = 0
-    seconds: float = 0.0
+    step_seconds: list[float] = field(default_factory=list)
     rounds: list[float] = field(default_factory=list)  # positives/s of each round
+
+    @property
+    def seconds(self) -> float:
+        return sum(self.step_seconds)
+
+    def rate(self, batch: int) -> float:
+        """Positives per second over all timed steps."""
+        return len(self.step_seconds) * batch / self.seconds
+
+    def median_rate(self, batch: int) -> float:
+        """Positives per second of the median step: less sensitive to bursts of load."""
+        return batch / statistics.median(self.step_seconds)
 
 
 def positives(sizes: Sizes) -> tuple[np.ndarray, np.ndarray]:
@@ -208,18 +220,19 @@ def raytrec_step(sizes: Sizes, loss_name: str, users: np.ndarray, items: np.ndar
 
 # --- timing ----------------------------------------------------------------------------------
 
-def timed_round(step: Step, batches: Batches, min_seconds: float) -> tuple[int, float]:
-    """Steps until ``min_seconds`` have passed: (steps, seconds)."""
-    steps, start = 0, time.perf_counter()
-    while True:
-        step(*batches.next())
-        steps += 1
-        elapsed = time.perf_counter() - start
-        if elapsed >= min_seconds:
-            return steps, elapsed
+def timed_round(step: Step, batches: Batches, min_seconds: float) -> list[float]:
+    """Seconds of each step, stepping until ``min_seconds`` of steps have passed."""
+    times: list[float] = []
+    while sum(times) < min_seconds:
+        users, items = batches.next()
+        start = time.perf_counter()
+        step(users, items)
+        times.append(time.perf_counter() - start)
+    return times
 
 
 def measure_torch(steps: dict[str, Step], batches: Batches, sizes: Sizes) -> dict[str, Measured]:
+    """Warm every model up, then time them in interleaved rounds."""
     for name, step in steps.items():
         logger.info("warm-up %s (%d steps)", name, sizes.warmup)
         for _ in range(sizes.warmup):
@@ -227,17 +240,17 @@ def measure_torch(steps: dict[str, Step], batches: Batches, sizes: Sizes) -> dic
     found = {name: Measured() for name in steps}
     for r in range(sizes.rounds):
         for name, step in steps.items():
-            n, seconds = timed_round(step, batches, sizes.round_s)
-            m = found[name]
-            m.steps, m.seconds = m.steps + n, m.seconds + seconds
-            m.rounds.append(n * sizes.batch / seconds)
-            logger.info("round %d %s: %d steps in %.2f s", r + 1, name, n, seconds)
+            times = timed_round(step, batches, sizes.round_s)
+            found[name].step_seconds += times
+            found[name].rounds.append(len(times) * sizes.batch / sum(times))
+        logger.info("round %d/%d: %s", r + 1, sizes.rounds, ", ".join(
+            f"{name} {m.rounds[-1]:,.0f}/s" for name, m in found.items()))
     return found
 
 
 def implicit_bpr(users: np.ndarray, items: np.ndarray, sizes: Sizes,
                  threads: int) -> dict[str, Any]:
-    """implicit's BPR: one untimed 1-iteration fit to size the timed one."""
+    """implicit's BPR: an untimed 1-iteration fit sizes the timed one (refit if too short)."""
     import scipy.sparse
     from implicit.cpu.bpr import BayesianPersonalizedRanking
 
@@ -252,10 +265,13 @@ def implicit_bpr(users: np.ndarray, items: np.ndarray, sizes: Sizes,
         model.fit(matrix, show_progress=False)
         return time.perf_counter() - start
 
-    one = fit(1)
-    iterations = max(2, math.ceil(sizes.implicit_s / one))
-    logger.info("implicit-bpr: 1 iteration %.3f s; timing %d iterations", one, iterations)
-    seconds = fit(iterations)
+    seconds, iterations = fit(1), 1
+    while True:
+        iterations = max(2, math.ceil(iterations * 1.2 * sizes.implicit_s / seconds))
+        seconds = fit(iterations)
+        logger.info("implicit-bpr: %d iterations in %.2f s", iterations, seconds)
+        if seconds >= sizes.implicit_s:
+            break
     return {"positives_per_s": matrix.nnz * iterations / seconds, "iterations": iterations,
             "positives": int(matrix.nnz), "seconds": seconds}
 
@@ -267,15 +283,24 @@ def emit(row: dict[str, Any]) -> None:
 
 
 def torch_row(name: str, m: Measured, sizes: Sizes, common: dict[str, Any]) -> dict[str, Any]:
-    return {"model": name, "positives_per_s": round(m.steps * sizes.batch / m.seconds, 1),
-            "steps": m.steps, "seconds": round(m.seconds, 3),
-            "round_positives_per_s": [round(x, 1) for x in m.rounds], **common}
+    return {"model": name, "positives_per_s": round(m.rate(sizes.batch), 1),
+            "median_step_positives_per_s": round(m.median_rate(sizes.batch), 1),
+            "steps": len(m.step_seconds), "seconds": round(m.seconds, 3),
+            "round_positives_per_s": [round(x) for x in m.rounds], **common}
+
+
+def speedups(m: Measured, plain: Measured, batch: int) -> dict[str, float]:
+    return {"speedup_vs_plain": round(m.rate(batch) / plain.rate(batch), 3),
+            "speedup_vs_plain_median_step": round(m.median_rate(batch) / plain.median_rate(batch),
+                                                  3)}
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--smoke-test", action="store_true", help="tiny sizes, < 60 s")
     parser.add_argument("--skip-implicit", action="store_true", help="torch models only")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="torch (and implicit) threads; default: torch's default")
     return parser.parse_args(argv)
 
 
@@ -285,6 +310,8 @@ def main(argv: list[str] | None = None) -> None:
                         format="%(asctime)s %(name)s: %(message)s")
     logging.getLogger("faiss.loader").setLevel(logging.WARNING)
     sizes = SMOKE if args.smoke_test else FULL
+    if args.threads:
+        torch.set_num_threads(args.threads)
     threads = torch.get_num_threads()
     users, items = positives(sizes)
     logger.info("%d positives, %d users, %d items, %d torch threads", len(users),
@@ -300,8 +327,7 @@ def main(argv: list[str] | None = None) -> None:
         row = torch_row(name, m, sizes, common)
         row["candidates"] = 1 if name == "raytrec-bpr" else sizes.candidates
         if name == "raytrec-cml":
-            ratio = (m.steps / m.seconds) / (plain.steps / plain.seconds)
-            row["speedup_vs_plain"] = round(ratio, 3)
+            row.update(speedups(m, plain, sizes.batch))
         emit(row)
     if not args.skip_implicit:
         row = {"model": "implicit-bpr", **implicit_bpr(users, items, sizes, threads), **common}

@@ -20,6 +20,9 @@ def train(args: argparse.Namespace, console: Console) -> int:
 
     if bool(args.config) == bool(args.resume):
         raise RaytrecError("give either a CONFIG to train or --resume RUN_DIR, not both or neither")
+    if args.resume and (args.overrides or args.run_dir):
+        raise RaytrecError("--resume continues a run as it was configured; it takes no --set "
+                           "or --run-dir")
     if args.resume:
         job = load_job(Path(args.resume))
     else:

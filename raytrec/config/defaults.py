@@ -19,8 +19,9 @@ DEFAULTS: dict[str, Any] = {
     "split": {},
     # CML: unit ball in R^100, squared-l2 scores
     "mapper": {"name": "embedding", "dim": 100, "metric": "l2", "max_norm": 1.0},
-    # U = 20 uniform candidates per positive, the hardest one is kept by the loss
-    "sampler": {"name": "uniform", "num_negatives": 20},
+    # U = 20 uniform candidates per positive, none of them the user's own training items;
+    # the loss keeps the hardest
+    "sampler": {"name": "uniform", "num_negatives": 20, "exclude_positives": True},
     "loss": {"name": "cml"},
     "retriever": {"name": "faiss-flat"},
     "train": {},

@@ -84,14 +84,19 @@ class ScalingSection:
         num_workers: Ray Train workers (DDP); 0 runs the loop in this process, without Ray.
         use_gpu: one GPU per worker (NCCL between them).
         cpus_per_worker: CPUs Ray reserves per worker (also torch's thread count).
+        max_failures: times Ray Train restarts the workers from the last checkpoint after a
+            worker dies (a lost node, an out-of-memory kill) before the run fails.
     """
 
     num_workers: int = 1
     use_gpu: bool = False
     cpus_per_worker: float = 1.0
+    max_failures: int = 0
 
     def __post_init__(self) -> None:
         if self.num_workers < 0:
             raise ValueError(f"num_workers must be >= 0, got {self.num_workers}")
+        if self.max_failures < 0:
+            raise ValueError(f"max_failures must be >= 0, got {self.max_failures}")
         if self.cpus_per_worker <= 0:
             raise ValueError(f"cpus_per_worker must be > 0, got {self.cpus_per_worker}")

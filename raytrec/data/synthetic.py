@@ -3,13 +3,17 @@
 Item ``i`` belongs to cluster ``i % num_clusters`` and has popularity ``(i + 1) ** -exponent``
 (so item 0 is the most popular). Each user prefers one cluster, drawn at random. Each of a
 user's interactions comes, with probability ``in_cluster``, from that cluster, otherwise from
-the whole catalogue, in both cases in proportion to popularity. A user never gets the same item
-twice: items are drawn in sequence and repeats are skipped (sampling without replacement), so
-the number of interactions is the number asked for even after de-duplication. The ground truth
-is the ``cluster`` column of the user and item feature tables.
+the whole catalogue, in both cases in proportion to popularity. The ground truth is the
+``cluster`` column of the user and item feature tables.
 
-Everything is vectorised (one inverse-CDF ``searchsorted`` per round of draws, one stable sort
-to find repeats), so that ten million interactions take seconds.
+A user never gets the same item twice (sampling without replacement), so the number of
+interactions is the number asked for even after de-duplication; with strongly skewed
+popularity this flattens the head a little, as in real data, where a hit can be watched once
+per user. A few users who want nearly all of a small cluster may end up slightly short.
+
+Everything is vectorised: inverse-CDF ``searchsorted`` draws whose repeats are found with one
+stable sort per round, and, for users who want a large share of a small cluster, sorted random
+keys over that cluster. Ten million interactions take seconds.
 """
 
 from __future__ import annotations
@@ -31,9 +35,14 @@ NAME = "synthetic"
 _T0, _SPAN = 1_577_836_800, 365 * 24 * 3600
 # Spread of user activity: lognormal weights, so a few users are far more active than most.
 _ACTIVITY_SIGMA = 0.8
-# Rounds of top-up draws for users who drew repeats, and how much each round oversamples
-# (the factor grows 4x per round, so that the few users with many repeats finish quickly).
-_MAX_ROUNDS, _OVERSAMPLE, _MAX_OVERSAMPLE = 10, 1.25, 256
+# Rounds of top-up draws for users who drew repeats, and how much each round oversamples.
+# The top-up stops early once a round fills less than ``_STALLED`` of what is missing: the last
+# users who still miss items want nearly all of a small cluster, whose rarest items take very
+# many draws.
+_MAX_ROUNDS, _OVERSAMPLE, _MAX_OVERSAMPLE, _STALLED = 10, 1.25, 64, 0.1
+# Streams wanting at least 1/_DENSE_SHARE of a cluster of at most _DENSE_RANGE items draw by
+# sorting random keys over the whole cluster instead (in blocks of about _DENSE_CELLS keys).
+_DENSE_RANGE, _DENSE_SHARE, _DENSE_CELLS = 1024, 8, 1 << 22
 
 
 class SyntheticDataset(Dataset):
@@ -46,7 +55,8 @@ class SyntheticDataset(Dataset):
         num_clusters: number of taste clusters (at most ``num_items``).
         popularity_exponent: item popularity is proportional to ``rank ** -exponent``;
             0 gives uniform popularity.
-        in_cluster: probability that an interaction is drawn from the user's own cluster.
+        in_cluster: probability that an interaction is drawn from the user's own cluster (a
+            user gets at most the whole cluster; any further interactions come from the rest).
         seed: the same seed gives the same data.
         timestamps: add a ``timestamp`` column (random times over one year).
     """
@@ -62,8 +72,8 @@ class SyntheticDataset(Dataset):
         self.num_items = _positive_int("num_items", num_items)
         self.num_clusters = _positive_int("num_clusters", num_clusters)
         if self.num_clusters > self.num_items:
-            raise ValueError(f"num_clusters ({num_clusters}) must not exceed num_items "
-                             f"({num_items}): every cluster needs at least one item")
+            raise ValueError(f"num_clusters must not exceed num_items ({num_clusters} > "
+                             f"{num_items}): every cluster needs at least one item")
         self.interactions_per_user = _number("interactions_per_user", interactions_per_user, 1.0)
         self.popularity_exponent = _number("popularity_exponent", popularity_exponent, 0.0)
         self.in_cluster = _number("in_cluster", in_cluster, 0.0, 1.0)
@@ -77,7 +87,11 @@ class SyntheticDataset(Dataset):
         catalogue = _Catalogue.build(self.num_items, self.num_clusters, self.popularity_exponent)
         user_cluster = rng.integers(self.num_clusters, size=self.num_users, dtype=np.int64)
         owner, ranges, targets = self._streams(rng, user_cluster, catalogue)
-        stream, items = _distinct_draws(rng, catalogue, owner, ranges, targets)
+        dense = _dense_streams(catalogue, ranges, targets)
+        picked = _dense_draws(rng, catalogue, dense, ranges, targets)
+        rest = targets.copy()
+        rest[dense] = 0
+        stream, items = _distinct_draws(rng, catalogue, owner, ranges, rest, picked)
         # Rows grouped by user; the sort is cheap as each round's rows are already grouped.
         by_user = np.argsort(owner[stream], kind="stable")
         inter = pd.DataFrame({USER: owner[stream][by_user], ITEM: items[by_user]})
@@ -130,6 +144,7 @@ class _Catalogue:
 
     item_cluster: np.ndarray  # (I,) cluster of each item
     order: np.ndarray  # CDF position -> item id
+    log_weights: np.ndarray  # log popularity by CDF position (never underflows)
     cdf: np.ndarray
     sizes: np.ndarray  # (C,) items per cluster
     starts: np.ndarray  # (C + 1,) first CDF position of each range
@@ -140,15 +155,15 @@ class _Catalogue:
     @classmethod
     def build(cls, num_items: int, num_clusters: int, exponent: float) -> _Catalogue:
         item_cluster = np.arange(num_items, dtype=np.int64) % num_clusters
-        weights = np.arange(1, num_items + 1, dtype=np.float64) ** -exponent
         order = np.argsort(item_cluster, kind="stable")
-        cdf = np.cumsum(weights[order])
+        log_weights = -exponent * np.log1p(order.astype(np.float64))
+        cdf = np.cumsum(np.exp(log_weights))
         sizes = np.bincount(item_cluster, minlength=num_clusters)
         ends = np.append(np.cumsum(sizes), num_items)
         starts = np.append(ends[:num_clusters] - sizes, 0)
         low = np.append(0.0, cdf)[starts]
         mass = cdf[ends - 1] - low
-        return cls(item_cluster, order, cdf, sizes, starts, ends, low, mass)
+        return cls(item_cluster, order, log_weights, cdf, sizes, starts, ends, low, mass)
 
     def draw(self, rng: np.random.Generator, ranges: np.ndarray) -> np.ndarray:
         """One item per entry of ``ranges``, in proportion to popularity (inverse CDF)."""
@@ -160,12 +175,48 @@ class _Catalogue:
         return self.order[pos]
 
 
+def _dense_streams(catalogue: _Catalogue, ranges: np.ndarray, targets: np.ndarray) -> np.ndarray:
+    """Streams that want a large share of a small cluster; repeats would make them slow."""
+    clusters = len(catalogue.sizes)
+    size = catalogue.ends[ranges] - catalogue.starts[ranges]
+    return (ranges < clusters) & (size <= _DENSE_RANGE) & (targets * _DENSE_SHARE >= size)
+
+
+def _dense_draws(
+    rng: np.random.Generator, catalogue: _Catalogue, dense: np.ndarray, ranges: np.ndarray,
+    targets: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Draws without replacement for the ``dense`` streams, all in one go per cluster.
+
+    Each item of the range gets the key ``Exp(1) / weight`` (compared as logarithms); the
+    ``target`` smallest keys are a sample without replacement in proportion to popularity
+    (Efraimidis and Spirakis).
+    """
+    streams = np.flatnonzero(dense)
+    streams = streams[np.argsort(ranges[streams], kind="stable")]
+    bounds = np.flatnonzero(np.diff(ranges[streams])) + 1
+    picked_stream, picked_item = [streams[:0]], [streams[:0]]
+    for group in np.split(streams, bounds) if len(streams) else []:
+        lo, hi = catalogue.starts[ranges[group[0]]], catalogue.ends[ranges[group[0]]]
+        chunk = max(1, _DENSE_CELLS // (hi - lo))
+        for part in range(0, len(group), chunk):
+            rows = group[part : part + chunk]
+            noise = rng.standard_exponential((len(rows), hi - lo))
+            keys = np.log(noise) - catalogue.log_weights[lo:hi]
+            kth = np.sort(keys, axis=1)[np.arange(len(rows)), targets[rows] - 1]
+            row, col = np.nonzero(keys <= kth[:, None])
+            picked_stream.append(rows[row])
+            picked_item.append(catalogue.order[lo + col])
+    return np.concatenate(picked_stream), np.concatenate(picked_item)
+
+
 def _distinct_draws(
     rng: np.random.Generator, catalogue: _Catalogue, owner: np.ndarray, ranges: np.ndarray,
-    targets: np.ndarray,
+    targets: np.ndarray, kept: tuple[np.ndarray, np.ndarray],
 ) -> tuple[np.ndarray, np.ndarray]:
     """Up to ``targets[s]`` draws for each stream ``s``, no item twice for one owner.
 
+    ``kept`` are rows already chosen (they count against no target but block their items).
     Draws that repeat an owner's item are skipped and made up in the next round. Skipping
     repeats of an i.i.d. sequence is sampling without replacement, and later rounds continue
     that same sequence, so oversampling (surplus draws are dropped) changes nothing but speed.
@@ -173,14 +224,15 @@ def _distinct_draws(
     num_items = len(catalogue.order)
     deficit = targets.astype(np.int64)
     done: list[tuple[np.ndarray, np.ndarray]] = []
-    # Rows kept so far for owners who still miss some; finished owners' rows move to ``done``.
-    active = (owner[:0], owner[:0])
-    for round_ in range(_MAX_ROUNDS):
-        pending = np.flatnonzero(deficit)
-        if len(pending) == 0:
+    # Rows kept for owners who still miss some; finished owners' rows move to ``done``.
+    active = _retire(owner, deficit, kept, done)
+    factor = _OVERSAMPLE
+    for _ in range(_MAX_ROUNDS):
+        missing = int(deficit.sum())
+        if missing == 0:
             break
-        counts = np.ceil(deficit[pending] * min(_OVERSAMPLE * 4**round_, _MAX_OVERSAMPLE))
-        counts = counts.astype(np.int64)
+        pending = np.flatnonzero(deficit)
+        counts = np.ceil(deficit[pending] * factor).astype(np.int64)
         stream = np.repeat(pending, counts)
         items = catalogue.draw(rng, ranges[stream])
         fresh = _first_new(owner, *active, stream, items, num_items)
@@ -188,12 +240,24 @@ def _distinct_draws(
         deficit -= np.bincount(stream[keep], minlength=len(deficit))
         active = (np.concatenate([active[0], stream[keep]]),
                   np.concatenate([active[1], items[keep]]))
-        finished = np.bincount(owner, weights=deficit, minlength=owner.max() + 1) == 0
-        out = finished[owner[active[0]]]
-        done.append((active[0][out], active[1][out]))
-        active = (active[0][~out], active[1][~out])
+        active = _retire(owner, deficit, active, done)
+        if keep.sum() < _STALLED * missing:
+            break
+        # Next round: enough draws for the share of new items this round found.
+        factor = min(_MAX_OVERSAMPLE, _OVERSAMPLE * len(stream) / max(int(fresh.sum()), 1))
     done.append(active)
     return np.concatenate([d[0] for d in done]), np.concatenate([d[1] for d in done])
+
+
+def _retire(
+    owner: np.ndarray, deficit: np.ndarray, rows: tuple[np.ndarray, np.ndarray],
+    done: list[tuple[np.ndarray, np.ndarray]],
+) -> tuple[np.ndarray, np.ndarray]:
+    """Move the rows of owners who miss nothing to ``done``; return the others."""
+    finished = np.bincount(owner, weights=deficit, minlength=int(owner.max()) + 1) == 0
+    out = finished[owner[rows[0]]]
+    done.append((rows[0][out], rows[1][out]))
+    return rows[0][~out], rows[1][~out]
 
 
 def _first_new(

@@ -57,8 +57,8 @@ class TabularDataset(Dataset):
             raise ValueError("give exactly one of path (one file, split by raytrec) or train "
                              "(+ optional valid and test: a ready-made split)")
         if path is not None and (valid is not None or test is not None):
-            raise ValueError("valid and test go with train, not with path; use train: instead "
-                             "of path: for a ready-made split")
+            raise ValueError("path cannot be combined with valid or test; for a ready-made split "
+                             "give train (+ valid, test) instead of path")
         _check_columns(user_col, item_col, rating_col, timestamp_col)
         if min_rating is not None:
             if isinstance(min_rating, bool) or not isinstance(min_rating, int | float):
@@ -122,8 +122,9 @@ class TabularDataset(Dataset):
     def _existing(self, key: str) -> Path:
         path = Path(self.files[key]).expanduser()
         if not path.is_file():
-            raise DataError(f"{self.name} dataset {key}: file {path} does not exist; fix {key}: "
-                            f"in the config")
+            what = "is a directory, not a file" if path.is_dir() else "does not exist"
+            raise DataError(f"{self.name} dataset {key}: {path} {what}; fix {key}: in the "
+                            f"config")
         return path
 
     def _require(self, path: Path, key: str, needed: list[str]) -> None:
@@ -215,7 +216,7 @@ def _check_columns(user_col: str, item_col: str, rating_col: str | None,
         if not isinstance(value, str) or not value:
             raise ValueError(f"{key} must be a non-empty column name, got {value!r}")
     if user_col == item_col:
-        raise ValueError(f"user_col and item_col must differ, both are '{user_col}'")
+        raise ValueError(f"item_col must differ from user_col, both are '{user_col}'")
 
 
 def _numeric(col: pd.Series, path: Path) -> np.ndarray:

@@ -9,7 +9,6 @@ from torch import nn
 
 from raytrec.data.base import DataInfo
 from raytrec.mappers.base import Mapper, check_metric
-from raytrec.metric import candidate_scores
 
 
 class EmbeddingMapper(Mapper):
@@ -61,8 +60,17 @@ class EmbeddingMapper(Mapper):
         if self._buffer.numel() < flat.numel() * self.dim or self._buffer.device != q.device:
             self._buffer = torch.empty(flat.numel() * self.dim, device=q.device)
         out = self._buffer[: flat.numel() * self.dim].view(flat.numel(), self.dim)
-        torch.index_select(self.item_emb.detach(), 0, flat, out=out)
-        return candidate_scores(self.metric, q, out.view(*ids.shape, self.dim))
+        table = self.item_emb.detach()
+        torch.index_select(table, 0, flat, out=out)
+        v = out.view(*ids.shape, self.dim)
+        dots = q @ v.T if ids.dim() == 1 else torch.bmm(v, q.unsqueeze(-1)).squeeze(-1)
+        if self.metric == "dot":
+            return dots
+        # Row norms of the table are cheap (I·D) and spare a (B, N, D) temporary.
+        sq = table.pow(2).sum(1)[ids]
+        if self.metric == "l2":
+            return 2 * dots - q.pow(2).sum(-1, keepdim=True) - sq
+        return dots / (q.norm(dim=-1, keepdim=True) * sq.sqrt()).clamp_min(1e-12)
 
     @torch.no_grad()
     def constrain(self) -> None:

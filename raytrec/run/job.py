@@ -18,7 +18,6 @@ from raytrec.errors import ConfigError, RunDirError
 from raytrec.plugins import get_registry
 
 CONFIG_FILE = "config.yaml"
-JOB_FILE = "job.json"
 
 
 @dataclass

@@ -63,6 +63,7 @@ def _fit_on_ray(job: Job) -> tuple[dict[str, Any], Path]:
             name="train",
             storage_path=str((job.run_dir / RAY_STORAGE).resolve()),
             checkpoint_config=ray.train.CheckpointConfig(num_to_keep=2),
+            failure_config=ray.train.FailureConfig(max_failures=scaling["max_failures"]),
             callbacks=[ProgressCallback(str(job.run_dir.resolve()))],
         ),
     )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 
@@ -56,7 +55,3 @@ def check_num_negatives(n: int) -> int:
     if not isinstance(n, int) or isinstance(n, bool) or n < 1:
         raise ValueError(f"num_negatives must be a positive integer, got {n!r}")
     return n
-
-
-def log_uniform(num_items: int) -> float:
-    return -math.log(num_items)

@@ -2,28 +2,29 @@
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 
-from raytrec.samplers.base import Negatives, Sampler, check_num_negatives, log_uniform
+from raytrec.data.base import DataInfo
+from raytrec.samplers.iid import ItemDistributionSampler
 
 
-class UniformSampler(Sampler):
+class UniformSampler(ItemDistributionSampler):
     """``num_negatives`` items per positive, drawn uniformly with replacement.
 
     Args:
         num_negatives: candidates per positive (CML's U; BPR uses 1).
         shared: draw one set of ``num_negatives`` for the whole batch instead of one per
             positive; scoring then is a single matrix product.
+        exclude_positives: redraw candidates that are the user's own training items.
     """
 
-    def __init__(self, num_negatives: int = 1, shared: bool = False) -> None:
-        self.num_negatives = check_num_negatives(num_negatives)
-        self.shared = bool(shared)
+    def __init__(self, num_negatives: int = 1, shared: bool = False,
+                 exclude_positives: bool = False) -> None:
+        super().__init__(num_negatives, shared, exclude_positives)
 
-    def sample(
-        self, users: torch.Tensor, items: torch.Tensor, generator: torch.Generator
-    ) -> Negatives:
-        shape = (self.num_negatives,) if self.shared else (len(users), self.num_negatives)
-        ids = torch.randint(self.num_items, shape, generator=generator, device=users.device)
-        log_q = torch.full(shape, log_uniform(self.num_items), device=users.device)
-        return Negatives(ids, log_q)
+    def item_probs(self, info: DataInfo) -> np.ndarray:
+        return np.full(info.num_items, 1.0 / info.num_items)
+
+    def draw(self, shape: tuple[int, ...], generator: torch.Generator) -> torch.Tensor:
+        return torch.randint(self.num_items, shape, generator=generator, device=generator.device)

@@ -10,7 +10,8 @@ from typing import Any
 
 import torch
 
-from raytrec.data.store import read_info, read_train_shard
+from raytrec.data.base import DataInfo
+from raytrec.data.store import read_info, read_train_shard, read_user_items
 from raytrec.train.artifacts import METRICS_FILE, write_embeddings, write_json
 from raytrec.train.build import build_optimizer, build_parts, build_retriever
 from raytrec.train.checkpoint import write_checkpoint
@@ -50,6 +51,8 @@ def train_loop(job: dict[str, Any], session: Session) -> dict[str, Any]:
     device = session.device
     torch.manual_seed(train["seed"])
     info = read_info(data_dir)
+    # Every worker holds all training pairs: samplers exclude them, evaluation skips them.
+    info.positives = read_user_items(data_dir, "train", info.num_users)
     parts = build_parts(config, info)
     mapper = parts.mapper.to(device)
     model = session.prepare(mapper)
@@ -62,7 +65,7 @@ def train_loop(job: dict[str, Any], session: Session) -> dict[str, Any]:
     tracker = BestTracker(f"valid/{eval_cfg['metric']}", train["patience"])
     start, history = _restore(session, mapper, optimizer, generator, tracker)
     retriever = build_retriever(config)
-    valid = EvalData.load(data_dir, "valid", info.num_users)
+    valid = EvalData.load(data_dir, "valid", info.num_users, info.positives)
     for epoch in range(start, train["epochs"]):
         if tracker.should_stop:
             break
@@ -79,7 +82,7 @@ def train_loop(job: dict[str, Any], session: Session) -> dict[str, Any]:
                  optimizer.state_dict(), "generator": generator.get_state(),
                  "tracker": tracker.state_dict(), "history": history, "finished": False}
         _report(session, config, metrics, state)
-    return _finish(job, session, mapper, retriever, tracker, history, info.num_users)
+    return _finish(job, session, mapper, retriever, tracker, history, info)
 
 
 def _restore(session: Session, mapper: torch.nn.Module, optimizer: torch.optim.Optimizer,
@@ -93,8 +96,7 @@ def _restore(session: Session, mapper: torch.nn.Module, optimizer: torch.optim.O
         # Training is complete; only the final scoring runs again.
         return 1 << 30, list(state["history"])
     optimizer.load_state_dict(state["optimizer"])
-    generator.set_state(state["generator"].to(generator.device) if generator.device.type != "cpu"
-                        else state["generator"])
+    generator.set_state(state["generator"])  # a CPU byte tensor for every device
     logger.info("resumed after epoch %d", state["epoch"])
     return state["epoch"], list(state["history"])
 
@@ -115,11 +117,11 @@ def _report(session: Session, config: dict[str, Any], metrics: dict[str, Any],
 
 
 def _finish(job: dict[str, Any], session: Session, mapper: torch.nn.Module, retriever: Any,
-            tracker: BestTracker, history: list[dict], num_users: int) -> dict[str, Any]:
+            tracker: BestTracker, history: list[dict], info: DataInfo) -> dict[str, Any]:
     config, data_dir = job["config"], job["data_dir"]
     if tracker.best_state is not None:
         mapper.load_state_dict(tracker.best_state)
-    test = EvalData.load(data_dir, "test", num_users)
+    test = EvalData.load(data_dir, "test", info.num_users, info.positives)
     found = evaluate_split(mapper, retriever, test, config["eval"], session.rank,
                            session.world_size, session.device)
     last = history[-1] if history else {}

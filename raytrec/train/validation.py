@@ -23,8 +23,10 @@ class EvalData:
     exclude: UserItems
 
     @classmethod
-    def load(cls, data_dir: str, split: str, num_users: int) -> EvalData:
-        train = read_user_items(data_dir, "train", num_users)
+    def load(cls, data_dir: str, split: str, num_users: int,
+             train: UserItems | None = None) -> EvalData:
+        if train is None:
+            train = read_user_items(data_dir, "train", num_users)
         if split == "valid":
             return cls(read_user_items(data_dir, "valid", num_users), train)
         valid = read_user_items(data_dir, "valid", num_users)

@@ -211,7 +211,7 @@ def test_sources_have_same_columns_and_dtypes(cache: Path, tmp_path: Path, no_pi
 
 
 def test_grouplens_without_u_data(tmp_path: Path) -> None:
-    with pytest.raises(DataError, match="u.data") as err:
+    with pytest.raises(DataError, match=r"u\.data") as err:
         MovieLens100K(path=str(tmp_path)).load()
     assert str(tmp_path) in str(err.value)
 
@@ -239,3 +239,10 @@ def test_real_movielens_100k() -> None:
     assert inter["item"].nunique() == 1682
     assert raw.item_features is not None and len(raw.item_features) == 1682
     assert raw.user_features is not None and len(raw.user_features) == 943
+
+
+def test_grouplens_malformed_u_data(tmp_path: Path) -> None:
+    (tmp_path / "u.data").write_text("1\t10\t5\t881250949\n1\t10\n")
+    with pytest.raises(DataError) as err:
+        MovieLens100K(path=str(tmp_path)).load()
+    assert str(tmp_path / "u.data") in str(err.value)

@@ -10,7 +10,12 @@ from raytrec.data.synthetic import SyntheticDataset
 
 
 def own_cluster_share(data: SyntheticDataset) -> tuple[float, float]:
-    """Observed share of in-cluster interactions, and the share the model implies."""
+    """Observed share of in-cluster interactions, and its upper bound.
+
+    Out-of-cluster draws come from the whole catalogue, so some land in the user's own cluster
+    anyway: with replacement, in ``in_cluster + (1 - in_cluster) * mass(own cluster)`` of all
+    draws. Without replacement a little less, since the own cluster's items are partly taken.
+    """
     raw = data.load()
     assert raw.user_features is not None and raw.item_features is not None
     users = raw.interactions["user"].to_numpy()
@@ -18,12 +23,11 @@ def own_cluster_share(data: SyntheticDataset) -> tuple[float, float]:
     user_cluster = raw.user_features["cluster"].to_numpy()[users]
     item_cluster = raw.item_features["cluster"].to_numpy()[items]
     observed = float((user_cluster == item_cluster).mean())
-    # Out-of-cluster draws come from the whole catalogue, so some land in the own cluster.
     weights = np.arange(1, data.num_items + 1) ** -data.popularity_exponent
     mass = np.bincount(raw.item_features["cluster"].to_numpy(), weights=weights)
     mass /= mass.sum()
-    expected = data.in_cluster + (1 - data.in_cluster) * float(mass[user_cluster].mean())
-    return observed, expected
+    bound = data.in_cluster + (1 - data.in_cluster) * float(mass[user_cluster].mean())
+    return observed, bound
 
 
 def test_same_seed_same_data() -> None:
@@ -37,7 +41,7 @@ def test_same_seed_same_data() -> None:
 def test_different_seed_different_data() -> None:
     a = SyntheticDataset(num_users=200, num_items=100, seed=1).load().interactions
     b = SyntheticDataset(num_users=200, num_items=100, seed=2).load().interactions
-    assert len(a) == len(b)
+    assert abs(len(a) - len(b)) < 0.05 * len(a)
     assert not np.array_equal(a["item"].to_numpy(), b["item"].to_numpy())
 
 
@@ -47,13 +51,19 @@ def test_size_and_columns() -> None:
     assert raw.name == "synthetic"
     assert list(inter.columns) == ["user", "item", "timestamp"]
     assert inter["user"].dtype == np.int64 and inter["item"].dtype == np.int64
-    assert len(inter) == 12_500
+    assert 0.999 * 12_500 <= len(inter) <= 12_500
     assert inter["item"].between(0, 299).all()
     activity = np.bincount(inter["user"].to_numpy(), minlength=1000)
     assert activity.min() >= 1
     assert activity.max() > 3 * np.median(activity)  # activity varies across users
-    # Duplicates are allowed, but most pairs are distinct.
-    assert len(inter.drop_duplicates(["user", "item"])) > 0.7 * len(inter)
+    assert not inter.duplicated(["user", "item"]).any()
+
+
+def test_default_size_survives_deduplication() -> None:
+    # Zipf popularity over 500 items makes repeats common; users must still get distinct items.
+    inter = SyntheticDataset().load().interactions
+    assert not inter.duplicated(["user", "item"]).any()
+    assert len(inter) >= 0.995 * 20_000
 
 
 def test_without_timestamps() -> None:
@@ -64,7 +74,7 @@ def test_without_timestamps() -> None:
 def test_power_law_popularity() -> None:
     raw = SyntheticDataset(num_users=1000, num_items=500, popularity_exponent=1.0).load()
     counts = np.bincount(raw.interactions["item"].to_numpy(), minlength=500)
-    assert counts.max() > 20 * np.median(counts)
+    assert counts.max() > 10 * np.median(counts)
     assert counts.argmax() < 10  # low ids are the most popular
     flat = SyntheticDataset(num_users=1000, num_items=500, popularity_exponent=0.0,
                             in_cluster=0.0).load()
@@ -74,11 +84,26 @@ def test_power_law_popularity() -> None:
 
 @pytest.mark.parametrize("in_cluster", [0.0, 0.5, 0.8, 1.0])
 def test_in_cluster_share(in_cluster: float) -> None:
-    data = SyntheticDataset(num_users=1000, num_items=500, interactions_per_user=20,
+    data = SyntheticDataset(num_users=1000, num_items=2000, interactions_per_user=20,
                             num_clusters=10, in_cluster=in_cluster, seed=3)
-    observed, expected = own_cluster_share(data)
-    assert abs(observed - expected) < 0.03
-    assert abs(observed - in_cluster) < 0.03 + (1 - in_cluster) * 0.2
+    observed, bound = own_cluster_share(data)
+    assert in_cluster - 0.01 <= observed <= bound + 0.01
+    if in_cluster >= 0.8:
+        assert abs(observed - in_cluster) < 0.03
+
+
+@pytest.mark.parametrize("num_items", [10, 2000])  # small clusters: sorted keys; large: draws
+def test_in_cluster_draws_follow_popularity(num_items: int) -> None:
+    raw = SyntheticDataset(num_users=20_000, num_items=num_items, num_clusters=2,
+                           interactions_per_user=1, in_cluster=1.0, seed=4).load()
+    assert raw.user_features is not None
+    inter = raw.interactions
+    in_zero = raw.user_features["cluster"].to_numpy()[inter["user"].to_numpy()] == 0
+    items = inter["item"].to_numpy()[in_zero]
+    assert (items % 2 == 0).all()
+    weights = 1.0 / np.arange(1, num_items + 1, 2)  # cluster 0: items 0, 2, 4, ... by rank
+    share = np.bincount(items // 2, minlength=len(weights)) / len(items)
+    np.testing.assert_allclose(share[:3], weights[:3] / weights.sum(), atol=0.02)
 
 
 def test_ground_truth_features() -> None:

@@ -68,3 +68,59 @@ def test_more_negatives_than_items_is_refused() -> None:
 def test_bad_arguments(bad: dict) -> None:
     with pytest.raises(ValueError):
         PopularitySampler(**bad)
+
+
+def _info_with_positives() -> DataInfo:
+    from raytrec.data.store import UserItems
+
+    positives = UserItems.from_pairs(np.array([0, 0, 0, 1]), np.array([0, 1, 7, 2]), 2)
+    return DataInfo(2, len(COUNTS), COUNTS, positives=positives)
+
+
+@pytest.mark.parametrize("sampler", [UniformSampler(num_negatives=8, exclude_positives=True),
+                                     PopularitySampler(num_negatives=8, exclude_positives=True)])
+def test_exclude_positives_never_returns_them(sampler) -> None:
+    info = _info_with_positives()
+    sampler.setup(info)
+    users = torch.tensor([0, 1, 0])
+    neg = sampler.sample(users, users, torch.Generator().manual_seed(0))
+    own = {0: {0, 1, 7}, 1: {2}}
+    for row, user in zip(neg.ids.tolist(), users.tolist(), strict=True):
+        assert not set(row) & own[user]
+    # Renormalised: the log q of a user's allowed items sums to 1.
+    probs = np.exp(sampler.log_probs.numpy())
+    allowed = [k for k in range(len(COUNTS)) if k not in own[0]]
+    first = neg.log_q[0, 0].item() - sampler.log_probs[neg.ids[0, 0]].item()
+    assert np.exp(first) * probs[allowed].sum() == pytest.approx(1.0, rel=1e-5)
+
+
+def test_uniform_exclusion_is_uniform_over_the_rest() -> None:
+    sampler = UniformSampler(num_negatives=5, exclude_positives=True)
+    sampler.setup(_info_with_positives())
+    gen = torch.Generator().manual_seed(3)
+    users = torch.zeros(64, dtype=torch.int64)
+    ids = torch.cat([sampler.sample(users, users, gen).ids.reshape(-1) for _ in range(100)])
+    observed = np.bincount(ids.numpy(), minlength=len(COUNTS))
+    assert observed[[0, 1, 7]].sum() == 0
+    rest = observed[[2, 3, 4, 5, 6]]
+    assert stats.chisquare(rest, np.full(5, rest.sum() / 5)).pvalue > 1e-3
+
+
+def test_shared_with_exclusion_is_refused() -> None:
+    with pytest.raises(ValueError, match="shared"):
+        UniformSampler(num_negatives=3, shared=True, exclude_positives=True)
+
+
+def test_dense_and_sorted_membership_agree(monkeypatch) -> None:
+    from raytrec.samplers import exclusion
+
+    info = _info_with_positives()
+    dense = exclusion.PositiveFilter(info, np.full(len(COUNTS), 1 / len(COUNTS)))
+    monkeypatch.setattr(exclusion, "DENSE_LIMIT", 0)
+    sparse = exclusion.PositiveFilter(info, np.full(len(COUNTS), 1 / len(COUNTS)))
+    assert dense.dense is not None and sparse.dense is None
+    users = torch.tensor([0, 0, 0, 1, 1, 1, 0])
+    ids = torch.tensor([0, 2, 7, 2, 0, 7, 6])
+    want = [True, False, True, True, False, False, False]
+    assert dense.is_positive(users, ids).tolist() == want
+    assert sparse.is_positive(users, ids).tolist() == want

@@ -1,0 +1,173 @@
+"""Quality and speed on MovieLens-100K: CML, BPR and popularity, and Ray Train's epoch overhead.
+
+    RAY_AUTH_MODE=disabled .venv/bin/python benchmarks/ml100k.py [--smoke-test] [--skip-ray]
+
+Trains examples/cml_ml100k.yaml and examples/bpr_ml100k.yaml in this process (the loop that
+``scaling.num_workers: 0`` runs), each in a temporary run directory, and prints one JSON line
+per model (logs go to stderr): test recall@50, ndcg@10, recall@20 and mrr@10 of the epoch with
+the best validation recall@50, that epoch, the fit's wall seconds and the mean single-worker
+``train/positives_per_s`` over the epochs (from ``<run_dir>/progress.jsonl``). Popularity is
+scored on the same split (``raytrec.evaluation.popularity.popularity_metrics``).
+
+Then, unless ``--skip-ray``, the CML config runs a few epochs directly (``num_workers: 0``), on
+one Ray Train worker given both CPUs (``cpus_per_worker: 2``) and on two workers of one CPU
+each, and prints the median ``train/epoch_seconds`` of epochs 2+ (the first warms up) as
+``{"model": "cml-epoch-time", ...}``. Only ratios within one run mean anything on a shared box.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import statistics
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+CML_CONFIG = ROOT / "examples" / "cml_ml100k.yaml"
+BPR_CONFIG = ROOT / "examples" / "bpr_ml100k.yaml"
+KS = [10, 20, 50, 100]
+REPORTED = ("recall@50", "ndcg@10", "recall@20", "mrr@10")
+IN_PROCESS = ["scaling.num_workers=0"]
+# Ray Train layouts compared with the direct loop: (label, overrides).
+LAYOUTS = (
+    ("direct", ["scaling.num_workers=0"]),
+    ("ray_1_worker", ["scaling.num_workers=1", "scaling.cpus_per_worker=2"]),
+    ("ray_2_workers", ["scaling.num_workers=2", "scaling.cpus_per_worker=1"]),
+)
+
+logger = logging.getLogger("benchmarks.ml100k")
+
+
+@dataclass
+class Run:
+    """A finished training run."""
+
+    run_dir: Path
+    summary: dict[str, Any]
+    fit_seconds: float
+    progress: list[dict[str, Any]]  # one row per epoch
+
+    def epoch_values(self, key: str) -> list[float]:
+        return [row[key] for row in self.progress if key in row]
+
+
+def train(config: Path, overrides: list[str], run_dir: Path) -> Run:
+    """Prepare data and train ``config`` into ``run_dir``; the fit is timed, not preparation."""
+    from raytrec.run.job import create_job
+    from raytrec.run.launch import run_job
+
+    job = create_job(config, overrides, run_dir, overwrite=True)
+    start = time.perf_counter()
+    summary = run_job(job)
+    seconds = time.perf_counter() - start
+    logger.info("%s %s: %.1f s, best epoch %s", config.name, " ".join(overrides), seconds,
+                summary["best_epoch"])
+    return Run(run_dir, summary, seconds, read_progress(run_dir))
+
+
+def read_progress(run_dir: Path) -> list[dict[str, Any]]:
+    """The per-epoch rows of ``progress.jsonl`` (the final test row has no ``train/`` keys)."""
+    rows = [json.loads(line) for line in (run_dir / "progress.jsonl").read_text().splitlines()
+            if line.strip()]
+    return [row for row in rows if "train/epoch_seconds" in row]
+
+
+def metrics_of(found: dict[str, float]) -> dict[str, float]:
+    return {f"test_{name}": round(found[name], 4) for name in REPORTED}
+
+
+def model_row(name: str, run: Run) -> dict[str, Any]:
+    rates = run.epoch_values("train/positives_per_s")
+    valid = run.summary["valid"].get("recall@50")
+    return {"model": name, **metrics_of(run.summary["test"]),
+            "valid_recall@50": None if valid is None else round(valid, 4),
+            "best_epoch": run.summary["best_epoch"], "epochs_run": run.summary["epochs_run"],
+            "fit_s": round(run.fit_seconds, 2),
+            "positives_per_s": round(statistics.fmean(rates), 1)}
+
+
+def popularity_row(data_dir: Path) -> dict[str, Any]:
+    from raytrec.evaluation.popularity import popularity_metrics
+
+    start = time.perf_counter()
+    found = popularity_metrics(data_dir, "test", KS)
+    seconds = time.perf_counter() - start
+    return {"model": "popularity", **metrics_of(found), "best_epoch": None,
+            "fit_s": round(seconds, 2), "positives_per_s": None}
+
+
+def median_epoch_seconds(run: Run) -> float:
+    """Median ``train/epoch_seconds`` of epochs 2+ (all epochs when there is only one)."""
+    seconds = run.epoch_values("train/epoch_seconds")
+    return statistics.median(seconds[1:] or seconds)
+
+
+def epoch_time_row(tmp: Path, epochs: int) -> dict[str, Any]:
+    """CML epoch time directly, on one Ray worker with both CPUs, and on two workers."""
+    import ray
+
+    from raytrec.run.ray_setup import ensure_ray
+
+    common = [f"train.epochs={epochs}", f"eval.every={epochs}"]
+    start = time.perf_counter()
+    ensure_ray()
+    ray_init = time.perf_counter() - start
+    try:
+        runs = {label: train(CML_CONFIG, [*layout, *common], tmp / f"epoch-{label}")
+                for label, layout in LAYOUTS}
+    finally:
+        ray.shutdown()
+    per_epoch = {label: median_epoch_seconds(run) for label, run in runs.items()}
+    return {"model": "cml-epoch-time", "epochs": epochs,
+            "direct_s": round(per_epoch["direct"], 4),
+            "ray_1_worker_s": round(per_epoch["ray_1_worker"], 4),
+            "ratio_1_worker": round(per_epoch["ray_1_worker"] / per_epoch["direct"], 3),
+            "ray_2_workers_s": round(per_epoch["ray_2_workers"], 4),
+            "ratio_2_workers": round(per_epoch["ray_2_workers"] / per_epoch["direct"], 3),
+            "epoch_seconds": {label: [round(s, 4) for s in run.epoch_values(
+                "train/epoch_seconds")] for label, run in runs.items()},
+            "fit_wall_s": {label: round(run.fit_seconds, 2) for label, run in runs.items()},
+            "ray_init_s": round(ray_init, 2)}
+
+
+def emit(row: dict[str, Any]) -> None:
+    print(json.dumps(row), flush=True)
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--smoke-test", action="store_true",
+                        help="2 epochs per model and per layout, < 60 s")
+    parser.add_argument("--skip-ray", action="store_true", help="skip the Ray Train epoch times")
+    parser.add_argument("--epoch-time-epochs", type=int, default=5,
+                        help="epochs of each epoch-time run (default 5; the first is dropped)")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    os.environ.setdefault("RAY_AUTH_MODE", "disabled")
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
+                        format="%(asctime)s %(name)s: %(message)s")
+    logging.getLogger("faiss.loader").setLevel(logging.WARNING)
+    extra = ["train.epochs=2"] if args.smoke_test else []
+    epochs = 2 if args.smoke_test else args.epoch_time_epochs
+    with tempfile.TemporaryDirectory(prefix="raytrec-bench-") as name:
+        tmp = Path(name)
+        cml = train(CML_CONFIG, [*IN_PROCESS, *extra], tmp / "cml")
+        emit(model_row("cml", cml))
+        emit(model_row("bpr", train(BPR_CONFIG, [*IN_PROCESS, *extra], tmp / "bpr")))
+        emit(popularity_row(cml.run_dir / "data"))
+        if not args.skip_ray:
+            emit(epoch_time_row(tmp, epochs))
+
+
+if __name__ == "__main__":
+    main()
