@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Sequence
 
@@ -43,6 +44,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.debug else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
+    if args.debug:
+        os.environ["RAYTREC_DEBUG"] = "1"
     from raytrec.cli import commands
 
     handler = {"train": commands.train, "evaluate": commands.evaluate,
@@ -54,7 +57,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         err_console.print(f"raytrec: {exc}", markup=False, highlight=False, soft_wrap=True)
         return 2
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, SystemExit):
+        # Ray's SIGINT handler aborts the run and may call sys.exit(0): say what happened.
         err_console.print("raytrec: interrupted; continue with raytrec train --resume RUN_DIR")
         return 130
 

@@ -6,6 +6,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+from raytrec.errors import RunDirError
 from raytrec.run.job import Job
 from raytrec.train.artifacts import EMBEDDING_FILES, METRICS_FILE
 from raytrec.train.checkpoint import STATE_FILE
@@ -68,6 +69,10 @@ def _fit_on_ray(job: Job) -> tuple[dict[str, Any], Path]:
         ),
     )
     result = trainer.fit()
+    if result.return_value is None:
+        raise RunDirError(
+            f"training stopped before it finished; continue it with "
+            f"raytrec train --resume {job.run_dir}")
     with result.checkpoint.as_directory() as d:
         local = job.run_dir / ".final"
         shutil.rmtree(local, ignore_errors=True)

@@ -22,9 +22,13 @@ def set_ray_env() -> None:
         os.environ.setdefault(key, value)
 
 
+def debugging() -> bool:
+    return os.environ.get("RAYTREC_DEBUG", "") not in ("", "0")
+
+
 def plugin_env() -> dict[str, str]:
-    """Plugin selection travels to workers, which load plugins themselves."""
-    keys = ("RAYTREC_DISABLE_PLUGINS", "RAYTREC_LOAD_PLUGINS")
+    """Plugin selection (and debug mode) travel to workers, which load plugins themselves."""
+    keys = ("RAYTREC_DISABLE_PLUGINS", "RAYTREC_LOAD_PLUGINS", "RAYTREC_DEBUG")
     return {k: os.environ[k] for k in keys if k in os.environ}
 
 
@@ -36,7 +40,10 @@ def ensure_ray(num_cpus: int | None = None, **kwargs: Any) -> None:
     if ray.is_initialized():
         return
     address = os.environ.get("RAY_ADDRESS")
-    options: dict[str, Any] = {"log_to_driver": True, "runtime_env": {"env_vars": plugin_env()}}
+    # Worker and controller logs stay in Ray's session logs unless debugging: progress reaches
+    # the driver through the run directory, failures as exceptions.
+    options: dict[str, Any] = {"log_to_driver": debugging(),
+                               "runtime_env": {"env_vars": plugin_env()}}
     if address:
         ray.init(address=address, **options, **kwargs)
     else:

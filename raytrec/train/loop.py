@@ -12,6 +12,7 @@ import torch
 
 from raytrec.data.base import DataInfo
 from raytrec.data.store import read_info, read_train_shard, read_user_items
+from raytrec.run.ray_setup import debugging
 from raytrec.train.artifacts import METRICS_FILE, write_embeddings, write_json
 from raytrec.train.build import build_optimizer, build_parts, build_retriever
 from raytrec.train.checkpoint import write_checkpoint
@@ -25,9 +26,9 @@ logger = logging.getLogger(__name__)
 
 def ray_train_loop(job: dict[str, Any]) -> dict[str, Any]:
     """Entry point of each Ray Train worker."""
-    # Per-report INFO lines from every worker drown the driver's progress bar.
-    for name in ("ray.train", "faiss.loader"):
-        logging.getLogger(name).setLevel(logging.WARNING)
+    if not debugging():
+        # Ray Train logs every report at INFO from every worker, under loggers named by file.
+        logging.getLogger().setLevel(logging.WARNING)
     scaling = job["config"]["scaling"]
     threads = job["config"]["train"]["threads"] or int(scaling["cpus_per_worker"])
     return train_loop(job, RayTrainSession(threads))
