@@ -59,17 +59,19 @@ def train_loop(job: dict[str, Any], session: Session) -> dict[str, Any]:
     model = session.prepare(mapper)
     optimizer = build_optimizer(config, mapper.parameters())
     generator = torch.Generator(device=device)
-    generator.manual_seed(train["seed"] * 7919 + session.rank)
     users, items = (a.copy() for a in read_train_shard(data_dir, session.rank, session.world_size))
     batches = ShardBatches(torch.from_numpy(users).to(device), torch.from_numpy(items).to(device),
                            info.num_train, train["batch_size"], session.world_size)
     tracker = BestTracker(f"valid/{eval_cfg['metric']}", train["patience"])
-    start, history = _restore(session, mapper, optimizer, generator, tracker)
+    start, history = _restore(session, mapper, optimizer, tracker)
     retriever = build_retriever(config)
     valid = EvalData.load(data_dir, "valid", info.num_users, info.positives)
     for epoch in range(start, train["epochs"]):
         if tracker.should_stop:
             break
+        # Seeded per (seed, epoch, rank): a resumed run draws what an uninterrupted one would,
+        # on every rank, without storing generator states.
+        generator.manual_seed((train["seed"] * 100_003 + epoch) * 1_009 + session.rank)
         stats = run_epoch(model, mapper, parts.sampler, parts.loss, optimizer, batches, generator)
         metrics: dict[str, Any] = {"epoch": epoch + 1}
         metrics.update({f"train/{k}": v for k, v in stats.items()})
@@ -80,14 +82,14 @@ def train_loop(job: dict[str, Any], session: Session) -> dict[str, Any]:
             tracker.update(epoch + 1, metrics, mapper)
         history.append(metrics)
         state = {"epoch": epoch + 1, "model": mapper.state_dict(), "optimizer":
-                 optimizer.state_dict(), "generator": generator.get_state(),
-                 "tracker": tracker.state_dict(), "history": history, "finished": False}
+                 optimizer.state_dict(), "tracker": tracker.state_dict(), "history": history,
+                 "finished": False}
         _report(session, config, metrics, state)
     return _finish(job, session, mapper, retriever, tracker, history, info)
 
 
 def _restore(session: Session, mapper: torch.nn.Module, optimizer: torch.optim.Optimizer,
-             generator: torch.Generator, tracker: BestTracker) -> tuple[int, list[dict]]:
+             tracker: BestTracker) -> tuple[int, list[dict]]:
     state = session.load_state()
     if state is None:
         return 0, []
@@ -97,7 +99,6 @@ def _restore(session: Session, mapper: torch.nn.Module, optimizer: torch.optim.O
         # Training is complete; only the final scoring runs again.
         return 1 << 30, list(state["history"])
     optimizer.load_state_dict(state["optimizer"])
-    generator.set_state(state["generator"])  # a CPU byte tensor for every device
     logger.info("resumed after epoch %d", state["epoch"])
     return state["epoch"], list(state["history"])
 
