@@ -1,6 +1,6 @@
-"""Training throughput (positives per second) of one CML/BPR step, raytrec against yardsticks.
+"""RAY_AUTH_MODE=disabled .venv/bin/python benchmarks/throughput.py [--smoke-test]
 
-    RAY_AUTH_MODE=disabled .venv/bin/python benchmarks/throughput.py [--smoke-test]
+Training throughput (positives per second) of one CML/BPR step, raytrec against yardsticks.
 
 Tables sized like MovieLens-1M (6040 users, 3706 items), d=100, batches of B=4096 positives
 drawn from ~1M synthetic positives (``raytrec.data.synthetic``), U=20 candidates per positive.
@@ -12,11 +12,16 @@ One JSON line per model on stdout (logs go to stderr):
   unit-ball renorm of both tables.
 - ``raytrec-cml``: ``raytrec.train.step.train_step`` with the mapper, sampler and loss built by
   ``raytrec.train.build.build_parts`` from a resolved config, as the training loop does.
-- ``raytrec-bpr``: the same with ``loss: bpr``, ``metric: dot`` and one negative per positive.
+- ``raytrec-cml-no-exclusion``: the same with ``sampler.exclude_positives: false``, so that its
+  candidates are drawn exactly like the plain step's (raytrec's default redraws candidates that
+  are the user's own training items).
+- ``raytrec-cml-pool``: the same with ``sampler.pool_size: 256``: each positive's candidates
+  come from 256 items drawn once per batch, so scoring them is one matrix product.
+- ``raytrec-bpr``: ``loss: bpr``, ``metric: dot``, one negative per positive.
 - ``implicit-bpr``: ``implicit.cpu.bpr.BayesianPersonalizedRanking`` (factors=100) on a CSR
   matrix of the same positives; samples/s = positives × iterations / fit seconds.
 
-The torch models are timed in interleaved rounds (plain, raytrec-cml, raytrec-bpr, then again)
+The torch models are timed in interleaved rounds (each model for ~0.35 s, then the next)
 after warm-up steps, so that a burst of load from another process hits all of them alike; only
 ratios within one run mean anything on a shared machine.
 """
@@ -40,6 +45,7 @@ from torch import nn
 
 from raytrec.config import validate, with_defaults
 from raytrec.data.base import DataInfo
+from raytrec.data.store import UserItems
 from raytrec.data.synthetic import SyntheticDataset
 from raytrec.plugins import get_registry
 from raytrec.train.build import build_optimizer, build_parts
@@ -50,7 +56,7 @@ logger = logging.getLogger("benchmarks.throughput")
 Step = Callable[[torch.Tensor, torch.Tensor], Any]
 
 MARGIN, LAMBDA_C, LR = 0.5, 10.0, 0.05
-BPR_L2 = 1e-4
+BPR_L2 = 0.01  # as examples/bpr_ml100k.yaml; it does not change the cost
 
 
 @dataclass(frozen=True)
@@ -181,29 +187,43 @@ def plain_cml_step(sizes: Sizes) -> Step:
 
 # --- raytrec ---------------------------------------------------------------------------------
 
-def raytrec_config(sizes: Sizes, loss: str) -> dict[str, Any]:
+# (loss, extra sampler arguments) of each raytrec model; unset arguments keep raytrec's defaults.
+RAYTREC_MODELS: dict[str, tuple[str, dict[str, Any]]] = {
+    "raytrec-cml": ("cml", {}),
+    # The plain step draws candidates without excluding the user's positives: like for like.
+    "raytrec-cml-no-exclusion": ("cml", {"exclude_positives": False}),
+    # Each positive's 20 candidates drawn from 256 items shared by the batch: one matmul.
+    "raytrec-cml-pool": ("cml", {"pool_size": 256}),
+    "raytrec-bpr": ("bpr", {"num_negatives": 1}),
+}
+
+
+def raytrec_config(sizes: Sizes, loss: str, sampler: dict[str, Any]) -> dict[str, Any]:
     """A resolved config, as ``raytrec train`` would hand it to the loop."""
     if loss == "cml":
         raw: dict[str, Any] = {
             "mapper": {"name": "embedding", "dim": sizes.dim, "metric": "l2", "max_norm": 1.0},
-            "sampler": {"name": "uniform", "num_negatives": sizes.candidates},
+            "sampler": {"name": "uniform", "num_negatives": sizes.candidates, **sampler},
             "loss": {"name": "cml", "margin": MARGIN, "lambda_c": LAMBDA_C},
         }
     else:
         raw = {
             "mapper": {"name": "embedding", "dim": sizes.dim, "metric": "dot", "max_norm": None},
-            "sampler": {"name": "uniform", "num_negatives": 1},
+            "sampler": {"name": "uniform", **sampler},
             "loss": {"name": "bpr", "l2": BPR_L2},
         }
     raw["train"] = {"batch_size": sizes.batch, "optimizer": "adagrad", "lr": LR, "seed": 0}
     return validate(with_defaults(raw), get_registry(), source="throughput")
 
 
-def raytrec_step(sizes: Sizes, loss_name: str, users: np.ndarray, items: np.ndarray) -> Step:
-    config = raytrec_config(sizes, loss_name)
+def raytrec_step(config: dict[str, Any], sizes: Sizes, users: np.ndarray,
+                 items: np.ndarray) -> Step:
+    """``train_step`` on parts built from ``config`` the way the training loop builds them."""
     info = DataInfo(num_users=sizes.num_users, num_items=sizes.num_items,
                     item_counts=np.bincount(items, minlength=sizes.num_items),
                     num_train=len(users))
+    # As the loop does: every worker holds all training pairs (samplers may exclude them).
+    info.positives = UserItems.from_pairs(users, items, sizes.num_users)
     torch.manual_seed(config["train"]["seed"])
     parts = build_parts(config, info)
     mapper = parts.mapper
@@ -296,7 +316,8 @@ def speedups(m: Measured, plain: Measured, batch: int) -> dict[str, float]:
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--smoke-test", action="store_true", help="tiny sizes, < 60 s")
     parser.add_argument("--skip-implicit", action="store_true", help="torch models only")
     parser.add_argument("--threads", type=int, default=None,
@@ -318,16 +339,21 @@ def main(argv: list[str] | None = None) -> None:
                 sizes.num_users, sizes.num_items, threads)
     common = {"threads": threads, "batch_size": sizes.batch, "dim": sizes.dim,
               "num_users": sizes.num_users, "num_items": sizes.num_items}
-    steps = {"plain-cml": plain_cml_step(sizes),
-             "raytrec-cml": raytrec_step(sizes, "cml", users, items),
-             "raytrec-bpr": raytrec_step(sizes, "bpr", users, items)}
+    configs = {name: raytrec_config(sizes, loss, sampler)
+               for name, (loss, sampler) in RAYTREC_MODELS.items()}
+    steps = {"plain-cml": plain_cml_step(sizes)}
+    steps.update({name: raytrec_step(config, sizes, users, items)
+                  for name, config in configs.items()})
     found = measure_torch(steps, Batches(users, items, sizes.batch), sizes)
     plain = found["plain-cml"]
-    for name, m in found.items():
-        row = torch_row(name, m, sizes, common)
-        row["candidates"] = 1 if name == "raytrec-bpr" else sizes.candidates
-        if name == "raytrec-cml":
-            row.update(speedups(m, plain, sizes.batch))
+    emit({**torch_row("plain-cml", plain, sizes, common), "candidates": sizes.candidates})
+    for name, config in configs.items():
+        row = torch_row(name, found[name], sizes, common)
+        row.update(candidates=config["sampler"]["num_negatives"], loss=config["loss"]["name"],
+                   exclude_positives=config["sampler"].get("exclude_positives"),
+                   pool_size=config["sampler"].get("pool_size"))
+        if row["loss"] == "cml":
+            row.update(speedups(found[name], plain, sizes.batch))
         emit(row)
     if not args.skip_implicit:
         row = {"model": "implicit-bpr", **implicit_bpr(users, items, sizes, threads), **common}

@@ -1,6 +1,6 @@
-"""The validation sweep that picked examples/bpr_ml100k.yaml's settings (test is never read).
+"""RAY_AUTH_MODE=disabled .venv/bin/python benchmarks/tune_bpr.py [--smoke-test]
 
-    RAY_AUTH_MODE=disabled .venv/bin/python benchmarks/tune_bpr.py [--smoke-test]
+The validation sweep that picked examples/bpr_ml100k.yaml's settings (test is never read).
 
 Each candidate overrides optimizer, learning rate, L2 weight and negatives per positive of
 examples/bpr_ml100k.yaml and trains in this process for up to 200 epochs, evaluating every 2
@@ -53,7 +53,8 @@ def candidate_row(candidate: tuple[str, float, float, int], schedule: list[str],
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--smoke-test", action="store_true", help="2 candidates, 2 epochs")
     args = parser.parse_args(argv)
     os.environ.setdefault("RAY_AUTH_MODE", "disabled")

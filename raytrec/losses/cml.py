@@ -7,12 +7,38 @@ import torch
 from raytrec.losses.base import Loss, LossInput, LossOutput, Selection, check_non_negative
 
 
-def covariance_loss(x: torch.Tensor) -> torch.Tensor:
-    """``L_c = (‖C‖_F² - ‖diag C‖²) / N`` with ``C`` the covariance of the rows of ``x (N, D)``."""
-    n = x.shape[0]
-    centred = x - x.mean(0, keepdim=True)
-    cov = centred.T @ centred / n
-    return (cov.pow(2).sum() - cov.diagonal().pow(2).sum()) / n
+class _Covariance(torch.autograd.Function):
+    """Off-diagonal covariance energy of the rows of several blocks, gradient in closed form.
+
+    ``∂L/∂x = 4 / N² · x_c · off(C)``; the centring needs no backward because the columns of
+    ``x_c · off(C)`` already sum to zero. Blocks are never concatenated, and the scale goes on
+    the (D, D) matrix rather than on the (N, D) result.
+    """
+
+    @staticmethod
+    def forward(ctx, *blocks: torch.Tensor) -> torch.Tensor:
+        n = sum(b.shape[0] for b in blocks)
+        mean = sum(b.sum(0, keepdim=True) for b in blocks) / n
+        centred = [b - mean for b in blocks]
+        cov = sum(c.T @ c for c in centred) / n
+        cov.diagonal().zero_()
+        ctx.save_for_backward(cov, *centred)
+        ctx.n = n
+        return cov.pow(2).sum() / n
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        off, *centred = ctx.saved_tensors
+        scaled = off * (4.0 * grad / (ctx.n * ctx.n))
+        return tuple(c @ scaled for c in centred)
+
+
+def covariance_loss(*blocks: torch.Tensor) -> torch.Tensor:
+    """``L_c = (‖C‖_F² - ‖diag C‖²) / N``, ``C`` the covariance of the rows of all ``blocks``.
+
+    Each block is ``(N_b, D)``; the rows of all blocks together (N of them) are the sample.
+    """
+    return _Covariance.apply(*blocks)
 
 
 class CMLLoss(Loss):
@@ -59,7 +85,7 @@ class CMLLoss(Loss):
         embedding = hinge.mean()
         loss, parts = embedding, {"embedding": embedding.detach()}
         if self.lambda_c > 0:
-            cov = covariance_loss(torch.cat([batch.query, batch.item]))
+            cov = covariance_loss(batch.query, batch.item)
             loss = loss + self.lambda_c * cov
             parts["covariance"] = cov.detach()
         return LossOutput(loss, parts)

@@ -11,6 +11,10 @@ from raytrec.data.base import DataInfo
 from raytrec.mappers.base import Mapper, check_metric
 
 
+# Positives per block when scoring candidates: (512 · N · D) floats stay in cache.
+_ROWS = 512
+
+
 class EmbeddingMapper(Mapper):
     """User and item embedding tables.
 
@@ -56,14 +60,8 @@ class EmbeddingMapper(Mapper):
 
     @torch.no_grad()
     def score_candidates(self, q: torch.Tensor, ids: torch.Tensor) -> torch.Tensor:
-        flat = ids.reshape(-1)
-        if self._buffer.numel() < flat.numel() * self.dim or self._buffer.device != q.device:
-            self._buffer = torch.empty(flat.numel() * self.dim, device=q.device)
-        out = self._buffer[: flat.numel() * self.dim].view(flat.numel(), self.dim)
         table = self.item_emb.detach()
-        torch.index_select(table, 0, flat, out=out)
-        v = out.view(*ids.shape, self.dim)
-        dots = q @ v.T if ids.dim() == 1 else torch.bmm(v, q.unsqueeze(-1)).squeeze(-1)
+        dots = q @ table[ids].T if ids.dim() == 1 else self._candidate_dots(table, q, ids)
         if self.metric == "dot":
             return dots
         # Row norms of the table are cheap (I·D) and spare a (B, N, D) temporary.
@@ -71,6 +69,25 @@ class EmbeddingMapper(Mapper):
         if self.metric == "l2":
             return 2 * dots - q.pow(2).sum(-1, keepdim=True) - sq
         return dots / (q.norm(dim=-1, keepdim=True) * sq.sqrt()).clamp_min(1e-12)
+
+    def _candidate_dots(self, table: torch.Tensor, q: torch.Tensor,
+                        ids: torch.Tensor) -> torch.Tensor:
+        """``(B, N)`` dot products, gathered and reduced a cache-sized block of rows at a time.
+
+        Gathering all B·N candidate vectors at once streams a (B, N, D) tensor through memory
+        three times; blocks of _ROWS positives stay in cache and run about twice as fast.
+        """
+        b, n = ids.shape
+        rows = min(b, _ROWS)
+        if self._buffer.numel() < rows * n * self.dim or self._buffer.device != q.device:
+            self._buffer = torch.empty(rows * n * self.dim, device=q.device)
+        out = torch.empty(b, n, device=q.device)
+        for s in range(0, b, rows):
+            e = min(s + rows, b)
+            v = self._buffer[: (e - s) * n * self.dim].view((e - s) * n, self.dim)
+            torch.index_select(table, 0, ids[s:e].reshape(-1), out=v)
+            torch.sum(v.view(e - s, n, self.dim).mul_(q[s:e].unsqueeze(1)), -1, out=out[s:e])
+        return out
 
     @torch.no_grad()
     def constrain(self) -> None:

@@ -16,10 +16,15 @@ class Negatives:
 
     ``ids`` is ``(B, N)`` (per positive) or ``(N,)`` (one set shared by the whole batch);
     ``log_q`` has the same shape. Losses that correct for sampling bias use ``log_q``.
+
+    When per-positive negatives are picked from a pool shared by the batch, ``pool (P,)`` holds
+    its item ids and ``ids == pool[pool_index]``: scoring the pool is one matrix product.
     """
 
     ids: torch.Tensor
     log_q: torch.Tensor
+    pool: torch.Tensor | None = None
+    pool_index: torch.Tensor | None = None
 
     @property
     def shared(self) -> bool:

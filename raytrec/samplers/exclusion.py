@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import torch
 
@@ -28,22 +30,24 @@ class PositiveFilter:
         counts = info.positives.counts()
         users = np.repeat(np.arange(len(counts), dtype=np.int64), counts)
         self.num_items = info.num_items
-        # CSR rows are sorted by user, then item: the keys are sorted already.
-        self.keys = torch.from_numpy(users * info.num_items + info.positives.indices)
-        self.dense: torch.Tensor | None = None
-        if len(counts) * info.num_items <= DENSE_LIMIT:
-            self.dense = torch.zeros(len(counts) * info.num_items, dtype=torch.bool)
-            self.dense[self.keys] = True
         covered = np.bincount(users, weights=item_probs[info.positives.indices],
                               minlength=len(counts))
         self.log_norm = torch.from_numpy(np.log(np.clip(1.0 - covered, 1e-12, None))).float()
-        # Users who have every item cannot be given a true negative; theirs are left as drawn.
-        self.saturated = torch.from_numpy(counts >= info.num_items)
+        # A user who has every item cannot be given a true negative: leaving their pairs out of
+        # the lookup leaves their draws as drawn.
+        keep = (counts < info.num_items)[users]
+        # CSR rows are sorted by user, then item: the keys are sorted already.
+        keys = torch.from_numpy((users * info.num_items + info.positives.indices)[keep])
+        # searchsorted needs something to search: -1 matches no (user, item) key.
+        self.keys = keys if len(keys) else torch.tensor([-1], dtype=torch.int64)
+        self.dense: torch.Tensor | None = None
+        if len(counts) * info.num_items <= DENSE_LIMIT:
+            self.dense = torch.zeros(len(counts) * info.num_items, dtype=torch.bool)
+            self.dense[keys] = True
 
     def to(self, device: torch.device) -> PositiveFilter:
         if self.keys.device != device:
             self.keys, self.log_norm = self.keys.to(device), self.log_norm.to(device)
-            self.saturated = self.saturated.to(device)
             if self.dense is not None:
                 self.dense = self.dense.to(device)
         return self
@@ -56,19 +60,25 @@ class PositiveFilter:
         pos = torch.searchsorted(self.keys, probe).clamp_(max=len(self.keys) - 1)
         return self.keys[pos] == probe
 
-    def redraw(self, users: torch.Tensor, ids: torch.Tensor, draw) -> torch.Tensor:
-        """Replace ids (B, N) that are the user's positives with fresh draws from ``draw(n)``."""
-        if len(self.keys) == 0:
-            return ids
-        owner = users.unsqueeze(1).expand_as(ids).reshape(-1)
-        flat = ids.reshape(-1)
-        hit = self.is_positive(owner, flat) & ~self.saturated[owner]
-        where = hit.nonzero().squeeze(1)
+    def redraw(self, users: torch.Tensor, ids: torch.Tensor, draw: Callable[[int], torch.Tensor],
+               items_of: Callable[[torch.Tensor], torch.Tensor] = lambda x: x,
+               rounds: int = MAX_REDRAWS) -> torch.Tensor:
+        """Replace draws ``ids (B, N)`` whose item is one of the user's positives, in place.
+
+        ``draw(n)`` gives n fresh draws; ``items_of`` maps draws to item ids (identity, or a
+        lookup into a pool when the draws are pool slots). Returns the flat positions that
+        still collide after ``rounds`` rounds (empty unless the draws cannot avoid them).
+        """
+        flat = ids.view(-1)  # a view: the redraws land in ``ids``
+        where = self.is_positive(users.unsqueeze(1), items_of(ids)).view(-1).nonzero().squeeze(1)
+        if where.numel() == 0:
+            return where
+        owner = users.repeat_interleave(ids.shape[1])
         # Only the redrawn slots are checked again: each round is a tiny fraction of the batch.
-        for _ in range(MAX_REDRAWS):
+        for _ in range(rounds):
             if where.numel() == 0:
                 break
             fresh = draw(where.numel())
             flat[where] = fresh
-            where = where[self.is_positive(owner[where], fresh)]
-        return flat.view_as(ids)
+            where = where[self.is_positive(owner[where], items_of(fresh))]
+        return where

@@ -18,13 +18,14 @@ class PopularitySampler(ItemDistributionSampler):
         smoothing: added to every count so that items unseen in training can be drawn.
         shared: one set of negatives for the whole batch.
         exclude_positives: redraw candidates that are the user's own training items.
+        pool_size: pick each positive's candidates from P items drawn once per batch.
     """
 
     def __init__(
         self, num_negatives: int = 1, alpha: float = 0.75, smoothing: float = 1.0,
-        shared: bool = False, exclude_positives: bool = False,
+        shared: bool = False, exclude_positives: bool = False, pool_size: int | None = None,
     ) -> None:
-        super().__init__(num_negatives, shared, exclude_positives)
+        super().__init__(num_negatives, shared, exclude_positives, pool_size)
         if not 0.0 <= alpha <= 1.0:
             raise ValueError(f"alpha must be in [0, 1], got {alpha}")
         if smoothing < 0:

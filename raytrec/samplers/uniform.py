@@ -17,11 +17,13 @@ class UniformSampler(ItemDistributionSampler):
         shared: draw one set of ``num_negatives`` for the whole batch instead of one per
             positive; scoring then is a single matrix product.
         exclude_positives: redraw candidates that are the user's own training items.
+        pool_size: pick each positive's candidates from P items drawn once per batch, so that
+            scoring them is one matrix product (each candidate is still uniform).
     """
 
     def __init__(self, num_negatives: int = 1, shared: bool = False,
-                 exclude_positives: bool = False) -> None:
-        super().__init__(num_negatives, shared, exclude_positives)
+                 exclude_positives: bool = False, pool_size: int | None = None) -> None:
+        super().__init__(num_negatives, shared, exclude_positives, pool_size)
 
     def item_probs(self, info: DataInfo) -> np.ndarray:
         return np.full(info.num_items, 1.0 / info.num_items)

@@ -26,8 +26,11 @@ def loss_of_batch(
     if type(loss).select is not Loss.select:
         with torch.no_grad():
             q = mapper.queries(users)
-            sel = loss.select(pair_scores(mapper.metric, q, mapper.items(items)),
-                              mapper.score_candidates(q, neg_ids))
+            if neg.pool is not None:
+                cand = mapper.score_candidates(q, neg.pool).gather(1, neg.pool_index)
+            else:
+                cand = mapper.score_candidates(q, neg_ids)
+            sel = loss.select(pair_scores(mapper.metric, q, mapper.items(items)), cand)
         if sel is not None:
             if neg.shared:
                 neg_ids, log_q = neg_ids.expand(len(users), -1), log_q.expand(len(users), -1)

@@ -77,3 +77,20 @@ def test_gradcheck() -> None:
 def test_negative_margin_rejected(negatives: int) -> None:
     with pytest.raises(ValueError, match="margin"):
         CMLLoss(margin=-0.1 * negatives)
+
+
+def test_covariance_closed_form_gradient() -> None:
+    x = torch.randn(7, 4, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(covariance_loss, (x,))
+    a, b = x[:3].detach().requires_grad_(), x[3:].detach().requires_grad_()
+    assert torch.autograd.gradcheck(covariance_loss, (a, b))
+    assert covariance_loss(a, b).item() == pytest.approx(covariance_loss(x).item())
+
+    def reference(x):
+        centred = x - x.mean(0, keepdim=True)
+        cov = centred.T @ centred / x.shape[0]
+        return (cov.pow(2).sum() - cov.diagonal().pow(2).sum()) / x.shape[0]
+
+    covariance_loss(x).backward()
+    want = torch.autograd.grad(reference(x), x)[0]
+    torch.testing.assert_close(x.grad, want)

@@ -14,12 +14,12 @@ INFO = DataInfo(5, 30, np.ones(30, dtype=np.int64))
 
 
 @pytest.mark.parametrize("metric", ["l2", "dot", "cosine"])
-@pytest.mark.parametrize("shape", [(4, 6), (6,)])
+@pytest.mark.parametrize("shape", [(4, 6), (6,), (1100, 3)])
 def test_score_candidates_matches_generic_scores(metric: str, shape: tuple) -> None:
     torch.manual_seed(0)
     mapper = EmbeddingMapper(dim=8, metric=metric)
     mapper.setup(INFO)
-    q = torch.randn(4, 8)
+    q = torch.randn(shape[0] if len(shape) == 2 else 4, 8)  # 1100 rows: several blocks
     ids = torch.randint(30, shape)
     want = candidate_scores(metric, q, mapper.item_emb[ids])
     torch.testing.assert_close(mapper.score_candidates(q, ids), want, atol=1e-5, rtol=1e-5)

@@ -124,3 +124,36 @@ def test_dense_and_sorted_membership_agree(monkeypatch) -> None:
     want = [True, False, True, True, False, False, False]
     assert dense.is_positive(users, ids).tolist() == want
     assert sparse.is_positive(users, ids).tolist() == want
+
+
+@pytest.mark.parametrize("exclude", [False, True])
+def test_pool_candidates_come_from_the_pool_and_stay_uniform(exclude: bool) -> None:
+    sampler = UniformSampler(num_negatives=4, pool_size=6, exclude_positives=exclude)
+    sampler.setup(_info_with_positives())
+    gen = torch.Generator().manual_seed(5)
+    users = torch.zeros(3, dtype=torch.int64)
+    counts = np.zeros(len(COUNTS))
+    # Draws within a batch share a pool, so only one draw per batch counts as independent.
+    for _ in range(3000):
+        neg = sampler.sample(users, users, gen)
+        assert neg.pool is not None and neg.pool.shape[0] >= 6
+        assert torch.equal(neg.ids, neg.pool[neg.pool_index])
+        if exclude:
+            assert not set(neg.ids.reshape(-1).tolist()) & {0, 1, 7}
+        counts[int(neg.ids[0, 0])] += 1
+    allowed = [2, 3, 4, 5, 6] if exclude else list(range(len(COUNTS)))
+    if exclude:
+        assert counts[[0, 1, 7]].sum() == 0
+    rest = counts[allowed]
+    assert stats.chisquare(rest, np.full(len(allowed), rest.sum() / len(allowed))).pvalue > 1e-3
+
+
+def test_user_with_every_item_keeps_its_draws() -> None:
+    from raytrec.data.store import UserItems
+
+    n = len(COUNTS)
+    positives = UserItems.from_pairs(np.r_[np.zeros(n, int), [1]], np.r_[np.arange(n), [3]], 2)
+    sampler = UniformSampler(num_negatives=4, exclude_positives=True)
+    sampler.setup(DataInfo(2, n, COUNTS, positives=positives))
+    neg = sampler.sample(torch.tensor([0, 1]), torch.tensor([0, 1]), torch.Generator())
+    assert neg.ids.shape == (2, 4) and 3 not in neg.ids[1].tolist()

@@ -16,12 +16,14 @@ from raytrec.train.step import loss_of_batch
 
 
 class FixedSampler(UniformSampler):
-    def __init__(self, ids: torch.Tensor) -> None:
+    def __init__(self, ids: torch.Tensor, pool: torch.Tensor | None = None) -> None:
         super().__init__(num_negatives=ids.shape[-1])
-        self.ids = ids
+        self.ids, self.pool = ids, pool
 
     def sample(self, users, items, generator):
-        return Negatives(self.ids, torch.zeros(self.ids.shape))
+        if self.pool is None:
+            return Negatives(self.ids, torch.zeros(self.ids.shape))
+        return Negatives(self.pool[self.ids], torch.zeros(self.ids.shape), self.pool, self.ids)
 
 
 def _setup(shared: bool):
@@ -58,3 +60,17 @@ def test_two_phase_gradient_equals_full_gradient() -> None:
         assert abs(out.loss.item() - full_loss) < 1e-6
         for got, want in zip(mapper.parameters(), full_grads, strict=True):
             torch.testing.assert_close(got.grad, want)
+
+
+def test_pooled_candidates_give_the_full_gradient() -> None:
+    mapper, loss, users, items, _ = _setup(shared=False)
+    pool = torch.tensor([3, 17, 5, 29, 11, 38, 0])
+    slots = torch.randint(len(pool), (16, 5), generator=torch.Generator().manual_seed(2))
+    full_loss, full_grads = _full_gradient(mapper, loss, users, items, pool[slots])
+    mapper.zero_grad()
+    out = loss_of_batch(mapper, mapper, FixedSampler(slots, pool), loss, users, items,
+                        torch.Generator())
+    out.loss.backward()
+    assert abs(out.loss.item() - full_loss) < 1e-6
+    for got, want in zip(mapper.parameters(), full_grads, strict=True):
+        torch.testing.assert_close(got.grad, want)
