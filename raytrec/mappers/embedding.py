@@ -10,7 +10,6 @@ from torch import nn
 from raytrec.data.base import DataInfo
 from raytrec.mappers.base import Mapper, check_metric
 
-
 # Positives per block when scoring candidates: (512 · N · D) floats stay in cache.
 _ROWS = 512
 

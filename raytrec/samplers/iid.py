@@ -11,7 +11,6 @@ from raytrec.data.base import DataInfo
 from raytrec.samplers.base import Negatives, Sampler, check_num_negatives
 from raytrec.samplers.exclusion import PositiveFilter
 
-
 # Redraw rounds inside the pool before falling back to fresh items for the slots left over.
 _POOL_ROUNDS = 8
 
