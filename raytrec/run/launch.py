@@ -22,11 +22,9 @@ def run_job(job: Job) -> dict[str, Any]:
         from raytrec.train.session import LocalSession
 
         summary = local_train_loop(job.payload())
-        final = LocalSession(job.run_dir)._complete()[-1]
-    else:
-        summary, final = _fit_on_ray(job)
-    _collect(final, job.run_dir)
-    return summary
+        _collect(LocalSession(job.run_dir).latest(), job.run_dir)
+        return summary
+    return _fit_on_ray(job)
 
 
 def _collect(checkpoint_dir: Path, run_dir: Path) -> None:
@@ -41,7 +39,7 @@ def _collect(checkpoint_dir: Path, run_dir: Path) -> None:
     tmp.replace(run_dir / MODEL_FILE)
 
 
-def _fit_on_ray(job: Job) -> tuple[dict[str, Any], Path]:
+def _fit_on_ray(job: Job) -> dict[str, Any]:
     from raytrec.run.ray_setup import ensure_ray
 
     scaling = job.config["scaling"]
@@ -74,7 +72,5 @@ def _fit_on_ray(job: Job) -> tuple[dict[str, Any], Path]:
             f"training stopped before it finished; continue it with "
             f"raytrec train --resume {job.run_dir}")
     with result.checkpoint.as_directory() as d:
-        local = job.run_dir / ".final"
-        shutil.rmtree(local, ignore_errors=True)
-        shutil.copytree(d, local)
-    return result.return_value, local
+        _collect(Path(d), job.run_dir)
+    return result.return_value

@@ -14,6 +14,8 @@ from typing import Any, Protocol
 
 import torch
 
+from raytrec.train.checkpoint import STATE_FILE
+
 PROGRESS_FILE = "progress.jsonl"
 
 
@@ -51,17 +53,21 @@ class LocalSession:
         self.root = self.run_dir / "checkpoints"
         self.device = resolve_device(device)
         self.keep = keep
-        self.last_checkpoint: Path | None = None
 
     def prepare(self, module: torch.nn.Module) -> torch.nn.Module:
         return module.to(self.device)
 
     def _complete(self) -> list[Path]:
-        return sorted(p for p in self.root.glob("checkpoint_*") if (p / "state.pt").exists())
+        return sorted(p for p in self.root.glob("checkpoint_*") if (p / STATE_FILE).exists())
+
+    def latest(self) -> Path | None:
+        """The newest complete checkpoint directory."""
+        done = self._complete()
+        return done[-1] if done else None
 
     def load_state(self) -> dict[str, Any] | None:
-        done = self._complete()
-        return torch.load(done[-1] / "state.pt", weights_only=False) if done else None
+        latest = self.latest()
+        return torch.load(latest / STATE_FILE, weights_only=False) if latest else None
 
     def report(self, metrics: dict[str, Any], checkpoint_dir: Path | None) -> None:
         append_progress(self.run_dir, metrics)
@@ -74,7 +80,6 @@ class LocalSession:
         tmp = self.root / f".tmp_{n:06d}"
         shutil.copytree(checkpoint_dir, tmp)
         tmp.rename(target)  # a crash mid-copy never leaves a checkpoint that looks complete
-        self.last_checkpoint = target
         for old in self._complete()[: -self.keep]:
             shutil.rmtree(old, ignore_errors=True)
 
@@ -104,7 +109,7 @@ class RayTrainSession:
         if checkpoint is None:
             return None
         with checkpoint.as_directory() as d:
-            return torch.load(Path(d) / "state.pt", weights_only=False, map_location="cpu")
+            return torch.load(Path(d) / STATE_FILE, weights_only=False, map_location="cpu")
 
     def report(self, metrics: dict[str, Any], checkpoint_dir: Path | None) -> None:
         import ray.train
