@@ -9,9 +9,10 @@ the best validation recall@50, that epoch, the fit's wall seconds and the mean s
 ``train/positives_per_s`` over the epochs (from ``<run_dir>/progress.jsonl``). Popularity is
 scored on the same split (``raytrec.evaluation.popularity.popularity_metrics``).
 
-Then, unless ``--skip-ray``, the CML config runs 10 epochs directly (``num_workers: 0``, before
-Ray starts), on one Ray Train worker given both CPUs (``cpus_per_worker: 2``) and on two workers
-of one CPU each, and prints the median ``train/epoch_seconds`` of epochs 2+ (the first warms
+Then, unless ``--skip-ray``, the CML config runs 6 epochs on MovieLens-1M-sized synthetic data
+(``EPOCH_DATA``: a MovieLens-100K epoch is too short to time) directly (``num_workers: 0``,
+before Ray starts), on one Ray Train worker given both CPUs (``cpus_per_worker: 2``) and on two
+workers of one CPU each, and prints the median ``train/epoch_seconds`` of epochs 2+ (the first warms
 up) as ``{"model": "cml-epoch-time", ...}``, with every epoch's seconds and each fit's wall
 time (which includes Ray Train's start-up and one evaluation). Only ratios within one run mean
 anything on a shared box.
@@ -43,6 +44,12 @@ LAYOUTS = (
     ("ray_1_worker", ["scaling.num_workers=1", "scaling.cpus_per_worker=2"]),
     ("ray_2_workers", ["scaling.num_workers=2", "scaling.cpus_per_worker=1"]),
 )
+
+# The epoch-time runs train on MovieLens-1M-sized synthetic data (~600k training positives,
+# seconds per epoch) so that per-epoch differences are not lost in timer noise.
+EPOCH_DATA = ["data={name: synthetic, num_users: 6040, num_items: 3706, "
+              "interactions_per_user: 165.6, seed: 0}"]
+SMOKE_EPOCH_DATA = ["data={name: synthetic, num_users: 300, num_items: 200, seed: 0}"]
 
 logger = logging.getLogger("benchmarks.ml100k")
 
@@ -122,17 +129,18 @@ def start_seconds(run: Run) -> float:
     return first["time"] - run.started - first["train/epoch_seconds"]
 
 
-def epoch_time_row(tmp: Path, epochs: int, settle_s: float) -> dict[str, Any]:
+def epoch_time_row(tmp: Path, epochs: int, settle_s: float, data: list[str]) -> dict[str, Any]:
     """CML epoch time directly, on one Ray worker with both CPUs, and on two workers.
 
     The direct run goes first, before Ray starts, as it would run for a user without Ray;
     after ``ensure_ray`` the cluster gets ``settle_s`` to finish starting its own processes.
+    ``data`` overrides the config's data (MovieLens-100K epochs take ~0.2 s: too short to time).
     """
     import ray
 
     from raytrec.run.ray_setup import ensure_ray
 
-    common = [f"train.epochs={epochs}", f"eval.every={epochs}"]
+    common = [f"train.epochs={epochs}", f"eval.every={epochs}", *data]
     (label, layout), *on_ray = LAYOUTS
     runs = {label: train(CML_CONFIG, [*layout, *common], tmp / f"epoch-{label}")}
     start = time.perf_counter()
@@ -145,7 +153,7 @@ def epoch_time_row(tmp: Path, epochs: int, settle_s: float) -> dict[str, Any]:
     finally:
         ray.shutdown()
     per_epoch = {label: median_epoch_seconds(run) for label, run in runs.items()}
-    return {"model": "cml-epoch-time", "epochs": epochs,
+    return {"model": "cml-epoch-time", "epochs": epochs, "data": data,
             "direct_s": round(per_epoch["direct"], 4),
             "ray_1_worker_s": round(per_epoch["ray_1_worker"], 4),
             "ratio_1_worker": round(per_epoch["ray_1_worker"] / per_epoch["direct"], 3),
@@ -169,7 +177,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--smoke-test", action="store_true",
                         help="2 epochs per model and per layout, < 60 s")
     parser.add_argument("--skip-ray", action="store_true", help="skip the Ray Train epoch times")
-    parser.add_argument("--epoch-time-epochs", type=int, default=10,
+    parser.add_argument("--epoch-time-epochs", type=int, default=6,
                         help="epochs of each epoch-time run (default 10; the first is dropped)")
     return parser.parse_args(argv)
 
@@ -189,7 +197,8 @@ def main(argv: list[str] | None = None) -> None:
         emit(model_row("bpr", train(BPR_CONFIG, [*IN_PROCESS, *extra], tmp / "bpr")))
         emit(popularity_row(cml.run_dir / "data"))
         if not args.skip_ray:
-            emit(epoch_time_row(tmp, epochs, settle_s=1.0 if args.smoke_test else 5.0))
+            data = SMOKE_EPOCH_DATA if args.smoke_test else EPOCH_DATA
+            emit(epoch_time_row(tmp, epochs, 1.0 if args.smoke_test else 5.0, data))
 
 
 if __name__ == "__main__":
