@@ -24,10 +24,22 @@ def register_mappers(register: Register) -> None:
 @hookimpl
 def register_losses(register: Register) -> None:
     from raytrec.losses.bpr import BPRLoss
+    from raytrec.losses.bpr_max import BPRMaxLoss
     from raytrec.losses.cml import CMLLoss
+    from raytrec.losses.infonce import InfoNCELoss
+    from raytrec.losses.top1 import TOP1Loss
+    from raytrec.losses.top1_max import TOP1MaxLoss
+    from raytrec.losses.triplet import TripletLoss
+    from raytrec.losses.warp import WARPLoss
 
     register("bpr", BPRLoss)
+    register("bpr-max", BPRMaxLoss)
     register("cml", CMLLoss)
+    register("infonce", InfoNCELoss)
+    register("top1", TOP1Loss)
+    register("top1-max", TOP1MaxLoss)
+    register("triplet", TripletLoss)
+    register("warp", WARPLoss)
 
 
 @hookimpl

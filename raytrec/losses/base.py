@@ -22,6 +22,8 @@ class LossInput:
         query: ``(B, D)`` query vectors (regularisers use them).
         item: ``(B, D)`` positive item vectors.
         extras: loss-specific values from ``select`` (e.g. CML's violator counts).
+        mask: ``(B, N)`` bool, False where a "negative" must be ignored (in-batch negatives
+            that are the row's own positive item); None means every negative counts.
     """
 
     pos: torch.Tensor
@@ -30,6 +32,24 @@ class LossInput:
     query: torch.Tensor
     item: torch.Tensor
     extras: dict[str, torch.Tensor] = field(default_factory=dict)
+    mask: torch.Tensor | None = None
+
+    def neg_mean(self, values: torch.Tensor) -> torch.Tensor:
+        """``(B,)`` mean of ``values (B, N)`` over each row's valid negatives (0 if none)."""
+        if self.mask is None:
+            return values.mean(1)
+        m = self.mask.to(values.dtype)
+        return (values * m).sum(1) / m.sum(1).clamp_min(1.0)
+
+    def masked_scores(self, scores: torch.Tensor | None = None) -> torch.Tensor:
+        """Negative scores with ignored entries at -inf (for max and softmax)."""
+        scores = self.neg if scores is None else scores
+        return scores if self.mask is None else scores.masked_fill(~self.mask, float("-inf"))
+
+    def neg_softmax(self) -> torch.Tensor:
+        """``(B, N)`` softmax of the negative scores over each row's valid negatives."""
+        weights = torch.softmax(self.masked_scores(), dim=1)
+        return weights if self.mask is None else torch.nan_to_num(weights, nan=0.0)
 
 
 @dataclass
@@ -66,7 +86,8 @@ class Loss(nn.Module, ABC):
         """Called once per worker with training-data statistics."""
         self.num_items = info.num_items
 
-    def select(self, pos: torch.Tensor, neg: torch.Tensor) -> Selection | None:
+    def select(self, pos: torch.Tensor, neg: torch.Tensor,
+               mask: torch.Tensor | None = None) -> Selection | None:
         """Given ``pos (B,)`` and ``neg (B, N)`` scores (no grad), the candidates to keep."""
         return None
 
@@ -80,6 +101,8 @@ class Loss(nn.Module, ABC):
             raise ValueError(f"pos scores must be (B,), got {tuple(batch.pos.shape)}")
         if batch.neg.dim() != 2 or batch.neg.shape[0] != b:
             raise ValueError(f"neg scores must be (B={b}, N), got {tuple(batch.neg.shape)}")
+        if batch.mask is not None and batch.mask.shape != batch.neg.shape:
+            raise ValueError(f"mask must match neg {tuple(batch.neg.shape)}")
         if batch.log_q.shape != batch.neg.shape:
             raise ValueError(
                 f"log_q must match neg {tuple(batch.neg.shape)}, got {tuple(batch.log_q.shape)}"

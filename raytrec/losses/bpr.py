@@ -20,7 +20,7 @@ class BPRLoss(Loss):
         self.l2 = check_non_negative("l2", l2)
 
     def compute(self, batch: LossInput) -> LossOutput:
-        rank = -F.logsigmoid(batch.pos.unsqueeze(1) - batch.neg).mean()
+        rank = batch.neg_mean(-F.logsigmoid(batch.pos.unsqueeze(1) - batch.neg)).mean()
         loss = rank
         parts = {"bpr": rank.detach()}
         if self.l2 > 0:

@@ -63,25 +63,35 @@ class CMLLoss(Loss):
         self.lambda_c = check_non_negative("lambda_c", lambda_c)
         self.rank_weight = bool(rank_weight)
 
-    def select(self, pos: torch.Tensor, neg: torch.Tensor) -> Selection:
+    def select(self, pos: torch.Tensor, neg: torch.Tensor,
+               mask: torch.Tensor | None = None) -> Selection:
+        if mask is not None:
+            neg = neg.masked_fill(~mask, float("-inf"))
         hardest = neg.argmax(dim=1, keepdim=True)
         return Selection(hardest, {"violators": self._violators(pos, neg),
-                                   "candidates": torch.tensor(neg.shape[1])})
+                                   "candidates": self._candidates(neg, mask)})
 
     def _violators(self, pos: torch.Tensor, neg: torch.Tensor) -> torch.Tensor:
         return (self.margin - pos.unsqueeze(1) + neg > 0).sum(1)
 
+    @staticmethod
+    def _candidates(neg: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
+        """U per row: the valid candidates."""
+        if mask is None:
+            return torch.full((neg.shape[0],), neg.shape[1], device=neg.device)
+        return mask.sum(1).clamp_min(1)
+
     def compute(self, batch: LossInput) -> LossOutput:
-        pos, neg = batch.pos, batch.neg
+        pos, neg = batch.pos, batch.masked_scores()
         if "violators" in batch.extras:
-            violators = batch.extras["violators"]
-            candidates = int(batch.extras["candidates"])
+            violators, candidates = batch.extras["violators"], batch.extras["candidates"]
         else:
-            violators, candidates = self._violators(pos.detach(), neg.detach()), neg.shape[1]
+            violators = self._violators(pos.detach(), neg.detach())
+            candidates = self._candidates(neg, batch.mask)
         hinge = torch.relu(self.margin - pos + neg.max(dim=1).values)
         if self.rank_weight:
-            weight = torch.log(violators.to(pos.dtype) * (self.num_items / candidates) + 1.0)
-            hinge = hinge * weight
+            rank = violators.to(pos.dtype) * self.num_items / candidates.to(pos.dtype)
+            hinge = hinge * torch.log(rank + 1.0)
         embedding = hinge.mean()
         loss, parts = embedding, {"embedding": embedding.detach()}
         if self.lambda_c > 0:

@@ -25,6 +25,9 @@ class Negatives:
     log_q: torch.Tensor
     pool: torch.Tensor | None = None
     pool_index: torch.Tensor | None = None
+    # (B, N) bool, False for entries that are not negatives of that row (e.g. in-batch
+    # negatives equal to the row's own positive item).
+    mask: torch.Tensor | None = None
 
     @property
     def shared(self) -> bool:

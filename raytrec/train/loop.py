@@ -57,13 +57,15 @@ def train_loop(job: dict[str, Any], session: Session) -> dict[str, Any]:
     parts = build_parts(config, info)
     mapper = parts.mapper.to(device)
     model = session.prepare(mapper)
-    optimizer = build_optimizer(config, mapper.parameters())
+    loss = parts.loss.to(device)
+    # A loss may learn parameters of its own (InfoNCE's temperature).
+    optimizer = build_optimizer(config, [*mapper.parameters(), *loss.parameters()])
     generator = torch.Generator(device=device)
     users, items = (a.copy() for a in read_train_shard(data_dir, session.rank, session.world_size))
     batches = ShardBatches(torch.from_numpy(users).to(device), torch.from_numpy(items).to(device),
                            info.num_train, train["batch_size"], session.world_size)
     tracker = BestTracker(f"valid/{eval_cfg['metric']}", train["patience"])
-    start, history = _restore(session, mapper, optimizer, tracker)
+    start, history = _restore(session, mapper, loss, optimizer, tracker)
     retriever = build_retriever(config)
     valid = EvalData.load(data_dir, "valid", info.num_users, info.positives)
     for epoch in range(start, train["epochs"]):
@@ -72,7 +74,7 @@ def train_loop(job: dict[str, Any], session: Session) -> dict[str, Any]:
         # Seeded per (seed, epoch, rank): a resumed run draws what an uninterrupted one would,
         # on every rank, without storing generator states.
         generator.manual_seed((train["seed"] * 100_003 + epoch) * 1_009 + session.rank)
-        stats = run_epoch(model, mapper, parts.sampler, parts.loss, optimizer, batches, generator)
+        stats = run_epoch(model, mapper, parts.sampler, loss, optimizer, batches, generator)
         metrics: dict[str, Any] = {"epoch": epoch + 1}
         metrics.update({f"train/{k}": v for k, v in stats.items()})
         if (epoch + 1) % eval_cfg["every"] == 0 or epoch + 1 == train["epochs"]:
@@ -81,15 +83,15 @@ def train_loop(job: dict[str, Any], session: Session) -> dict[str, Any]:
             metrics.update({f"valid/{k}": v for k, v in found.items()})
             tracker.update(epoch + 1, metrics, mapper)
         history.append(metrics)
-        state = {"epoch": epoch + 1, "model": mapper.state_dict(), "optimizer":
-                 optimizer.state_dict(), "tracker": tracker.state_dict(), "history": history,
-                 "finished": False}
+        state = {"epoch": epoch + 1, "model": mapper.state_dict(), "loss": loss.state_dict(),
+                 "optimizer": optimizer.state_dict(), "tracker": tracker.state_dict(),
+                 "history": history, "finished": False}
         _report(session, config, metrics, state)
     return _finish(job, session, mapper, retriever, tracker, history, info)
 
 
-def _restore(session: Session, mapper: torch.nn.Module, optimizer: torch.optim.Optimizer,
-             tracker: BestTracker) -> tuple[int, list[dict]]:
+def _restore(session: Session, mapper: torch.nn.Module, loss: torch.nn.Module,
+             optimizer: torch.optim.Optimizer, tracker: BestTracker) -> tuple[int, list[dict]]:
     state = session.load_state()
     if state is None:
         return 0, []
@@ -99,6 +101,7 @@ def _restore(session: Session, mapper: torch.nn.Module, optimizer: torch.optim.O
         # Training is complete; only the final scoring runs again.
         return 1 << 30, list(state["history"])
     optimizer.load_state_dict(state["optimizer"])
+    loss.load_state_dict(state["loss"])
     logger.info("resumed after epoch %d", state["epoch"])
     return state["epoch"], list(state["history"])
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import torch
+import torch.distributed as dist
 from torch import nn
 
 from raytrec.losses import Loss, LossInput, LossOutput
@@ -22,7 +23,7 @@ def loss_of_batch(
     negative per positive instead of U, with the same gradient.
     """
     neg = sampler.sample(users, items, generator)
-    neg_ids, log_q, extras = neg.ids, neg.log_q, {}
+    neg_ids, log_q, mask, extras = neg.ids, neg.log_q, neg.mask, {}
     if type(loss).select is not Loss.select:
         with torch.no_grad():
             q = mapper.queries(users)
@@ -30,24 +31,35 @@ def loss_of_batch(
                 cand = mapper.score_candidates(q, neg.pool).gather(1, neg.pool_index)
             else:
                 cand = mapper.score_candidates(q, neg_ids)
-            sel = loss.select(pair_scores(mapper.metric, q, mapper.items(items)), cand)
+            sel = loss.select(pair_scores(mapper.metric, q, mapper.items(items)), cand, mask)
         if sel is not None:
             if neg.shared:
                 neg_ids, log_q = neg_ids.expand(len(users), -1), log_q.expand(len(users), -1)
             neg_ids = torch.gather(neg_ids, 1, sel.index)
             log_q = torch.gather(log_q, 1, sel.index)
+            mask = None if mask is None else torch.gather(mask, 1, sel.index)
             extras = sel.extras
     q, p, n = model(users, items, neg_ids)
     pos_s = pair_scores(mapper.metric, q, p)
     neg_s = candidate_scores(mapper.metric, q, n)
     if log_q.dim() == 1:
         log_q = log_q.expand(len(users), -1)
-    out = loss(LossInput(pos_s, neg_s, log_q, q, p, extras))
+    out = loss(LossInput(pos_s, neg_s, log_q, q, p, extras, mask))
     penalty = mapper.penalty()
     if penalty is not None:
         out.loss = out.loss + penalty
         out.parts["mapper_penalty"] = penalty.detach()
     return out
+
+
+def _sync_loss_grads(loss: Loss) -> None:
+    """Average the gradients of a loss's own parameters over workers (DDP covers the mapper)."""
+    if not (dist.is_available() and dist.is_initialized()):
+        return
+    for p in loss.parameters():
+        if p.grad is not None:
+            dist.all_reduce(p.grad)
+            p.grad /= dist.get_world_size()
 
 
 def train_step(
@@ -60,6 +72,7 @@ def train_step(
     optimizer.zero_grad(set_to_none=False)
     out = loss_of_batch(model, mapper, sampler, loss, users, items, generator)
     out.loss.backward()
+    _sync_loss_grads(loss)
     optimizer.step()
     mapper.constrain()
     return out

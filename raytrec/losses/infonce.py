@@ -1,0 +1,54 @@
+"""InfoNCE / sampled softmax with a temperature and optional logQ correction."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+from raytrec.losses.base import Loss, LossInput, LossOutput
+
+
+class InfoNCELoss(Loss):
+    """``mean_i -log softmax([r_i, r_i1, ..., r_iN] / τ)[0]``.
+
+    The positive competes with the row's negatives (sampled, in-batch or both). With
+    ``logq_correction`` each negative's logit becomes ``r_ij/τ - log q_ij`` (Yi et al. 2019), so
+    that items sampled often (popular ones, in-batch) are not pushed down more than they
+    deserve.
+
+    Args:
+        temperature: τ > 0 (initial value when learnable).
+        learnable: learn τ (as log τ, kept in [min_temperature, 1/min_temperature]).
+        logq_correction: subtract the sampler's log-probability from negative logits.
+        min_temperature: lower bound of a learnable τ.
+    """
+
+    def __init__(self, temperature: float = 0.1, learnable: bool = False,
+                 logq_correction: bool = False, min_temperature: float = 0.01) -> None:
+        super().__init__()
+        if temperature <= 0:
+            raise ValueError(f"temperature must be > 0, got {temperature}")
+        if not 0 < min_temperature <= temperature:
+            raise ValueError(f"min_temperature must be in (0, temperature], got {min_temperature}")
+        self.learnable, self.logq_correction = bool(learnable), bool(logq_correction)
+        self.min_log = math.log(min_temperature)
+        log_tau = torch.tensor(math.log(temperature))
+        if self.learnable:
+            self.log_tau = nn.Parameter(log_tau)
+        else:
+            self.register_buffer("log_tau", log_tau)
+
+    @property
+    def temperature(self) -> torch.Tensor:
+        return self.log_tau.clamp(self.min_log, -self.min_log).exp()
+
+    def compute(self, batch: LossInput) -> LossOutput:
+        tau = self.temperature
+        neg = batch.neg / tau
+        if self.logq_correction:
+            neg = neg - batch.log_q
+        logits = torch.cat([batch.pos.unsqueeze(1) / tau, batch.masked_scores(neg)], dim=1)
+        loss = (torch.logsumexp(logits, dim=1) - logits[:, 0]).mean()
+        return LossOutput(loss, {"infonce": loss.detach(), "temperature": tau.detach()})
