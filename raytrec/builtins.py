@@ -7,11 +7,15 @@ from raytrec.hookspecs import Register, hookimpl
 
 @hookimpl
 def register_samplers(register: Register) -> None:
+    from raytrec.samplers.in_batch import InBatchSampler
+    from raytrec.samplers.mixed import MixedSampler
     from raytrec.samplers.popularity import PopularitySampler
     from raytrec.samplers.uniform import UniformSampler
 
     register("uniform", UniformSampler)
     register("popularity", PopularitySampler)
+    register("in-batch", InBatchSampler)
+    register("mixed", MixedSampler)
 
 
 @hookimpl

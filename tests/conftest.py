@@ -27,7 +27,10 @@ def write_config(path: Path, **sections: dict) -> Path:
               "eval": {"ks": [10, 20], "metric": "recall@20"},
               "scaling": {"num_workers": 0}}
     for name, value in sections.items():
-        config[name] = {**config.get(name, {}), **value}
+        base = config.get(name, {})
+        # Naming another plugin replaces the section, as in a real config.
+        replace = "name" in value and value["name"] != base.get("name")
+        config[name] = dict(value) if replace else {**base, **value}
     path.write_text(yaml.safe_dump(config))
     return path
 

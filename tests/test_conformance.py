@@ -13,8 +13,8 @@ from raytrec.losses.base import LossInput
 from raytrec.plugins import load_registry
 
 REGISTRY = load_registry()
-INFO = DataInfo(num_users=12, num_items=40,
-                item_counts=np.random.default_rng(0).integers(0, 9, 40), num_train=200)
+INFO = DataInfo(num_users=12, num_items=300,
+                item_counts=np.random.default_rng(0).integers(0, 9, 300), num_train=200)
 
 
 @pytest.mark.parametrize("name", REGISTRY.names("sampler"))
@@ -24,7 +24,9 @@ def test_sampler(name: str) -> None:
     users = torch.arange(8) % INFO.num_users
     neg = sampler.sample(users, users, torch.Generator().manual_seed(0))
     assert neg.ids.dtype == torch.int64 and neg.ids.shape == neg.log_q.shape
-    assert neg.ids.shape[0] in (8, sampler.num_negatives)
+    assert neg.ids.shape[0] in (8, sampler.num_negatives, 8 + sampler.num_negatives)
+    if neg.mask is not None:
+        assert neg.mask.dtype == torch.bool and neg.mask.shape == (8, neg.ids.shape[-1])
     assert int(neg.ids.min()) >= 0 and int(neg.ids.max()) < INFO.num_items
     assert bool((neg.log_q <= 0).all())
 

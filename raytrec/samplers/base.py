@@ -46,7 +46,7 @@ class Sampler(ABC):
     def setup(self, info: DataInfo) -> None:
         """Called once per worker with training-data statistics, before the first batch."""
         self.num_items = info.num_items
-        if self.num_negatives > info.num_items:
+        if getattr(self, "num_negatives", 0) > info.num_items:
             raise ValueError(
                 f"num_negatives={self.num_negatives} is larger than the catalogue "
                 f"({info.num_items} items); lower sampler.num_negatives"

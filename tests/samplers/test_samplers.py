@@ -157,3 +157,41 @@ def test_user_with_every_item_keeps_its_draws() -> None:
     sampler.setup(DataInfo(2, n, COUNTS, positives=positives))
     neg = sampler.sample(torch.tensor([0, 1]), torch.tensor([0, 1]), torch.Generator())
     assert neg.ids.shape == (2, 4) and 3 not in neg.ids[1].tolist()
+
+
+def test_in_batch_masks_own_item_and_copies() -> None:
+    from raytrec.samplers.in_batch import InBatchSampler
+
+    sampler = InBatchSampler()
+    sampler.setup(INFO)
+    items = torch.tensor([0, 3, 0, 7])
+    neg = sampler.sample(torch.arange(4), items, torch.Generator())
+    assert neg.shared and neg.ids.tolist() == [0, 3, 0, 7]
+    assert neg.mask.tolist() == [[False, True, False, True], [True, False, True, True],
+                                 [False, True, False, True], [True, True, True, False]]
+    counts = COUNTS + 1e-3
+    np.testing.assert_allclose(neg.log_q.numpy(), np.log(counts / counts.sum())[[0, 3, 0, 7]],
+                               rtol=1e-5)
+
+
+def test_in_batch_can_mask_other_positives_of_the_user() -> None:
+    from raytrec.samplers.in_batch import InBatchSampler
+
+    sampler = InBatchSampler(exclude_positives=True)
+    sampler.setup(_info_with_positives())  # user 0 has 0, 1, 7; user 1 has 2
+    neg = sampler.sample(torch.tensor([0, 1]), torch.tensor([1, 7]), torch.Generator())
+    assert neg.mask.tolist() == [[False, False], [True, False]]
+
+
+def test_mixed_appends_shared_extras() -> None:
+    from raytrec.samplers.mixed import MixedSampler
+
+    sampler = MixedSampler(num_negatives=5, alpha=0.0)
+    sampler.setup(INFO)
+    items = torch.tensor([2, 4, 6])
+    neg = sampler.sample(torch.arange(3), items, torch.Generator().manual_seed(0))
+    assert neg.ids.shape == (8,) and neg.ids[:3].tolist() == [2, 4, 6]
+    assert neg.mask.shape == (3, 8)
+    extras = neg.ids[3:]
+    assert torch.equal(neg.mask[:, 3:], items.unsqueeze(1) != extras.unsqueeze(0))
+    assert torch.allclose(neg.log_q[3:], torch.full((5,), -math.log(len(COUNTS))))

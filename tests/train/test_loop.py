@@ -55,3 +55,21 @@ def test_resume_continues_to_the_same_result(tmp_path: Path, monkeypatch) -> Non
     resumed = run_job(load_job(job.run_dir))
     assert resumed["epochs_run"] == 4
     assert resumed["test"] == pytest.approx(straight["test"], rel=1e-5)
+
+
+@pytest.mark.parametrize(("loss", "sampler", "metric"), [
+    ({"name": "infonce", "temperature": 0.1, "logq_correction": True}, {"name": "mixed",
+     "num_negatives": 64}, "cosine"),
+    ({"name": "infonce", "learnable": True}, {"name": "in-batch"}, "cosine"),
+    ({"name": "bpr-max"}, {"name": "mixed", "num_negatives": 32}, "dot"),
+    ({"name": "top1-max"}, {"name": "popularity", "num_negatives": 8}, "dot"),
+    ({"name": "warp"}, {"name": "uniform", "num_negatives": 5, "pool_size": 50}, "dot"),
+    ({"name": "triplet", "margin": 0.5}, {"name": "uniform", "num_negatives": 3}, "l2"),
+])
+def test_loss_and_sampler_combinations_learn(tmp_path: Path, loss, sampler, metric) -> None:
+    cfg = write_config(tmp_path / "c.yaml", loss=loss, sampler=sampler,
+                       mapper={"metric": metric, "max_norm": None}, train={"epochs": 6})
+    job = create_job(cfg, [], tmp_path / "run", overwrite=False)
+    summary = run_job(job)
+    popular = popularity_metrics(job.data_dir, "test", [10, 20])
+    assert summary["test"]["recall@20"] > popular["recall@20"]
