@@ -7,6 +7,7 @@ from raytrec.hookspecs import Register, hookimpl
 
 @hookimpl
 def register_samplers(register: Register) -> None:
+    from raytrec.samplers.hard import HardSampler
     from raytrec.samplers.in_batch import InBatchSampler
     from raytrec.samplers.mixed import MixedSampler
     from raytrec.samplers.popularity import PopularitySampler
@@ -16,6 +17,7 @@ def register_samplers(register: Register) -> None:
     register("popularity", PopularitySampler)
     register("in-batch", InBatchSampler)
     register("mixed", MixedSampler)
+    register("hard", HardSampler)
 
 
 @hookimpl

@@ -21,6 +21,9 @@ INFO = DataInfo(num_users=12, num_items=300,
 def test_sampler(name: str) -> None:
     sampler = REGISTRY.create("sampler", name)
     sampler.setup(INFO)
+    mapper = REGISTRY.create("mapper", "embedding", dim=4)
+    mapper.setup(INFO)
+    sampler.attach(mapper)
     users = torch.arange(8) % INFO.num_users
     neg = sampler.sample(users, users, torch.Generator().manual_seed(0))
     assert neg.ids.dtype == torch.int64 and neg.ids.shape == neg.log_q.shape

@@ -14,7 +14,8 @@ import yaml
 from raytrec.config import apply_overrides, read_yaml, validate, with_defaults
 from raytrec.data.prepare import prepare
 from raytrec.data.splits import SplitConfig
-from raytrec.errors import ConfigError, RunDirError
+from raytrec.data.store import read_info, read_user_items
+from raytrec.errors import ConfigError, Problem, RunDirError
 from raytrec.plugins import get_registry
 
 CONFIG_FILE = "config.yaml"
@@ -65,6 +66,7 @@ def create_job(config_path: str | Path, overrides: list[str], run_dir: Path | No
     staging.mkdir(parents=True)
     try:
         prepare(raw, SplitConfig(**config["split"]), staging / "data")
+        check_against_data(config, staging / "data", str(config_path))
         (staging / CONFIG_FILE).write_text(yaml.safe_dump(config, sort_keys=False))
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
@@ -73,6 +75,24 @@ def create_job(config_path: str | Path, overrides: list[str], run_dir: Path | No
         shutil.rmtree(run_dir)
     staging.rename(run_dir)
     return Job(config, run_dir)
+
+
+def check_against_data(config: dict[str, Any], data_dir: Path, source: str) -> None:
+    """Set the sampler and loss up on the prepared data, so that what only the data can
+    refute (more negatives than items, say) fails here with a config error, not in a worker."""
+    info = read_info(data_dir)
+    info.positives = read_user_items(data_dir, "train", info.num_users)
+    problems = []
+    for section in ("sampler", "loss"):
+        args = {k: v for k, v in config[section].items() if k != "name"}
+        part = get_registry().create(section, config[section]["name"], **args)
+        try:
+            part.setup(info)
+        except ValueError as exc:
+            problems.append(Problem(section, f"{exc} (data: {info.num_users} users, "
+                                             f"{info.num_items} items)"))
+    if problems:
+        raise ConfigError(problems, source)
 
 
 def load_job(run_dir: Path) -> Job:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 
@@ -28,6 +28,8 @@ class Negatives:
     # (B, N) bool, False for entries that are not negatives of that row (e.g. in-batch
     # negatives equal to the row's own positive item).
     mask: torch.Tensor | None = None
+    # Values a loss may use, e.g. a hard-negative sampler's violator counts.
+    extras: dict[str, torch.Tensor] = field(default_factory=dict)
 
     @property
     def shared(self) -> bool:
@@ -51,6 +53,11 @@ class Sampler(ABC):
                 f"num_negatives={self.num_negatives} is larger than the catalogue "
                 f"({info.num_items} items); lower sampler.num_negatives"
             )
+
+    def attach(self, mapper: torch.nn.Module) -> None:
+        """Called with the (unwrapped) mapper before training, for samplers that score
+        candidates with the current model."""
+        del mapper  # most samplers draw without looking at the model
 
     @abstractmethod
     def sample(

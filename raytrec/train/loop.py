@@ -57,6 +57,7 @@ def train_loop(job: dict[str, Any], session: Session) -> dict[str, Any]:
     parts = build_parts(config, info)
     mapper = parts.mapper.to(device)
     model = session.prepare(mapper)
+    parts.sampler.attach(mapper)
     loss = parts.loss.to(device)
     # A loss may learn parameters of its own (InfoNCE's temperature).
     optimizer = build_optimizer(config, [*mapper.parameters(), *loss.parameters()])

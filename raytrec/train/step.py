@@ -23,7 +23,7 @@ def loss_of_batch(
     negative per positive instead of U, with the same gradient.
     """
     neg = sampler.sample(users, items, generator)
-    neg_ids, log_q, mask, extras = neg.ids, neg.log_q, neg.mask, {}
+    neg_ids, log_q, mask, extras = neg.ids, neg.log_q, neg.mask, dict(neg.extras)
     if type(loss).select is not Loss.select:
         with torch.no_grad():
             q = mapper.queries(users)
@@ -38,7 +38,8 @@ def loss_of_batch(
             neg_ids = torch.gather(neg_ids, 1, sel.index)
             log_q = torch.gather(log_q, 1, sel.index)
             mask = None if mask is None else torch.gather(mask, 1, sel.index)
-            extras = sel.extras
+            # The sampler's own counts (over all it considered) win over the loss's.
+            extras = {**sel.extras, **neg.extras}
     q, p, n = model(users, items, neg_ids)
     pos_s = pair_scores(mapper.metric, q, p)
     neg_s = candidate_scores(mapper.metric, q, n)

@@ -90,3 +90,9 @@ def test_existing_run_dir_is_kept_unless_overwrite(tmp_path: Path, capsys) -> No
 def test_missing_config_file(tmp_path: Path, capsys) -> None:
     code, _, err = _run(capsys, "train", str(tmp_path / "none.yaml"))
     assert code == 2 and "none.yaml" in err and "does not exist" in err
+
+
+def test_more_negatives_than_items_is_a_config_error(tmp_path: Path, capsys) -> None:
+    cfg = write_config(tmp_path / "c.yaml", sampler={"num_negatives": 5000})
+    err = _refused(capsys, tmp_path, cfg)
+    assert "sampler: num_negatives=5000 is larger than the catalogue" in err

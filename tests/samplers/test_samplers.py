@@ -195,3 +195,27 @@ def test_mixed_appends_shared_extras() -> None:
     extras = neg.ids[3:]
     assert torch.equal(neg.mask[:, 3:], items.unsqueeze(1) != extras.unsqueeze(0))
     assert torch.allclose(neg.log_q[3:], torch.full((5,), -math.log(len(COUNTS))))
+
+
+def test_hard_keeps_the_highest_scoring_candidates() -> None:
+    from raytrec.mappers.embedding import EmbeddingMapper
+    from raytrec.samplers.hard import HardSampler
+
+    mapper = EmbeddingMapper(dim=1, metric="dot")
+    mapper.setup(INFO)
+    with torch.no_grad():
+        mapper.user_emb.fill_(1.0)
+        mapper.item_emb.copy_(torch.arange(len(COUNTS), dtype=torch.float32).unsqueeze(1))
+    sampler = HardSampler(num_candidates=6, num_negatives=2, margin=0.0)
+    sampler.setup(INFO)
+    sampler.attach(mapper)
+    users, items = torch.zeros(50, dtype=torch.int64), torch.full((50,), 4)
+    gen = torch.Generator().manual_seed(0)
+    neg = sampler.sample(users, items, gen)
+    # Same generator state -> same candidates: the kept ones are their two largest ids.
+    cand = sampler.candidates.sample(users, items, torch.Generator().manual_seed(0)).ids
+    want = cand.sort(dim=1, descending=True).values[:, :2]
+    assert torch.equal(neg.ids.sort(dim=1, descending=True).values, want)
+    # Violators: candidates scoring above the positive (score 4) with margin 0.
+    assert torch.equal(neg.extras["violators"], (cand > 4).sum(1))
+    assert bool((neg.extras["candidates"] == 6).all())

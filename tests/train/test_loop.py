@@ -65,6 +65,7 @@ def test_resume_continues_to_the_same_result(tmp_path: Path, monkeypatch) -> Non
     ({"name": "top1-max"}, {"name": "popularity", "num_negatives": 8}, "dot"),
     ({"name": "warp"}, {"name": "uniform", "num_negatives": 5, "pool_size": 50}, "dot"),
     ({"name": "triplet", "margin": 0.5}, {"name": "uniform", "num_negatives": 3}, "l2"),
+    ({"name": "cml"}, {"name": "hard", "num_candidates": 10, "num_negatives": 2}, "l2"),
 ])
 def test_loss_and_sampler_combinations_learn(tmp_path: Path, loss, sampler, metric) -> None:
     cfg = write_config(tmp_path / "c.yaml", loss=loss, sampler=sampler,
