@@ -23,8 +23,10 @@ def register_samplers(register: Register) -> None:
 @hookimpl
 def register_mappers(register: Register) -> None:
     from raytrec.mappers.embedding import EmbeddingMapper
+    from raytrec.mappers.feature_mlp import FeatureMLPMapper
 
     register("embedding", EmbeddingMapper)
+    register("feature-mlp", FeatureMLPMapper)
 
 
 @hookimpl

@@ -5,6 +5,7 @@ from __future__ import annotations
 import inspect
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 
@@ -15,6 +16,23 @@ from raytrec.plugins import load_registry
 REGISTRY = load_registry()
 INFO = DataInfo(num_users=12, num_items=300,
                 item_counts=np.random.default_rng(0).integers(0, 9, 300), num_train=200)
+_rng = np.random.default_rng(1)
+INFO.item_features = pd.DataFrame({
+    "genres": [list(_rng.choice(["a", "b", "c"], _rng.integers(0, 3))) for _ in range(300)],
+    "year": _rng.normal(1990, 10, 300),
+    "studio": _rng.choice(["x", "y"], 300),
+})
+INFO.user_features = pd.DataFrame({"age": _rng.integers(18, 70, 12).astype(float),
+                                   "occupation": _rng.choice(["p", "q"], 12)})
+# Arguments a component cannot do without, for the components that have any.
+REQUIRED_ARGS = {
+    ("mapper", "feature-mlp"): {"item_features": {"multi_hot": ["genres"], "numeric": ["year"],
+                                                  "categorical": ["studio"]}},
+}
+
+
+def create(kind: str, name: str):
+    return REGISTRY.create(kind, name, **REQUIRED_ARGS.get((kind, name), {}))
 
 
 @pytest.mark.parametrize("name", REGISTRY.names("sampler"))
@@ -36,10 +54,11 @@ def test_sampler(name: str) -> None:
 
 @pytest.mark.parametrize("name", REGISTRY.names("mapper"))
 def test_mapper(name: str) -> None:
-    mapper = REGISTRY.create("mapper", name)
+    mapper = create("mapper", name)
     mapper.setup(INFO)
     neg = torch.tensor([[4, 5, 6], [7, 8, 9]])
-    q, p, n = mapper(torch.tensor([0, 3]), torch.tensor([1, 2]), neg)
+    q, p, n, extras = mapper(torch.tensor([0, 3]), torch.tensor([1, 2]), neg)
+    assert set(extras) == set(mapper.provides)
     assert q.shape == p.shape == (2, mapper.dim) and n.shape == (2, 3, mapper.dim)
     assert mapper.all_items().shape == (INFO.num_items, mapper.dim)
     scores = mapper.score_candidates(q, torch.tensor([[4, 5, 6], [7, 8, 9]]))

@@ -86,6 +86,12 @@ def _cross_checks(built: dict[str, Any]) -> list[Problem]:
             "mapper.metric",
             f"loss '{type(loss).__name__}' works on {', '.join(allowed)} scores, the mapper "
             f"uses '{mapper.metric}'; set mapper.metric: {allowed[0]}"))
+    needed = set(getattr(loss, "requires", ())) - set(getattr(mapper, "provides", ()))
+    if loss is not None and mapper is not None and needed:
+        problems.append(Problem(
+            "mapper.name", f"the loss needs {', '.join(sorted(needed))} from the mapper, which "
+            f"'{type(mapper).__name__}' does not provide; use a feature mapper (feature-mlp) or "
+            "set the loss's feature weight to 0"))
     scaling = built.get("scaling")
     train = built.get("train")
     if scaling is not None and train is not None and scaling.use_gpu and train.device == "cpu":

@@ -39,6 +39,9 @@ class DataInfo:
     num_train: int = 0
     # All training pairs as per-user item lists (raytrec.data.store.UserItems), when loaded.
     positives: Any = None
+    # Feature tables, row i = user/item i (pandas DataFrames), when the dataset has them.
+    user_features: Any = None
+    item_features: Any = None
     extra: dict[str, object] = field(default_factory=dict)
 
 

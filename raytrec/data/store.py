@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pyarrow.parquet as pq
 
 from raytrec.data.base import ITEM, USER, DataInfo
@@ -73,6 +74,24 @@ def read_train_shard(data_dir: Path, rank: int, world: int) -> tuple[np.ndarray,
         return table[USER].to_numpy(), table[ITEM].to_numpy()
     users, items = read_pairs(data_dir, "train")
     return users[rank::world], items[rank::world]
+
+
+def read_training_info(data_dir: Path) -> DataInfo:
+    """``read_info`` plus every training pair and the feature tables: what components set
+    themselves up from."""
+    info = read_info(data_dir)
+    info.positives = read_user_items(data_dir, "train", info.num_users)
+    info.user_features = read_features(data_dir, "user")
+    info.item_features = read_features(data_dir, "item")
+    return info
+
+
+def read_features(data_dir: Path, kind: str) -> pd.DataFrame | None:
+    """The ``user`` or ``item`` feature table, row i for index i, or None."""
+    path = Path(data_dir) / f"{kind}_features.parquet"
+    if not path.exists():
+        return None
+    return pq.read_table(path).to_pandas().set_index("index").sort_index()
 
 
 def read_user_items(data_dir: Path, split: str, num_users: int) -> UserItems:

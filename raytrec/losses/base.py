@@ -81,6 +81,8 @@ class Loss(nn.Module, ABC):
 
     # The mapper metrics this loss is defined for; None means any.
     metrics: tuple[str, ...] | None = None
+    # Extras the mapper's forward must provide (see Mapper.provides).
+    requires: tuple[str, ...] = ()
 
     def setup(self, info: DataInfo) -> None:
         """Called once per worker with training-data statistics."""

@@ -42,26 +42,33 @@ def covariance_loss(*blocks: torch.Tensor) -> torch.Tensor:
 
 
 class CMLLoss(Loss):
-    """``L_m + λ_c L_c`` of CML for l2 mappers (scores are ``-d²``).
+    """``L_m + λ_f L_f + λ_c L_c`` of CML for l2 mappers (scores are ``-d²``).
 
     For each positive (i, j) with U sampled candidates k:
     ``w_ij · [m + d(i,j)² - min_k d(i,k)²]_+`` with rank weight ``w_ij = log(J·M/U + 1)``,
     J items in the catalogue and M of the U candidates violating the margin. The batch
-    mean is taken. ``L_c`` decorrelates the dimensions of the batch's user and item vectors.
+    mean is taken. ``L_c`` decorrelates the dimensions of the batch's user and item vectors;
+    ``L_f = mean_j ‖f(x_j) - v_j‖²`` pulls each positive item's vector toward the projection of
+    its features, which a feature mapper (``feature-mlp``) provides.
 
     Args:
         margin: m, the safety margin (paper: 0.5).
         lambda_c: weight of the covariance regulariser (paper: 10).
         rank_weight: apply ``w_ij``; without it every violating pair weighs 1.
+        lambda_f: weight of the feature loss (paper: 1, MovieLens 0.5); needs a mapper that
+            provides ``item_features``.
     """
 
     metrics = ("l2",)
 
-    def __init__(self, margin: float = 0.5, lambda_c: float = 10.0, rank_weight: bool = True):
+    def __init__(self, margin: float = 0.5, lambda_c: float = 10.0, rank_weight: bool = True,
+                 lambda_f: float = 0.0):
         super().__init__()
         self.margin = check_non_negative("margin", margin)
         self.lambda_c = check_non_negative("lambda_c", lambda_c)
+        self.lambda_f = check_non_negative("lambda_f", lambda_f)
         self.rank_weight = bool(rank_weight)
+        self.requires = ("item_features",) if self.lambda_f > 0 else ()
 
     def select(self, pos: torch.Tensor, neg: torch.Tensor,
                mask: torch.Tensor | None = None) -> Selection:
@@ -98,4 +105,8 @@ class CMLLoss(Loss):
             cov = covariance_loss(batch.query, batch.item)
             loss = loss + self.lambda_c * cov
             parts["covariance"] = cov.detach()
+        if self.lambda_f > 0:
+            feature = (batch.extras["item_features"] - batch.item).pow(2).sum(1).mean()
+            loss = loss + self.lambda_f * feature
+            parts["feature"] = feature.detach()
         return LossOutput(loss, parts)

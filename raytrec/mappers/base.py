@@ -40,11 +40,15 @@ class Mapper(nn.Module, ABC):
     def items(self, ids: torch.Tensor) -> torch.Tensor:
         """Item ids of any shape ``S`` -> vectors ``(*S, D)``."""
 
+    # Names of the extra tensors ``forward`` returns (losses may require some of them).
+    provides: tuple[str, ...] = ()
+
     def forward(
         self, users: torch.Tensor, pos: torch.Tensor, neg: torch.Tensor
-    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """``users (B,)``, ``pos (B,)``, ``neg (B, N)`` or ``(N,)`` -> vectors of each."""
-        return self.queries(users), self.items(pos), self.items(neg)
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, dict[str, torch.Tensor]]:
+        """``users (B,)``, ``pos (B,)``, ``neg (B, N)`` or ``(N,)`` -> vectors of each, and
+        extras for the loss (e.g. the feature projections of the positive items)."""
+        return self.queries(users), self.items(pos), self.items(neg), {}
 
     def all_items(self, chunk: int = 65536) -> torch.Tensor:
         """``(I, D)`` vectors of every item, computed in chunks."""

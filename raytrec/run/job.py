@@ -14,7 +14,7 @@ import yaml
 from raytrec.config import apply_overrides, read_yaml, validate, with_defaults
 from raytrec.data.prepare import prepare
 from raytrec.data.splits import SplitConfig
-from raytrec.data.store import read_info, read_user_items
+from raytrec.data.store import read_training_info
 from raytrec.errors import ConfigError, Problem, RunDirError
 from raytrec.plugins import get_registry
 
@@ -78,12 +78,12 @@ def create_job(config_path: str | Path, overrides: list[str], run_dir: Path | No
 
 
 def check_against_data(config: dict[str, Any], data_dir: Path, source: str) -> None:
-    """Set the sampler and loss up on the prepared data, so that what only the data can
-    refute (more negatives than items, say) fails here with a config error, not in a worker."""
-    info = read_info(data_dir)
-    info.positives = read_user_items(data_dir, "train", info.num_users)
+    """Set the sampler, loss and mapper up on the prepared data, so that what only the data can
+    refute (more negatives than items, a feature column it lacks) fails here with a config
+    error, not in a worker."""
+    info = read_training_info(data_dir)
     problems = []
-    for section in ("sampler", "loss"):
+    for section in ("sampler", "loss", "mapper"):
         args = {k: v for k, v in config[section].items() if k != "name"}
         part = get_registry().create(section, config[section]["name"], **args)
         try:

@@ -9,7 +9,7 @@ from typing import Any
 import torch
 
 from raytrec.config import apply_overrides, validate
-from raytrec.data.store import read_info
+from raytrec.data.store import read_training_info
 from raytrec.errors import ConfigError, Problem, RunDirError
 from raytrec.evaluation.popularity import popularity_metrics
 from raytrec.plugins import get_registry
@@ -41,7 +41,7 @@ def rescore(run_dir: Path, overrides: list[str]) -> dict[str, Any]:
         raise RunDirError(f"{model_path} is missing: the run has not finished; "
                           f"use raytrec train --resume {run_dir}")
     data_dir = job.data_dir
-    info = read_info(data_dir)
+    info = read_training_info(data_dir)
     registry = get_registry()
     section = config["mapper"]
     mapper = registry.create("mapper", section["name"],

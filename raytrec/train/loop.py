@@ -11,7 +11,7 @@ from typing import Any
 import torch
 
 from raytrec.data.base import DataInfo
-from raytrec.data.store import read_info, read_train_shard, read_user_items
+from raytrec.data.store import read_train_shard, read_training_info
 from raytrec.run.ray_setup import debugging
 from raytrec.train.artifacts import METRICS_FILE, write_embeddings, write_json
 from raytrec.train.build import build_optimizer, build_parts, build_retriever
@@ -51,9 +51,8 @@ def train_loop(job: dict[str, Any], session: Session) -> dict[str, Any]:
     train, eval_cfg = config["train"], config["eval"]
     device = session.device
     torch.manual_seed(train["seed"])
-    info = read_info(data_dir)
     # Every worker holds all training pairs: samplers exclude them, evaluation skips them.
-    info.positives = read_user_items(data_dir, "train", info.num_users)
+    info = read_training_info(data_dir)
     parts = build_parts(config, info)
     mapper = parts.mapper.to(device)
     model = session.prepare(mapper)

@@ -40,7 +40,8 @@ def loss_of_batch(
             mask = None if mask is None else torch.gather(mask, 1, sel.index)
             # The sampler's own counts (over all it considered) win over the loss's.
             extras = {**sel.extras, **neg.extras}
-    q, p, n = model(users, items, neg_ids)
+    q, p, n, produced = model(users, items, neg_ids)
+    extras = {**produced, **extras}
     pos_s = pair_scores(mapper.metric, q, p)
     neg_s = candidate_scores(mapper.metric, q, n)
     if log_q.dim() == 1:

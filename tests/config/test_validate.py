@@ -18,7 +18,7 @@ def _problems(config: dict) -> dict[str, str]:
 def test_defaults_are_valid_and_fully_resolved() -> None:
     resolved = validate(with_defaults({}), get_registry())
     assert resolved["loss"] == {"name": "cml", "margin": 0.5, "lambda_c": 10.0,
-                                "rank_weight": True}
+                                "rank_weight": True, "lambda_f": 0.0}
     assert resolved["split"]["ratios"] == [0.6, 0.2, 0.2]
     assert resolved["train"]["optimizer"] == "adagrad"
 
@@ -72,3 +72,13 @@ def test_overrides() -> None:
     assert config["loss"]["margin"] == 0.3 and config["train"]["epochs"] == 2
     assert config["eval"]["ks"] == [5, 10]
     assert apply_overrides(config, ["nonsense"])[0].key == "--set nonsense"
+
+
+def test_feature_loss_needs_a_feature_mapper() -> None:
+    problems = _problems({"loss": {"name": "cml", "lambda_f": 1.0}})
+    assert "feature-mlp" in problems["mapper.name"]
+    resolved = validate(with_defaults({
+        "loss": {"name": "cml", "lambda_f": 1.0},
+        "mapper": {"name": "feature-mlp", "item_features": {"multi_hot": ["genres"]}}}),
+        get_registry())
+    assert resolved["mapper"]["hidden"] == 256

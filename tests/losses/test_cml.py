@@ -94,3 +94,12 @@ def test_covariance_closed_form_gradient() -> None:
     covariance_loss(x).backward()
     want = torch.autograd.grad(reference(x), x)[0]
     torch.testing.assert_close(x.grad, want)
+
+
+def test_feature_loss_term() -> None:
+    loss = _loss(lambda_c=0.0, lambda_f=0.5)
+    batch = _batch([-0.2], [[-5.0]])  # hinge 0: only the feature term remains
+    batch.item = torch.tensor([[1.0, 2.0]], dtype=torch.float64)
+    batch.extras["item_features"] = torch.tensor([[0.0, 0.0]], dtype=torch.float64)
+    assert loss(batch).loss.item() == pytest.approx(0.5 * 5.0)
+    assert loss.requires == ("item_features",)

@@ -74,3 +74,25 @@ def test_loss_and_sampler_combinations_learn(tmp_path: Path, loss, sampler, metr
     summary = run_job(job)
     popular = popularity_metrics(job.data_dir, "test", [10, 20])
     assert summary["test"]["recall@20"] > popular["recall@20"]
+
+
+def test_cml_with_item_features_trains(tmp_path: Path) -> None:
+    cfg = write_config(tmp_path / "c.yaml", loss={"name": "cml", "lambda_f": 1.0},
+                       mapper={"name": "feature-mlp", "dim": 16, "hidden": 32,
+                               "item_features": {"categorical": ["cluster"]}},
+                       train={"epochs": 6})
+    job = create_job(cfg, [], tmp_path / "run", overwrite=False)
+    summary = run_job(job)
+    assert summary["train"]["feature"] >= 0
+    popular = popularity_metrics(job.data_dir, "test", [10, 20])
+    assert summary["test"]["recall@20"] > popular["recall@20"]
+
+
+def test_feature_column_missing_is_refused_before_training(tmp_path: Path) -> None:
+    from raytrec.errors import ConfigError
+
+    cfg = write_config(tmp_path / "c.yaml", loss={"name": "cml", "lambda_f": 1.0},
+                       mapper={"name": "feature-mlp", "item_features": {"multi_hot": ["genre"]}})
+    with pytest.raises(ConfigError, match="genre"):
+        create_job(cfg, [], tmp_path / "run", overwrite=False)
+    assert not (tmp_path / "run").exists()

@@ -1,0 +1,1 @@
+"""Feature tables as model inputs."""

@@ -1,0 +1,107 @@
+"""Feature columns to tensors: vocabularies and statistics come from training rows only."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import torch
+
+KINDS = ("categorical", "multi_hot", "numeric", "dense")
+
+
+def check_spec(name: str, spec: dict[str, list[str]] | None) -> dict[str, list[str]]:
+    """``{kind: [column, ...]}`` with kinds from KINDS; raises ValueError naming the argument."""
+    if spec is None:
+        return {}
+    if not isinstance(spec, dict):
+        raise ValueError(f"{name} must map feature kinds ({', '.join(KINDS)}) to column lists")
+    bad = sorted(set(spec) - set(KINDS))
+    if bad:
+        raise ValueError(f"{name} has unknown feature kinds {bad}; use {', '.join(KINDS)}")
+    for kind, cols in spec.items():
+        if not isinstance(cols, list) or not all(isinstance(c, str) for c in cols):
+            raise ValueError(f"{name} must list column names under '{kind}', got {cols!r}")
+    return {k: list(v) for k, v in spec.items() if v}
+
+
+@dataclass
+class Encoded:
+    """A feature table as tensors (row i = user or item i); 0 is the unknown id everywhere."""
+
+    categorical: torch.Tensor  # (N, C) int64
+    vocab_sizes: list[int]  # per categorical column, including the unknown id 0
+    multi_hot: list[torch.Tensor] = field(default_factory=list)  # each (N, L) int64, 0 = pad
+    multi_vocab: list[int] = field(default_factory=list)
+    numeric: torch.Tensor | None = None  # (N, F) standardised
+    dense: torch.Tensor | None = None  # (N, E)
+
+    def to(self, device: torch.device) -> Encoded:
+        move = lambda t: None if t is None else t.to(device)  # noqa: E731
+        return Encoded(self.categorical.to(device), self.vocab_sizes,
+                       [t.to(device) for t in self.multi_hot], self.multi_vocab,
+                       move(self.numeric), move(self.dense))
+
+
+def encode(table: pd.DataFrame, spec: dict[str, list[str]], fit: np.ndarray,
+           what: str) -> Encoded:
+    """Encode ``spec``'s columns of ``table``; ``fit`` (bool per row) marks training rows.
+
+    Values never seen in a training row map to the unknown id 0 (not an error); NaN or inf in
+    numeric or dense columns is an error naming the column.
+    """
+    missing = [c for cols in spec.values() for c in cols if c not in table.columns]
+    if missing:
+        raise ValueError(f"{what} features {missing} are not in the {what} feature table "
+                         f"(columns: {', '.join(map(str, table.columns))})")
+    cats = [_categorical(table[c], fit) for c in spec.get("categorical", [])]
+    multi = [_multi_hot(table[c], fit) for c in spec.get("multi_hot", [])]
+    numeric = _numeric(table, spec.get("numeric", []), fit, what)
+    dense = _dense(table, spec.get("dense", []), what)
+    cat_ids = (torch.stack([ids for ids, _ in cats], 1) if cats
+               else torch.zeros(len(table), 0, dtype=torch.int64))
+    return Encoded(cat_ids, [size for _, size in cats], [ids for ids, _ in multi],
+                   [size for _, size in multi], numeric, dense)
+
+
+def _categorical(col: pd.Series, fit: np.ndarray) -> tuple[torch.Tensor, int]:
+    values = col.astype("string")
+    vocab = pd.Index(sorted(values[fit].dropna().unique()))
+    ids = vocab.get_indexer(values.fillna("\0")) + 1  # -1 (unseen, missing) -> 0
+    return torch.from_numpy(ids.astype(np.int64)), len(vocab) + 1
+
+
+def _multi_hot(col: pd.Series, fit: np.ndarray) -> tuple[torch.Tensor, int]:
+    lists = [list(v) if isinstance(v, list | tuple | np.ndarray) else [] for v in col]
+    seen = sorted({str(x) for row, keep in zip(lists, fit, strict=True) if keep for x in row})
+    lookup = {v: i + 1 for i, v in enumerate(seen)}
+    width = max((len(r) for r in lists), default=0) or 1
+    ids = np.zeros((len(lists), width), dtype=np.int64)
+    for i, row in enumerate(lists):
+        ids[i, :len(row)] = [lookup.get(str(x), 0) for x in row]
+    return torch.from_numpy(ids), len(seen) + 1
+
+
+def _numeric(table: pd.DataFrame, cols: list[str], fit: np.ndarray,
+             what: str) -> torch.Tensor | None:
+    if not cols:
+        return None
+    values = table[cols].to_numpy(dtype=np.float64)
+    bad = [c for c, ok in zip(cols, np.isfinite(values).all(0), strict=True) if not ok]
+    if bad:
+        raise ValueError(f"{what} feature columns {bad} contain NaN or inf; fill or drop them")
+    mean, std = values[fit].mean(0), values[fit].std(0)
+    return torch.from_numpy((values - mean) / np.where(std > 0, std, 1.0)).float()
+
+
+def _dense(table: pd.DataFrame, cols: list[str], what: str) -> torch.Tensor | None:
+    if not cols:
+        return None
+    parts = []
+    for c in cols:
+        matrix = np.stack([np.asarray(v, dtype=np.float64) for v in table[c]])
+        if not np.isfinite(matrix).all():
+            raise ValueError(f"{what} feature column ['{c}'] contains NaN or inf; fill or drop it")
+        parts.append(matrix)
+    return torch.from_numpy(np.concatenate(parts, axis=1)).float()

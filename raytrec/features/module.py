@@ -1,0 +1,52 @@
+"""Encoded features -> one vector per row: embeddings, bags, numeric and dense parts."""
+
+from __future__ import annotations
+
+import itertools
+
+import torch
+from torch import nn
+
+from raytrec.features.encode import Encoded
+
+CATEGORY_DIM = 16
+
+
+class FeatureEncoder(nn.Module):
+    """Concatenates an embedding per categorical column, a mean-pooled bag per multi-hot
+    column, the standardised numeric columns and the dense columns: ``(rows,) -> (B, out_dim)``.
+    """
+
+    def __init__(self, encoded: Encoded) -> None:
+        super().__init__()
+        # Plain attributes, not buffers: DDP would broadcast buffers on every step.
+        self.data = encoded
+        self.categorical = nn.ModuleList(nn.Embedding(n, CATEGORY_DIM)
+                                         for n in encoded.vocab_sizes)
+        self.bags = nn.ModuleList(nn.EmbeddingBag(n, CATEGORY_DIM, mode="mean", padding_idx=0)
+                                  for n in encoded.multi_vocab)
+        numeric = 0 if encoded.numeric is None else encoded.numeric.shape[1]
+        dense = 0 if encoded.dense is None else encoded.dense.shape[1]
+        self.out_dim = CATEGORY_DIM * (len(self.categorical) + len(self.bags)) + numeric + dense
+
+    def forward(self, rows: torch.Tensor) -> torch.Tensor:
+        if self.data.categorical.device != rows.device:
+            self.data = self.data.to(rows.device)
+        flat = rows.reshape(-1)
+        parts = [emb(self.data.categorical[flat, i]) for i, emb in enumerate(self.categorical)]
+        parts += [bag(ids[flat]) for bag, ids in zip(self.bags, self.data.multi_hot, strict=True)]
+        parts += [t[flat] for t in (self.data.numeric, self.data.dense) if t is not None]
+        return torch.cat(parts, dim=1).view(*rows.shape, self.out_dim)
+
+
+def mlp(sizes: list[int], dropout: float, batch_norm: bool = False,
+        activation: type[nn.Module] = nn.ReLU) -> nn.Sequential:
+    """Linear layers of ``sizes``; between them (optional BatchNorm), activation, dropout."""
+    layers: list[nn.Module] = []
+    for i, (a, b) in enumerate(itertools.pairwise(sizes)):
+        layers.append(nn.Linear(a, b))
+        if i < len(sizes) - 2:
+            if batch_norm:
+                layers.append(nn.BatchNorm1d(b))
+            layers += [activation(), nn.Dropout(dropout)]
+    return nn.Sequential(*layers)

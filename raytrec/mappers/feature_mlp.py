@@ -1,0 +1,60 @@
+"""CML+F: ID embeddings whose item vectors are pulled toward an MLP of the item features."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from raytrec.data.base import DataInfo
+from raytrec.features.encode import check_spec, encode
+from raytrec.features.module import FeatureEncoder, mlp
+from raytrec.mappers.embedding import EmbeddingMapper
+
+
+class FeatureMLPMapper(EmbeddingMapper):
+    """User and item ID tables (as ``embedding``) plus ``f(x_j)``: an MLP over item features.
+
+    Retrieval uses the item vectors ``v_j``; ``f(x_j)`` is a prior on them, applied by the CML
+    loss's feature term ``λ_f ‖f(x_j) - v_j‖²`` (``loss.lambda_f``). ``forward`` returns
+    ``f(x_j)`` of the batch's positive items as the extra ``item_features``.
+
+    Args:
+        dim, metric, max_norm, init_std: as for ``embedding`` (CML: 100, l2, 1.0).
+        item_features: feature columns by kind, e.g. ``{multi_hot: [genres], numeric: [year]}``
+            (kinds: categorical, multi_hot, numeric, dense).
+        hidden: width of the MLP's hidden layer (paper: 256).
+        dropout: dropout after the hidden layer (paper: 0.5).
+    """
+
+    provides = ("item_features",)
+
+    def __init__(
+        self, item_features: dict[str, list[str]], dim: int = 100, metric: str = "l2",
+        max_norm: float | None = 1.0, init_std: float | None = None, hidden: int = 256,
+        dropout: float = 0.5,
+    ) -> None:
+        super().__init__(dim=dim, metric=metric, max_norm=max_norm, init_std=init_std)
+        self.feature_spec = check_spec("item_features", item_features)
+        if not self.feature_spec:
+            raise ValueError("item_features must name at least one feature column")
+        if hidden < 1 or not 0.0 <= dropout < 1.0:
+            raise ValueError(f"hidden must be >= 1 and dropout in [0, 1), got {hidden}, "
+                             f"{dropout}")
+        self.hidden, self.dropout = hidden, dropout
+
+    def setup(self, info: DataInfo) -> None:
+        super().setup(info)
+        if info.item_features is None:
+            raise ValueError("item_features: the dataset has no item feature table")
+        encoded = encode(info.item_features, self.feature_spec, np.asarray(info.item_counts) > 0,
+                         "item")
+        self.encoder = FeatureEncoder(encoded)
+        self.project = mlp([self.encoder.out_dim, self.hidden, self.dim], self.dropout)
+
+    def item_feature_vectors(self, ids: torch.Tensor) -> torch.Tensor:
+        """``f(x_j)`` for item ids ``(B,)`` -> ``(B, D)``."""
+        return self.project(self.encoder(ids))
+
+    def forward(self, users: torch.Tensor, pos: torch.Tensor, neg: torch.Tensor):
+        q, p, n, extras = super().forward(users, pos, neg)
+        return q, p, n, {**extras, "item_features": self.item_feature_vectors(pos)}
