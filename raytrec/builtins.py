@@ -24,9 +24,11 @@ def register_samplers(register: Register) -> None:
 def register_mappers(register: Register) -> None:
     from raytrec.mappers.embedding import EmbeddingMapper
     from raytrec.mappers.feature_mlp import FeatureMLPMapper
+    from raytrec.mappers.two_tower import TwoTowerMapper
 
     register("embedding", EmbeddingMapper)
     register("feature-mlp", FeatureMLPMapper)
+    register("two-tower", TwoTowerMapper)
 
 
 @hookimpl

@@ -66,10 +66,16 @@ def test_resume_continues_to_the_same_result(tmp_path: Path, monkeypatch) -> Non
     ({"name": "warp"}, {"name": "uniform", "num_negatives": 5, "pool_size": 50}, "dot"),
     ({"name": "triplet", "margin": 0.5}, {"name": "uniform", "num_negatives": 3}, "l2"),
     ({"name": "cml"}, {"name": "hard", "num_candidates": 10, "num_negatives": 2}, "l2"),
+    ({"name": "infonce", "temperature": 0.2}, {"name": "mixed", "num_negatives": 32},
+     "two-tower"),
 ])
 def test_loss_and_sampler_combinations_learn(tmp_path: Path, loss, sampler, metric) -> None:
-    cfg = write_config(tmp_path / "c.yaml", loss=loss, sampler=sampler,
-                       mapper={"metric": metric, "max_norm": None}, train={"epochs": 6})
+    mapper = ({"name": "two-tower", "dim": 16, "hidden": [32],
+               "user_features": {"categorical": ["cluster"]},
+               "item_features": {"categorical": ["cluster"]}} if metric == "two-tower"
+              else {"metric": metric, "max_norm": None})
+    cfg = write_config(tmp_path / "c.yaml", loss=loss, sampler=sampler, mapper=mapper,
+                       train={"epochs": 6})
     job = create_job(cfg, [], tmp_path / "run", overwrite=False)
     summary = run_job(job)
     popular = popularity_metrics(job.data_dir, "test", [10, 20])

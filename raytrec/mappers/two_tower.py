@@ -1,0 +1,110 @@
+"""Two towers: MLPs over (optional) ID embeddings and features, for users and for items."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import nn
+
+from raytrec.data.base import DataInfo
+from raytrec.features.encode import check_spec, encode
+from raytrec.features.module import FeatureEncoder, mlp
+from raytrec.mappers.base import Mapper, check_metric
+
+
+class Tower(nn.Module):
+    """``[ID embedding | encoded features] -> MLP -> (L2-normalised) vector``.
+
+    Rows never seen in training get the mean ID embedding of the seen rows, so they are served
+    from their features alone (cold start).
+    """
+
+    def __init__(self, num_rows: int, seen: np.ndarray, encoder: FeatureEncoder | None,
+                 id_dim: int, hidden: list[int], dim: int, dropout: float,
+                 normalise: bool) -> None:
+        super().__init__()
+        self.ids = nn.Embedding(num_rows, id_dim) if id_dim else None
+        self.encoder = encoder
+        width = id_dim + (encoder.out_dim if encoder is not None else 0)
+        self.net = mlp([width, *hidden, dim], dropout, batch_norm=True,
+                       activation=nn.LeakyReLU)
+        self.seen = torch.from_numpy(seen)
+        self.normalise = normalise
+
+    def forward(self, rows: torch.Tensor) -> torch.Tensor:
+        flat = rows.reshape(-1)
+        parts = []
+        if self.ids is not None:
+            part = self.ids(flat)
+            if self.seen.device != flat.device:
+                self.seen = self.seen.to(flat.device)
+            cold = ~self.seen[flat]
+            if bool(cold.any()):
+                mean = self.ids.weight[self.seen].mean(0)
+                part = torch.where(cold.unsqueeze(1), mean, part)
+            parts.append(part)
+        if self.encoder is not None:
+            parts.append(self.encoder(flat))
+        out = self.net(torch.cat(parts, dim=1))
+        if self.normalise:
+            out = nn.functional.normalize(out, dim=1)
+        return out.view(*rows.shape, -1)
+
+
+class TwoTowerMapper(Mapper):
+    """User tower and item tower (Linear, BatchNorm, LeakyReLU, Dropout) — seed 003.
+
+    Args:
+        dim: output size of both towers.
+        metric: ``cosine`` (outputs L2-normalised) or ``dot``.
+        user_features, item_features: columns by kind (categorical, multi_hot, numeric,
+            dense — the last for precomputed text embeddings); None for none.
+        id_dim: size of the ID embedding fed to each tower; 0 for features only.
+        hidden: hidden layer widths of each tower.
+        dropout: dropout after each hidden layer.
+    """
+
+    def __init__(
+        self, dim: int = 64, metric: str = "cosine",
+        user_features: dict[str, list[str]] | None = None,
+        item_features: dict[str, list[str]] | None = None,
+        id_dim: int = 32, hidden: list[int] | None = None, dropout: float = 0.1,
+    ) -> None:
+        super().__init__()
+        self.dim, self.metric = dim, check_metric(metric)
+        if self.metric == "l2":
+            raise ValueError("metric must be cosine or dot for two-tower, got 'l2'")
+        self.user_spec = check_spec("user_features", user_features)
+        self.item_spec = check_spec("item_features", item_features)
+        self.hidden = list(hidden) if hidden is not None else [256, 128]
+        if dim < 1 or id_dim < 0 or any(h < 1 for h in self.hidden) or not 0 <= dropout < 1:
+            raise ValueError("dim must be >= 1, id_dim >= 0, hidden widths >= 1 and dropout in "
+                             f"[0, 1); got {dim}, {id_dim}, {self.hidden}, {dropout}")
+        if id_dim == 0 and not (self.user_spec and self.item_spec):
+            raise ValueError("id_dim 0 needs both user_features and item_features")
+        self.id_dim, self.dropout = id_dim, dropout
+
+    def _tower(self, num: int, seen: np.ndarray, table, spec, what: str) -> Tower:
+        encoder = None
+        if spec:
+            if table is None:
+                raise ValueError(f"{what}_features: the dataset has no {what} feature table")
+            encoder = FeatureEncoder(encode(table, spec, seen, what))
+        return Tower(num, seen, encoder, self.id_dim, self.hidden, self.dim, self.dropout,
+                     self.metric == "cosine")
+
+    def setup(self, info: DataInfo) -> None:
+        self.num_users, self.num_items = info.num_users, info.num_items
+        seen_items = np.asarray(info.item_counts) > 0
+        seen_users = (info.positives.counts() > 0 if info.positives is not None
+                      else np.ones(info.num_users, dtype=bool))
+        self.user_tower = self._tower(info.num_users, seen_users, info.user_features,
+                                      self.user_spec, "user")
+        self.item_tower = self._tower(info.num_items, seen_items, info.item_features,
+                                      self.item_spec, "item")
+
+    def queries(self, users: torch.Tensor) -> torch.Tensor:
+        return self.user_tower(users)
+
+    def items(self, ids: torch.Tensor) -> torch.Tensor:
+        return self.item_tower(ids)
