@@ -37,6 +37,7 @@ def register_losses(register: Register) -> None:
     from raytrec.losses.bpr_max import BPRMaxLoss
     from raytrec.losses.cml import CMLLoss
     from raytrec.losses.infonce import InfoNCELoss
+    from raytrec.losses.mse import MSELoss
     from raytrec.losses.top1 import TOP1Loss
     from raytrec.losses.top1_max import TOP1MaxLoss
     from raytrec.losses.triplet import TripletLoss
@@ -46,6 +47,7 @@ def register_losses(register: Register) -> None:
     register("bpr-max", BPRMaxLoss)
     register("cml", CMLLoss)
     register("infonce", InfoNCELoss)
+    register("mse", MSELoss)
     register("top1", TOP1Loss)
     register("top1-max", TOP1MaxLoss)
     register("triplet", TripletLoss)

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 
-from raytrec.data.base import ITEM, USER, DataInfo
+from raytrec.data.base import ITEM, RATING, USER, DataInfo
 from raytrec.errors import DataError
 
 
@@ -67,13 +67,24 @@ def read_pairs(data_dir: Path, split: str) -> tuple[np.ndarray, np.ndarray]:
 
 def read_train_shard(data_dir: Path, rank: int, world: int) -> tuple[np.ndarray, np.ndarray]:
     """This worker's share of train: whole row groups when there are enough, else a row slice."""
+    users, items = _shard_columns(data_dir, rank, world, [USER, ITEM])
+    return users, items
+
+
+def read_train_ratings(data_dir: Path, rank: int, world: int) -> np.ndarray | None:
+    """The ratings of this worker's share (same rows as ``read_train_shard``), if any."""
+    if RATING not in pq.ParquetFile(_file(data_dir, "train.parquet")).schema_arrow.names:
+        return None
+    return _shard_columns(data_dir, rank, world, [RATING])[0]
+
+
+def _shard_columns(data_dir: Path, rank: int, world: int, columns: list[str]) -> list[np.ndarray]:
     pf = pq.ParquetFile(_file(data_dir, "train.parquet"))
     if pf.num_row_groups >= world:
-        groups = list(range(rank, pf.num_row_groups, world))
-        table = pf.read_row_groups(groups, columns=[USER, ITEM])
-        return table[USER].to_numpy(), table[ITEM].to_numpy()
-    users, items = read_pairs(data_dir, "train")
-    return users[rank::world], items[rank::world]
+        table = pf.read_row_groups(list(range(rank, pf.num_row_groups, world)), columns=columns)
+        return [table[c].to_numpy() for c in columns]
+    table = pq.read_table(_file(data_dir, "train.parquet"), columns=columns)
+    return [table[c].to_numpy()[rank::world] for c in columns]
 
 
 def read_training_info(data_dir: Path) -> DataInfo:

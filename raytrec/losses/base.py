@@ -33,6 +33,7 @@ class LossInput:
     item: torch.Tensor
     extras: dict[str, torch.Tensor] = field(default_factory=dict)
     mask: torch.Tensor | None = None
+    rating: torch.Tensor | None = None  # (B,) explicit ratings, for losses that use them
 
     def neg_mean(self, values: torch.Tensor) -> torch.Tensor:
         """``(B,)`` mean of ``values (B, N)`` over each row's valid negatives (0 if none)."""
@@ -83,6 +84,10 @@ class Loss(nn.Module, ABC):
     metrics: tuple[str, ...] | None = None
     # Extras the mapper's forward must provide (see Mapper.provides).
     requires: tuple[str, ...] = ()
+    # Whether batches should carry the interactions' ratings.
+    uses_ratings: bool = False
+    # Whether the loss looks at the negatives at all (MSE without negative weight does not).
+    uses_negatives: bool = True
 
     def setup(self, info: DataInfo) -> None:
         """Called once per worker with training-data statistics."""

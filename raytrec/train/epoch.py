@@ -22,8 +22,8 @@ class ShardBatches:
     """
 
     def __init__(self, users: torch.Tensor, items: torch.Tensor, global_rows: int,
-                 batch_size: int, world_size: int) -> None:
-        self.users, self.items = users, items
+                 batch_size: int, world_size: int, ratings: torch.Tensor | None = None) -> None:
+        self.users, self.items, self.ratings = users, items, ratings
         self.local_batch = max(1, batch_size // world_size)
         self.steps = max(1, math.ceil(global_rows / batch_size))
 
@@ -34,7 +34,8 @@ class ShardBatches:
                           for _ in range(math.ceil(need / n))])
         for s in range(self.steps):
             idx = perm[s * self.local_batch:(s + 1) * self.local_batch]
-            yield self.users[idx], self.items[idx]
+            yield (self.users[idx], self.items[idx],
+                   None if self.ratings is None else self.ratings[idx])
 
 
 def run_epoch(
@@ -46,8 +47,9 @@ def run_epoch(
     total: dict[str, torch.Tensor] = {}
     start = time.perf_counter()
     rows = 0
-    for users, items in batches.epoch(generator):
-        out = train_step(model, mapper, sampler, loss, optimizer, users, items, generator)
+    for users, items, ratings in batches.epoch(generator):
+        out = train_step(model, mapper, sampler, loss, optimizer, users, items, generator,
+                         ratings)
         for name, value in {"loss": out.loss.detach(), **out.parts}.items():
             total[name] = total.get(name, 0.0) + value
         rows += len(users)

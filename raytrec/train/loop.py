@@ -11,7 +11,7 @@ from typing import Any
 import torch
 
 from raytrec.data.base import DataInfo
-from raytrec.data.store import read_train_shard, read_training_info
+from raytrec.data.store import read_train_ratings, read_train_shard, read_training_info
 from raytrec.run.ray_setup import debugging
 from raytrec.train.artifacts import METRICS_FILE, write_embeddings, write_json
 from raytrec.train.build import build_optimizer, build_parts, build_retriever
@@ -61,9 +61,7 @@ def train_loop(job: dict[str, Any], session: Session) -> dict[str, Any]:
     # A loss may learn parameters of its own (InfoNCE's temperature).
     optimizer = build_optimizer(config, [*mapper.parameters(), *loss.parameters()])
     generator = torch.Generator(device=device)
-    users, items = (a.copy() for a in read_train_shard(data_dir, session.rank, session.world_size))
-    batches = ShardBatches(torch.from_numpy(users).to(device), torch.from_numpy(items).to(device),
-                           info.num_train, train["batch_size"], session.world_size)
+    batches = _batches(data_dir, session, info.num_train, train["batch_size"], loss.uses_ratings)
     tracker = BestTracker(f"valid/{eval_cfg['metric']}", train["patience"])
     start, history = _restore(session, mapper, loss, optimizer, tracker)
     retriever = build_retriever(config)
@@ -88,6 +86,18 @@ def train_loop(job: dict[str, Any], session: Session) -> dict[str, Any]:
                  "history": history, "finished": False}
         _report(session, config, metrics, state)
     return _finish(job, session, mapper, retriever, tracker, history, info)
+
+
+def _batches(data_dir: str, session: Session, num_train: int, batch_size: int,
+             ratings: bool) -> ShardBatches:
+    """This worker's shard in memory on its device (ratings only when the loss uses them)."""
+    def tensor(a):
+        return None if a is None else torch.from_numpy(a.copy()).to(session.device)
+
+    users, items = read_train_shard(data_dir, session.rank, session.world_size)
+    rated = read_train_ratings(data_dir, session.rank, session.world_size) if ratings else None
+    return ShardBatches(tensor(users), tensor(items), num_train, batch_size, session.world_size,
+                        None if rated is None else tensor(rated).float())
 
 
 def _restore(session: Session, mapper: torch.nn.Module, loss: torch.nn.Module,

@@ -15,8 +15,10 @@ from raytrec.samplers import Sampler
 def loss_of_batch(
     model: nn.Module, mapper: Mapper, sampler: Sampler, loss: Loss,
     users: torch.Tensor, items: torch.Tensor, generator: torch.Generator,
+    ratings: torch.Tensor | None = None,
 ) -> LossOutput:
-    """Loss of positives ``users, items (B,)``; ``model`` is ``mapper`` or its DDP wrapper.
+    """Loss of positives ``users, items (B,)`` (and their ``ratings``, for losses that use
+    them); ``model`` is ``mapper`` or its DDP wrapper.
 
     When the loss selects among the candidates (``Loss.select``), every candidate is scored
     without gradient and only the selected ones go through ``model`` — for CML that is one
@@ -46,7 +48,7 @@ def loss_of_batch(
     neg_s = candidate_scores(mapper.metric, q, n)
     if log_q.dim() == 1:
         log_q = log_q.expand(len(users), -1)
-    out = loss(LossInput(pos_s, neg_s, log_q, q, p, extras, mask))
+    out = loss(LossInput(pos_s, neg_s, log_q, q, p, extras, mask, ratings))
     penalty = mapper.penalty()
     if penalty is not None:
         out.loss = out.loss + penalty
@@ -67,12 +69,12 @@ def _sync_loss_grads(loss: Loss) -> None:
 def train_step(
     model: nn.Module, mapper: Mapper, sampler: Sampler, loss: Loss,
     optimizer: torch.optim.Optimizer, users: torch.Tensor, items: torch.Tensor,
-    generator: torch.Generator,
+    generator: torch.Generator, ratings: torch.Tensor | None = None,
 ) -> LossOutput:
     # Zeroing in place reuses the gradient buffers: a fresh table-sized allocation per step
     # costs page faults on every batch.
     optimizer.zero_grad(set_to_none=False)
-    out = loss_of_batch(model, mapper, sampler, loss, users, items, generator)
+    out = loss_of_batch(model, mapper, sampler, loss, users, items, generator, ratings)
     out.loss.backward()
     _sync_loss_grads(loss)
     optimizer.step()

@@ -128,3 +128,16 @@ def test_gradcheck_every_loss(name: str) -> None:
                               dtype=torch.float64), q, q)).loss
 
     assert torch.autograd.gradcheck(f, (pos, neg, q))
+
+
+def test_mse_with_ratings_and_negatives() -> None:
+    from raytrec.losses.mse import MSELoss
+
+    batch = _in()
+    batch.rating = torch.tensor([4.0, 2.0], dtype=torch.float64)
+    # (4 - 1)² = 9, (2 - 0)² = 4 -> 6.5; negatives: mean(0.25, 4) = 2.125, mean(1, 0) = 0.5.
+    assert MSELoss()(batch).loss.item() == pytest.approx(6.5)
+    want = 6.5 + 0.1 * (2.125 + 0.5) / 2
+    assert MSELoss(negative_weight=0.1)(batch).loss.item() == pytest.approx(want)
+    batch.rating = None  # implicit data: positives target 1
+    assert MSELoss()(batch).loss.item() == pytest.approx((0.0 + 1.0) / 2)

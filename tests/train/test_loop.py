@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from raytrec.evaluation.popularity import popularity_metrics
@@ -102,3 +103,19 @@ def test_feature_column_missing_is_refused_before_training(tmp_path: Path) -> No
     with pytest.raises(ConfigError, match="genre"):
         create_job(cfg, [], tmp_path / "run", overwrite=False)
     assert not (tmp_path / "run").exists()
+
+
+def test_mse_trains_on_ratings(tmp_path: Path) -> None:
+    import pandas as pd
+
+    rng = np.random.default_rng(0)
+    users = rng.integers(0, 60, 3000)
+    items = (users % 6) * 10 + rng.integers(0, 10, 3000)  # each user group likes 10 items
+    rows = pd.DataFrame({"user_id": users, "item_id": items, "stars": 1 + rng.random(3000) * 4})
+    rows.to_csv(tmp_path / "r.csv", index=False)
+    data = {"name": "csv", "path": str(tmp_path / "r.csv"), "rating_col": "stars"}
+    cfg = write_config(tmp_path / "c.yaml", data=data,
+                       loss={"name": "mse", "negative_weight": 1.0, "l2": 0.001},
+                       mapper={"metric": "dot", "max_norm": None}, train={"epochs": 5})
+    summary = run_job(create_job(cfg, [], tmp_path / "run", overwrite=False))
+    assert summary["train"]["mse"] < 20 and summary["test"]["recall@10"] > 0.5
