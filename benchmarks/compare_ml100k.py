@@ -1,0 +1,157 @@
+"""RAY_AUTH_MODE=disabled .venv/bin/python benchmarks/compare_ml100k.py [--smoke-test]
+
+Every model of examples/ on one MovieLens-100K split, in this process (``num_workers: 0``):
+popularity, MF, BPR, WARP, CML, CML+F and two-tower. One JSON line per model: test
+recall@20/50, ndcg@10, mrr@10 of the best validation epoch, and fit seconds. Then:
+
+- ``logq``: the two-tower config with and without InfoNCE's logQ correction: test recall@50 and
+  the share of the 10% most popular items among all users' top-50 lists (popularity bias).
+- ``mixed-throughput``: positives/s of the two-tower InfoNCE step with in-batch negatives plus
+  0, 256 or 2048 shared extra negatives (``mixed``), on a MovieLens-1M-sized synthetic
+  catalogue (MovieLens-100K has fewer than 2048 items).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow.parquet as pq
+import torch
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "examples"
+IN_PROCESS = ["scaling.num_workers=0"]
+# (row name, config, overrides); WARP reuses the BPR set-up with the rank-weighted hinge.
+MODELS = [
+    ("mf", "mf_ml100k.yaml", []),
+    ("bpr", "bpr_ml100k.yaml", []),
+    ("warp", "bpr_ml100k.yaml", ["loss={name: warp, margin: 1.0}", "sampler.num_negatives=10",
+                                 "sampler.exclude_positives=true"]),
+    ("cml", "cml_ml100k.yaml", []),
+    ("cml+f", "cmlf_ml100k.yaml", []),
+    ("two-tower", "two_tower_ml100k.yaml", []),
+]
+REPORTED = ("recall@20", "recall@50", "ndcg@10", "mrr@10")
+SYNTHETIC_TOWERS = [
+    "data={name: synthetic, num_users: 6040, num_items: 3706, interactions_per_user: 30}",
+    "mapper.user_features={categorical: [cluster]}",
+    "mapper.item_features={categorical: [cluster]}",
+]
+
+logger = logging.getLogger("benchmarks.compare")
+
+
+def train(config: str, overrides: list[str], run_dir: Path) -> tuple[dict[str, Any], float]:
+    from raytrec.run.job import create_job
+    from raytrec.run.launch import run_job
+
+    job = create_job(EXAMPLES / config, [*IN_PROCESS, *overrides], run_dir, overwrite=True)
+    start = time.perf_counter()
+    summary = run_job(job)
+    return summary, time.perf_counter() - start
+
+
+def row(name: str, test: dict[str, float], seconds: float | None) -> dict[str, Any]:
+    return {"model": name, **{f"test_{k}": round(test[k], 4) for k in REPORTED},
+            "fit_s": None if seconds is None else round(seconds, 1)}
+
+
+def popular_share(run_dir: Path, k: int = 50, top: float = 0.1) -> float:
+    """Share of the ``top`` most popular items among every test user's top-k list."""
+    from raytrec.data.store import read_info, read_user_items
+    from raytrec.retrievers.faiss_flat import FaissFlatRetriever
+
+    data = run_dir / "data"
+    info = read_info(data)
+    seen = read_user_items(data, "train", info.num_users).merge(
+        read_user_items(data, "valid", info.num_users))
+    users = read_user_items(data, "test", info.num_users).users()
+    vectors = {kind: np.stack(pq.read_table(run_dir / f"{kind}_embeddings.parquet")
+                              ["embedding"].to_numpy(zero_copy_only=False))
+               for kind in ("user", "item")}
+    retriever = FaissFlatRetriever()
+    retriever.build(vectors["item"], "cosine")
+    lists = retriever.search_excluding(vectors["user"][users], k, users, seen)
+    popular = np.argsort(-info.item_counts)[: int(info.num_items * top)]
+    return float(np.isin(lists[lists >= 0], popular).mean())
+
+
+def mixed_throughput(run_dir: Path, extras: int, steps: int) -> float:
+    """Positives/s of the InfoNCE step of ``run_dir``'s (two-tower) config on its data."""
+    from raytrec.config import read_yaml, validate, with_defaults
+    from raytrec.data.store import read_train_shard, read_training_info
+    from raytrec.plugins import get_registry
+    from raytrec.train.build import build_optimizer, build_parts
+    from raytrec.train.step import train_step
+
+    raw = read_yaml(run_dir / "config.yaml")
+    raw["sampler"] = {"name": "mixed", "num_negatives": max(extras, 1)}
+    if extras == 0:
+        raw["sampler"] = {"name": "in-batch"}
+    config = validate(with_defaults(raw), get_registry())
+    info = read_training_info(run_dir / "data")
+    parts = build_parts(config, info)
+    optimizer = build_optimizer(config, parts.mapper.parameters())
+    users, items = (torch.from_numpy(a.copy()) for a in read_train_shard(run_dir / "data", 0, 1))
+    batch = config["train"]["batch_size"]
+    gen = torch.Generator().manual_seed(0)
+    timed = 0.0
+    for s in range(steps + 3):
+        idx = torch.randint(len(users), (batch,), generator=gen)
+        start = time.perf_counter()
+        train_step(parts.mapper, parts.mapper, parts.sampler, parts.loss, optimizer, users[idx],
+                   items[idx], gen)
+        if s >= 3:  # warm-up steps are not timed
+            timed += time.perf_counter() - start
+    return steps * batch / timed
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--smoke-test", action="store_true", help="2 epochs per model")
+    args = parser.parse_args(argv)
+    os.environ.setdefault("RAY_AUTH_MODE", "disabled")
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
+                        format="%(asctime)s %(name)s: %(message)s")
+    extra = ["train.epochs=2"] if args.smoke_test else []
+    emit = lambda payload: print(json.dumps(payload), flush=True)  # noqa: E731
+    with tempfile.TemporaryDirectory(prefix="raytrec-compare-") as name:
+        tmp = Path(name)
+        runs = {}
+        for label, config, overrides in MODELS:
+            summary, seconds = train(config, [*overrides, *extra], tmp / label)
+            runs[label] = tmp / label
+            if label == "mf":
+                from raytrec.evaluation.popularity import popularity_metrics
+
+                emit(row("popularity", popularity_metrics(tmp / label / "data", "test",
+                                                          [10, 20, 50, 100]), None))
+            emit(row(label, summary["test"], seconds))
+        no_logq, _ = train("two_tower_ml100k.yaml", ["loss.logq_correction=false", *extra],
+                           tmp / "no-logq")
+        with_logq = json.loads((runs["two-tower"] / "metrics.json").read_text())["test"]
+        emit({"model": "logq", "with_recall@50": round(with_logq["recall@50"], 4),
+              "without_recall@50": round(no_logq["test"]["recall@50"], 4),
+              "with_top10pct_share@50": round(popular_share(runs["two-tower"]), 4),
+              "without_top10pct_share@50": round(popular_share(tmp / "no-logq"), 4)})
+        # MovieLens-100K has 1682 items, fewer than 2048 extras: time on a synthetic catalogue
+        # the size of MovieLens-1M's (its cluster ids as the towers' features).
+        train("two_tower_ml100k.yaml", [*SYNTHETIC_TOWERS, "train.epochs=1"], tmp / "syn")
+        steps = 3 if args.smoke_test else 30
+        emit({"model": "mixed-throughput", "num_items": 3706, "batch_size": 1024,
+              **{f"positives_per_s_{n}_extras": round(mixed_throughput(tmp / "syn", n, steps))
+                 for n in (0, 256, 2048)}})
+
+
+if __name__ == "__main__":
+    main()
