@@ -41,7 +41,11 @@ def _print_summary(console: Console, run_dir: Path, summary: dict, eval_cfg: dic
     ks = list(eval_cfg["ks"])
     popular = popularity_metrics(run_dir / "data", "test", ks, eval_cfg["chunk_size"])
     title = f"test metrics (best epoch {summary['best_epoch']} of {summary['epochs_run']})"
-    console.print(metrics_table(title, {"model": summary["test"], "popularity": popular}, ks))
+    columns = {"model": summary["test"], "popularity": popular}
+    if "test_cold" in summary:
+        columns["model, cold users"] = summary["test_cold"]
+        columns["model, warm users"] = summary["test_warm"]
+    console.print(metrics_table(title, columns, ks))
     console.print(f"metrics: {run_dir / 'metrics.json'}")
 
 

@@ -21,12 +21,16 @@ class SplitConfig:
       60/20/20); users with fewer than ``min_user_interactions`` stay in train.
     - ``leave-last-out``: per user, the latest interaction to test, the one before to valid.
     - ``temporal``: one global cut by timestamp at the ``ratios`` quantiles.
+
+    ``cold_users`` holds a seeded share of users out entirely: all their interactions go to
+    test, so they are scored with no training history (cold start).
     """
 
     method: Literal["ratio", "leave-last-out", "temporal"] = "ratio"
     ratios: list[float] | tuple[float, float, float] = (0.6, 0.2, 0.2)
     min_user_interactions: int = 5
     seed: int = 0
+    cold_users: float = 0.0
 
     def __post_init__(self) -> None:
         r = [float(x) for x in self.ratios]
@@ -35,6 +39,8 @@ class SplitConfig:
                 f"ratios must be three non-negative numbers summing to 1 (train, valid, test), "
                 f"got {list(self.ratios)}"
             )
+        if not 0.0 <= self.cold_users < 1.0:
+            raise ValueError(f"cold_users must be in [0, 1), got {self.cold_users}")
         if self.min_user_interactions < 1:
             raise ValueError(f"must be >= 1, got {self.min_user_interactions}")
         self.ratios = tuple(r)
@@ -43,12 +49,21 @@ class SplitConfig:
 def split_interactions(df: pd.DataFrame, cfg: SplitConfig) -> np.ndarray:
     """(n,) int8 codes: 0 train, 1 valid, 2 test. ``df`` needs ``user`` (and ``timestamp``)."""
     if cfg.method == "ratio":
-        return _per_user_ratio(df, cfg)
-    if TIMESTAMP not in df.columns:
+        codes = _per_user_ratio(df, cfg)
+    elif TIMESTAMP not in df.columns:
         raise ValueError(f"split method '{cfg.method}' needs a timestamp column; the data has none")
-    if cfg.method == "leave-last-out":
-        return _leave_last_out(df, cfg)
-    return _temporal(df, cfg)
+    elif cfg.method == "leave-last-out":
+        codes = _leave_last_out(df, cfg)
+    else:
+        codes = _temporal(df, cfg)
+    if cfg.cold_users > 0:
+        users = df[USER].to_numpy()
+        unique = np.unique(users)
+        # Its own random stream: the warm users' split is the same with or without cold users.
+        rng = np.random.default_rng([cfg.seed, 1])
+        cold = rng.choice(unique, size=round(cfg.cold_users * len(unique)), replace=False)
+        codes[np.isin(users, cold)] = TEST
+    return codes
 
 
 def _rank_within_user(users: np.ndarray, key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

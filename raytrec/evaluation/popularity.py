@@ -12,8 +12,8 @@ from raytrec.retrievers.faiss_flat import FaissFlatRetriever
 from raytrec.train.validation import EvalData
 
 
-def popularity_metrics(data_dir: Path, split: str, ks: list[int],
-                       chunk_size: int = 2048) -> dict[str, float]:
+def popularity_metrics(data_dir: Path, split: str, ks: list[int], chunk_size: int = 2048,
+                       users: np.ndarray | None = None) -> dict[str, float]:
     info = read_info(data_dir)
     data = EvalData.load(str(data_dir), split, info.num_users)
     # Score = training count; the index id breaks ties so the ranking is deterministic.
@@ -21,6 +21,7 @@ def popularity_metrics(data_dir: Path, split: str, ks: list[int],
     retriever = FaissFlatRetriever()
     retriever.build(score[:, None].astype(np.float32), "dot")
     ones = np.ones((chunk_size, 1), dtype=np.float32)
-    sums = evaluate(lambda users: ones[: len(users)], retriever, data.relevant.users(),
-                    data.relevant, data.exclude, ks, chunk_size)
+    users = data.relevant.users() if users is None else users
+    sums = evaluate(lambda batch: ones[: len(batch)], retriever, users, data.relevant,
+                    data.exclude, ks, chunk_size)
     return sums.means()

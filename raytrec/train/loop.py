@@ -19,7 +19,7 @@ from raytrec.train.checkpoint import write_checkpoint
 from raytrec.train.epoch import ShardBatches, run_epoch
 from raytrec.train.session import LocalSession, RayTrainSession, Session
 from raytrec.train.tracker import BestTracker
-from raytrec.train.validation import EvalData, evaluate_split
+from raytrec.train.validation import EvalData, cold_and_warm, evaluate_split
 
 logger = logging.getLogger(__name__)
 
@@ -139,12 +139,17 @@ def _finish(job: dict[str, Any], session: Session, mapper: torch.nn.Module, retr
     test = EvalData.load(data_dir, "test", info.num_users, info.positives)
     found = evaluate_split(mapper, retriever, test, config["eval"], session.rank,
                            session.world_size, session.device)
+    groups = {f"test_{name}": evaluate_split(mapper, retriever, test, config["eval"],
+                                             session.rank, session.world_size, session.device,
+                                             users)
+              for name, users in cold_and_warm(test, info.positives).items()}
     last = history[-1] if history else {}
     summary = {
         "best_epoch": tracker.best_epoch,
         "epochs_run": len(history),
         "valid": {k.removeprefix("valid/"): v for k, v in _best_valid(history, tracker).items()},
         "test": found,
+        **groups,
         "train": {k.removeprefix("train/"): v for k, v in last.items() if k.startswith("train/")},
     }
     metrics = {"epoch": len(history), "finished": True}

@@ -36,12 +36,13 @@ class EvalData:
 @torch.no_grad()
 def evaluate_split(
     mapper: Mapper, retriever: Retriever, data: EvalData, eval_cfg: dict[str, Any],
-    rank: int, world_size: int, device: torch.device,
+    rank: int, world_size: int, device: torch.device, users: np.ndarray | None = None,
 ) -> dict[str, float]:
-    """Metrics over every user with held-out items, each user scored by exactly one rank."""
+    """Metrics over ``users`` (default: every user with held-out items), each user scored by
+    exactly one rank."""
     mapper.eval()
     retriever.build(mapper.all_items().detach().float().cpu().numpy(), mapper.metric)
-    users = data.relevant.users()[rank::world_size]
+    users = (data.relevant.users() if users is None else users)[rank::world_size]
 
     def queries(batch: np.ndarray) -> np.ndarray:
         ids = torch.from_numpy(batch).to(device)
@@ -51,6 +52,15 @@ def evaluate_split(
                     list(eval_cfg["ks"]), eval_cfg["chunk_size"])
     mapper.train()
     return all_reduce_sums(sums, device).means()
+
+
+def cold_and_warm(data: EvalData, train: UserItems) -> dict[str, np.ndarray]:
+    """Test users split by whether they have training interactions; empty if none are cold."""
+    users = data.relevant.users()
+    has_train = train.counts()[users] > 0
+    if has_train.all():
+        return {}
+    return {"cold": users[~has_train], "warm": users[has_train]}
 
 
 def all_reduce_sums(sums: MetricSums, device: torch.device) -> MetricSums:

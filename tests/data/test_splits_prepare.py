@@ -78,3 +78,16 @@ def test_prepare_refuses_empty_and_missing_columns(tmp_path: Path) -> None:
     with pytest.raises(DataError, match="no user column"):
         prepare(RawData(pd.DataFrame({"item": [1]}), name="t"), SplitConfig(), tmp_path / "d")
     assert not (tmp_path / "d").exists()
+
+
+def test_cold_users_go_entirely_to_test_and_leave_the_rest_unchanged() -> None:
+    df = _frame(n_users=50)
+    warm = split_interactions(df, SplitConfig(seed=2))
+    codes = split_interactions(df, SplitConfig(seed=2, cold_users=0.1))
+    per_user = pd.DataFrame({"user": df["user"], "code": codes}).groupby("user")["code"]
+    cold = [u for u, c in per_user if (c == 2).all()]
+    assert len(cold) == 5
+    changed = codes != warm
+    assert set(df["user"][changed]) <= set(cold)
+    with pytest.raises(ValueError, match="cold_users"):
+        SplitConfig(cold_users=1.0)

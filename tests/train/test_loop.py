@@ -119,3 +119,25 @@ def test_mse_trains_on_ratings(tmp_path: Path) -> None:
                        mapper={"metric": "dot", "max_norm": None}, train={"epochs": 5})
     summary = run_job(create_job(cfg, [], tmp_path / "run", overwrite=False))
     assert summary["train"]["mse"] < 20 and summary["test"]["recall@10"] > 0.5
+
+
+def test_cold_users_are_served_from_features_and_reported_apart(tmp_path: Path) -> None:
+    cfg = write_config(tmp_path / "c.yaml", split={"cold_users": 0.1},
+                       loss={"name": "infonce", "temperature": 0.2},
+                       sampler={"name": "mixed", "num_negatives": 32},
+                       mapper={"name": "two-tower", "dim": 16, "hidden": [32],
+                               "user_features": {"categorical": ["cluster"]},
+                               "item_features": {"categorical": ["cluster"]}},
+                       train={"epochs": 6})
+    job = create_job(cfg, [], tmp_path / "run", overwrite=False)
+    summary = run_job(job)
+    assert summary["test_cold"]["users"] == 30  # 10% of 300 users
+    assert summary["test_cold"]["users"] + summary["test_warm"]["users"] == summary["test"]["users"]
+    from raytrec.data.store import read_user_items
+    from raytrec.train.validation import EvalData, cold_and_warm
+
+    info_users = read_user_items(job.data_dir, "train", 300)
+    cold = cold_and_warm(EvalData.load(str(job.data_dir), "test", 300), info_users)["cold"]
+    popular = popularity_metrics(job.data_dir, "test", [10, 20], users=cold)
+    # Their cluster (a user feature) tells the tower what they like; popularity cannot.
+    assert summary["test_cold"]["recall@20"] > 1.2 * popular["recall@20"]
