@@ -30,6 +30,7 @@ bench: $(STAMP)
 	$(BIN)/pip install --quiet -e ".[benchmark]"
 	$(BIN)/python benchmarks/throughput.py
 	$(BIN)/python benchmarks/ml100k.py
+	$(BIN)/python benchmarks/compare_ml100k.py
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache
