@@ -16,7 +16,8 @@ class InfoNCELoss(Loss):
     The positive competes with the row's negatives (sampled, in-batch or both). With
     ``logq_correction`` each negative's logit becomes ``r_ij/τ - log q_ij`` (Yi et al. 2019), so
     that items sampled often (popular ones, in-batch) are not pushed down more than they
-    deserve.
+    deserve; with in-batch sampling the positive's own logit is corrected too (the sampler
+    reports its ``pos_log_q``), as the positives are drawn by the same process.
 
     Args:
         temperature: τ > 0 (initial value when learnable).
@@ -46,9 +47,11 @@ class InfoNCELoss(Loss):
 
     def compute(self, batch: LossInput) -> LossOutput:
         tau = self.temperature
-        neg = batch.neg / tau
+        neg, pos = batch.neg / tau, batch.pos / tau
         if self.logq_correction:
             neg = neg - batch.log_q
-        logits = torch.cat([batch.pos.unsqueeze(1) / tau, batch.masked_scores(neg)], dim=1)
+            if "pos_log_q" in batch.extras:
+                pos = pos - batch.extras["pos_log_q"]
+        logits = torch.cat([pos.unsqueeze(1), batch.masked_scores(neg)], dim=1)
         loss = (torch.logsumexp(logits, dim=1) - logits[:, 0]).mean()
         return LossOutput(loss, {"infonce": loss.detach(), "temperature": tau.detach()})

@@ -48,4 +48,6 @@ class InBatchSampler(Sampler):
         if self.item_log_q.device != items.device:
             self.item_log_q = self.item_log_q.to(items.device)
         log_q = self.item_log_q[items]
-        return Negatives(items, log_q, mask=self.batch_mask(users, items, items))
+        # The positives are drawn by the same process, so logQ corrects their logits too.
+        return Negatives(items, log_q, mask=self.batch_mask(users, items, items),
+                         extras={"pos_log_q": log_q})

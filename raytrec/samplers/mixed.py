@@ -41,4 +41,5 @@ class MixedSampler(InBatchSampler):
         extra = self.extras.sample(users, items, generator)
         ids = torch.cat([items, extra.ids])
         mask = torch.cat([batch.mask, self.batch_mask(users, items, extra.ids)], dim=1)
-        return Negatives(ids, torch.cat([batch.log_q, extra.log_q]), mask=mask)
+        return Negatives(ids, torch.cat([batch.log_q, extra.log_q]), mask=mask,
+                         extras=batch.extras)

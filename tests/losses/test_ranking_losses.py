@@ -141,3 +141,16 @@ def test_mse_with_ratings_and_negatives() -> None:
     assert MSELoss(negative_weight=0.1)(batch).loss.item() == pytest.approx(want)
     batch.rating = None  # implicit data: positives target 1
     assert MSELoss()(batch).loss.item() == pytest.approx((0.0 + 1.0) / 2)
+
+
+def test_infonce_corrects_the_positive_when_the_sampler_reports_its_log_q() -> None:
+    batch = _in(log_q=[[-1.0, -2.0], [-3.0, -0.5]])
+    batch.extras["pos_log_q"] = torch.tensor([-1.5, -0.5], dtype=torch.float64)
+
+    def row(pos: float, negs: list[float]) -> float:
+        logits = [pos, *negs]
+        return math.log(sum(math.exp(x) for x in logits)) - pos
+
+    want = (row(1.0 + 1.5, [0.5 + 1.0, 2.0 + 2.0]) + row(0.0 + 0.5, [-1.0 + 3.0, 0.0 + 0.5])) / 2
+    loss = InfoNCELoss(temperature=1.0, logq_correction=True)
+    assert loss(batch).loss.item() == pytest.approx(want)
