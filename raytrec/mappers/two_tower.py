@@ -21,7 +21,7 @@ class Tower(nn.Module):
 
     def __init__(self, num_rows: int, seen: np.ndarray, encoder: FeatureEncoder | None,
                  id_dim: int, hidden: list[int], dim: int, dropout: float,
-                 normalise: bool) -> None:
+                 normalise: bool, id_dropout: float = 0.0) -> None:
         super().__init__()
         self.ids = nn.Embedding(num_rows, id_dim) if id_dim else None
         self.encoder = encoder
@@ -30,6 +30,7 @@ class Tower(nn.Module):
                        activation=nn.LeakyReLU)
         self.seen = torch.from_numpy(seen)
         self.normalise = normalise
+        self.id_dropout = id_dropout
 
     def forward(self, rows: torch.Tensor) -> torch.Tensor:
         flat = rows.reshape(-1)
@@ -39,6 +40,9 @@ class Tower(nn.Module):
             if self.seen.device != flat.device:
                 self.seen = self.seen.to(flat.device)
             cold = ~self.seen[flat]
+            if self.training and self.id_dropout > 0:
+                # Train rows as if cold now and then, so the features learn to stand alone.
+                cold = cold | (torch.rand(flat.shape, device=flat.device) < self.id_dropout)
             if bool(cold.any()):
                 mean = self.ids.weight[self.seen].mean(0)
                 part = torch.where(cold.unsqueeze(1), mean, part)
@@ -62,6 +66,9 @@ class TwoTowerMapper(Mapper):
         id_dim: size of the ID embedding fed to each tower; 0 for features only.
         hidden: hidden layer widths of each tower.
         dropout: dropout after each hidden layer.
+        id_dropout: in training, the probability a row's ID embedding is replaced by the mean
+            one (as for rows unseen in training), so the towers learn to serve cold rows from
+            their features (DropoutNet-style).
     """
 
     def __init__(
@@ -69,6 +76,7 @@ class TwoTowerMapper(Mapper):
         user_features: dict[str, list[str]] | None = None,
         item_features: dict[str, list[str]] | None = None,
         id_dim: int = 32, hidden: list[int] | None = None, dropout: float = 0.1,
+        id_dropout: float = 0.0,
     ) -> None:
         super().__init__()
         self.dim, self.metric = dim, check_metric(metric)
@@ -82,7 +90,9 @@ class TwoTowerMapper(Mapper):
                              f"[0, 1); got {dim}, {id_dim}, {self.hidden}, {dropout}")
         if id_dim == 0 and not (self.user_spec and self.item_spec):
             raise ValueError("id_dim 0 needs both user_features and item_features")
-        self.id_dim, self.dropout = id_dim, dropout
+        if not 0.0 <= id_dropout < 1.0:
+            raise ValueError(f"id_dropout must be in [0, 1), got {id_dropout}")
+        self.id_dim, self.dropout, self.id_dropout = id_dim, dropout, id_dropout
 
     def _tower(self, num: int, seen: np.ndarray, table, spec, what: str) -> Tower:
         encoder = None
@@ -91,7 +101,7 @@ class TwoTowerMapper(Mapper):
                 raise ValueError(f"{what}_features: the dataset has no {what} feature table")
             encoder = FeatureEncoder(encode(table, spec, seen, what))
         return Tower(num, seen, encoder, self.id_dim, self.hidden, self.dim, self.dropout,
-                     self.metric == "cosine")
+                     self.metric == "cosine", self.id_dropout)
 
     def setup(self, info: DataInfo) -> None:
         self.num_users, self.num_items = info.num_users, info.num_items
