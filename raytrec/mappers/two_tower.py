@@ -66,9 +66,9 @@ class TwoTowerMapper(Mapper):
         id_dim: size of the ID embedding fed to each tower; 0 for features only.
         hidden: hidden layer widths of each tower.
         dropout: dropout after each hidden layer.
-        id_dropout: in training, the probability a row's ID embedding is replaced by the mean
-            one (as for rows unseen in training), so the towers learn to serve cold rows from
-            their features (DropoutNet-style).
+        user_id_dropout, item_id_dropout: in training, the probability a user's (item's) ID
+            embedding is replaced by the mean one, as for rows unseen in training, so that the
+            tower learns to serve cold rows from their features (DropoutNet-style).
     """
 
     def __init__(
@@ -76,7 +76,7 @@ class TwoTowerMapper(Mapper):
         user_features: dict[str, list[str]] | None = None,
         item_features: dict[str, list[str]] | None = None,
         id_dim: int = 32, hidden: list[int] | None = None, dropout: float = 0.1,
-        id_dropout: float = 0.0,
+        user_id_dropout: float = 0.0, item_id_dropout: float = 0.0,
     ) -> None:
         super().__init__()
         self.dim, self.metric = dim, check_metric(metric)
@@ -90,9 +90,12 @@ class TwoTowerMapper(Mapper):
                              f"[0, 1); got {dim}, {id_dim}, {self.hidden}, {dropout}")
         if id_dim == 0 and not (self.user_spec and self.item_spec):
             raise ValueError("id_dim 0 needs both user_features and item_features")
-        if not 0.0 <= id_dropout < 1.0:
-            raise ValueError(f"id_dropout must be in [0, 1), got {id_dropout}")
-        self.id_dim, self.dropout, self.id_dropout = id_dim, dropout, id_dropout
+        for name, value in (("user_id_dropout", user_id_dropout),
+                            ("item_id_dropout", item_id_dropout)):
+            if not 0.0 <= value < 1.0:
+                raise ValueError(f"{name} must be in [0, 1), got {value}")
+        self.id_dim, self.dropout = id_dim, dropout
+        self.id_dropout = {"user": user_id_dropout, "item": item_id_dropout}
 
     def _tower(self, num: int, seen: np.ndarray, table, spec, what: str) -> Tower:
         encoder = None
@@ -101,7 +104,7 @@ class TwoTowerMapper(Mapper):
                 raise ValueError(f"{what}_features: the dataset has no {what} feature table")
             encoder = FeatureEncoder(encode(table, spec, seen, what))
         return Tower(num, seen, encoder, self.id_dim, self.hidden, self.dim, self.dropout,
-                     self.metric == "cosine", self.id_dropout)
+                     self.metric == "cosine", self.id_dropout[what])
 
     def setup(self, info: DataInfo) -> None:
         self.num_users, self.num_items = info.num_users, info.num_items
