@@ -19,6 +19,12 @@ class MetricSums:
     sums: dict[str, float] = field(default_factory=dict)
     users: int = 0
 
+    @classmethod
+    def from_means(cls, means: dict[str, float]) -> MetricSums:
+        """The inverse of ``means``."""
+        users = int(means["users"])
+        return cls({k: v * users for k, v in means.items() if k != "users"}, users)
+
     def add(self, other: MetricSums) -> MetricSums:
         keys = self.sums.keys() | other.sums.keys()
         return MetricSums({k: self.sums.get(k, 0.0) + other.sums.get(k, 0.0) for k in keys},

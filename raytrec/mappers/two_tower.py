@@ -29,6 +29,8 @@ class Tower(nn.Module):
         self.net = mlp([width, *hidden, dim], dropout, batch_norm=True,
                        activation=nn.LeakyReLU)
         self.seen = torch.from_numpy(seen)
+        # Mean of the seen rows' ID embeddings as one (rows,) x (rows, id_dim) product.
+        self.seen_weights = torch.from_numpy(seen / max(int(seen.sum()), 1)).float()
         self.normalise = normalise
         self.id_dropout = id_dropout
 
@@ -39,12 +41,13 @@ class Tower(nn.Module):
             part = self.ids(flat)
             if self.seen.device != flat.device:
                 self.seen = self.seen.to(flat.device)
+                self.seen_weights = self.seen_weights.to(flat.device)
             cold = ~self.seen[flat]
             if self.training and self.id_dropout > 0:
                 # Train rows as if cold now and then, so the features learn to stand alone.
                 cold = cold | (torch.rand(flat.shape, device=flat.device) < self.id_dropout)
             if bool(cold.any()):
-                mean = self.ids.weight[self.seen].mean(0)
+                mean = self.seen_weights @ self.ids.weight
                 part = torch.where(cold.unsqueeze(1), mean, part)
             parts.append(part)
         if self.encoder is not None:

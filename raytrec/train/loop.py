@@ -12,6 +12,7 @@ import torch
 
 from raytrec.data.base import DataInfo
 from raytrec.data.store import read_train_ratings, read_train_shard, read_training_info
+from raytrec.evaluation import MetricSums
 from raytrec.run.ray_setup import debugging
 from raytrec.train.artifacts import METRICS_FILE, write_embeddings, write_json
 from raytrec.train.build import build_optimizer, build_parts, build_retriever
@@ -137,12 +138,16 @@ def _finish(job: dict[str, Any], session: Session, mapper: torch.nn.Module, retr
     if tracker.best_state is not None:
         mapper.load_state_dict(tracker.best_state)
     test = EvalData.load(data_dir, "test", info.num_users, info.positives)
-    found = evaluate_split(mapper, retriever, test, config["eval"], session.rank,
-                           session.world_size, session.device)
     groups = {f"test_{name}": evaluate_split(mapper, retriever, test, config["eval"],
                                              session.rank, session.world_size, session.device,
                                              users)
               for name, users in cold_and_warm(test, info.positives).items()}
+    if groups:  # cold and warm users partition the test users: combine rather than re-score
+        found = (MetricSums.from_means(groups["test_cold"])
+                 .add(MetricSums.from_means(groups["test_warm"])).means())
+    else:
+        found = evaluate_split(mapper, retriever, test, config["eval"], session.rank,
+                               session.world_size, session.device)
     last = history[-1] if history else {}
     summary = {
         "best_epoch": tracker.best_epoch,
