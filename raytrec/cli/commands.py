@@ -68,3 +68,47 @@ def plugins(args: argparse.Namespace, console: Console) -> int:
     else:
         console.print(plugins_table(registry))
     return 0
+
+
+def tune(args: argparse.Namespace, console: Console) -> int:
+    from raytrec.tune.results import collect, write_outputs
+    from raytrec.tune.search import create_search, load_search, run_search
+
+    if bool(args.config) == bool(args.resume):
+        raise RaytrecError("give either a CONFIG to search or --resume TUNE_DIR, not both or "
+                           "neither")
+    if args.resume and (args.overrides or args.run_dir):
+        raise RaytrecError("--resume continues a search as it was configured; it takes no "
+                           "--set or --run-dir")
+    if args.resume:
+        search = load_search(Path(args.resume))
+    else:
+        search = create_search(args.config, args.overrides, args.run_dir, args.overwrite)
+    console.print(f"tune directory: {search.tune_dir}")
+    grid = run_search(search, resume=bool(args.resume))
+    plan = search.plan
+    if grid.num_terminated + grid.num_errors < plan.settings.num_samples:
+        console.print(f"search interrupted; continue it with raytrec tune --resume "
+                      f"{search.tune_dir}")
+        return 130
+    trials = collect(grid, plan)
+    summary = write_outputs(trials, plan, search.tune_dir)
+    _print_search_summary(console, search.tune_dir, summary, plan)
+    return 1 if summary["errors"] else 0
+
+
+def _print_search_summary(console: Console, tune_dir: Path, summary: dict, plan) -> None:
+    metric = plan.settings.metric
+    console.print(f"{summary['trials']} trials: {summary['stopped_early']} stopped early, "
+                  f"{summary['errors']} failed")
+    params = ", ".join(f"{k}={v!r}" for k, v in summary["params"].items())
+    console.print(f"best trial {summary['trial_id']}: {params}")
+    for note in summary["notes"]:
+        console.print(f"  note: {note}")
+    ks = list(plan.base["eval"]["ks"])
+    console.print(metrics_table(f"best trial (valid {metric} "
+                                f"{summary['valid'][metric]:.4f} at epoch "
+                                f"{summary['best_epoch']})",
+                                {"valid": summary["valid"], "test": summary["test"]}, ks))
+    for name in ("results.csv", "results.parquet", "best.yaml", "best.json", "plots/"):
+        console.print(f"  {tune_dir / name}")

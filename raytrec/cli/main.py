@@ -1,4 +1,4 @@
-"""``raytrec`` command line: train, evaluate, plugins."""
+"""``raytrec`` command line: train, tune, evaluate, plugins."""
 
 from __future__ import annotations
 
@@ -35,6 +35,15 @@ def _parser() -> argparse.ArgumentParser:
                     metavar="KEY=VALUE", help="e.g. eval.ks=[10,50] or retriever.name=...")
     ev.add_argument("--json", action="store_true", help="print JSON instead of a table")
 
+    search = sub.add_parser("tune", help="search hyperparameters with Ray Tune")
+    search.add_argument("config", nargs="?", help="YAML config with a search: section "
+                        "(omit with --resume)")
+    search.add_argument("--set", dest="overrides", action="append", default=[],
+                        metavar="KEY=VALUE", help="override a key, e.g. tune.num_samples=8")
+    search.add_argument("--run-dir", help="output directory (default runs/<config>-<time>)")
+    search.add_argument("--overwrite", action="store_true", help="replace an existing dir")
+    search.add_argument("--resume", metavar="TUNE_DIR", help="continue an interrupted search")
+
     plugins = sub.add_parser("plugins", help="list every registered component")
     plugins.add_argument("--json", action="store_true", help="print JSON instead of a table")
     return parser
@@ -48,7 +57,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.environ["RAYTREC_DEBUG"] = "1"
     from raytrec.cli import commands
 
-    handler = {"train": commands.train, "evaluate": commands.evaluate,
+    handler = {"train": commands.train, "tune": commands.tune, "evaluate": commands.evaluate,
                "plugins": commands.plugins}[args.command]
     try:
         return handler(args, console)
@@ -59,7 +68,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except (KeyboardInterrupt, SystemExit):
         # Ray's SIGINT handler aborts the run and may call sys.exit(0): say what happened.
-        err_console.print("raytrec: interrupted; continue with raytrec train --resume RUN_DIR")
+        err_console.print(f"raytrec: interrupted; continue with raytrec {args.command} "
+                          "--resume DIR")
         return 130
 
 

@@ -42,30 +42,11 @@ def _collect(checkpoint_dir: Path, run_dir: Path) -> None:
 def _fit_on_ray(job: Job) -> dict[str, Any]:
     from raytrec.run.ray_setup import ensure_ray
 
-    scaling = job.config["scaling"]
     ensure_ray()
-    import ray.train
-    from ray.train.torch import TorchConfig, TorchTrainer
-
     from raytrec.run.progress_callback import ProgressCallback
-    from raytrec.train.loop import ray_train_loop
 
-    trainer = TorchTrainer(
-        ray_train_loop,
-        train_loop_config=job.payload(),
-        torch_config=TorchConfig(backend="nccl" if scaling["use_gpu"] else "gloo"),
-        scaling_config=ray.train.ScalingConfig(
-            num_workers=scaling["num_workers"], use_gpu=scaling["use_gpu"],
-            resources_per_worker={"CPU": scaling["cpus_per_worker"]},
-        ),
-        run_config=ray.train.RunConfig(
-            name="train",
-            storage_path=str((job.run_dir / RAY_STORAGE).resolve()),
-            checkpoint_config=ray.train.CheckpointConfig(num_to_keep=2),
-            failure_config=ray.train.FailureConfig(max_failures=scaling["max_failures"]),
-            callbacks=[ProgressCallback(str(job.run_dir.resolve()))],
-        ),
-    )
+    trainer = build_trainer(job.payload(), job.run_dir / RAY_STORAGE,
+                            [ProgressCallback(str(job.run_dir.resolve()))])
     result = trainer.fit()
     if result.return_value is None:
         raise RunDirError(
@@ -74,3 +55,30 @@ def _fit_on_ray(job: Job) -> dict[str, Any]:
     with result.checkpoint.as_directory() as d:
         _collect(Path(d), job.run_dir)
     return result.return_value
+
+
+def build_trainer(payload: dict[str, Any], storage: Path, callbacks: list[Any]) -> Any:
+    """A TorchTrainer of ``payload``'s config; ``fit`` resumes from its last checkpoint in
+    ``storage`` when there is one."""
+    import ray.train
+    from ray.train.torch import TorchConfig, TorchTrainer
+
+    from raytrec.train.loop import ray_train_loop
+
+    scaling = payload["config"]["scaling"]
+    return TorchTrainer(
+        ray_train_loop,
+        train_loop_config=payload,
+        torch_config=TorchConfig(backend="nccl" if scaling["use_gpu"] else "gloo"),
+        scaling_config=ray.train.ScalingConfig(
+            num_workers=scaling["num_workers"], use_gpu=scaling["use_gpu"],
+            resources_per_worker={"CPU": scaling["cpus_per_worker"]},
+        ),
+        run_config=ray.train.RunConfig(
+            name="train",
+            storage_path=str(Path(storage).resolve()),
+            checkpoint_config=ray.train.CheckpointConfig(num_to_keep=2),
+            failure_config=ray.train.FailureConfig(max_failures=scaling["max_failures"]),
+            callbacks=callbacks,
+        ),
+    )

@@ -157,7 +157,9 @@ def _finish(job: dict[str, Any], session: Session, mapper: torch.nn.Module, retr
         **groups,
         "train": {k.removeprefix("train/"): v for k, v in last.items() if k.startswith("train/")},
     }
-    metrics = {"epoch": len(history), "finished": True}
+    # The best epoch's validation metrics ride along: what a search ranks the run by.
+    metrics = {"epoch": len(history), "finished": True, "best_epoch": tracker.best_epoch,
+               **_best_valid(history, tracker)}
     metrics.update({f"test/{k}": v for k, v in found.items()})
     state = {"epoch": len(history), "model": mapper.state_dict(), "finished": True,
              "tracker": tracker.state_dict(), "history": history}

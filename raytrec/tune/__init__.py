@@ -1,0 +1,1 @@
+"""Hyperparameter search: ``raytrec tune`` over any config key, on Ray Tune."""

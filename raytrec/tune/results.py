@@ -1,0 +1,136 @@
+"""What a search leaves in its directory: the trials table, the best config, its test scores."""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import yaml
+
+from raytrec.errors import RunDirError
+from raytrec.tune.plan import Plan
+
+RESULTS = "results"
+BEST_CONFIG = "best.yaml"
+BEST_SUMMARY = "best.json"
+
+
+@dataclass
+class Trial:
+    """One trial as the outputs need it."""
+
+    trial_id: str
+    values: dict[str, Any]  # config values of the searched keys
+    curve: pd.DataFrame  # epoch and metric of every report
+    status: str  # finished | stopped | error
+    last: dict[str, Any]  # the last report
+    wall_s: float
+    error: str = ""
+
+
+def collect(grid: Any, plan: Plan) -> list[Trial]:
+    """The trials of Tune's ResultGrid, in the order Tune created them."""
+    trials = []
+    for result in grid:
+        frame = result.metrics_dataframe
+        frame = frame if frame is not None else pd.DataFrame()
+        last = dict(result.metrics or {})
+        trial_id = str(last.get("trial_id") or Path(result.path).name)
+        if result.error is not None:
+            status = "error"
+        elif last.get("finished"):
+            status = "finished"
+        else:
+            status = "stopped"
+        columns = [c for c in ("epoch", plan.metric_key) if c in frame.columns]
+        curve = frame[columns].copy() if "finished" not in frame.columns else \
+            frame.loc[frame["finished"] != True, columns].copy()  # noqa: E712 (NaN rows stay)
+        error = str(result.error).strip().splitlines()[-1] if result.error is not None else ""
+        trials.append(Trial(trial_id, plan.decode(dict(result.config or {})), curve, status,
+                            last, float(last.get("time_total_s", math.nan)), error))
+    return trials
+
+
+def best_value(trial: Trial, plan: Plan) -> float:
+    if trial.status == "finished":
+        return float(trial.last[plan.metric_key])  # the best epoch's, reported at the end
+    values = trial.curve.get(plan.metric_key, pd.Series(dtype=float)).dropna()
+    if values.empty:
+        return math.nan
+    return float(values.max() if plan.settings.mode == "max" else values.min())
+
+
+def table(trials: list[Trial], plan: Plan) -> pd.DataFrame:
+    rows = []
+    for trial in trials:
+        _, notes = plan.trial_config(trial.values)
+        epochs = trial.curve["epoch"].max() if "epoch" in trial.curve else 0
+        rows.append({
+            "trial_id": trial.trial_id,
+            **{k: _cell(trial.values.get(k)) for k in plan.by_key},
+            f"best_{plan.settings.metric}": best_value(trial, plan),
+            "best_epoch": trial.last.get("best_epoch") if trial.status == "finished" else None,
+            "epochs_run": int(epochs) if epochs == epochs else 0,
+            "status": trial.status,
+            "stopped_early": trial.status == "stopped",
+            "wall_s": round(trial.wall_s, 2),
+            "notes": "; ".join(notes),
+            "error": trial.error,
+        })
+    return pd.DataFrame(rows)
+
+
+def _cell(value: Any) -> Any:
+    """Lists and mappings as JSON so that every column has one type."""
+    return json.dumps(value) if isinstance(value, list | dict) else value
+
+
+def best_trial(trials: list[Trial], plan: Plan) -> Trial:
+    finished = [t for t in trials if t.status == "finished"]
+    if not finished:
+        raise RunDirError("no trial finished, so there is no best configuration; see the "
+                          "errors in the results table")
+    sign = 1.0 if plan.settings.mode == "max" else -1.0
+    return max(finished, key=lambda t: sign * best_value(t, plan))
+
+
+def write_outputs(trials: list[Trial], plan: Plan, tune_dir: Path) -> dict[str, Any]:
+    """results.{parquet,csv}, best.yaml, best.json and plots/; returns best.json's content."""
+    from raytrec.tune.plots import write_plots
+
+    frame = table(trials, plan)
+    _replace(tune_dir / f"{RESULTS}.parquet", lambda p: frame.to_parquet(p, index=False))
+    _replace(tune_dir / f"{RESULTS}.csv", lambda p: frame.to_csv(p, index=False))
+    write_plots(trials, plan, tune_dir / "plots")
+    best = best_trial(trials, plan)
+    config, notes = plan.trial_config(best.values)
+    _replace(tune_dir / BEST_CONFIG, lambda p: p.write_text(
+        f"# raytrec train {tune_dir / BEST_CONFIG}\n"
+        f"# The best trial ({best.trial_id}) of the search in {tune_dir}.\n"
+        + yaml.safe_dump(config, sort_keys=False)))
+    summary = {
+        "trial_id": best.trial_id,
+        "params": best.values,
+        "notes": notes,
+        "best_epoch": best.last.get("best_epoch"),
+        "valid": {k.removeprefix("valid/"): v for k, v in best.last.items()
+                  if k.startswith("valid/")},
+        "test": {k.removeprefix("test/"): v for k, v in best.last.items()
+                 if k.startswith("test/")},
+        "trials": len(trials),
+        "stopped_early": sum(t.status == "stopped" for t in trials),
+        "errors": sum(t.status == "error" for t in trials),
+    }
+    _replace(tune_dir / BEST_SUMMARY, lambda p: p.write_text(json.dumps(summary, indent=2)))
+    return summary
+
+
+def _replace(path: Path, write: Any) -> None:
+    """Write next to ``path``, then swap it in: never a half-written output."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    write(tmp)
+    tmp.replace(path)

@@ -1,0 +1,184 @@
+"""Driver side of ``raytrec tune``: claim a directory, prepare the data once, run Tune."""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from raytrec.data.prepare import prepare
+from raytrec.data.splits import SplitConfig
+from raytrec.errors import ConfigError, RunDirError
+from raytrec.plugins import get_registry
+from raytrec.run.job import check_against_data
+from raytrec.tune.plan import Plan, corner_problems, load_plan
+from raytrec.tune.trial import run_trial, trial_resources
+
+PLAN_FILE = "tune.yaml"
+TUNE_ENV = {
+    # Trials report the metric only when they evaluated; never fail a result for lacking it.
+    "TUNE_DISABLE_STRICT_METRIC_CHECKING": "1",
+    # Tune's legacy output engine honours verbose=0; the new one still prints a banner.
+    "RAY_AIR_NEW_OUTPUT": "0",
+    # Every epoch checkpoints (so a search resumes mid-trial) and Tune warns about that.
+    "TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S": "0",
+}
+EXPERIMENT = "search"
+RAY_STORAGE = "ray"
+
+
+@dataclass
+class Search:
+    plan: Plan
+    tune_dir: Path
+
+    @property
+    def data_dir(self) -> Path:
+        return self.tune_dir / "data"
+
+    @property
+    def experiment_dir(self) -> Path:
+        return self.tune_dir / RAY_STORAGE / EXPERIMENT
+
+
+def default_tune_dir(config_path: str | Path) -> Path:
+    return Path("runs") / f"{Path(config_path).stem}-{time.strftime('%Y%m%d-%H%M%S')}"
+
+
+def create_search(config_path: str | Path, overrides: list[str], tune_dir: Path | None,
+                  overwrite: bool = False) -> Search:
+    """Check the whole search file, prepare its data, and only then create ``tune_dir``."""
+    plan = load_plan(config_path, overrides)
+    tune_dir = Path(tune_dir) if tune_dir else default_tune_dir(config_path)
+    if tune_dir.exists() and any(tune_dir.iterdir()) and not overwrite:
+        raise RunDirError(
+            f"tune directory {tune_dir} already exists; pass --overwrite to replace it, "
+            f"--resume {tune_dir} to continue it, or choose another --run-dir")
+    section = plan.base["data"]
+    dataset = get_registry().create("dataset", section["name"],
+                                    **{k: v for k, v in section.items() if k != "name"})
+    raw = dataset.load()
+    staging = tune_dir.with_name(tune_dir.name + ".staging")
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    try:
+        prepare(raw, SplitConfig(**plan.base["split"]), staging / "data")
+        _check_against_data(plan, staging / "data")
+        (staging / PLAN_FILE).write_text(yaml.safe_dump(plan.document(), sort_keys=False))
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    if tune_dir.exists():
+        shutil.rmtree(tune_dir)
+    staging.rename(tune_dir)
+    return Search(plan, tune_dir)
+
+
+def _check_against_data(plan: Plan, data_dir: Path) -> None:
+    """What only the data can refute (more negatives than items), for every bound searched."""
+    from raytrec.config import validate, with_defaults
+
+    registry = get_registry()
+
+    def check(raw: dict[str, Any]) -> None:
+        check_against_data(validate(with_defaults(raw), registry), data_dir, plan.source)
+
+    check(plan.raw)
+    problems = corner_problems(plan, check)
+    if problems:
+        raise ConfigError(problems, plan.source)
+
+
+def load_search(tune_dir: Path) -> Search:
+    tune_dir = Path(tune_dir)
+    path = tune_dir / PLAN_FILE
+    if not path.is_file():
+        raise RunDirError(f"{tune_dir} is not a raytrec tune directory (no {PLAN_FILE})")
+    search = Search(load_plan(path, []), tune_dir)
+    if not search.experiment_dir.is_dir():
+        raise RunDirError(f"{tune_dir} has no search to continue ({search.experiment_dir} is "
+                          f"missing); start it again with raytrec tune")
+    return search
+
+
+def run_search(search: Search, resume: bool = False) -> Any:
+    """Run (or continue) the search; returns Tune's ResultGrid."""
+    from raytrec.run.ray_setup import debugging, ensure_ray
+
+    for key, value in TUNE_ENV.items():
+        os.environ.setdefault(key, value)
+    ensure_ray()
+    from ray import tune
+
+    if not debugging():
+        # The live table says what matters; Tune's and Optuna's INFO lines would scroll it away.
+        logging.getLogger("ray.tune").setLevel(logging.WARNING)
+        import optuna
+
+        optuna.logging.set_verbosity(optuna.logging.WARNING)
+
+    from raytrec.tune.live import LiveTable
+
+    plan = search.plan
+    resources = trial_resources(plan)
+    trainable = tune.with_resources(
+        tune.with_parameters(run_trial, plan=plan,
+                             data_dir=str(search.data_dir.resolve())),
+        {k: v for k, v in resources.items() if v or k == "cpu"})
+    if resume:
+        tuner = tune.Tuner.restore(str(search.experiment_dir.resolve()), trainable,
+                                   resume_unfinished=True, resume_errored=True)
+    else:
+        settings = plan.settings
+        tuner = tune.Tuner(
+            trainable,
+            param_space={p.key: p.domain() for p in plan.params},
+            tune_config=tune.TuneConfig(
+                metric=plan.metric_key, mode=settings.mode, num_samples=settings.num_samples,
+                max_concurrent_trials=settings.max_concurrent_trials,
+                scheduler=_scheduler(plan), search_alg=_search_algorithm(plan)),
+            run_config=tune.RunConfig(
+                name=EXPERIMENT, storage_path=str((search.tune_dir / RAY_STORAGE).resolve()),
+                verbose=0, callbacks=[LiveTable(plan)],
+                failure_config=tune.FailureConfig(max_failures=plan.base["scaling"]
+                                                  ["max_failures"]),
+                checkpoint_config=tune.CheckpointConfig(num_to_keep=2)),
+        )
+    return tuner.fit()
+
+
+def max_epochs(plan: Plan) -> int:
+    searched = plan.by_key.get("train.epochs")
+    if searched is None:
+        return int(plan.base["train"]["epochs"])
+    return int(max(searched.corners()))
+
+
+def _scheduler(plan: Plan) -> Any:
+    from ray.tune.schedulers import ASHAScheduler, FIFOScheduler
+
+    settings = plan.settings
+    if settings.scheduler == "fifo":
+        return FIFOScheduler()
+    # stop_last_trials=False: a trial that reaches max_t still makes its final report (the
+    # best epoch's validation and test metrics).
+    return ASHAScheduler(time_attr="epoch", max_t=max_epochs(plan),
+                         grace_period=settings.grace_period,
+                         reduction_factor=settings.reduction_factor, stop_last_trials=False)
+
+
+def _search_algorithm(plan: Plan) -> Any:
+    settings = plan.settings
+    if settings.algorithm == "random":
+        from ray.tune.search.basic_variant import BasicVariantGenerator
+
+        return BasicVariantGenerator(random_state=settings.seed)
+    from ray.tune.search.optuna import OptunaSearch
+
+    return OptunaSearch(seed=settings.seed)

@@ -1,0 +1,280 @@
+"""The ``search:`` section: config keys mapped to distributions, checked before Ray starts.
+
+Each entry addresses one config key, dotted (``loss.margin``) or nested, with exactly one of::
+
+    uniform: [low, high]          floats, low < high
+    loguniform: [low, high]       floats, 0 < low < high, sampled uniformly in log space
+    quniform: [low, high, q]      low, low + q, ..., high; integers when all three are
+    randint: [low, high]          integers, both ends included
+    choice: [a, b, ...]           any values, including plugin names (``loss.name``)
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from raytrec.config.bind import parameters
+from raytrec.config.defaults import PLUGIN_SECTIONS
+from raytrec.config.sections import EvalSection, TrainSection
+from raytrec.errors import Problem, did_you_mean
+from raytrec.plugins import Registry
+
+KINDS = ("uniform", "loguniform", "quniform", "randint", "choice")
+# Every trial trains and is scored on one prepared split with the same resources.
+FIXED_SECTIONS = {
+    "data": "every trial trains on the same prepared data",
+    "split": "every trial is scored on the same split",
+    "scaling": "every trial gets the same resources; set them in scaling and tune",
+}
+SEARCHABLE = ("mapper", "sampler", "loss", "retriever", "train", "eval")
+PLAIN_SECTIONS = {"train": TrainSection, "eval": EvalSection}
+
+
+@dataclass(frozen=True)
+class Param:
+    """One searched key: ``section.arg`` and its distribution."""
+
+    key: str
+    kind: str
+    args: tuple[Any, ...]
+
+    @property
+    def section(self) -> str:
+        return self.key.split(".", 1)[0]
+
+    @property
+    def arg(self) -> str:
+        return self.key.split(".", 1)[1]
+
+    @property
+    def integer(self) -> bool:
+        return self.kind == "randint" or (
+            self.kind == "quniform" and all(isinstance(a, int) for a in self.args))
+
+    @property
+    def log(self) -> bool:
+        return self.kind == "loguniform"
+
+    @property
+    def indexed(self) -> bool:
+        """A choice among lists or mappings: searched by position (search algorithms take
+        scalars only)."""
+        return self.kind == "choice" and not all(
+            v is None or isinstance(v, str | int | float | bool) for v in self.args)
+
+    def decode(self, drawn: Any) -> Any:
+        """The config value of what the search algorithm drew."""
+        if self.indexed:
+            return self.args[int(drawn)]
+        return round(drawn) if self.integer else drawn
+
+    def corners(self) -> list[Any]:
+        """The values that bound what a trial may draw: both ends, or every choice."""
+        if self.kind == "choice":
+            return list(self.args)
+        return [self.args[0], self.args[1]]
+
+    def domain(self) -> Any:
+        """The Ray Tune search domain."""
+        from ray import tune
+
+        low, high = self.args[0], self.args[1]
+        if self.kind == "uniform":
+            return tune.uniform(low, high)
+        if self.kind == "loguniform":
+            return tune.loguniform(low, high)
+        if self.kind == "randint":
+            return tune.randint(low, high + 1)  # Tune's upper bound is exclusive
+        if self.kind == "quniform":
+            q = self.args[2]
+            return tune.qrandint(low, high, q) if self.integer else tune.quniform(low, high, q)
+        return tune.choice(list(range(len(self.args))) if self.indexed else list(self.args))
+
+
+def flatten(section: Any) -> tuple[dict[str, Any], list[Problem]]:
+    """``{loss: {margin: {uniform: ...}}}`` and ``{loss.margin: {uniform: ...}}`` alike."""
+    if not isinstance(section, dict) or not section:
+        return {}, [Problem("search", "expected a non-empty mapping of config keys to "
+                                      "distributions, e.g. loss.margin: {uniform: [0.1, 2.0]}")]
+    out: dict[str, Any] = {}
+    problems: list[Problem] = []
+
+    def walk(prefix: str, node: Any) -> None:
+        # A distribution is one name over a list of arguments; a mapping goes one level down.
+        leaf = len(node) == 1 and not isinstance(next(iter(node.values())), dict) \
+            if isinstance(node, dict) else True
+        if isinstance(node, dict) and node and not leaf:
+            if any(k in KINDS for k in node):
+                problems.append(Problem(f"search.{prefix}", f"give one distribution, got "
+                                                            f"{', '.join(map(str, node))}"))
+                return
+            for key, value in node.items():
+                walk(f"{prefix}.{key}" if prefix else str(key), value)
+            return
+        out[prefix] = node
+
+    walk("", section)
+    return out, problems
+
+
+def parse(entries: dict[str, Any]) -> tuple[list[Param], list[Problem]]:
+    """Shape checks of every entry: a known distribution with well-ordered bounds."""
+    params, problems = [], []
+    for key, spec in entries.items():
+        label = f"search.{key}"
+        if not isinstance(spec, dict) or len(spec) != 1:
+            problems.append(Problem(label, f"expected one of {', '.join(KINDS)} mapped to "
+                                           f"its arguments, e.g. {{uniform: [0.1, 2.0]}}; "
+                                           f"got {spec!r}"))
+            continue
+        kind, args = next(iter(spec.items()))
+        if kind not in KINDS:
+            problems.append(Problem(label, f"unknown distribution '{kind}'"
+                                           f"{did_you_mean(str(kind), KINDS)} "
+                                           f"(distributions: {', '.join(KINDS)})"))
+            continue
+        why = _bounds_problem(kind, args)
+        if why:
+            problems.append(Problem(label, why))
+            continue
+        params.append(Param(key, kind, tuple(args)))
+    return params, problems
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def _bounds_problem(kind: str, args: Any) -> str | None:
+    if not isinstance(args, list) or not args:
+        return f"{kind} needs a non-empty list, got {args!r}"
+    if kind == "choice":
+        return None
+    size = 3 if kind == "quniform" else 2
+    shape = "[low, high, q]" if size == 3 else "[low, high]"
+    if len(args) != size or not all(_is_number(a) for a in args):
+        return f"{kind} needs {shape} of finite numbers, got {args!r}"
+    low, high = args[0], args[1]
+    if kind == "randint" and not all(isinstance(a, int) for a in args):
+        return f"randint needs integer bounds, got {args!r}"
+    if not low < high:
+        return f"{kind} needs low < high, got {args!r}"
+    if kind == "loguniform" and low <= 0:
+        return f"loguniform needs 0 < low, got {args!r}"
+    if kind == "quniform" and not 0 < args[2] <= high - low:
+        return f"quniform needs 0 < q <= high - low, got q={args[2]!r}"
+    return None
+
+
+def check_keys(params: list[Param], raw: dict[str, Any], registry: Registry) -> list[Problem]:
+    """Every key addresses a searchable config key of some plugin the search can pick."""
+    problems = []
+    searched_names = {p.section: p for p in params if p.arg == "name"}
+    for p in params:
+        label = f"search.{p.key}"
+        if "." not in p.key:
+            problems.append(Problem(label, "expected section.argument, e.g. loss.margin"))
+        elif p.section in FIXED_SECTIONS:
+            problems.append(Problem(label, f"{p.section} cannot be searched: "
+                                           f"{FIXED_SECTIONS[p.section]}"))
+        elif p.section not in SEARCHABLE:
+            problems.append(Problem(label, f"unknown section '{p.section}'"
+                                           f"{did_you_mean(p.section, SEARCHABLE)} (searchable: "
+                                           f"{', '.join(SEARCHABLE)})"))
+        elif "." in p.arg:
+            problems.append(Problem(label, "nested keys cannot be searched; search a whole "
+                                           "value with choice"))
+        elif p.arg == "name":
+            if p.section not in PLUGIN_SECTIONS:
+                problems.append(Problem(label, f"{p.section} has no plugin name"))
+            elif p.kind != "choice":
+                problems.append(Problem(label, "a plugin name is searched with choice"))
+        elif p.section in PLUGIN_SECTIONS:
+            problems += _plugin_arg_problems(p, raw, searched_names, registry)
+        elif p.arg not in (accepted := parameters(PLAIN_SECTIONS[p.section])):
+            problems.append(Problem(label, f"{p.section} has no key '{p.arg}'"
+                                           f"{did_you_mean(p.arg, accepted)} (keys: "
+                                           f"{', '.join(accepted)})"))
+    return problems
+
+
+def _plugin_arg_problems(p: Param, raw: dict[str, Any], searched: dict[str, Param],
+                         registry: Registry) -> list[Problem]:
+    kind = PLUGIN_SECTIONS[p.section]
+    names = [n for n in _names(p.section, raw, searched) if registry.has(kind, n)]
+    if not names or any(p.arg in parameters(registry.get(kind, n)) for n in names):
+        return []  # an unknown plugin name is reported by itself
+    if len(names) > 1:
+        return [Problem(f"search.{p.key}", f"no {kind} searched ({', '.join(names)}) has an "
+                                           f"argument '{p.arg}'")]
+    accepted = parameters(registry.get(kind, names[0]))
+    return [Problem(f"search.{p.key}", f"{kind} '{names[0]}' has no argument '{p.arg}'"
+                                       f"{did_you_mean(p.arg, accepted)} (arguments: "
+                                       f"{', '.join(accepted) or 'none'})")]
+
+
+def _names(section: str, raw: dict[str, Any], searched: dict[str, Param]) -> list[str]:
+    if section in searched and searched[section].kind == "choice":
+        return [n for n in searched[section].args if isinstance(n, str)]
+    name = (raw.get(section) or {}).get("name")
+    return [name] if isinstance(name, str) else []
+
+
+def apply(raw: dict[str, Any], values: dict[str, Any],
+          registry: Registry) -> tuple[dict[str, Any], list[str]]:
+    """``raw`` (a config without defaults) with ``values`` set; also the notes on what was
+    dropped because the (possibly swapped) plugin has no such argument."""
+    config = copy.deepcopy(raw)
+    notes = []
+    names = {k: v for k, v in values.items() if k.endswith(".name")}
+    for key, name in names.items():
+        section = key.split(".", 1)[0]
+        current = dict(config.get(section) or {})
+        kind = PLUGIN_SECTIONS[section]
+        if current.get("name") == name:
+            continue
+        accepted = parameters(registry.get(kind, name)) if registry.has(kind, name) else {}
+        kept = {"name": name}
+        for arg, value in current.items():
+            if arg == "name":
+                continue
+            if arg in accepted:
+                kept[arg] = value
+            else:
+                notes.append(f"{section}.{arg}={value!r} dropped: {kind} '{name}' has no "
+                             f"argument '{arg}'")
+        config[section] = kept
+    for key, value in values.items():
+        if key in names:
+            continue
+        section, arg = key.split(".", 1)
+        node = config.setdefault(section, {})
+        if section in PLUGIN_SECTIONS:
+            kind = PLUGIN_SECTIONS[section]
+            name = node.get("name")
+            if isinstance(name, str) and registry.has(kind, name) and \
+                    arg not in parameters(registry.get(kind, name)):
+                notes.append(f"{key}={value!r} dropped: {kind} '{name}' has no argument '{arg}'")
+                continue
+        node[arg] = value
+    return config, notes
+
+
+def corner_values(params: list[Param]) -> list[dict[str, Any]]:
+    """Assignments that, between them, put every bound of every entry in front of the config
+    checks once; a plugin-name choice is paired with each entry its plugins accept."""
+    names = [p for p in params if p.arg == "name"]
+    others = [p for p in params if p.arg != "name"]
+    assignments: list[dict[str, Any]] = []
+    for p in others:
+        assignments += [{p.key: v} for v in p.corners()]
+    for n in names:
+        for name in n.args:
+            assignments.append({n.key: name})
+            for p in others:
+                if p.section == n.section:
+                    assignments += [{n.key: name, p.key: v} for v in p.corners()]
+    return assignments
