@@ -1,4 +1,5 @@
-"""RAY_AUTH_MODE=disabled .venv/bin/python benchmarks/compare_ml100k.py [--smoke-test] [--cold-start-only]
+"""RAY_AUTH_MODE=disabled .venv/bin/python benchmarks/compare_ml100k.py [--smoke-test]
+    [--cold-start-only]
 
 Every model of examples/ on one MovieLens-100K split, in this process (``num_workers: 0``):
 popularity, MF, BPR, WARP, CML, CML+F and two-tower. One JSON line per model: test
@@ -174,9 +175,8 @@ def group_popularity(data_dir: Path, users: np.ndarray) -> dict[str, float]:
         scores = (counts + prior * share) / (counts.sum(1, keepdims=True) + prior)
         retriever = FaissFlatRetriever()
         retriever.build(np.ascontiguousarray(scores.T, dtype=np.float32), "dot")
-        onehot = np.eye(len(names), dtype=np.float32)
-        sums = evaluate(lambda batch: onehot[group[batch]], retriever, users, data.relevant,
-                        data.exclude, [50])
+        onehot = np.eye(len(names), dtype=np.float32)[group]  # each user's group, one-hot
+        sums = evaluate(onehot.__getitem__, retriever, users, data.relevant, data.exclude, [50])
         found[name] = sums.means()["recall@50"]
     return found
 

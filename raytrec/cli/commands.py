@@ -84,12 +84,12 @@ def tune(args: argparse.Namespace, console: Console) -> int:
         search = load_search(Path(args.resume))
     else:
         search = create_search(args.config, args.overrides, args.run_dir, args.overwrite)
-    console.print(f"tune directory: {search.tune_dir}")
+    console.print(f"tune directory: {search.tune_dir}", soft_wrap=True)
     grid = run_search(search, resume=bool(args.resume))
     plan = search.plan
-    if grid.num_terminated + grid.num_errors < plan.settings.num_samples:
+    if search.interrupted():
         console.print(f"search interrupted; continue it with raytrec tune --resume "
-                      f"{search.tune_dir}")
+                      f"{search.tune_dir}", soft_wrap=True)
         return 130
     trials = collect(grid, plan)
     summary = write_outputs(trials, plan, search.tune_dir)
@@ -102,13 +102,13 @@ def _print_search_summary(console: Console, tune_dir: Path, summary: dict, plan)
     console.print(f"{summary['trials']} trials: {summary['stopped_early']} stopped early, "
                   f"{summary['errors']} failed")
     params = ", ".join(f"{k}={v!r}" for k, v in summary["params"].items())
-    console.print(f"best trial {summary['trial_id']}: {params}")
+    console.print(f"best trial {summary['trial_id']}: {params}", soft_wrap=True)
     for note in summary["notes"]:
-        console.print(f"  note: {note}")
+        console.print(f"  note: {note}", soft_wrap=True)
     ks = list(plan.base["eval"]["ks"])
     console.print(metrics_table(f"best trial (valid {metric} "
                                 f"{summary['valid'][metric]:.4f} at epoch "
                                 f"{summary['best_epoch']})",
                                 {"valid": summary["valid"], "test": summary["test"]}, ks))
     for name in ("results.csv", "results.parquet", "best.yaml", "best.json", "plots/"):
-        console.print(f"  {tune_dir / name}")
+        console.print(f"  {tune_dir / name}", soft_wrap=True)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 from ray.tune import Callback
@@ -101,3 +103,32 @@ def _show(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:.4g}"
     return str(value)
+
+
+class CompletionLog(Callback):
+    """Records each trial that ended (finished, stopped by the scheduler, or failed).
+
+    An interrupted search ends its running trials without this event, which is how the
+    driver tells an interruption from a scheduler's stop; the file outlives the process, so
+    a resumed search counts the trials of every session.
+    """
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+    def _write(self, trial: Any, event: str) -> None:
+        with open(self.path, "a") as fh:
+            fh.write(json.dumps({"trial_id": trial.trial_id, "event": event}) + "\n")
+
+    def on_trial_complete(self, iteration: int, trials: list, trial: Any,
+                          **info: Any) -> None:
+        self._write(trial, "complete")
+
+    def on_trial_error(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
+        self._write(trial, "error")
+
+
+def ended_trials(path: Path) -> set[str]:
+    if not path.is_file():
+        return set()
+    return {json.loads(line)["trial_id"] for line in path.read_text().splitlines() if line}

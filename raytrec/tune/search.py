@@ -31,6 +31,7 @@ TUNE_ENV = {
 }
 EXPERIMENT = "search"
 RAY_STORAGE = "ray"
+ENDED_LOG = "ended.jsonl"
 
 
 @dataclass
@@ -41,6 +42,16 @@ class Search:
     @property
     def data_dir(self) -> Path:
         return self.tune_dir / "data"
+
+    @property
+    def ended_log(self) -> Path:
+        return self.tune_dir / ENDED_LOG
+
+    def interrupted(self) -> bool:
+        """Whether some trial has not ended yet (the search was stopped before its end)."""
+        from raytrec.tune.live import ended_trials
+
+        return len(ended_trials(self.ended_log)) < self.plan.settings.num_samples
 
     @property
     def experiment_dir(self) -> Path:
@@ -123,7 +134,7 @@ def run_search(search: Search, resume: bool = False) -> Any:
 
         optuna.logging.set_verbosity(optuna.logging.WARNING)
 
-    from raytrec.tune.live import LiveTable
+    from raytrec.tune.live import CompletionLog, LiveTable
 
     plan = search.plan
     resources = trial_resources(plan)
@@ -141,11 +152,14 @@ def run_search(search: Search, resume: bool = False) -> Any:
             param_space={p.key: p.domain() for p in plan.params},
             tune_config=tune.TuneConfig(
                 metric=plan.metric_key, mode=settings.mode, num_samples=settings.num_samples,
-                max_concurrent_trials=settings.max_concurrent_trials,
+                # Random search takes its limit itself (Tune applies it to Searchers only).
+                max_concurrent_trials=None if settings.algorithm == "random"
+                else settings.max_concurrent_trials,
                 scheduler=_scheduler(plan), search_alg=_search_algorithm(plan)),
             run_config=tune.RunConfig(
                 name=EXPERIMENT, storage_path=str((search.tune_dir / RAY_STORAGE).resolve()),
-                verbose=0, callbacks=[LiveTable(plan)],
+                verbose=0, callbacks=[LiveTable(plan),
+                                      CompletionLog(str(search.ended_log.resolve()))],
                 failure_config=tune.FailureConfig(max_failures=plan.base["scaling"]
                                                   ["max_failures"]),
                 checkpoint_config=tune.CheckpointConfig(num_to_keep=2)),
@@ -178,7 +192,8 @@ def _search_algorithm(plan: Plan) -> Any:
     if settings.algorithm == "random":
         from ray.tune.search.basic_variant import BasicVariantGenerator
 
-        return BasicVariantGenerator(random_state=settings.seed)
+        return BasicVariantGenerator(random_state=settings.seed,
+                                     max_concurrent=settings.max_concurrent_trials or 0)
     from ray.tune.search.optuna import OptunaSearch
 
     return OptunaSearch(seed=settings.seed)

@@ -1,0 +1,136 @@
+"""``raytrec tune`` end to end on small synthetic data."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from raytrec.cli.main import main
+from tests.conftest import write_config
+
+SPACE = {"loss.margin": {"uniform": [0.1, 1.5]},
+         "sampler.num_negatives": {"choice": [2, 5, 10]},
+         "loss.name": {"choice": ["cml", "bpr"]}}
+
+
+def _search_file(tmp_path: Path, search: dict, tune: dict, **sections) -> Path:
+    path = write_config(tmp_path / "search.yaml", **sections)
+    raw = yaml.safe_load(path.read_text())
+    path.write_text(yaml.safe_dump({**raw, "search": search, "tune": tune}))
+    return path
+
+
+@pytest.mark.ray
+def test_search_writes_its_outputs_and_best_yaml_retrains(tmp_path: Path, ray_cluster,
+                                                          capsys) -> None:
+    path = _search_file(tmp_path, SPACE, {"num_samples": 4, "grace_period": 1,
+                                          "reduction_factor": 2, "max_concurrent_trials": 2},
+                        train={"epochs": 3})
+    out = tmp_path / "tune"
+    assert main(["tune", str(path), "--run-dir", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "4 trials:" in printed and "best trial" in printed
+
+    table = pd.read_parquet(out / "results.parquet")
+    assert len(table) == 4 and table["trial_id"].is_unique
+    assert set(table["status"]) <= {"finished", "stopped"}
+    assert {"loss.margin", "sampler.num_negatives", "loss.name", "best_recall@20",
+            "epochs_run", "stopped_early", "wall_s"} <= set(table.columns)
+    assert table["loss.name"].isin(["cml", "bpr"]).all()
+    assert table["sampler.num_negatives"].isin([2, 5, 10]).all()
+    finished = table[table["status"] == "finished"]
+    assert (finished["epochs_run"] == 3).all() and not finished["stopped_early"].any()
+    # A trial with the BPR loss cannot use a margin: dropped, and the row says so.
+    for _, row in table[table["loss.name"] == "bpr"].iterrows():
+        assert "loss.margin=" in row["notes"] and "dropped" in row["notes"]
+    assert pd.read_csv(out / "results.csv")["trial_id"].tolist() == table["trial_id"].tolist()
+
+    best = json.loads((out / "best.json").read_text())
+    assert best["valid"]["recall@20"] == pytest.approx(finished["best_recall@20"].max())
+    assert 0 < best["test"]["recall@20"] <= 1
+    plots = {p.name for p in (out / "plots").iterdir()}
+    assert plots == {"learning_curves.png", "metric_vs_loss.margin.png",
+                     "metric_vs_sampler.num_negatives.png", "metric_vs_loss.name.png"}
+    assert all((out / "plots" / p).read_bytes()[:4] == b"\x89PNG" for p in plots)
+
+    # best.yaml is a complete training config: retraining it gives the trial's result.
+    run = tmp_path / "retrain"
+    assert main(["train", str(out / "best.yaml"), "--run-dir", str(run)]) == 0
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert metrics["valid"]["recall@20"] == pytest.approx(best["valid"]["recall@20"], rel=0.01)
+    assert metrics["best_epoch"] == best["best_epoch"]
+
+
+def _experiment_results(out: Path) -> dict[str, pd.DataFrame]:
+    frames = {}
+    for result in (out / "ray" / "search").glob("run_trial_*/result.json"):
+        text = result.read_text()
+        lines = text[: text.rfind("\n") + 1].splitlines()  # a line still being written waits
+        frames[result.parent.name] = pd.DataFrame([json.loads(line) for line in lines])
+    return frames
+
+
+@pytest.mark.ray
+def test_interrupted_search_resumes_where_it_stopped(tmp_path: Path) -> None:
+    data = {"name": "synthetic", "num_users": 3000, "num_items": 500,
+            "interactions_per_user": 30, "num_clusters": 5, "seed": 1}
+    path = _search_file(tmp_path, {"loss.margin": {"uniform": [0.1, 1.0]}},
+                        {"num_samples": 3, "max_concurrent_trials": 1, "scheduler": "fifo",
+                         "algorithm": "random"},
+                        data=data, train={"epochs": 12, "batch_size": 256})
+    out = tmp_path / "tune"
+    env = {**os.environ, "RAY_AUTH_MODE": "disabled"}
+    command = [sys.executable, "-m", "raytrec.cli.main", "tune"]
+    proc = subprocess.Popen([*command, str(path), "--run-dir", str(out)], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:  # interrupt once the first trial is under way
+        if any(len(f) >= 2 for f in _experiment_results(out).values()):
+            break
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGINT)
+    output, _ = proc.communicate(timeout=120)
+    assert proc.returncode == 130, output
+    assert f"raytrec tune --resume {out}" in output
+    assert not (out / "best.yaml").exists()
+
+    done = subprocess.run([*command, "--resume", str(out)], env=env, capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    table = pd.read_parquet(out / "results.parquet")
+    assert len(table) == 3 and (table["status"] == "finished").all()
+    for name, frame in _experiment_results(out).items():
+        epochs = frame["epoch"].tolist()
+        # Continued from its checkpoint: no epoch was trained (and reported) twice.
+        assert epochs == sorted(epochs) and len(set(epochs)) == len(epochs) - 1, name
+
+
+@pytest.mark.ray
+def test_asha_stops_a_ray_train_trial_and_the_next_one_runs(tmp_path: Path, ray_cluster,
+                                                            capsys) -> None:
+    """Two-worker trials each build a TorchTrainer; once ASHA stops one, its workers' resources
+    must come back, or the next trial waits for them forever."""
+    # Seed 1 draws lr 0.1, then 1e-6 twice: a good first trial, then two that barely move and
+    # fall below its first-epoch metric.
+    path = _search_file(tmp_path, {"train.lr": {"choice": [0.1, 1e-6]}},
+                        {"num_samples": 3, "max_concurrent_trials": 1, "grace_period": 1,
+                         "reduction_factor": 2, "algorithm": "random", "seed": 1},
+                        train={"epochs": 2},
+                        scaling={"num_workers": 2, "cpus_per_worker": 0.5})
+    out = tmp_path / "tune"
+    assert main(["tune", str(path), "--run-dir", str(out)]) == 0
+    table = pd.read_parquet(out / "results.parquet")
+    assert table["train.lr"].tolist() == [0.1, 1e-6, 1e-6]
+    assert table["status"].tolist() == ["finished", "stopped", "stopped"]
+    assert table["epochs_run"].tolist() == [2, 1, 1]
+    # The trials trained on two workers (each wrote its own Ray Train run).
+    assert len(list((out / "ray" / "search").glob("run_trial_*/ray/train"))) == 3
