@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 
@@ -13,16 +14,15 @@ from raytrec.cli.tables import metrics_table, plugins_rows, plugins_table
 from raytrec.errors import RaytrecError
 from raytrec.plugins import get_registry
 
+if TYPE_CHECKING:
+    from raytrec.tune.plan import Plan
+
 
 def train(args: argparse.Namespace, console: Console) -> int:
     from raytrec.run.job import create_job, load_job
     from raytrec.run.launch import run_job
 
-    if bool(args.config) == bool(args.resume):
-        raise RaytrecError("give either a CONFIG to train or --resume RUN_DIR, not both or neither")
-    if args.resume and (args.overrides or args.run_dir):
-        raise RaytrecError("--resume continues a run as it was configured; it takes no --set "
-                           "or --run-dir")
+    _check_resume_args(args, "train", "RUN_DIR")
     if args.resume:
         job = load_job(Path(args.resume))
     else:
@@ -33,6 +33,15 @@ def train(args: argparse.Namespace, console: Console) -> int:
         summary = run_job(job)
     _print_summary(console, job.run_dir, summary, cfg["eval"])
     return 0
+
+
+def _check_resume_args(args: argparse.Namespace, what: str, directory: str) -> None:
+    if bool(args.config) == bool(args.resume):
+        raise RaytrecError(f"give either a CONFIG to {what} or --resume {directory}, not both "
+                           "or neither")
+    if args.resume and (args.overrides or args.run_dir):
+        raise RaytrecError(f"--resume continues a {'run' if what == 'train' else what} as it "
+                           "was configured; it takes no --set or --run-dir")
 
 
 def _print_summary(console: Console, run_dir: Path, summary: dict, eval_cfg: dict) -> None:
@@ -74,12 +83,7 @@ def tune(args: argparse.Namespace, console: Console) -> int:
     from raytrec.tune.results import collect, write_outputs
     from raytrec.tune.search import create_search, load_search, run_search
 
-    if bool(args.config) == bool(args.resume):
-        raise RaytrecError("give either a CONFIG to search or --resume TUNE_DIR, not both or "
-                           "neither")
-    if args.resume and (args.overrides or args.run_dir):
-        raise RaytrecError("--resume continues a search as it was configured; it takes no "
-                           "--set or --run-dir")
+    _check_resume_args(args, "search", "TUNE_DIR")
     if args.resume:
         search = load_search(Path(args.resume))
     else:
@@ -97,7 +101,7 @@ def tune(args: argparse.Namespace, console: Console) -> int:
     return 1 if summary["errors"] else 0
 
 
-def _print_search_summary(console: Console, tune_dir: Path, summary: dict, plan) -> None:
+def _print_search_summary(console: Console, tune_dir: Path, summary: dict, plan: Plan) -> None:
     metric = plan.settings.metric
     console.print(f"{summary['trials']} trials: {summary['stopped_early']} stopped early, "
                   f"{summary['errors']} failed")

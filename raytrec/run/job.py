@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -53,9 +54,22 @@ def create_job(config_path: str | Path, overrides: list[str], run_dir: Path | No
     """Validate everything, load the data, and only then create the run directory."""
     config = resolve_config(config_path, overrides)
     run_dir = Path(run_dir) if run_dir else default_run_dir(config_path)
+
+    def fill(staging: Path) -> None:
+        check_against_data(config, staging / "data", str(config_path))
+        (staging / CONFIG_FILE).write_text(yaml.safe_dump(config, sort_keys=False))
+
+    prepare_run_dir(run_dir, config, overwrite, fill)
+    return Job(config, run_dir)
+
+
+def prepare_run_dir(run_dir: Path, config: dict[str, Any], overwrite: bool,
+                    fill: Callable[[Path], None], kind: str = "run") -> None:
+    """Prepare ``config``'s data and ``fill`` the rest in a staging directory; only when all
+    of it succeeded does it replace ``run_dir``, so a failure leaves nothing half-written."""
     if run_dir.exists() and any(run_dir.iterdir()) and not overwrite:
         raise RunDirError(
-            f"run directory {run_dir} already exists; pass --overwrite to replace it, "
+            f"{kind} directory {run_dir} already exists; pass --overwrite to replace it, "
             f"--resume {run_dir} to continue it, or choose another --run-dir")
     section = config["data"]
     dataset = get_registry().create("dataset", section["name"],
@@ -66,15 +80,13 @@ def create_job(config_path: str | Path, overrides: list[str], run_dir: Path | No
     staging.mkdir(parents=True)
     try:
         prepare(raw, SplitConfig(**config["split"]), staging / "data")
-        check_against_data(config, staging / "data", str(config_path))
-        (staging / CONFIG_FILE).write_text(yaml.safe_dump(config, sort_keys=False))
+        fill(staging)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     if run_dir.exists():
         shutil.rmtree(run_dir)
     staging.rename(run_dir)
-    return Job(config, run_dir)
 
 
 def check_against_data(config: dict[str, Any], data_dir: Path, source: str) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from typing import Any
 
@@ -43,6 +44,7 @@ def ensure_ray(num_cpus: int | None = None, **kwargs: Any) -> None:
     # Worker and controller logs stay in Ray's session logs unless debugging: progress reaches
     # the driver through the run directory, failures as exceptions.
     options: dict[str, Any] = {"log_to_driver": debugging(),
+                               "logging_level": logging.DEBUG if debugging() else logging.WARNING,
                                "runtime_env": {"env_vars": plugin_env()}}
     if address:
         ray.init(address=address, **options, **kwargs)

@@ -79,21 +79,27 @@ def load_plan(path: str | Path, overrides: list[str]) -> Plan:
         problems += exc.problems
         raise ConfigError(problems, source) from None
     if settings is not None:
+        found = _metric_problems(settings.metric or base["eval"]["metric"], base["eval"]["ks"])
+        problems += found
+        if settings.metric and not found and settings.metric != base["eval"]["metric"]:
+            # Each trial's best epoch is picked by the metric the search optimises.
+            raw.setdefault("eval", {})["metric"] = settings.metric
+            base = validate(with_defaults(raw), registry, source)
         settings.metric = settings.metric or base["eval"]["metric"]
-        problems += _metric_problems(settings.metric, base["eval"]["ks"])
         epochs = base["train"]["epochs"]
         if settings.scheduler == "asha" and settings.grace_period > epochs and \
                 "train.epochs" not in entries:
             problems.append(Problem("tune.grace_period", f"{settings.grace_period} is more than "
                                     f"train.epochs ({epochs}): ASHA could never stop a trial; "
                                     "lower it or use scheduler: fifo"))
+    # The bounds of every entry that is well-formed are checked too, whatever else is wrong.
+    flawed = {p.key for p in problems}
+    sound = [p for p in params if f"search.{p.key}" not in flawed]
+    problems += corner_problems(Plan(raw, base, sound, settings or TuneSection(), source),
+                                lambda config: validate(with_defaults(config), registry))
     if problems:
         raise ConfigError(problems, source)
-    plan = Plan(raw, base, params, settings, source)
-    problems = corner_problems(plan, lambda config: validate(with_defaults(config), registry))
-    if problems:
-        raise ConfigError(problems, source)
-    return plan
+    return Plan(raw, base, params, settings, source)
 
 
 def _metric_problems(metric: str, ks: list[int]) -> list[Problem]:

@@ -11,6 +11,7 @@ import matplotlib
 
 matplotlib.use("Agg")  # files only, never a window
 import matplotlib.pyplot as plt
+from matplotlib.ticker import MaxNLocator
 
 from raytrec.tune.plan import Plan
 from raytrec.tune.results import Trial, best_value
@@ -45,15 +46,8 @@ def _metric_vs(trials: list[Trial], plan: Plan, param: Any, path: Path) -> Path:
         ax.set_xticks(range(len(labels)), labels, rotation=30 if len(labels) > 4 else 0)
     elif param.log:
         ax.set_xscale("log")
-    ax.set_xlabel(param.key)
-    ax.set_ylabel(f"best valid {plan.settings.metric}")
-    ax.set_title(f"{plan.settings.metric} vs {param.key}")
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize="small")
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path
+    return _save(fig, ax, path, param.key, f"best valid {plan.settings.metric}",
+                 f"{plan.settings.metric} vs {param.key}")
 
 
 def _position(value: Any, param: Any, labels: list[str]) -> int:
@@ -76,9 +70,15 @@ def _learning_curves(trials: list[Trial], plan: Plan, path: Path) -> Path:
                     color=line.get_color())
     ax.plot([], [], "k--x", label="stopped early (ASHA)")
     ax.plot([], [], "k-", label="ran to its end")
-    ax.set_xlabel("epoch")
-    ax.set_ylabel(f"valid {plan.settings.metric}")
-    ax.set_title(f"learning curves of {len(trials)} trials")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    return _save(fig, ax, path, "epoch", f"valid {plan.settings.metric}",
+                 f"learning curves of {len(trials)} trials")
+
+
+def _save(fig: Any, ax: Any, path: Path, xlabel: str, ylabel: str, title: str) -> Path:
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
     ax.grid(alpha=0.3)
     ax.legend(fontsize="small")
     fig.tight_layout()

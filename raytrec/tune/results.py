@@ -13,6 +13,7 @@ import yaml
 
 from raytrec.errors import RunDirError
 from raytrec.tune.plan import Plan
+from raytrec.tune.trial import trial_threads
 
 RESULTS = "results"
 BEST_CONFIG = "best.yaml"
@@ -108,6 +109,9 @@ def write_outputs(trials: list[Trial], plan: Plan, tune_dir: Path) -> dict[str, 
     write_plots(trials, plan, tune_dir / "plots")
     best = best_trial(trials, plan)
     config, notes = plan.trial_config(best.values)
+    # The trial's thread count too: sums over another number of threads round differently,
+    # and over dozens of epochs that moves the metric by up to about 1%.
+    config["train"]["threads"] = trial_threads(plan, config)
     _replace(tune_dir / BEST_CONFIG, lambda p: p.write_text(
         f"# raytrec train {tune_dir / BEST_CONFIG}\n"
         f"# The best trial ({best.trial_id}) of the search in {tune_dir}.\n"

@@ -4,19 +4,15 @@ from __future__ import annotations
 
 import logging
 import os
-import shutil
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from raytrec.data.prepare import prepare
-from raytrec.data.splits import SplitConfig
 from raytrec.errors import ConfigError, RunDirError
 from raytrec.plugins import get_registry
-from raytrec.run.job import check_against_data
+from raytrec.run.job import check_against_data, default_run_dir, prepare_run_dir
 from raytrec.tune.plan import Plan, corner_problems, load_plan
 from raytrec.tune.trial import run_trial, trial_resources
 
@@ -58,36 +54,17 @@ class Search:
         return self.tune_dir / RAY_STORAGE / EXPERIMENT
 
 
-def default_tune_dir(config_path: str | Path) -> Path:
-    return Path("runs") / f"{Path(config_path).stem}-{time.strftime('%Y%m%d-%H%M%S')}"
-
-
 def create_search(config_path: str | Path, overrides: list[str], tune_dir: Path | None,
                   overwrite: bool = False) -> Search:
     """Check the whole search file, prepare its data, and only then create ``tune_dir``."""
     plan = load_plan(config_path, overrides)
-    tune_dir = Path(tune_dir) if tune_dir else default_tune_dir(config_path)
-    if tune_dir.exists() and any(tune_dir.iterdir()) and not overwrite:
-        raise RunDirError(
-            f"tune directory {tune_dir} already exists; pass --overwrite to replace it, "
-            f"--resume {tune_dir} to continue it, or choose another --run-dir")
-    section = plan.base["data"]
-    dataset = get_registry().create("dataset", section["name"],
-                                    **{k: v for k, v in section.items() if k != "name"})
-    raw = dataset.load()
-    staging = tune_dir.with_name(tune_dir.name + ".staging")
-    shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir(parents=True)
-    try:
-        prepare(raw, SplitConfig(**plan.base["split"]), staging / "data")
+    tune_dir = Path(tune_dir) if tune_dir else default_run_dir(config_path)
+
+    def fill(staging: Path) -> None:
         _check_against_data(plan, staging / "data")
         (staging / PLAN_FILE).write_text(yaml.safe_dump(plan.document(), sort_keys=False))
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    if tune_dir.exists():
-        shutil.rmtree(tune_dir)
-    staging.rename(tune_dir)
+
+    prepare_run_dir(tune_dir, plan.base, overwrite, fill, kind="tune")
     return Search(plan, tune_dir)
 
 
@@ -118,8 +95,9 @@ def load_search(tune_dir: Path) -> Search:
     return search
 
 
-def run_search(search: Search, resume: bool = False) -> Any:
-    """Run (or continue) the search; returns Tune's ResultGrid."""
+def run_search(search: Search, resume: bool = False, live: bool = True) -> Any:
+    """Run (or continue) the search; returns Tune's ResultGrid. ``live``: show the table of
+    trials in the terminal."""
     from raytrec.run.ray_setup import debugging, ensure_ray
 
     for key, value in TUNE_ENV.items():
@@ -158,8 +136,9 @@ def run_search(search: Search, resume: bool = False) -> Any:
                 scheduler=_scheduler(plan), search_alg=_search_algorithm(plan)),
             run_config=tune.RunConfig(
                 name=EXPERIMENT, storage_path=str((search.tune_dir / RAY_STORAGE).resolve()),
-                verbose=0, callbacks=[LiveTable(plan),
-                                      CompletionLog(str(search.ended_log.resolve()))],
+                verbose=0,
+                callbacks=[*([LiveTable(plan)] if live else []),
+                           CompletionLog(str(search.ended_log.resolve()))],
                 failure_config=tune.FailureConfig(max_failures=plan.base["scaling"]
                                                   ["max_failures"]),
                 checkpoint_config=tune.CheckpointConfig(num_to_keep=2)),

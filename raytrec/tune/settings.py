@@ -13,7 +13,8 @@ class TuneSection:
     Attributes:
         num_samples: trials to run.
         max_concurrent_trials: trials running at once; default: as many as the resources fit.
-        metric: the validation metric to optimise, e.g. ``recall@50``; default ``eval.metric``.
+        metric: the validation metric to optimise, e.g. ``recall@50``; default ``eval.metric``
+            (which it replaces: each trial's best epoch is picked by the same metric).
         mode: ``max`` or ``min`` of the metric.
         scheduler: ``asha`` stops trials whose metric trails the others' at the same epoch;
             ``fifo`` runs every trial to its end (or its own early stopping).

@@ -36,6 +36,13 @@ def trial_resources(plan: Plan) -> dict[str, float]:
     return {"cpu": float(cpu), "gpu": float(gpu)}
 
 
+def trial_threads(plan: Plan, config: dict[str, Any]) -> int | None:
+    """torch's thread count in a trial that trains itself: ``train.threads``, else its CPUs."""
+    if not trains_itself(config):
+        return config["train"]["threads"]
+    return config["train"]["threads"] or max(1, int(trial_resources(plan)["cpu"]))
+
+
 class TuneSession:
     """The loop inside a Tune trial: reports and checkpoints go to Tune.
 
@@ -88,8 +95,7 @@ def run_trial(values: dict[str, Any], plan: Plan, data_dir: str) -> None:
     if trains_itself(config):
         from raytrec.train.loop import train_loop
 
-        cpus = trial_resources(plan)["cpu"]
-        torch.set_num_threads(config["train"]["threads"] or max(1, int(cpus)))
+        torch.set_num_threads(trial_threads(plan, config))
         train_loop(payload, TuneSession(config["train"]["device"], plan.metric_key))
         return
     from raytrec.run.launch import build_trainer

@@ -66,7 +66,8 @@ def test_search_writes_its_outputs_and_best_yaml_retrains(tmp_path: Path, ray_cl
     run = tmp_path / "retrain"
     assert main(["train", str(out / "best.yaml"), "--run-dir", str(run)]) == 0
     metrics = json.loads((run / "metrics.json").read_text())
-    assert metrics["valid"]["recall@20"] == pytest.approx(best["valid"]["recall@20"], rel=0.01)
+    # Same seed and thread count (best.yaml carries it): the same sums, the same metric.
+    assert metrics["valid"]["recall@20"] == pytest.approx(best["valid"]["recall@20"], rel=1e-6)
     assert metrics["best_epoch"] == best["best_epoch"]
 
 

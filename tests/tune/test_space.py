@@ -153,3 +153,18 @@ def test_more_negatives_than_items_is_caught_after_preparing(tmp_path: Path, cap
     err = capsys.readouterr().err
     assert code == 2 and "search.sampler.num_negatives: with sampler.num_negatives=500" in err
     assert not out.exists() and not list(tmp_path.glob("tune-out*"))
+
+
+def test_the_searched_metric_also_picks_each_trials_best_epoch(tmp_path: Path) -> None:
+    plan = load_plan(_search_file(tmp_path, {"loss.margin": {"uniform": [0.1, 1.0]}},
+                                  tune={"metric": "ndcg@10", "mode": "max"}), [])
+    assert plan.settings.metric == "ndcg@10" and plan.metric_key == "valid/ndcg@10"
+    assert plan.base["eval"]["metric"] == "ndcg@10"
+    config, _ = plan.trial_config({"loss.margin": 0.3})
+    assert config["eval"]["metric"] == "ndcg@10" and config["loss"]["margin"] == 0.3
+    # What --resume reads back is the same search.
+    document = tmp_path / "tune.yaml"
+    document.write_text(yaml.safe_dump(plan.document()))
+    again = load_plan(document, [])
+    assert again.params == plan.params and again.settings == plan.settings
+    assert again.base == plan.base
