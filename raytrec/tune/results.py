@@ -82,7 +82,9 @@ def table(trials: list[Trial], plan: Plan) -> pd.DataFrame:
             "notes": "; ".join(notes),
             "error": trial.error,
         })
-    return pd.DataFrame(rows)
+    frame = pd.DataFrame(rows)
+    frame["best_epoch"] = frame["best_epoch"].astype("Int64")  # empty for unfinished trials
+    return frame
 
 
 def _cell(value: Any) -> Any:

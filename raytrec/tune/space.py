@@ -243,7 +243,7 @@ def apply(raw: dict[str, Any], values: dict[str, Any],
                 continue
             if arg in accepted:
                 kept[arg] = value
-            else:
+            elif f"{section}.{arg}" not in values:  # a searched value gets its own note
                 notes.append(f"{section}.{arg}={value!r} dropped: {kind} '{name}' has no "
                              f"argument '{arg}'")
         config[section] = kept
