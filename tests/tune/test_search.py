@@ -135,3 +135,9 @@ def test_asha_stops_a_ray_train_trial_and_the_next_one_runs(tmp_path: Path, ray_
     assert table["epochs_run"].tolist() == [2, 1, 1]
     # The trials trained on two workers (each wrote its own Ray Train run).
     assert len(list((out / "ray" / "search").glob("run_trial_*/ray/train"))) == 3
+    # `raytrec train` of the best config runs the same two-worker loop to the same result.
+    best = json.loads((out / "best.json").read_text())
+    run = tmp_path / "retrain"
+    assert main(["train", str(out / "best.yaml"), "--run-dir", str(run)]) == 0
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert metrics["valid"]["recall@20"] == pytest.approx(best["valid"]["recall@20"], rel=1e-6)
