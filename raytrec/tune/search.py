@@ -18,8 +18,6 @@ from raytrec.tune.trial import run_trial, trial_resources
 
 PLAN_FILE = "tune.yaml"
 TUNE_ENV = {
-    # Trials report the metric only when they evaluated; never fail a result for lacking it.
-    "TUNE_DISABLE_STRICT_METRIC_CHECKING": "1",
     # Tune's legacy output engine honours verbose=0; the new one still prints a banner.
     "RAY_AIR_NEW_OUTPUT": "0",
     # Every epoch checkpoints (so a search resumes mid-trial) and Tune warns about that.
