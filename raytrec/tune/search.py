@@ -14,6 +14,7 @@ from raytrec.errors import ConfigError, RunDirError
 from raytrec.plugins import get_registry
 from raytrec.run.job import check_against_data, default_run_dir, prepare_run_dir
 from raytrec.tune.plan import Plan, corner_problems, load_plan
+from raytrec.tune.space import ConditionalSpace
 from raytrec.tune.trial import run_trial, trial_resources
 
 PLAN_FILE = "tune.yaml"
@@ -125,7 +126,7 @@ def run_search(search: Search, resume: bool = False, live: bool = True) -> Any:
         settings = plan.settings
         tuner = tune.Tuner(
             trainable,
-            param_space={p.key: p.domain() for p in plan.params},
+            param_space={} if _conditional(plan) else {p.key: p.domain() for p in plan.params},
             tune_config=tune.TuneConfig(
                 metric=plan.metric_key, mode=settings.mode, num_samples=settings.num_samples,
                 # Random search takes its limit itself (Tune applies it to Searchers only).
@@ -173,4 +174,12 @@ def _search_algorithm(plan: Plan) -> Any:
                                      max_concurrent=settings.max_concurrent_trials or 0)
     from ray.tune.search.optuna import OptunaSearch
 
+    if _conditional(plan):
+        return OptunaSearch(space=ConditionalSpace.build(plan.params, get_registry()),
+                            metric=plan.metric_key, mode=settings.mode, seed=settings.seed)
     return OptunaSearch(seed=settings.seed)
+
+
+def _conditional(plan: Plan) -> bool:
+    """A plugin name is searched with Optuna: draw each argument only where it applies."""
+    return plan.settings.algorithm == "optuna" and any(p.arg == "name" for p in plan.params)

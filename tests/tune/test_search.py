@@ -49,9 +49,10 @@ def test_search_writes_its_outputs_and_best_yaml_retrains(tmp_path: Path, ray_cl
     assert table["sampler.num_negatives"].isin([2, 5, 10]).all()
     finished = table[table["status"] == "finished"]
     assert (finished["epochs_run"] == 3).all() and not finished["stopped_early"].any()
-    # A trial with the BPR loss cannot use a margin: dropped, and the row says so.
-    for _, row in table[table["loss.name"] == "bpr"].iterrows():
-        assert "loss.margin=" in row["notes"] and "dropped" in row["notes"]
+    # TPE draws a margin only for trials of a loss that takes one (seed 0 draws both losses).
+    assert set(table["loss.name"]) == {"cml", "bpr"}
+    assert table.loc[table["loss.name"] == "bpr", "loss.margin"].isna().all()
+    assert table.loc[table["loss.name"] == "cml", "loss.margin"].between(0.1, 1.5).all()
     assert pd.read_csv(out / "results.csv")["trial_id"].tolist() == table["trial_id"].tolist()
 
     best = json.loads((out / "best.json").read_text())
@@ -84,9 +85,10 @@ def _experiment_results(out: Path) -> dict[str, pd.DataFrame]:
 def test_interrupted_search_resumes_where_it_stopped(tmp_path: Path) -> None:
     data = {"name": "synthetic", "num_users": 3000, "num_items": 500,
             "interactions_per_user": 30, "num_clusters": 5, "seed": 1}
-    path = _search_file(tmp_path, {"loss.margin": {"uniform": [0.1, 1.0]}},
-                        {"num_samples": 3, "max_concurrent_trials": 1, "scheduler": "fifo",
-                         "algorithm": "random"},
+    # TPE over a plugin choice: the restored search algorithm carries its conditional space.
+    path = _search_file(tmp_path, {"loss.margin": {"uniform": [0.1, 1.0]},
+                                   "loss.name": {"choice": ["cml", "triplet"]}},
+                        {"num_samples": 3, "max_concurrent_trials": 1, "scheduler": "fifo"},
                         data=data, train={"epochs": 12, "batch_size": 256})
     out = tmp_path / "tune"
     env = {**os.environ, "RAY_AUTH_MODE": "disabled"}

@@ -11,7 +11,7 @@ from raytrec.cli.main import main
 from raytrec.errors import ConfigError
 from raytrec.plugins import get_registry
 from raytrec.tune.plan import load_plan
-from raytrec.tune.space import Param, apply, flatten, parse
+from raytrec.tune.space import ConditionalSpace, Param, apply, flatten, parse
 from tests.conftest import write_config
 
 
@@ -170,3 +170,22 @@ def test_the_searched_metric_also_picks_each_trials_best_epoch(tmp_path: Path) -
     again = load_plan(document, [])
     assert again.params == plan.params and again.settings == plan.settings
     assert again.base == plan.base
+
+
+def test_conditional_space_draws_an_argument_only_for_plugins_that_take_it() -> None:
+    import optuna
+
+    params, _ = parse({"loss.name": {"choice": ["cml", "bpr", "warp"]},
+                       "loss.margin": {"uniform": [0.1, 1.5]},
+                       "sampler.num_negatives": {"randint": [1, 5]}})
+    space = ConditionalSpace.build(params, get_registry())
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+    names = set()
+    for _ in range(30):
+        trial = study.ask()
+        space(trial)
+        names.add(trial.params["loss.name"])
+        assert ("loss.margin" in trial.params) == (trial.params["loss.name"] != "bpr")
+        assert 1 <= trial.params["sampler.num_negatives"] <= 5
+        study.tell(trial, 0.0)
+    assert names == {"cml", "bpr", "warp"}
