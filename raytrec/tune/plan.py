@@ -40,9 +40,10 @@ class Plan:
 
     def trial_config(self, values: dict[str, Any],
                      registry: Registry | None = None) -> tuple[dict[str, Any], list[str]]:
-        """The resolved training config of one trial, and notes on dropped arguments."""
+        """The resolved training config of one trial (``values``: config values, as
+        ``decode`` gives them), and notes on dropped arguments."""
         registry = registry or get_registry()
-        raw, notes = apply(self.raw, self.decode(values), registry)
+        raw, notes = apply(self.raw, values, registry)
         return validate(with_defaults(raw), registry, source="trial config"), notes
 
     def document(self) -> dict[str, Any]:

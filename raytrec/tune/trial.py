@@ -87,7 +87,7 @@ def run_trial(values: dict[str, Any], plan: Plan, data_dir: str) -> None:
 
     if not debugging():
         logging.getLogger().setLevel(logging.WARNING)
-    config, notes = plan.trial_config(values)
+    config, notes = plan.trial_config(plan.decode(values))
     for note in notes:
         logger.warning("%s", note)
     trial_dir = Path(tune.get_context().get_trial_dir())

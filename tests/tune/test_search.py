@@ -19,7 +19,8 @@ from tests.conftest import write_config
 
 SPACE = {"loss.margin": {"uniform": [0.1, 1.5]},
          "sampler.num_negatives": {"choice": [2, 5, 10]},
-         "loss.name": {"choice": ["cml", "bpr"]}}
+         "loss.name": {"choice": ["cml", "bpr"]},
+         "eval.ks": {"choice": [[10, 20], [20, 50]]}}
 
 
 def _search_file(tmp_path: Path, search: dict, tune: dict, **sections) -> Path:
@@ -47,6 +48,8 @@ def test_search_writes_its_outputs_and_best_yaml_retrains(tmp_path: Path, ray_cl
             "epochs_run", "stopped_early", "wall_s"} <= set(table.columns)
     assert table["loss.name"].isin(["cml", "bpr"]).all()
     assert table["sampler.num_negatives"].isin([2, 5, 10]).all()
+    # A choice among lists is drawn by position and stored as the list, in JSON.
+    assert table["eval.ks"].isin(["[10, 20]", "[20, 50]"]).all()
     finished = table[table["status"] == "finished"]
     assert (finished["epochs_run"] == 3).all() and not finished["stopped_early"].any()
     # TPE draws a margin only for trials of a loss that takes one (seed 0 draws both losses).
@@ -60,13 +63,16 @@ def test_search_writes_its_outputs_and_best_yaml_retrains(tmp_path: Path, ray_cl
     assert 0 < best["test"]["recall@20"] <= 1
     plots = {p.name for p in (out / "plots").iterdir()}
     assert plots == {"learning_curves.png", "metric_vs_loss.margin.png",
-                     "metric_vs_sampler.num_negatives.png", "metric_vs_loss.name.png"}
+                     "metric_vs_sampler.num_negatives.png", "metric_vs_loss.name.png",
+                     "metric_vs_eval.ks.png"}
     assert all((out / "plots" / p).read_bytes()[:4] == b"\x89PNG" for p in plots)
 
     # best.yaml is a complete training config: retraining it gives the trial's result.
     run = tmp_path / "retrain"
     assert main(["train", str(out / "best.yaml"), "--run-dir", str(run)]) == 0
     metrics = json.loads((run / "metrics.json").read_text())
+    assert yaml.safe_load((out / "best.yaml").read_text())["eval"]["ks"] == best["params"][
+        "eval.ks"]
     # Same seed and thread count (best.yaml carries it): the same sums, the same metric.
     assert metrics["valid"]["recall@20"] == pytest.approx(best["valid"]["recall@20"], rel=1e-6)
     assert metrics["best_epoch"] == best["best_epoch"]
