@@ -15,6 +15,7 @@ from matplotlib.ticker import MaxNLocator
 
 from raytrec.tune.plan import Plan
 from raytrec.tune.results import Trial, best_value
+from raytrec.tune.space import Param
 
 MARKERS = {"finished": ("o", "tab:blue"), "stopped": ("x", "tab:red"),
            "error": ("s", "tab:gray")}
@@ -29,7 +30,7 @@ def write_plots(trials: list[Trial], plan: Plan, directory: Path) -> list[Path]:
     return written
 
 
-def _metric_vs(trials: list[Trial], plan: Plan, param: Any, path: Path) -> Path:
+def _metric_vs(trials: list[Trial], plan: Plan, param: Param, path: Path) -> Path:
     fig, ax = plt.subplots(figsize=(6, 4))
     categorical = param.kind == "choice"
     labels = [json.dumps(v) if isinstance(v, list | dict) else str(v) for v in param.args]
@@ -37,7 +38,7 @@ def _metric_vs(trials: list[Trial], plan: Plan, param: Any, path: Path) -> Path:
         shown = [t for t in trials if t.status == status and param.key in t.values]
         if not shown:
             continue
-        xs = [_position(t.values[param.key], param, labels) if categorical
+        xs = [_position(t.values[param.key], labels) if categorical
               else t.values[param.key] for t in shown]
         ys = [best_value(t, plan) for t in shown]
         label = {"stopped": "stopped early"}.get(status, status)
@@ -50,7 +51,7 @@ def _metric_vs(trials: list[Trial], plan: Plan, param: Any, path: Path) -> Path:
                  f"{plan.settings.metric} vs {param.key}")
 
 
-def _position(value: Any, param: Any, labels: list[str]) -> int:
+def _position(value: Any, labels: list[str]) -> int:
     shown = json.dumps(value) if isinstance(value, list | dict) else str(value)
     return labels.index(shown)
 
