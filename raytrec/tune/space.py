@@ -18,7 +18,7 @@ from typing import Any
 
 from raytrec.config.bind import parameters
 from raytrec.config.defaults import PLUGIN_SECTIONS
-from raytrec.config.sections import EvalSection, TrainSection
+from raytrec.config.validate import PLAIN_SECTIONS
 from raytrec.errors import Problem, did_you_mean
 from raytrec.plugins import Registry
 
@@ -30,7 +30,6 @@ FIXED_SECTIONS = {
     "scaling": "every trial gets the same resources; set them in scaling and tune",
 }
 SEARCHABLE = ("mapper", "sampler", "loss", "retriever", "train", "eval")
-PLAIN_SECTIONS = {"train": TrainSection, "eval": EvalSection}
 
 
 @dataclass(frozen=True)
