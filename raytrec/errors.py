@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -44,6 +45,14 @@ class RunDirError(RaytrecError):
     """A run directory is missing, incomplete, or would be overwritten."""
 
 
+class TrainingDiverged(RaytrecError):
+    """The loss or the parameters became NaN or infinite."""
+
+
+class Interrupted(RaytrecError):
+    """The user stopped a run (Ctrl-C); the message says how to continue it."""
+
+
 def did_you_mean(word: str, choices: Iterable[str]) -> str:
     """`` — did you mean 'x'?`` or an empty string."""
     close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
@@ -52,4 +61,8 @@ def did_you_mean(word: str, choices: Iterable[str]) -> str:
 
 def unknown_name(kind: str, name: str, choices: Iterable[str]) -> str:
     names = sorted(choices)
+    if not names:
+        only = os.environ.get("RAYTREC_LOAD_PLUGINS")
+        why = f" (RAYTREC_LOAD_PLUGINS={only} loads only those plugins)" if only else ""
+        return f"unknown {kind} '{name}': no {kind} is registered{why}"
     return f"unknown {kind} '{name}'{did_you_mean(name, names)} available: {', '.join(names)}"

@@ -124,12 +124,26 @@ def _base_class(kind: str) -> type[Any]:
             "dataset": Dataset}[kind]
 
 
+def _check_selection(eps: list[md.EntryPoint]) -> None:
+    """Every name the selection variables give is an installed entry point or distribution."""
+    known = {ep.name for ep in eps} | {ep.dist.name for ep in eps if ep.dist is not None}
+    for var in ("RAYTREC_DISABLE_PLUGINS", "RAYTREC_LOAD_PLUGINS"):
+        unknown = sorted((_env_list(var) or set()) - known)
+        if unknown:
+            raise PluginError(
+                f"{var}={os.environ[var]}: no installed plugin is called "
+                f"{', '.join(repr(u) for u in unknown)} (installed: {', '.join(sorted(known))}); "
+                f"fix or unset {var}")
+
+
 def load_registry() -> Registry:
     """Load every selected entry point of group ``raytrec`` and collect its components."""
     pm = pluggy.PluginManager(GROUP)
     pm.add_hookspecs(hookspecs)
     found: list[Entry] = []
-    for ep in sorted(md.entry_points(group=GROUP), key=lambda e: (e.name != "builtins", e.name)):
+    eps = sorted(md.entry_points(group=GROUP), key=lambda e: (e.name != "builtins", e.name))
+    _check_selection(eps)
+    for ep in eps:
         dist = ep.dist.name if ep.dist is not None else ep.name
         version = ep.dist.version if ep.dist is not None else "unknown"
         if not _selected(ep, dist):

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -11,8 +13,9 @@ from rich.console import Console
 
 from raytrec.cli.progress import ProgressWatcher
 from raytrec.cli.tables import metrics_table, plugins_rows, plugins_table
-from raytrec.errors import RaytrecError
+from raytrec.errors import Interrupted, RaytrecError
 from raytrec.plugins import get_registry
+from raytrec.run import run_dir
 
 if TYPE_CHECKING:
     from raytrec.tune.plan import Plan
@@ -20,19 +23,50 @@ if TYPE_CHECKING:
 
 def train(args: argparse.Namespace, console: Console) -> int:
     from raytrec.run.job import create_job, load_job
-    from raytrec.run.launch import run_job
+    from raytrec.run.launch import has_checkpoint, run_job
 
     _check_resume_args(args, "train", "RUN_DIR")
     if args.resume:
         job = load_job(Path(args.resume))
     else:
         job = create_job(args.config, args.overrides, args.run_dir, args.overwrite)
-    console.print(f"run directory: {job.run_dir}")
+        _print_data(console, job.data_dir)
+    console.print(f"run directory: {job.run_dir}", soft_wrap=True)
     cfg = job.config
-    with ProgressWatcher(job.run_dir, cfg["train"]["epochs"], cfg["eval"]["metric"], console):
+    with _interruptible("train", job.run_dir), \
+            run_dir.outcome(job.run_dir, lambda: has_checkpoint(job.run_dir)), \
+            ProgressWatcher(job.run_dir, cfg["train"]["epochs"], cfg["eval"]["metric"], console):
         summary = run_job(job)
     _print_summary(console, job.run_dir, summary, cfg["eval"])
     return 0
+
+
+@contextmanager
+def _interruptible(command: str, directory: Path) -> Iterator[None]:
+    """Ctrl-C (or Ray's SIGINT handler's ``sys.exit``) becomes a message that says how to go
+    on."""
+    try:
+        yield
+    except (KeyboardInterrupt, SystemExit) as exc:
+        old = run_dir.replaced(directory)
+        kept = f" (the run it replaces is kept in {old} until then)" if old else ""
+        raise Interrupted(f"interrupted; continue with raytrec {command} --resume "
+                          f"{directory}{kept}") from exc
+
+
+def _print_data(console: Console, data_dir: Path) -> None:
+    """What preparation made of the data, including what it left out or merged."""
+    info = json.loads((data_dir / "info.json").read_text())
+    split = " / ".join(f"{n} {name}" for name, n in info["num_interactions"].items())
+    console.print(f"data: {info['num_users']} users, {info['num_items']} items, "
+                  f"interactions {split}", soft_wrap=True)
+    for reason, n in info.get("dropped", {}).items():
+        if n:
+            console.print(f"  {reason}: {n} rows", soft_wrap=True)
+    for kind, found in info.get("features", {}).items():
+        if found["ids_without_row"]:
+            console.print(f"  {kind} features: no row for {found['ids_without_row']} "
+                          f"{kind}s (e.g. {', '.join(found['examples'])})", soft_wrap=True)
 
 
 def _check_resume_args(args: argparse.Namespace, what: str, directory: str) -> None:
@@ -88,15 +122,16 @@ def tune(args: argparse.Namespace, console: Console) -> int:
         search = load_search(Path(args.resume))
     else:
         search = create_search(args.config, args.overrides, args.run_dir, args.overwrite)
+        _print_data(console, search.data_dir)
     console.print(f"tune directory: {search.tune_dir}", soft_wrap=True)
-    grid = run_search(search, resume=bool(args.resume))
     plan = search.plan
-    if search.interrupted():
-        console.print(f"search interrupted; continue it with raytrec tune --resume "
-                      f"{search.tune_dir}", soft_wrap=True)
-        return 130
-    trials = collect(grid, plan)
-    summary = write_outputs(trials, plan, search.tune_dir)
+    with _interruptible("tune", search.tune_dir), \
+            run_dir.outcome(search.tune_dir, search.experiment_dir.is_dir):
+        grid = run_search(search, resume=bool(args.resume))
+        if search.interrupted():
+            raise KeyboardInterrupt
+        trials = collect(grid, plan)
+        summary = write_outputs(trials, plan, search.tune_dir)
     _print_search_summary(console, search.tune_dir, summary, plan)
     return 1 if summary["errors"] else 0
 

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 from rich.console import Console
 
-from raytrec.errors import RaytrecError
+from raytrec.errors import Interrupted, RaytrecError
 
 console = Console()
 err_console = Console(stderr=True)
@@ -61,16 +61,23 @@ def main(argv: Sequence[str] | None = None) -> int:
                "plugins": commands.plugins}[args.command]
     try:
         return handler(args, console)
+    except Interrupted as exc:
+        _say(exc)
+        return 130
     except RaytrecError as exc:
         if args.debug:
             raise
-        err_console.print(f"raytrec: {exc}", markup=False, highlight=False, soft_wrap=True)
+        _say(exc)
         return 2
     except (KeyboardInterrupt, SystemExit):
-        # Ray's SIGINT handler aborts the run and may call sys.exit(0): say what happened.
-        err_console.print(f"raytrec: interrupted; continue with raytrec {args.command} "
-                          "--resume DIR")
+        # Before a run directory exists (or in evaluate): nothing was written.
+        err_console.print("raytrec: interrupted; nothing was written")
         return 130
+
+
+def _say(exc: BaseException) -> None:
+    notes = "".join(f"; {n}" for n in getattr(exc, "__notes__", ()))
+    err_console.print(f"raytrec: {exc}{notes}", markup=False, highlight=False, soft_wrap=True)
 
 
 if __name__ == "__main__":

@@ -6,7 +6,7 @@ import inspect
 import typing
 from typing import Any
 
-from raytrec.config.types import type_problem
+from raytrec.config.types import non_finite, type_problem
 from raytrec.errors import Problem, did_you_mean
 
 
@@ -45,7 +45,8 @@ def bind(section: str, cls: type[Any], kwargs: dict[str, Any]) -> tuple[Any, lis
                 f"{label} has no argument '{key}'{did_you_mean(key, params)} "
                 f"(arguments: {choices})",
             ))
-        elif key in hints and (why := type_problem(value, hints[key])):
+        elif (why := non_finite(value)) or (
+                key in hints and (why := type_problem(value, hints[key]))):
             problems.append(Problem(f"{section}.{key}", why))
     for name, p in params.items():
         if p.default is p.empty and name not in kwargs:

@@ -8,21 +8,52 @@ from typing import Any
 
 import yaml
 
+from raytrec.config import yaml_io
 from raytrec.config.defaults import DEFAULTS
+from raytrec.config.paths import resolve_paths
 from raytrec.errors import ConfigError, Problem
 
 
-def read_yaml(path: str | Path) -> dict[str, Any]:
+def read_yaml(path: str | Path, what: str = "config file") -> dict[str, Any]:
+    """A YAML mapping from ``path``; every way it can be unusable is a ConfigError naming it."""
     p = Path(path)
+
+    def refuse(why: str) -> ConfigError:
+        return ConfigError([Problem("", why)], source=str(p))
+
+    if p.is_dir():
+        raise refuse(f"{what} {p} is a directory; give the YAML file itself")
     if not p.is_file():
-        raise ConfigError([Problem("", f"config file {p} does not exist")], source=str(p))
+        raise refuse(f"{what} {p} does not exist")
     try:
-        data = yaml.safe_load(p.read_text()) or {}
+        text = p.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise refuse(f"not UTF-8 text (byte {exc.object[exc.start:exc.start + 1]!r} at offset "
+                     f"{exc.start}); save it as UTF-8") from None
+    except OSError as exc:
+        raise refuse(f"cannot read {p}: {exc.strerror or exc}") from None
+    try:
+        data = yaml_io.load(text)
     except yaml.YAMLError as exc:
-        raise ConfigError([Problem("", f"not valid YAML: {exc}")], source=str(p)) from None
+        raise refuse(f"not valid YAML: {exc}") from None
+    if data is None or data == {}:
+        raise refuse("the config is empty; name at least the data, e.g. data: {name: "
+                     "movielens-100k} (every other section has defaults; see examples/)")
     if not isinstance(data, dict):
-        raise ConfigError([Problem("", "the top level must be a mapping of sections")], str(p))
+        raise refuse("the top level must be a mapping of sections")
     return data
+
+
+def read_config(path: str | Path, overrides: list[str]) -> dict[str, Any]:
+    """A config file plus ``--set`` overrides, not yet validated. Relative file paths in the
+    file are taken from the file's folder, those given with ``--set`` from the current one."""
+    raw = read_yaml(path)
+    resolve_paths(raw, Path(path).parent)
+    problems = apply_overrides(raw, overrides)
+    if problems:
+        raise ConfigError(problems, str(path))
+    resolve_paths(raw, Path.cwd())
+    return raw
 
 
 def apply_overrides(config: dict[str, Any], overrides: list[str]) -> list[Problem]:
@@ -34,7 +65,7 @@ def apply_overrides(config: dict[str, Any], overrides: list[str]) -> list[Proble
             problems.append(Problem(f"--set {item}", "expected KEY=VALUE, e.g. loss.margin=0.3"))
             continue
         try:
-            value = yaml.safe_load(raw) if raw else ""
+            value = yaml_io.load(raw) if raw else ""
         except yaml.YAMLError:
             value = raw
         node = config

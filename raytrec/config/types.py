@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
+import math
 import types
 import typing
 from typing import Any, Literal, Union
+
+
+def non_finite(value: Any) -> str | None:
+    """Why a config value holds NaN or an infinity (in any list or mapping), or None."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return f"is {value}; every number in a config must be finite"
+    items = value.values() if isinstance(value, dict) else value \
+        if isinstance(value, list | tuple) else ()
+    return next((why for v in items if (why := non_finite(v))), None)
 
 
 def type_problem(value: Any, annotation: Any) -> str | None:

@@ -94,6 +94,23 @@ def _cross_checks(built: dict[str, Any]) -> list[Problem]:
             "set the loss's feature weight to 0"))
     scaling = built.get("scaling")
     train = built.get("train")
-    if scaling is not None and train is not None and scaling.use_gpu and train.device == "cpu":
-        problems.append(Problem("train.device", "is 'cpu' while scaling.use_gpu is true"))
+    if scaling is not None and train is not None:
+        problems += _device_problems(scaling, train)
     return problems
+
+
+def _device_problems(scaling: ScalingSection, train: TrainSection) -> list[Problem]:
+    if scaling.use_gpu and train.device == "cpu":
+        return [Problem("train.device", "is 'cpu' while scaling.use_gpu is true")]
+    if train.device != "cuda":
+        return []
+    if scaling.num_workers > 0 and not scaling.use_gpu:
+        return [Problem("train.device", "is 'cuda' while scaling.use_gpu is false, so Ray gives "
+                                        "the workers no GPU; set scaling.use_gpu: true")]
+    import torch
+
+    if scaling.num_workers == 0 and not torch.cuda.is_available():
+        return [Problem("train.device", "is 'cuda', but this machine has no CUDA device "
+                                        "(scaling.num_workers: 0 trains here); use device: "
+                                        "auto or cpu")]
+    return []

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
@@ -20,13 +20,16 @@ class RawData:
 
     ``interactions`` has columns ``user``, ``item`` and optionally ``rating``, ``timestamp`` and
     ``split`` (values ``train``/``valid``/``test``: a ready-made split, used as given).
-    Feature tables are indexed by the same raw ids as the interactions.
+    Feature tables are indexed by the same raw ids as the interactions. ``dropped`` counts the
+    rows the plugin left out on purpose, by reason (e.g. ``{"rated below min_rating": 120}``):
+    preparation reports them with its own.
     """
 
     interactions: pd.DataFrame
     user_features: pd.DataFrame | None = None
     item_features: pd.DataFrame | None = None
     name: str = "dataset"
+    dropped: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass
@@ -50,8 +53,21 @@ class Dataset(ABC):
 
     ``__init__`` only stores and checks arguments (it runs during config validation, before
     any file is read); ``load`` reads or generates the data.
+
+    ``path_args`` names the arguments that are file or folder paths: a relative one written in
+    a config file is taken from that file's folder, one given with ``--set`` from the current
+    folder, and the run's ``config.yaml`` records it absolute.
     """
+
+    path_args: ClassVar[tuple[str, ...]] = ()
 
     @abstractmethod
     def load(self) -> RawData:
         """Read or generate the interactions (and feature tables, where the source has them)."""
+
+
+def rows_text(positions: np.ndarray, first: int = 1, word: str = "rows") -> str:
+    """``rows 3, 17, 25 and 4 more`` for 0-based ``positions``, numbered from ``first``."""
+    shown = ", ".join(str(int(p) + first) for p in positions[:5])
+    more = f" and {len(positions) - 5} more" if len(positions) > 5 else ""
+    return f"{word} {shown}{more}"

@@ -31,6 +31,7 @@ class CiteULike(Dataset):
     """
 
     name = NAME
+    path_args = ("path", "item_tags")
 
     def __init__(self, path: str, item_tags: str | None = None) -> None:
         for key, value in (("path", path), ("item_tags", item_tags)):

@@ -70,6 +70,7 @@ class MovieLens100K(Dataset):
     """
 
     name = NAME
+    path_args = ("path", "cache_dir")
 
     def __init__(
         self, path: str | None = None, min_rating: float | None = None,
@@ -96,11 +97,15 @@ class MovieLens100K(Dataset):
             inter, items, users = read_wheel(fetch_wheel(cache))
         else:
             inter, items, users = read_grouplens(Path(self.path).expanduser())
+        dropped = {}
         if self.min_rating is not None:
-            inter = inter[inter[RATING] >= self.min_rating].reset_index(drop=True)
+            keep = inter[RATING] >= self.min_rating
+            dropped["rated below min_rating"] = int((~keep).sum())
+            inter = inter[keep].reset_index(drop=True)
         logger.info("%s: %d interactions, %d users, %d items", NAME, len(inter),
                     inter[USER].nunique(), inter[ITEM].nunique())
-        return RawData(interactions=inter, user_features=users, item_features=items, name=NAME)
+        return RawData(interactions=inter, user_features=users, item_features=items, name=NAME,
+                       dropped=dropped)
 
 
 # --- the recbole wheel -------------------------------------------------------------------------

@@ -16,17 +16,24 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from raytrec.data.base import ITEM, RATING, SPLIT, SPLITS, TIMESTAMP, USER, RawData
+from raytrec.data.base import ITEM, RATING, SPLIT, SPLITS, TIMESTAMP, USER, RawData, rows_text
 from raytrec.data.splits import SplitConfig, split_interactions
 from raytrec.errors import DataError
 
+MERGED = "repeated (user, item) pairs merged"
 # Enough row groups that any worker count up to this many gets a balanced shard to itself.
 _ROW_GROUPS = 64
 
 
 def prepare(raw: RawData, split: SplitConfig, out_dir: Path) -> dict[str, object]:
-    """Map ids, split, and write ``out_dir`` atomically. Returns the ``info.json`` content."""
-    df = _checked(raw)
+    """Map ids, split, and write ``out_dir`` atomically. Returns the ``info.json`` content.
+
+    Rules: a missing user or item id is an error naming the rows; ids are kept as the dataset
+    gives them (``"037"`` and ``"37"`` are two ids when the dataset reads them as text); a
+    repeated (user, item) pair is one positive, its first record (by timestamp when there is
+    one) kept. ``info.json``'s ``dropped`` counts what was left out or merged, by reason.
+    """
+    df, merged = _checked(raw)
     users, user_ids = pd.factorize(df[USER], sort=True)
     items, item_ids = pd.factorize(df[ITEM], sort=True)
     table = pd.DataFrame({USER: users.astype(np.int64), ITEM: items.astype(np.int64)})
@@ -49,14 +56,18 @@ def prepare(raw: RawData, split: SplitConfig, out_dir: Path) -> dict[str, object
                        row_group_size=rows)
     _write_ids(tmp / "users.parquet", user_ids)
     _write_ids(tmp / "items.parquet", item_ids)
-    _write_features(tmp / "user_features.parquet", raw.user_features, user_ids)
-    _write_features(tmp / "item_features.parquet", raw.item_features, item_ids)
+    features = {kind: found for kind, frame, ids in (("user", raw.user_features, user_ids),
+                                                     ("item", raw.item_features, item_ids))
+                if (found := _write_features(tmp / f"{kind}_features.parquet", frame, ids))}
     info = {
         "dataset": raw.name,
         "num_users": len(user_ids),
         "num_items": len(item_ids),
         "num_interactions": {n: int((codes == c).sum()) for c, n in enumerate(SPLITS)},
         "columns": list(table.columns),
+        "interactions_read": len(raw.interactions) + sum(raw.dropped.values()),
+        "dropped": {**raw.dropped, MERGED: merged},
+        "features": features,
     }
     (tmp / "info.json").write_text(json.dumps(info, indent=2))
     np.save(tmp / "item_counts.npy", counts)
@@ -66,7 +77,8 @@ def prepare(raw: RawData, split: SplitConfig, out_dir: Path) -> dict[str, object
     return info
 
 
-def _checked(raw: RawData) -> pd.DataFrame:
+def _checked(raw: RawData) -> tuple[pd.DataFrame, int]:
+    """The interactions with repeated pairs merged, and how many rows that merged."""
     df = raw.interactions
     missing = [c for c in (USER, ITEM) if c not in df.columns]
     if missing:
@@ -74,13 +86,18 @@ def _checked(raw: RawData) -> pd.DataFrame:
             f"dataset '{raw.name}': interactions have no {' or '.join(missing)} column "
             f"(columns: {', '.join(map(str, df.columns))}); map your id columns to user/item"
         )
-    df = df.dropna(subset=[USER, ITEM])
     if len(df) == 0:
-        raise DataError(f"dataset '{raw.name}' has no interactions (after dropping empty ids)")
+        raise DataError(f"dataset '{raw.name}' has no interactions")
+    for col in (USER, ITEM):
+        empty = np.flatnonzero(df[col].isna().to_numpy())
+        if len(empty):
+            raise DataError(f"dataset '{raw.name}': {len(empty)} of {len(df)} interactions have "
+                            f"no {col} id ({rows_text(empty)}); fill or drop those rows")
     if TIMESTAMP in df.columns:
         df = df.sort_values(TIMESTAMP, kind="stable")
     # Implicit feedback: a repeated (user, item) pair is one positive; keep its first record.
-    return df.drop_duplicates(subset=[USER, ITEM], keep="first").reset_index(drop=True)
+    kept = df.drop_duplicates(subset=[USER, ITEM], keep="first").reset_index(drop=True)
+    return kept, len(df) - len(kept)
 
 
 def _given_split(col: pd.Series) -> np.ndarray:
@@ -100,10 +117,14 @@ def _write_ids(path: Path, ids: pd.Index) -> None:
     pq.write_table(table, path)
 
 
-def _write_features(path: Path, features: pd.DataFrame | None, ids: pd.Index) -> None:
+def _write_features(path: Path, features: pd.DataFrame | None,
+                    ids: pd.Index) -> dict[str, object] | None:
+    """Write the table aligned to ``ids``; returns how many ids it has no row for."""
     if features is None:
-        return
+        return None
     # Rows for ids without features stay null; features of ids not in the data are dropped.
     aligned = features[~features.index.duplicated()].reindex(ids)
+    absent = ids[~ids.isin(features.index)]
     aligned.index = pd.RangeIndex(len(ids), name="index")
     pq.write_table(pa.Table.from_pandas(aligned.reset_index(), preserve_index=False), path)
+    return {"ids_without_row": len(absent), "examples": [str(v) for v in absent[:5]]}

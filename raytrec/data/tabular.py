@@ -3,6 +3,10 @@
 Either one file (``path``), which raytrec splits, or ready-made ``train`` (+ ``valid``,
 ``test``) files, which are used as given. Optional feature files in the same format hold one
 row per user or item, keyed by the ``user_col`` / ``item_col`` column.
+
+Ids are compared as written: CSV ids are read as text, and a column whose every id is a plain
+integer (``37``, not ``037`` or ``+37``) becomes int64; otherwise ids stay text, so ``037``
+and ``37`` are two users. A row without a user or item id is an error naming its line.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from raytrec.data.base import ITEM, RATING, SPLIT, TIMESTAMP, USER, Dataset, RawData
+from raytrec.data.base import ITEM, RATING, SPLIT, TIMESTAMP, USER, Dataset, RawData, rows_text
 from raytrec.errors import DataError
 
 logger = logging.getLogger(__name__)
@@ -40,6 +44,7 @@ class TabularDataset(Dataset):
 
     name = "tabular"
     kind = "table"
+    path_args = ("path", "train", "valid", "test", "user_features", "item_features")
 
     def __init__(
         self, path: str | None = None, train: str | None = None, valid: str | None = None,
@@ -78,6 +83,10 @@ class TabularDataset(Dataset):
     def read(self, path: Path, columns: list[str] | None) -> pd.DataFrame:
         """The named columns (all if None) of a file."""
 
+    def rows_text(self, positions: np.ndarray) -> str:
+        """Where 0-based data rows are in the file, for a message."""
+        return rows_text(positions)
+
     def load(self) -> RawData:
         parts = [key for key in ("path", "train", "valid", "test") if key in self.files]
         frames = []
@@ -87,14 +96,20 @@ class TabularDataset(Dataset):
                 frame[SPLIT] = key
             frames.append(frame)
         inter = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+        for col in (USER, ITEM):
+            inter[col] = typed_ids(inter[col])
+        dropped = {}
         if self.min_rating is not None:
-            inter = inter[inter[RATING] >= self.min_rating].reset_index(drop=True)
+            keep = inter[RATING] >= self.min_rating
+            dropped["rated below min_rating"] = int((~keep).sum())
+            inter = inter[keep].reset_index(drop=True)
         logger.info("%s: %d interactions from %s", self.name, len(inter), ", ".join(parts))
         return RawData(
             interactions=inter,
             user_features=self._features("user_features", self.user_col),
             item_features=self._features("item_features", self.item_col),
             name=self.name,
+            dropped=dropped,
         )
 
     def _interactions(self, key: str) -> pd.DataFrame:
@@ -104,6 +119,12 @@ class TabularDataset(Dataset):
         path = self._existing(key)
         self._require(path, key, list(dict.fromkeys(wanted.values())))
         df = self._read_rows(path, key, list(dict.fromkeys(wanted.values())))
+        for col in (self.user_col, self.item_col):
+            empty = np.flatnonzero(df[col].isna().to_numpy())
+            if len(empty):
+                raise DataError(f"{self.name} dataset {key}: {path} has no {col} on "
+                                f"{len(empty)} of {len(df)} rows ({self.rows_text(empty)}); "
+                                "every interaction needs both ids: fill or drop those rows")
         out = pd.DataFrame({new: df[old].to_numpy() for new, old in wanted.items()})
         if RATING in out.columns:
             out[RATING] = _numeric(df[self.rating_col], path)
@@ -117,6 +138,7 @@ class TabularDataset(Dataset):
         path = self._existing(key)
         self._require(path, key, [id_col])
         df = self._read_rows(path, key, None)
+        df[id_col] = typed_ids(df[id_col])
         return df.set_index(id_col)
 
     def _existing(self, key: str) -> Path:
@@ -190,7 +212,12 @@ class CsvDataset(TabularDataset):
             return []
 
     def read(self, path: Path, columns: list[str] | None) -> pd.DataFrame:
-        return pd.read_csv(path, sep=self.sep, usecols=columns)
+        # Ids as text: a number parser would make "037" and "37" one id.
+        ids = {c: str for c in (self.user_col, self.item_col)}
+        return pd.read_csv(path, sep=self.sep, usecols=columns, dtype=ids)
+
+    def rows_text(self, positions: np.ndarray) -> str:
+        return rows_text(positions, first=2, word="lines")  # line 1 is the header
 
 
 class ParquetDataset(TabularDataset):
@@ -204,6 +231,19 @@ class ParquetDataset(TabularDataset):
 
     def read(self, path: Path, columns: list[str] | None) -> pd.DataFrame:
         return pd.read_parquet(path, columns=columns)
+
+
+_PLAIN_INTEGER = r"-?(?:0|[1-9][0-9]{0,17})"
+
+
+def typed_ids(col: pd.Series) -> pd.Series:
+    """Text ids that are all plain integers as int64; anything else as it is."""
+    if col.dtype != object and not pd.api.types.is_string_dtype(col):
+        return col
+    text = col.astype("string")
+    if text.notna().all() and text.str.fullmatch(_PLAIN_INTEGER).all():
+        return text.astype(np.int64)
+    return col
 
 
 def _check_columns(user_col: str, item_col: str, rating_col: str | None,

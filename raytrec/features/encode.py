@@ -8,6 +8,8 @@ import numpy as np
 import pandas as pd
 import torch
 
+from raytrec.data.base import rows_text
+
 KINDS = ("categorical", "multi_hot", "numeric", "dense")
 
 
@@ -87,12 +89,42 @@ def _numeric(table: pd.DataFrame, cols: list[str], fit: np.ndarray,
              what: str) -> torch.Tensor | None:
     if not cols:
         return None
-    values = table[cols].to_numpy(dtype=np.float64)
-    bad = [c for c, ok in zip(cols, np.isfinite(values).all(0), strict=True) if not ok]
-    if bad:
-        raise ValueError(f"{what} feature columns {bad} contain NaN or inf; fill or drop them")
+    values = np.stack([_numbers(table[c], what) for c in cols], axis=1)
+    for c, column in zip(cols, values.T, strict=True):
+        _check_finite(table, c, column, what)
     mean, std = values[fit].mean(0), values[fit].std(0)
     return torch.from_numpy((values - mean) / np.where(std > 0, std, 1.0)).float()
+
+
+def _numbers(col: pd.Series, what: str) -> np.ndarray:
+    if pd.api.types.is_bool_dtype(col):
+        return col.to_numpy(dtype=np.float64)
+    values = pd.to_numeric(col, errors="coerce")
+    text = values.isna() & col.notna()
+    if text.any():
+        at = int(np.flatnonzero(text.to_numpy())[0])
+        raise ValueError(f"{what} feature column '{col.name}' is declared numeric but holds "
+                         f"text ({col.iloc[at]!r} for {what} index {at}); fix the value or "
+                         f"list the column under categorical")
+    return values.to_numpy(dtype=np.float64)
+
+
+def _check_finite(table: pd.DataFrame, name: str, column: np.ndarray, what: str) -> None:
+    bad = ~np.isfinite(column)
+    if not bad.any():
+        return
+    no_row = bad & table.isna().all(axis=1).to_numpy()
+    if no_row.any():
+        raise ValueError(f"{what} feature column '{name}' has no value for {int(no_row.sum())} "
+                         f"of {len(column)} {what}s because the {what} feature file has no row "
+                         f"for them ({_indices(no_row, what)}); add their rows, or use "
+                         f"a categorical column, where a missing value is the unknown bucket")
+    raise ValueError(f"{what} feature column '{name}' holds NaN or inf for {int(bad.sum())} "
+                     f"{what}s ({_indices(bad, what)}); fill or drop them")
+
+
+def _indices(mask: np.ndarray, what: str) -> str:
+    return rows_text(np.flatnonzero(mask), first=0, word=f"{what} indices")
 
 
 def _dense(table: pd.DataFrame, cols: list[str], what: str) -> torch.Tensor | None:

@@ -3,21 +3,24 @@
 from __future__ import annotations
 
 import json
-import shutil
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import torch
 import yaml
 
-from raytrec.config import apply_overrides, read_yaml, validate, with_defaults
+from raytrec.config import read_config, read_yaml, validate, with_defaults
 from raytrec.data.prepare import prepare
 from raytrec.data.splits import SplitConfig
 from raytrec.data.store import read_training_info
 from raytrec.errors import ConfigError, Problem, RunDirError
 from raytrec.plugins import get_registry
+from raytrec.run.footprint import available_memory, gigabytes, parameter_bytes, training_bytes
+from raytrec.run.run_dir import check_target, stage
 
 CONFIG_FILE = "config.yaml"
 
@@ -38,10 +41,7 @@ class Job:
 
 
 def resolve_config(path: str | Path, overrides: list[str]) -> dict[str, Any]:
-    raw = read_yaml(path)
-    problems = apply_overrides(raw, overrides)
-    if problems:
-        raise ConfigError(problems, str(path))
+    raw = read_config(path, overrides)
     return validate(with_defaults(raw), get_registry(), source=str(path))
 
 
@@ -66,45 +66,68 @@ def create_job(config_path: str | Path, overrides: list[str], run_dir: Path | No
 def prepare_run_dir(run_dir: Path, config: dict[str, Any], overwrite: bool,
                     fill: Callable[[Path], None], kind: str = "run") -> None:
     """Prepare ``config``'s data and ``fill`` the rest in a staging directory; only when all
-    of it succeeded does it replace ``run_dir``, so a failure leaves nothing half-written."""
-    if run_dir.exists() and any(run_dir.iterdir()) and not overwrite:
-        raise RunDirError(
-            f"{kind} directory {run_dir} already exists; pass --overwrite to replace it, "
-            f"--resume {run_dir} to continue it, or choose another --run-dir")
+    of it succeeded does it take ``run_dir``'s place, so a failure leaves nothing half-written
+    (``raytrec.run.run_dir`` says what may be replaced)."""
+    check_target(run_dir, overwrite, kind)
     section = config["data"]
     dataset = get_registry().create("dataset", section["name"],
                                     **{k: v for k, v in section.items() if k != "name"})
     raw = dataset.load()
-    staging = run_dir.with_name(run_dir.name + ".staging")
-    shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir(parents=True)
-    try:
+
+    def build(staging: Path) -> None:
         prepare(raw, SplitConfig(**config["split"]), staging / "data")
         fill(staging)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    if run_dir.exists():
-        shutil.rmtree(run_dir)
-    staging.rename(run_dir)
+
+    stage(run_dir, kind, build, overwrite)
 
 
 def check_against_data(config: dict[str, Any], data_dir: Path, source: str) -> None:
     """Set the sampler, loss and mapper up on the prepared data, so that what only the data can
-    refute (more negatives than items, a feature column it lacks) fails here with a config
-    error, not in a worker."""
+    refute (more negatives than items, a feature column it lacks, tables larger than memory)
+    fails here with a config error, not in a worker. The mapper is set up on torch's ``meta``
+    device: its tables are sized, never allocated."""
     info = read_training_info(data_dir)
     problems = []
+    sizes = f"(data: {info.num_users} users, {info.num_items} items)"
     for section in ("sampler", "loss", "mapper"):
         args = {k: v for k, v in config[section].items() if k != "name"}
         part = get_registry().create(section, config[section]["name"], **args)
         try:
-            part.setup(info)
+            if section == "mapper":
+                with torch.device("meta"):
+                    part.setup(info)
+            else:
+                part.setup(info)
         except ValueError as exc:
-            problems.append(Problem(section, f"{exc} (data: {info.num_users} users, "
-                                             f"{info.num_items} items)"))
+            problems.append(_keyed(section, args, f"{exc} {sizes}"))
+        else:
+            if section == "mapper":
+                problems += _memory_problems(part, config)
+    too_large = [k for k in config["eval"]["ks"] if k >= info.num_items]
+    if too_large:
+        problems.append(Problem("eval.ks", f"K={too_large[0]} is not smaller than the catalogue "
+                                           f"({info.num_items} items): every item would be in "
+                                           f"the top K; use K < {info.num_items}"))
     if problems:
         raise ConfigError(problems, source)
+
+
+def _keyed(section: str, args: dict[str, Any], message: str) -> Problem:
+    """Key a setup error by the argument it starts with (``num_candidates=1000 is ...``)."""
+    first = message.replace("=", " ").split(" ", 1)[0]
+    return Problem(f"{section}.{first}" if first in args else section, message)
+
+
+def _memory_problems(mapper: Any, config: dict[str, Any]) -> list[Problem]:
+    needed = training_bytes(mapper, config["train"]["optimizer"])
+    free = available_memory()
+    if free is None or os.environ.get("RAY_ADDRESS") or needed <= free:
+        return []  # a cluster's workers are not on this machine
+    key = "mapper.dim" if "dim" in config["mapper"] else "mapper"
+    return [Problem(key, f"the model needs about {gigabytes(needed)} per worker (weights "
+                         f"{gigabytes(parameter_bytes(mapper))}, their gradients and "
+                         f"{config['train']['optimizer']} state), but this machine has "
+                         f"{gigabytes(free)} free; lower {key}")]
 
 
 def load_job(run_dir: Path) -> Job:
@@ -114,7 +137,7 @@ def load_job(run_dir: Path) -> Job:
         raise RunDirError(f"{run_dir} is not a raytrec run directory (no {CONFIG_FILE})")
     if not (run_dir / "data" / "info.json").is_file():
         raise RunDirError(f"{run_dir}/data is incomplete; start a new run with raytrec train")
-    config = validate(yaml.safe_load(path.read_text()), get_registry(), source=str(path))
+    config = validate(read_yaml(path, "run config"), get_registry(), source=str(path))
     return Job(config, run_dir)
 
 

@@ -27,6 +27,15 @@ def run_job(job: Job) -> dict[str, Any]:
     return _fit_on_ray(job)
 
 
+def has_checkpoint(run_dir: Path) -> bool:
+    """Whether a run directory holds an epoch to resume from (in-process or Ray Train)."""
+    from raytrec.train.session import LocalSession
+
+    ray_checkpoints = Path(run_dir) / RAY_STORAGE / "train"
+    return (LocalSession(run_dir).latest() is not None
+            or any(ray_checkpoints.glob("checkpoint_*/" + STATE_FILE)))
+
+
 def _collect(checkpoint_dir: Path, run_dir: Path) -> None:
     """Copy the final checkpoint's outputs next to the config, each file replaced whole."""
     names = [METRICS_FILE, *EMBEDDING_FILES.values()]

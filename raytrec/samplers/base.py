@@ -66,7 +66,7 @@ class Sampler(ABC):
         """Negatives for positives ``(users, items)``, both ``(B,)`` int64."""
 
 
-def check_num_negatives(n: int) -> int:
+def check_num_negatives(n: int, name: str = "num_negatives") -> int:
     if not isinstance(n, int) or isinstance(n, bool) or n < 1:
-        raise ValueError(f"num_negatives must be a positive integer, got {n!r}")
+        raise ValueError(f"{name} must be a positive integer, got {n!r}")
     return n

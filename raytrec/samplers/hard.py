@@ -28,7 +28,7 @@ class HardSampler(Sampler):
     def __init__(self, num_candidates: int = 20, num_negatives: int = 1, margin: float = 0.5,
                  exclude_positives: bool = False, pool_size: int | None = None) -> None:
         self.num_negatives = check_num_negatives(num_negatives)
-        if check_num_negatives(num_candidates) < num_negatives:
+        if check_num_negatives(num_candidates, "num_candidates") < num_negatives:
             raise ValueError(f"num_candidates must be >= num_negatives ({num_negatives}), "
                              f"got {num_candidates}")
         if margin < 0:
@@ -40,6 +40,9 @@ class HardSampler(Sampler):
 
     def setup(self, info: DataInfo) -> None:
         super().setup(info)
+        if self.num_candidates > info.num_items:
+            raise ValueError(f"num_candidates={self.num_candidates} is larger than the catalogue "
+                             f"({info.num_items} items); lower sampler.num_candidates")
         self.candidates.setup(info)
 
     def attach(self, mapper: torch.nn.Module) -> None:

@@ -38,21 +38,62 @@ class ShardBatches:
                    None if self.ratings is None else self.ratings[idx])
 
 
+class NonFiniteLoss(Exception):
+    """A step's loss (or one of its parts) was NaN or infinite."""
+
+    def __init__(self, step: int, steps: int, values: dict[str, float]) -> None:
+        self.step, self.steps, self.values = step, steps, values
+        super().__init__(f"step {step} of {steps}: " + ", ".join(
+            f"{name} {value:.4g}" for name, value in values.items()))
+
+
+class _FirstNonFinite:
+    """The first step whose loss or parts were not finite, kept on the device: no sync per
+    step, one at the end of the epoch."""
+
+    def __init__(self) -> None:
+        self.step: torch.Tensor | None = None
+        self.values: torch.Tensor | None = None
+        self.names: list[str] = []
+
+    def see(self, step: int, terms: dict[str, torch.Tensor]) -> None:
+        values = torch.stack([v.detach().float().reshape(()) for v in terms.values()])
+        if self.step is None:
+            self.names = list(terms)
+            self.step = torch.full((), -1, dtype=torch.int64, device=values.device)
+            self.values = values
+        new = (self.step < 0) & ~torch.isfinite(values).all()
+        self.step = torch.where(new, step, self.step)
+        self.values = torch.where(new, values, self.values)
+
+    def check(self, steps: int) -> None:
+        if self.step is not None and (step := int(self.step)) >= 0:
+            raise NonFiniteLoss(step + 1, steps, dict(zip(self.names, self.values.tolist(),
+                                                          strict=True)))
+
+
 def run_epoch(
     model: nn.Module, mapper: Mapper, sampler: Sampler, loss: Loss,
     optimizer: torch.optim.Optimizer, batches: ShardBatches, generator: torch.Generator,
 ) -> dict[str, float]:
-    """Train one epoch; mean loss and parts, positives/s of this worker, wall seconds."""
+    """Train one epoch; mean loss and parts, positives/s of this worker, wall seconds.
+
+    Raises NonFiniteLoss, naming the first such step, when a loss was NaN or infinite.
+    """
     model.train()
     total: dict[str, torch.Tensor] = {}
+    watch = _FirstNonFinite()
     start = time.perf_counter()
     rows = 0
-    for users, items, ratings in batches.epoch(generator):
+    for step, (users, items, ratings) in enumerate(batches.epoch(generator)):
         out = train_step(model, mapper, sampler, loss, optimizer, users, items, generator,
                          ratings)
-        for name, value in {"loss": out.loss.detach(), **out.parts}.items():
+        terms = {"loss": out.loss.detach(), **out.parts}
+        watch.see(step, terms)
+        for name, value in terms.items():
             total[name] = total.get(name, 0.0) + value
         rows += len(users)
+    watch.check(batches.steps)
     seconds = time.perf_counter() - start
     stats = {name: float(v) / batches.steps for name, v in total.items()}
     stats.update(epoch_seconds=seconds, positives_per_s=rows / max(seconds, 1e-9))

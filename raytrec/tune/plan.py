@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from raytrec.config import apply_overrides, read_yaml, validate, with_defaults
+from raytrec.config import read_config, validate, with_defaults
 from raytrec.config.bind import bind
 from raytrec.config.sections import EvalSection
 from raytrec.errors import ConfigError, Problem
@@ -56,10 +56,7 @@ class Plan:
 def load_plan(path: str | Path, overrides: list[str]) -> Plan:
     """Read ``path``; report every problem of the config, the space and the options at once."""
     source = str(path)
-    raw = read_yaml(path)
-    problems = apply_overrides(raw, overrides)
-    if problems:
-        raise ConfigError(problems, source)
+    raw = read_config(path, overrides)
     registry = get_registry()
     if "search" not in raw:
         raise ConfigError([Problem("search", "missing: a search file maps config keys to "

@@ -103,9 +103,7 @@ def flatten(section: Any) -> tuple[dict[str, Any], list[Problem]]:
 
     def walk(prefix: str, node: Any) -> None:
         # A distribution is one name over a list of arguments; a mapping goes one level down.
-        leaf = len(node) == 1 and not isinstance(next(iter(node.values())), dict) \
-            if isinstance(node, dict) else True
-        if isinstance(node, dict) and node and not leaf:
+        if isinstance(node, dict) and node and not _distribution(prefix, node):
             if any(k in KINDS for k in node):
                 problems.append(Problem(f"search.{prefix}", f"give one distribution, got "
                                                             f"{', '.join(map(str, node))}"))
@@ -119,15 +117,25 @@ def flatten(section: Any) -> tuple[dict[str, Any], list[Problem]]:
     return out, problems
 
 
+def _distribution(prefix: str, node: dict[Any, Any]) -> bool:
+    """Whether ``node`` is ``{kind: args}`` rather than a level of config keys: its one key is
+    a distribution (or a misspelt one), or ``prefix`` already names ``section.argument``."""
+    if len(node) != 1 or isinstance(next(iter(node.values())), dict):
+        return False
+    key = str(next(iter(node)))
+    return key in KINDS or "." in prefix or bool(did_you_mean(key, KINDS))
+
+
 def parse(entries: dict[str, Any]) -> tuple[list[Param], list[Problem]]:
     """Shape checks of every entry: a known distribution with well-ordered bounds."""
     params, problems = [], []
     for key, spec in entries.items():
         label = f"search.{key}"
         if not isinstance(spec, dict) or len(spec) != 1:
-            problems.append(Problem(label, f"expected one of {', '.join(KINDS)} mapped to "
-                                           f"its arguments, e.g. {{uniform: [0.1, 2.0]}}; "
-                                           f"got {spec!r}"))
+            example = spec if isinstance(spec, list) and spec else [0.1, 2.0]
+            problems.append(Problem(label, f"expected a distribution, one of "
+                                           f"{', '.join(KINDS)} mapped to its arguments, e.g. "
+                                           f"{key}: {{choice: {example}}}; got {spec!r}"))
             continue
         kind, args = next(iter(spec.items()))
         if kind not in KINDS:

@@ -40,7 +40,7 @@ def test_numeric_standardised_on_training_rows() -> None:
 
 def test_nan_is_an_error_naming_the_column() -> None:
     bad = TABLE.assign(year=[1990.0, np.nan, 2010.0, 1980.0, 2000.0])
-    with pytest.raises(ValueError, match=r"\['year'\].*NaN"):
+    with pytest.raises(ValueError, match=r"column 'year' holds NaN or inf for 1 items"):
         encode(bad, {"numeric": ["year"]}, FIT, "item")
     bad_dense = TABLE.assign(text=[[0.1, np.inf]] * 5)
     with pytest.raises(ValueError, match="text"):

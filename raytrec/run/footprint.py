@@ -1,0 +1,35 @@
+"""How much memory a model needs per worker, told before any table is allocated."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+# Optimizer state per parameter value, in parameter-sized tensors.
+OPTIMIZER_STATES = {"adagrad": 1, "adam": 2, "sgd": 0}
+
+
+def parameter_bytes(module: torch.nn.Module) -> int:
+    return sum(t.numel() * t.element_size()
+               for t in [*module.parameters(), *module.buffers()])
+
+
+def training_bytes(module: torch.nn.Module, optimizer: str) -> int:
+    """Weights, their gradients and the optimizer's state: what each worker holds at least."""
+    return parameter_bytes(module) * (2 + OPTIMIZER_STATES.get(optimizer, 2))
+
+
+def available_memory() -> int | None:
+    """Bytes this machine can still give a process (Linux ``MemAvailable``), if known."""
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
+def gigabytes(n: int) -> str:
+    return f"{n / 1024**3:.1f} GiB"

@@ -1,0 +1,182 @@
+"""Run and tune directories: raytrec only fills, replaces or deletes the ones it made itself.
+
+Every directory raytrec creates holds a marker file, ``.raytrec``. ``--overwrite`` replaces a
+directory only when it has one. A replaced run is not deleted at once: it is kept beside the new
+one as ``<name>.previous`` until the new run finishes, and put back if the new run fails. A run
+that is interrupted keeps both, so that ``--resume`` can finish it and only then drop the old.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from raytrec.errors import RunDirError
+
+MARKER = ".raytrec"
+REPLACES = "replaces"
+
+
+def read_marker(directory: Path) -> dict[str, Any] | None:
+    """The marker of a directory raytrec made, or None."""
+    path = Path(directory) / MARKER
+    if not path.is_file():
+        return None
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}  # a damaged marker still says raytrec made the directory
+
+
+def _write_marker(directory: Path, content: dict[str, Any]) -> None:
+    tmp = directory / (MARKER + ".tmp")
+    tmp.write_text(json.dumps(content, indent=2))
+    tmp.replace(directory / MARKER)
+
+
+def check_target(run_dir: Path, overwrite: bool, kind: str = "run") -> None:
+    """Refuse, before any work, a ``--run-dir`` that raytrec may not create or replace."""
+    path = Path(os.path.abspath(run_dir))
+    for parent in path.parents:
+        if parent.exists() and not parent.is_dir():
+            raise RunDirError(f"--run-dir {run_dir}: {parent} is a file, not a directory; "
+                              "choose another --run-dir")
+    if path.exists() and not path.is_dir():
+        raise RunDirError(f"--run-dir {run_dir} is a file, not a directory; choose another "
+                          "--run-dir")
+    if not path.exists() or not any(path.iterdir()):
+        return
+    if not overwrite:
+        raise RunDirError(
+            f"{kind} directory {run_dir} already exists; pass --overwrite to replace it, "
+            f"--resume {run_dir} to continue it, or choose another --run-dir")
+    if read_marker(path) is None:
+        raise RunDirError(
+            f"--overwrite: {run_dir} was not made by raytrec (it has no {MARKER} file), so "
+            "raytrec will not replace it; choose another --run-dir, or empty it yourself")
+    cwd = Path.cwd().resolve()
+    if cwd == path.resolve() or path.resolve() in cwd.parents:
+        raise RunDirError(f"--overwrite: {run_dir} is or holds the current directory; run "
+                          "raytrec from elsewhere or choose another --run-dir")
+
+
+def stage(run_dir: Path, kind: str, fill: Callable[[Path], None], overwrite: bool) -> None:
+    """Build a new run directory with ``fill`` beside ``run_dir``, then put it in place.
+
+    A failure while filling leaves nothing behind (not even parent directories it created). An
+    existing ``run_dir`` (checked by ``check_target``) is kept as ``<name>.previous``.
+    """
+    check_target(run_dir, overwrite, kind)
+    path = Path(os.path.abspath(run_dir))
+    made = _missing_parents(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{path.name}.staging-", dir=path.parent))
+    except OSError as exc:
+        _remove_empty(made)
+        raise RunDirError(f"--run-dir {run_dir}: cannot create it ({exc.strerror or exc}); "
+                          "choose a --run-dir where you can write") from exc
+    try:
+        _write_marker(staging, {"kind": kind, "created": time.strftime("%Y-%m-%dT%H:%M:%S")})
+        fill(staging)
+        _install(staging, path)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        _remove_empty(made)
+        raise
+
+
+def _install(staging: Path, path: Path) -> None:
+    marker = read_marker(staging) or {}
+    if path.exists() and any(path.iterdir()):
+        old = read_marker(path) or {}
+        pending = old.get(REPLACES)
+        if pending and (path.parent / pending).is_dir():
+            # The run being replaced never finished: the one it replaced is still the earlier
+            # finished run, and stays the one kept.
+            shutil.rmtree(path)
+            marker[REPLACES] = pending
+        else:
+            backup = _free_name(path.parent, f"{path.name}.previous")
+            path.rename(backup)
+            marker[REPLACES] = backup.name
+        _write_marker(staging, marker)
+    elif path.exists():
+        path.rmdir()
+    staging.rename(path)
+
+
+def _free_name(parent: Path, name: str) -> Path:
+    candidate, n = parent / name, 1
+    while candidate.exists():
+        n += 1
+        candidate = parent / f"{name}-{n}"
+    return candidate
+
+
+def _missing_parents(path: Path) -> list[Path]:
+    return [p for p in path.parents if not p.exists()]
+
+
+def _remove_empty(dirs: list[Path]) -> None:
+    for d in dirs:  # deepest first
+        try:
+            d.rmdir()
+        except OSError:
+            return
+
+
+def replaced(run_dir: Path) -> Path | None:
+    """The earlier run that ``run_dir`` replaces and that is kept until it finishes."""
+    name = (read_marker(run_dir) or {}).get(REPLACES)
+    path = Path(run_dir).parent / name if name else None
+    return path if path is not None and path.is_dir() else None
+
+
+def finished(run_dir: Path) -> None:
+    """The run finished: drop the earlier one it replaced."""
+    old = replaced(run_dir)
+    if old is not None and read_marker(old) is not None:
+        shutil.rmtree(old)
+    marker = read_marker(run_dir)
+    if marker is not None and REPLACES in marker:
+        del marker[REPLACES]
+        _write_marker(Path(run_dir), marker)
+
+
+def failed(run_dir: Path, resumable: bool) -> str:
+    """The run failed: put back the run it replaced, or remove a new run that holds nothing to
+    resume. Returns a sentence that says what was done."""
+    run_dir = Path(run_dir)
+    old = replaced(run_dir)
+    if old is not None:
+        shutil.rmtree(run_dir)
+        old.rename(run_dir)
+        return f"the earlier run in {run_dir} is kept as it was"
+    if not resumable and read_marker(run_dir) is not None:
+        shutil.rmtree(run_dir)
+        return f"{run_dir} held nothing to resume and was removed"
+    return f"{run_dir} keeps what the run saved"
+
+
+@contextmanager
+def outcome(run_dir: Path, resumable: Callable[[], bool]) -> Iterator[None]:
+    """Around a run: drop the replaced run on success, restore it on failure; an interruption
+    (Ctrl-C) keeps both, so that ``--resume`` can finish the new one."""
+    try:
+        yield
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except Exception as exc:
+        note = failed(run_dir, resumable())
+        if hasattr(exc, "add_note"):
+            exc.add_note(note)
+        raise
+    finished(run_dir)

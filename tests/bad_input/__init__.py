@@ -1,0 +1,10 @@
+"""Bad input, one test per case: every one gets one clear message (key or file, cause, fix),
+exit code 2 (130 for Ctrl-C), no traceback, and nothing of the user's lost or half-written.
+
+- ``test_data_loss``: ``--overwrite`` and ``--run-dir`` never touch what raytrec did not make.
+- ``test_hangs``: resources checked before Ray starts, start-up time-outs, Ctrl-C.
+- ``test_non_finite``: NaN/inf config values, training that diverges.
+- ``test_corrupt_files``: damaged checkpoints, configs and models.
+- ``test_silent_changes``: what preparing the data drops or merges is refused or reported.
+- ``test_config``: config files, keys, values and plugin selection.
+"""

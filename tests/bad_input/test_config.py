@@ -1,0 +1,173 @@
+"""Config files, keys, values and plugin selection: each refused with one clear message."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from tests.bad_input.conftest import refused, run_cli
+from tests.conftest import write_config
+
+
+def test_unknown_plugin_name(tmp_path: Path, capsys) -> None:
+    err = refused(capsys, tmp_path, write_config(tmp_path / "c.yaml", loss={"name": "cmll"}))
+    assert "loss.name: unknown loss 'cmll' — did you mean 'cml'?" in err
+
+
+def test_misspelled_key_and_wrong_type_reported_together(tmp_path: Path, capsys) -> None:
+    cfg = write_config(tmp_path / "c.yaml", loss={"margn": 0.3}, train={"epochs": "x"})
+    err = refused(capsys, tmp_path, cfg)
+    assert "2 problems" in err and "did you mean 'margin'" in err and "train.epochs" in err
+
+
+def test_missing_data_file(tmp_path: Path, capsys) -> None:
+    cfg = write_config(tmp_path / "c.yaml")
+    err = refused(capsys, tmp_path, cfg, "--set", "data={name: csv, path: nowhere.csv}")
+    assert "nowhere.csv" in err
+
+
+def test_missing_id_column(tmp_path: Path, capsys) -> None:
+    pd.DataFrame({"uid": [1, 2], "item_id": [3, 4]}).to_csv(tmp_path / "d.csv", index=False)
+    cfg = write_config(tmp_path / "c.yaml")
+    err = refused(capsys, tmp_path, cfg, "--set", f"data={{name: csv, path: {tmp_path}/d.csv}}")
+    assert "user_id" in err and "d.csv" in err
+
+
+def test_empty_dataset(tmp_path: Path, capsys) -> None:
+    (tmp_path / "e.csv").write_text("user_id,item_id\n")
+    cfg = write_config(tmp_path / "c.yaml")
+    err = refused(capsys, tmp_path, cfg, "--set", f"data={{name: csv, path: {tmp_path}/e.csv}}")
+    assert "e.csv" in err
+
+
+def test_missing_config_file(tmp_path: Path, capsys) -> None:
+    code, _, err = run_cli(capsys, "train", str(tmp_path / "none.yaml"))
+    assert code == 2 and "none.yaml" in err and "does not exist" in err
+
+
+def test_more_negatives_than_items_is_a_config_error(tmp_path: Path, capsys) -> None:
+    cfg = write_config(tmp_path / "c.yaml", sampler={"num_negatives": 5000})
+    err = refused(capsys, tmp_path, cfg)
+    assert "sampler.num_negatives: num_negatives=5000 is larger than the catalogue" in err
+
+
+def test_empty_config_is_refused(tmp_path: Path, capsys) -> None:
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("# nothing yet\n")
+    err = refused(capsys, tmp_path, cfg)
+    assert "the config is empty" in err and "data: {name:" in err
+
+
+def test_duplicate_key_is_refused(tmp_path: Path, capsys) -> None:
+    cfg = write_config(tmp_path / "c.yaml")
+    cfg.write_text(cfg.read_text() + "train: {epochs: 1}\n")
+    err = refused(capsys, tmp_path, cfg)
+    assert "key 'train' appears twice" in err and "line" in err
+
+
+def test_exponent_without_dot_is_a_number(tmp_path: Path, capsys) -> None:
+    cfg = write_config(tmp_path / "c.yaml", train={"epochs": 1})
+    cfg.write_text(cfg.read_text().replace("lr: 0.1", "lr: 1e-3"))
+    run = tmp_path / "run"
+    code, _, err = run_cli(capsys, "train", cfg, "--run-dir", run, "--set", "loss.margin=5E-1")
+    assert code == 0, err
+    import yaml
+
+    used = yaml.safe_load((run / "config.yaml").read_text())
+    assert used["train"]["lr"] == 1e-3 and used["loss"]["margin"] == 0.5
+
+
+def test_config_path_that_is_a_directory(tmp_path: Path, capsys) -> None:
+    code, _, err = run_cli(capsys, "train", tmp_path)
+    assert code == 2 and "is a directory" in err and "Traceback" not in err
+
+
+def test_config_that_is_not_utf8(tmp_path: Path, capsys) -> None:
+    cfg = write_config(tmp_path / "c.yaml")
+    cfg.write_bytes(b"# caf\xe9\n" + cfg.read_bytes())
+    err = refused(capsys, tmp_path, cfg)
+    assert "c.yaml" in err and "not UTF-8" in err
+
+
+def test_search_entry_without_a_distribution(tmp_path: Path, capsys) -> None:
+    cfg = write_config(tmp_path / "s.yaml")
+    cfg.write_text(cfg.read_text() + "search: {loss.margin: [0.1, 1.5]}\n")
+    err = refused(capsys, tmp_path, cfg, command="tune")
+    assert "search.loss.margin: expected a distribution" in err
+    assert "loss.margin: {choice: [0.1, 1.5]}" in err
+
+
+def test_misspelt_distribution_is_named(tmp_path: Path, capsys) -> None:
+    cfg = write_config(tmp_path / "s.yaml")
+    cfg.write_text(cfg.read_text() + "search: {loss: {margin: {unifrom: [0.1, 1.5]}}}\n")
+    err = refused(capsys, tmp_path, cfg, command="tune")
+    assert "search.loss.margin: unknown distribution 'unifrom' — did you mean 'uniform'?" in err
+
+
+def test_plugin_selection_naming_no_plugin(tmp_path: Path, capsys, monkeypatch) -> None:
+    from raytrec import plugins
+
+    cfg = write_config(tmp_path / "c.yaml")
+    for var in ("RAYTREC_DISABLE_PLUGINS", "RAYTREC_LOAD_PLUGINS"):
+        monkeypatch.setenv(var, "nosuch")
+        plugins.reset_registry()
+        err = refused(capsys, tmp_path, cfg)
+        assert f"{var}=nosuch: no installed plugin is called 'nosuch'" in err
+        assert "builtins" in err
+        monkeypatch.delenv(var)
+    plugins.reset_registry()
+
+
+def test_relative_data_path_is_taken_from_the_config_folder(tmp_path: Path, capsys,
+                                                             monkeypatch) -> None:
+    folder = tmp_path / "cfg"
+    folder.mkdir()
+    rows = [(u, (u * 7 + k) % 40) for u in range(30) for k in range(8)]
+    pd.DataFrame(rows, columns=["user_id", "item_id"]).to_csv(folder / "d.csv", index=False)
+    cfg = write_config(folder / "c.yaml", data={"name": "csv", "path": "d.csv"},
+                       train={"epochs": 1}, sampler={"num_negatives": 3})
+    assert not (tmp_path / "d.csv").exists()
+    monkeypatch.chdir(tmp_path)
+    code, _, err = run_cli(capsys, "train", cfg.relative_to(tmp_path), "--run-dir", "run")
+    assert code == 0, err
+    import yaml
+
+    used = yaml.safe_load((tmp_path / "run" / "config.yaml").read_text())
+    assert used["data"]["path"] == str(folder / "d.csv")
+    # A path given on the command line is taken from the current folder.
+    err = refused(capsys, tmp_path, cfg, "--set", "data.path=d.csv")
+    assert str(tmp_path / "d.csv") in err
+
+
+def test_cutoff_larger_than_the_catalogue(tmp_path: Path, capsys) -> None:
+    cfg = write_config(tmp_path / "c.yaml", eval={"ks": [10, 500], "metric": "recall@10"})
+    err = refused(capsys, tmp_path, cfg)
+    assert "eval.ks: K=500 is not smaller than the catalogue (200 items)" in err
+
+
+def test_cuda_device_without_a_gpu(tmp_path: Path, capsys) -> None:
+    import torch
+
+    if torch.cuda.is_available():
+        import pytest
+
+        pytest.skip("this machine has a GPU")
+    err = refused(capsys, tmp_path, write_config(tmp_path / "c.yaml", train={"device": "cuda"}))
+    assert "train.device: is 'cuda', but this machine has no CUDA device" in err
+    cfg = write_config(tmp_path / "d.yaml", train={"device": "cuda"}, scaling={"num_workers": 2})
+    assert "set scaling.use_gpu: true" in refused(capsys, tmp_path, cfg)
+
+
+def test_hard_sampler_candidates_error_names_its_own_key(tmp_path: Path, capsys) -> None:
+    cfg = write_config(tmp_path / "c.yaml", sampler={"name": "hard", "num_candidates": 1000,
+                                                     "num_negatives": 1})
+    err = refused(capsys, tmp_path, cfg)
+    assert "sampler.num_candidates: num_candidates=1000 is larger than the catalogue" in err
+    assert "num_negatives" not in err
+
+
+def test_tables_larger_than_memory(tmp_path: Path, capsys) -> None:
+    cfg = write_config(tmp_path / "c.yaml", mapper={"dim": 100_000_000})
+    err = refused(capsys, tmp_path, cfg)
+    assert "mapper.dim: the model needs about" in err and "free; lower mapper.dim" in err
