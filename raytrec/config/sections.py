@@ -86,12 +86,15 @@ class ScalingSection:
         cpus_per_worker: CPUs Ray reserves per worker (also torch's thread count).
         max_failures: times Ray Train restarts the workers from the last checkpoint after a
             worker dies (a lost node, an out-of-memory kill) before the run fails.
+        start_timeout_s: seconds to wait for the workers' resources to come free before the
+            run fails (raise it on an autoscaling cluster, where nodes take minutes to start).
     """
 
     num_workers: int = 1
     use_gpu: bool = False
     cpus_per_worker: float = 1.0
     max_failures: int = 0
+    start_timeout_s: float = 120.0
 
     def __post_init__(self) -> None:
         if self.num_workers < 0:
@@ -100,3 +103,5 @@ class ScalingSection:
             raise ValueError(f"max_failures must be >= 0, got {self.max_failures}")
         if self.cpus_per_worker <= 0:
             raise ValueError(f"cpus_per_worker must be > 0, got {self.cpus_per_worker}")
+        if self.start_timeout_s <= 0:
+            raise ValueError(f"start_timeout_s must be > 0, got {self.start_timeout_s}")

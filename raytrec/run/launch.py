@@ -9,7 +9,7 @@ from typing import Any
 from raytrec.errors import RunDirError
 from raytrec.run.job import Job
 from raytrec.train.artifacts import EMBEDDING_FILES, METRICS_FILE
-from raytrec.train.checkpoint import STATE_FILE
+from raytrec.train.checkpoint import STATE_FILE, damage
 
 RAY_STORAGE = "ray"
 MODEL_FILE = "model.pt"
@@ -27,13 +27,29 @@ def run_job(job: Job) -> dict[str, Any]:
     return _fit_on_ray(job)
 
 
-def has_checkpoint(run_dir: Path) -> bool:
-    """Whether a run directory holds an epoch to resume from (in-process or Ray Train)."""
-    from raytrec.train.session import LocalSession
+def checkpoint_dirs(run_dir: Path) -> list[Path]:
+    """The run's complete checkpoints, in-process and Ray Train ones, oldest first."""
+    local = sorted((Path(run_dir) / "checkpoints").glob("checkpoint_*"))
+    ray = sorted((Path(run_dir) / RAY_STORAGE / "train").glob("checkpoint_*"))
+    return [d for d in [*local, *ray] if (d / STATE_FILE).exists()]
 
-    ray_checkpoints = Path(run_dir) / RAY_STORAGE / "train"
-    return (LocalSession(run_dir).latest() is not None
-            or any(ray_checkpoints.glob("checkpoint_*/" + STATE_FILE)))
+
+def has_checkpoint(run_dir: Path) -> bool:
+    """Whether a run directory holds an epoch to resume from."""
+    return bool(checkpoint_dirs(run_dir))
+
+
+def check_resumable(run_dir: Path) -> list[str]:
+    """Before resuming: a note per damaged checkpoint (the run resumes from the newest intact
+    one), or RunDirError naming each file when every one is damaged."""
+    dirs = checkpoint_dirs(run_dir)
+    damaged = [(d / STATE_FILE, why) for d in dirs if (why := damage(d / STATE_FILE))]
+    if dirs and len(damaged) == len(dirs):
+        raise RunDirError("no checkpoint can be read: " + "; ".join(
+            f"{path}: {why}" for path, why in damaged) + "; start the run again with "
+            "raytrec train CONFIG --overwrite")
+    return [f"checkpoint {path} is damaged ({why}); resuming from the one before it"
+            for path, why in damaged]
 
 
 def _collect(checkpoint_dir: Path, run_dir: Path) -> None:
@@ -53,10 +69,14 @@ def _fit_on_ray(job: Job) -> dict[str, Any]:
 
     ensure_ray()
     from raytrec.run.progress_callback import ProgressCallback
+    from raytrec.run.ray_fit import build_trainer, fit
+    from raytrec.run.resources import check_resources
 
+    scaling = job.config["scaling"]
+    check_resources(scaling, str(job.run_dir / "config.yaml"))
     trainer = build_trainer(job.payload(), job.run_dir / RAY_STORAGE,
                             [ProgressCallback(str(job.run_dir.resolve()))])
-    result = trainer.fit()
+    result = fit(trainer, scaling)
     if result.return_value is None:
         raise RunDirError(
             f"training stopped before it finished; continue it with "
@@ -64,30 +84,3 @@ def _fit_on_ray(job: Job) -> dict[str, Any]:
     with result.checkpoint.as_directory() as d:
         _collect(Path(d), job.run_dir)
     return result.return_value
-
-
-def build_trainer(payload: dict[str, Any], storage: Path, callbacks: list[Any]) -> Any:
-    """A TorchTrainer of ``payload``'s config; ``fit`` resumes from its last checkpoint in
-    ``storage`` when there is one."""
-    import ray.train
-    from ray.train.torch import TorchConfig, TorchTrainer
-
-    from raytrec.train.loop import ray_train_loop
-
-    scaling = payload["config"]["scaling"]
-    return TorchTrainer(
-        ray_train_loop,
-        train_loop_config=payload,
-        torch_config=TorchConfig(backend="nccl" if scaling["use_gpu"] else "gloo"),
-        scaling_config=ray.train.ScalingConfig(
-            num_workers=scaling["num_workers"], use_gpu=scaling["use_gpu"],
-            resources_per_worker={"CPU": scaling["cpus_per_worker"]},
-        ),
-        run_config=ray.train.RunConfig(
-            name="train",
-            storage_path=str(Path(storage).resolve()),
-            checkpoint_config=ray.train.CheckpointConfig(num_to_keep=2),
-            failure_config=ray.train.FailureConfig(max_failures=scaling["max_failures"]),
-            callbacks=callbacks,
-        ),
-    )

@@ -16,6 +16,7 @@ from raytrec.plugins import get_registry
 from raytrec.run.job import load_job
 from raytrec.run.launch import MODEL_FILE
 from raytrec.train.build import build_retriever
+from raytrec.train.checkpoint import load_file
 from raytrec.train.validation import EvalData, evaluate_split
 
 RESCORABLE = ("eval", "retriever")
@@ -47,7 +48,14 @@ def rescore(run_dir: Path, overrides: list[str]) -> dict[str, Any]:
     mapper = registry.create("mapper", section["name"],
                              **{k: v for k, v in section.items() if k != "name"})
     mapper.setup(info)
-    mapper.load_state_dict(torch.load(model_path, weights_only=False, map_location="cpu")["model"])
+    again = f"raytrec train --resume {run_dir} writes it again from the last checkpoint"
+    try:
+        mapper.load_state_dict(load_file(model_path, "model")["model"])
+    except RunDirError as exc:
+        raise RunDirError(f"{exc}; {again}") from None
+    except (KeyError, TypeError, RuntimeError) as exc:
+        raise RunDirError(f"model {model_path} does not hold this run's model "
+                          f"({str(exc).splitlines()[0]}); {again}") from None
     retriever = build_retriever(config)
     eval_cfg = config["eval"]
     device = torch.device("cpu")

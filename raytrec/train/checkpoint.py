@@ -1,12 +1,19 @@
-"""What a checkpoint holds, written so that an interrupted write is never taken for one."""
+"""What a checkpoint holds, written so that an interrupted write is never taken for one, and
+read so that a damaged one is named and passed over for the one before it."""
 
 from __future__ import annotations
 
 import json
+import logging
+import zipfile
 from pathlib import Path
 from typing import Any
 
 import torch
+
+from raytrec.errors import RunDirError
+
+logger = logging.getLogger(__name__)
 
 STATE_FILE = "state.pt"
 
@@ -22,3 +29,44 @@ def write_checkpoint(directory: Path, state: dict[str, Any], config: dict[str, A
 
 def cpu_state(module: torch.nn.Module) -> dict[str, torch.Tensor]:
     return {k: v.detach().to("cpu", copy=True) for k, v in module.state_dict().items()}
+
+
+def damage(path: Path) -> str | None:
+    """Why a saved torch file is visibly damaged (empty, truncated), or None. Cheap: it reads
+    the zip directory at the file's end, not the tensors."""
+    try:
+        if Path(path).stat().st_size == 0:
+            return "the file is empty"
+        with zipfile.ZipFile(path) as archive:
+            archive.namelist()
+    except FileNotFoundError:
+        return "the file is missing"
+    except (OSError, zipfile.BadZipFile) as exc:
+        return f"truncated or not a torch file: {exc}"
+    return None
+
+
+def load_file(path: Path, what: str = "checkpoint") -> dict[str, Any]:
+    """``torch.load`` of a raytrec state file on the CPU; RunDirError naming it if it fails."""
+    try:
+        return torch.load(path, weights_only=False, map_location="cpu")
+    except Exception as exc:  # torch raises RuntimeError, EOFError, pickle errors...
+        cause = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise RunDirError(f"{what} {path} cannot be read ({cause})") from exc
+
+
+def newest_readable(directories: list[Path]) -> dict[str, Any] | None:
+    """The state of the newest checkpoint directory that can be read (``directories`` oldest
+    first); damaged ones are passed over with a warning. None when there are none; RunDirError
+    naming each file when none can be read."""
+    failures = []
+    for directory in reversed(directories):
+        try:
+            return load_file(Path(directory) / STATE_FILE)
+        except RunDirError as exc:
+            logger.warning("%s; trying the checkpoint before it", exc)
+            failures.append(str(exc))
+    if failures:
+        raise RunDirError("no checkpoint can be read: " + "; ".join(failures) +
+                          "; start the run again with --overwrite")
+    return None

@@ -14,7 +14,7 @@ from typing import Any, Protocol
 
 import torch
 
-from raytrec.train.checkpoint import STATE_FILE
+from raytrec.train.checkpoint import STATE_FILE, newest_readable
 
 PROGRESS_FILE = "progress.jsonl"
 
@@ -42,6 +42,19 @@ def append_progress(run_dir: Path, metrics: dict[str, Any]) -> None:
         fh.write(json.dumps({"time": time.time(), **metrics}) + "\n")
 
 
+def load_reported(checkpoint: Any) -> dict[str, Any] | None:
+    """The state of the last checkpoint Ray reported, or of the newest readable one before it
+    when it is damaged (checkpoints on a local or mounted file system)."""
+    if checkpoint is None:
+        return None
+    here = Path(checkpoint.path)
+    if here.is_dir():
+        earlier = sorted(p for p in here.parent.glob("checkpoint_*") if p.name <= here.name)
+        return newest_readable(earlier)
+    with checkpoint.as_directory() as d:
+        return newest_readable([Path(d)])
+
+
 class LocalSession:
     """The loop in this process: checkpoints kept under ``<run_dir>/checkpoints``."""
 
@@ -66,8 +79,7 @@ class LocalSession:
         return done[-1] if done else None
 
     def load_state(self) -> dict[str, Any] | None:
-        latest = self.latest()
-        return torch.load(latest / STATE_FILE, weights_only=False) if latest else None
+        return newest_readable(self._complete())
 
     def report(self, metrics: dict[str, Any], checkpoint_dir: Path | None) -> None:
         append_progress(self.run_dir, metrics)
@@ -105,11 +117,7 @@ class RayTrainSession:
     def load_state(self) -> dict[str, Any] | None:
         import ray.train
 
-        checkpoint = ray.train.get_checkpoint()
-        if checkpoint is None:
-            return None
-        with checkpoint.as_directory() as d:
-            return torch.load(Path(d) / STATE_FILE, weights_only=False, map_location="cpu")
+        return load_reported(ray.train.get_checkpoint())
 
     def report(self, metrics: dict[str, Any], checkpoint_dir: Path | None) -> None:
         import ray.train

@@ -10,12 +10,12 @@ from typing import Any
 
 import yaml
 
-from raytrec.errors import ConfigError, RunDirError
+from raytrec.errors import ConfigError, Problem, RunDirError
 from raytrec.plugins import get_registry
 from raytrec.run.job import check_against_data, default_run_dir, prepare_run_dir
 from raytrec.tune.plan import Plan, corner_problems, load_plan
 from raytrec.tune.space import ConditionalSpace
-from raytrec.tune.trial import run_trial, trial_resources
+from raytrec.tune.trial import run_trial, trains_itself, trial_resources
 
 PLAN_FILE = "tune.yaml"
 TUNE_ENV = {
@@ -115,6 +115,7 @@ def run_search(search: Search, resume: bool = False, live: bool = True) -> Any:
 
     plan = search.plan
     resources = trial_resources(plan)
+    _check_trial_resources(plan, resources)
     trainable = tune.with_resources(
         tune.with_parameters(run_trial, plan=plan,
                              data_dir=str(search.data_dir.resolve())),
@@ -143,6 +144,24 @@ def run_search(search: Search, resume: bool = False, live: bool = True) -> Any:
                 checkpoint_config=tune.CheckpointConfig(num_to_keep=2)),
         )
     return tuner.fit()
+
+
+def _check_trial_resources(plan: Plan, resources: dict[str, float]) -> None:
+    """One trial must fit on the cluster, or Tune waits for it for ever."""
+    from raytrec.run.resources import check_resources, cluster_nodes
+
+    if not trains_itself(plan.base):
+        check_resources(plan.base["scaling"], plan.source, resources["cpu"],
+                        f" plus {resources['cpu']:g} CPU for the trial itself")
+        return
+    nodes, limit = cluster_nodes()
+    largest = max((n.get("CPU", 0) for n in nodes), default=0) if limit is None \
+        else limit.get("CPU", 0)
+    if resources["cpu"] > largest:
+        raise ConfigError([Problem("tune.cpus_per_trial", f"a trial needs {resources['cpu']:g} "
+                                   f"CPUs, but no node of the cluster has more than "
+                                   f"{largest:g}; lower tune.cpus_per_trial (or "
+                                   "scaling.cpus_per_worker)")], plan.source)
 
 
 def max_epochs(plan: Plan) -> int:

@@ -14,8 +14,7 @@ from typing import Any
 
 import torch
 
-from raytrec.train.checkpoint import STATE_FILE
-from raytrec.train.session import resolve_device
+from raytrec.train.session import load_reported, resolve_device
 from raytrec.tune.plan import Plan
 
 logger = logging.getLogger(__name__)
@@ -63,11 +62,7 @@ class TuneSession:
     def load_state(self) -> dict[str, Any] | None:
         from ray import tune
 
-        checkpoint = tune.get_checkpoint()
-        if checkpoint is None:
-            return None
-        with checkpoint.as_directory() as d:
-            return torch.load(Path(d) / STATE_FILE, weights_only=False, map_location="cpu")
+        return load_reported(tune.get_checkpoint())
 
     def report(self, metrics: dict[str, Any], checkpoint_dir: Path | None) -> None:
         from ray import tune
@@ -98,11 +93,11 @@ def run_trial(values: dict[str, Any], plan: Plan, data_dir: str) -> None:
         torch.set_num_threads(trial_threads(plan, config))
         train_loop(payload, TuneSession(config["train"]["device"], plan.metric_key))
         return
-    from raytrec.run.launch import build_trainer
+    from raytrec.run.ray_fit import build_trainer, fit
 
     callback = _metric_report_callback(plan.metric_key)
     # Resumes from its own last checkpoint under the trial directory when the search resumes.
-    build_trainer(payload, trial_dir / "ray", [callback]).fit()
+    fit(build_trainer(payload, trial_dir / "ray", [callback]), config["scaling"])
 
 
 def _metric_report_callback(metric_key: str) -> Any:

@@ -71,3 +71,15 @@ def test_divergence_in_the_first_epoch_leaves_no_run_dir(tmp_path: Path, capsys)
     assert code == 2 and "training diverged in epoch 1, step" in err and "loss inf" in err
     assert "held nothing to resume and was removed" in err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["c.yaml"]
+
+
+@pytest.mark.ray
+def test_divergence_on_ray_workers_reaches_the_cli(tmp_path: Path, capsys, ray_cluster) -> None:
+    cfg = write_config(tmp_path / "c.yaml", loss={"name": "mse"},
+                       mapper={"metric": "dot", "max_norm": None},
+                       train={"optimizer": "sgd", "lr": 1000.0},
+                       scaling={"num_workers": 2, "cpus_per_worker": 0.5})
+    code, _, err = run_cli(capsys, "train", cfg, "--run-dir", tmp_path / "run")
+    assert code == 2 and "Traceback" not in err
+    assert err.startswith("raytrec: training diverged in epoch 1, step") and "loss inf" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["c.yaml"]
