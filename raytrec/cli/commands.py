@@ -35,8 +35,9 @@ def train(args: argparse.Namespace, console: Console) -> int:
         _print_data(console, job.data_dir)
     console.print(f"run directory: {job.run_dir}", soft_wrap=True)
     cfg = job.config
+    keep = bool(args.resume)  # a run the user resumed is never removed
     with _interruptible("train", job.run_dir), \
-            run_dir.outcome(job.run_dir, lambda: has_checkpoint(job.run_dir)), \
+            run_dir.outcome(job.run_dir, lambda: keep or has_checkpoint(job.run_dir)), \
             ProgressWatcher(job.run_dir, cfg["train"]["epochs"], cfg["eval"]["metric"], console):
         summary = run_job(job)
     _print_summary(console, job.run_dir, summary, cfg["eval"])
@@ -127,8 +128,9 @@ def tune(args: argparse.Namespace, console: Console) -> int:
         _print_data(console, search.data_dir)
     console.print(f"tune directory: {search.tune_dir}", soft_wrap=True)
     plan = search.plan
+    keep = bool(args.resume)
     with _interruptible("tune", search.tune_dir), \
-            run_dir.outcome(search.tune_dir, search.experiment_dir.is_dir):
+            run_dir.outcome(search.tune_dir, lambda: keep or search.experiment_dir.is_dir()):
         grid = run_search(search, resume=bool(args.resume))
         if search.interrupted():
             raise KeyboardInterrupt

@@ -33,7 +33,9 @@ def read_yaml(path: str | Path, what: str = "config file") -> dict[str, Any]:
     except OSError as exc:
         raise refuse(f"cannot read {p}: {exc.strerror or exc}") from None
     try:
-        data = yaml_io.load(text)
+        data = yaml_io.load(text, str(p))
+    except yaml_io.DuplicateKeyError as exc:
+        raise refuse(str(exc)) from None
     except yaml.YAMLError as exc:
         raise refuse(f"not valid YAML: {exc}") from None
     if data is None or data == {}:
@@ -65,8 +67,8 @@ def apply_overrides(config: dict[str, Any], overrides: list[str]) -> list[Proble
             problems.append(Problem(f"--set {item}", "expected KEY=VALUE, e.g. loss.margin=0.3"))
             continue
         try:
-            value = yaml_io.load(raw) if raw else ""
-        except yaml.YAMLError:
+            value = yaml_io.load(raw, f"--set {item}") if raw else ""
+        except (yaml.YAMLError, yaml_io.DuplicateKeyError):
             value = raw
         node = config
         parts = key.split(".")

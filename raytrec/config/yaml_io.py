@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import re
 from typing import Any
 
@@ -16,21 +17,20 @@ _FLOAT = re.compile(r"""^(?:
    |\.(?:nan|NaN|NAN))$""", re.VERBOSE)
 
 
-class DuplicateKeyError(yaml.MarkedYAMLError):
+class DuplicateKeyError(ValueError):
     """A mapping names the same key twice (PyYAML would keep the last silently)."""
 
 
 class ConfigLoader(yaml.SafeLoader):
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
-        seen: dict[Any, Any] = {}
+        seen: dict[Any, int] = {}
         for key_node, _ in node.value:
             key = self.construct_object(key_node, deep=deep)
+            line = key_node.start_mark.line + 1
             if key in seen:
-                raise DuplicateKeyError(
-                    "while reading a mapping", node.start_mark,
-                    f"key '{key}' appears twice (first on line {seen[key].line + 1}); keep one",
-                    key_node.start_mark)
-            seen[key] = key_node.start_mark
+                raise DuplicateKeyError(f"key '{key}' appears twice, on lines {seen[key]} and "
+                                        f"{line}; keep one")
+            seen[key] = line
         return super().construct_mapping(node, deep=deep)
 
 
@@ -38,6 +38,8 @@ ConfigLoader.add_implicit_resolver("tag:yaml.org,2002:float", _FLOAT,
                                    list("-+0123456789."))
 
 
-def load(text: str) -> Any:
-    """Parse ``text`` (raises ``yaml.YAMLError``, including DuplicateKeyError)."""
-    return yaml.load(text, Loader=ConfigLoader)  # a SafeLoader subclass
+def load(text: str, name: str = "<config>") -> Any:
+    """Parse ``text`` read from ``name`` (raises ``yaml.YAMLError`` or DuplicateKeyError)."""
+    stream = io.StringIO(text)
+    stream.name = name  # PyYAML's error marks name the stream
+    return yaml.load(stream, Loader=ConfigLoader)  # a SafeLoader subclass

@@ -20,7 +20,7 @@ from raytrec.data.base import ITEM, RATING, SPLIT, SPLITS, TIMESTAMP, USER, RawD
 from raytrec.data.splits import SplitConfig, split_interactions
 from raytrec.errors import DataError
 
-MERGED = "repeated (user, item) pairs merged"
+MERGED = "duplicate (user, item) rows merged"
 # Enough row groups that any worker count up to this many gets a balanced shard to itself.
 _ROW_GROUPS = 64
 

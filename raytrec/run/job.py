@@ -103,13 +103,19 @@ def check_against_data(config: dict[str, Any], data_dir: Path, source: str) -> N
         else:
             if section == "mapper":
                 problems += _memory_problems(part, config)
-    too_large = [k for k in config["eval"]["ks"] if k >= info.num_items]
-    if too_large:
-        problems.append(Problem("eval.ks", f"K={too_large[0]} is not smaller than the catalogue "
-                                           f"({info.num_items} items): every item would be in "
-                                           f"the top K; use K < {info.num_items}"))
+    problems += cutoff_problems(config["eval"]["ks"], info.num_items)
     if problems:
         raise ConfigError(problems, source)
+
+
+def cutoff_problems(ks: list[int], num_items: int) -> list[Problem]:
+    """A cut-off K must leave items out of the top K, or every metric at K is trivially 1."""
+    too_large = [k for k in ks if k >= num_items]
+    if not too_large:
+        return []
+    return [Problem("eval.ks", f"K={too_large[0]} is not smaller than the catalogue "
+                               f"({num_items} items): every item would be in the top K; use "
+                               f"K < {num_items}")]
 
 
 def _keyed(section: str, args: dict[str, Any], message: str) -> Problem:

@@ -13,7 +13,7 @@ from raytrec.data.store import read_training_info
 from raytrec.errors import ConfigError, Problem, RunDirError
 from raytrec.evaluation.popularity import popularity_metrics
 from raytrec.plugins import get_registry
-from raytrec.run.job import load_job
+from raytrec.run.job import cutoff_problems, load_job
 from raytrec.run.launch import MODEL_FILE
 from raytrec.train.build import build_retriever
 from raytrec.train.checkpoint import load_file
@@ -43,6 +43,9 @@ def rescore(run_dir: Path, overrides: list[str]) -> dict[str, Any]:
                           f"use raytrec train --resume {run_dir}")
     data_dir = job.data_dir
     info = read_training_info(data_dir)
+    problems = cutoff_problems(config["eval"]["ks"], info.num_items)
+    if problems:
+        raise ConfigError(problems, f"{run_dir} with --set")
     registry = get_registry()
     section = config["mapper"]
     mapper = registry.create("mapper", section["name"],

@@ -61,10 +61,13 @@ def newest_readable(directories: list[Path]) -> dict[str, Any] | None:
     naming each file when none can be read."""
     failures = []
     for directory in reversed(directories):
+        path = Path(directory) / STATE_FILE
         try:
-            return load_file(Path(directory) / STATE_FILE)
+            return load_file(path)
         except RunDirError as exc:
-            logger.warning("%s; trying the checkpoint before it", exc)
+            # Damage the cheap check sees was already reported by the driver before resuming.
+            level = logging.INFO if damage(path) else logging.WARNING
+            logger.log(level, "%s; trying the checkpoint before it", exc)
             failures.append(str(exc))
     if failures:
         raise RunDirError("no checkpoint can be read: " + "; ".join(failures) +

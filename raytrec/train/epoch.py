@@ -38,13 +38,8 @@ class ShardBatches:
                    None if self.ratings is None else self.ratings[idx])
 
 
-class NonFiniteLoss(Exception):
-    """A step's loss (or one of its parts) was NaN or infinite."""
-
-    def __init__(self, step: int, steps: int, values: dict[str, float]) -> None:
-        self.step, self.steps, self.values = step, steps, values
-        super().__init__(f"step {step} of {steps}: " + ", ".join(
-            f"{name} {value:.4g}" for name, value in values.items()))
+class NonFinite(Exception):
+    """A step's loss (or one of its parts), or a parameter, became NaN or infinite."""
 
 
 class _FirstNonFinite:
@@ -68,8 +63,9 @@ class _FirstNonFinite:
 
     def check(self, steps: int) -> None:
         if self.step is not None and (step := int(self.step)) >= 0:
-            raise NonFiniteLoss(step + 1, steps, dict(zip(self.names, self.values.tolist(),
-                                                          strict=True)))
+            values = ", ".join(f"{name} {value:.4g}" for name, value in
+                               zip(self.names, self.values.tolist(), strict=True))
+            raise NonFinite(f"step {step + 1} of {steps}: {values}")
 
 
 def run_epoch(
@@ -78,7 +74,8 @@ def run_epoch(
 ) -> dict[str, float]:
     """Train one epoch; mean loss and parts, positives/s of this worker, wall seconds.
 
-    Raises NonFiniteLoss, naming the first such step, when a loss was NaN or infinite.
+    Raises NonFinite, naming the first such step, when a loss was NaN or infinite, or naming
+    the parameters that hold NaN or inf after the epoch.
     """
     model.train()
     total: dict[str, torch.Tensor] = {}
@@ -94,6 +91,10 @@ def run_epoch(
             total[name] = total.get(name, 0.0) + value
         rows += len(users)
     watch.check(batches.steps)
+    bad = [name for module in (mapper, loss) for name, p in module.named_parameters()
+           if not bool(torch.isfinite(p).all())]
+    if bad:
+        raise NonFinite(f"parameters {', '.join(bad)} hold NaN or inf")
     seconds = time.perf_counter() - start
     stats = {name: float(v) / batches.steps for name, v in total.items()}
     stats.update(epoch_seconds=seconds, positives_per_s=rows / max(seconds, 1e-9))

@@ -18,7 +18,7 @@ from raytrec.run.ray_setup import debugging
 from raytrec.train.artifacts import METRICS_FILE, write_embeddings, write_json
 from raytrec.train.build import build_optimizer, build_parts, build_retriever
 from raytrec.train.checkpoint import write_checkpoint
-from raytrec.train.epoch import NonFiniteLoss, ShardBatches, run_epoch
+from raytrec.train.epoch import NonFinite, ShardBatches, run_epoch
 from raytrec.train.session import LocalSession, RayTrainSession, Session
 from raytrec.train.tracker import BestTracker
 from raytrec.train.validation import EvalData, cold_and_warm, evaluate_split
@@ -74,8 +74,10 @@ def train_loop(job: dict[str, Any], session: Session) -> dict[str, Any]:
         # Seeded per (seed, epoch, rank): a resumed run draws what an uninterrupted one would,
         # on every rank, without storing generator states.
         generator.manual_seed((train["seed"] * 100_003 + epoch) * 1_009 + session.rank)
-        stats = _guarded_epoch(epoch + 1, history, train, lambda: run_epoch(
-            model, mapper, parts.sampler, loss, optimizer, batches, generator), mapper, loss)
+        try:
+            stats = run_epoch(model, mapper, parts.sampler, loss, optimizer, batches, generator)
+        except NonFinite as exc:  # stop before the epoch is saved: the last checkpoint is good
+            raise TrainingDiverged(_diverged(epoch + 1, exc, history, train)) from None
         metrics: dict[str, Any] = {"epoch": epoch + 1}
         metrics.update({f"train/{k}": v for k, v in stats.items()})
         if (epoch + 1) % eval_cfg["every"] == 0 or epoch + 1 == train["epochs"]:
@@ -91,23 +93,11 @@ def train_loop(job: dict[str, Any], session: Session) -> dict[str, Any]:
     return _finish(job, session, mapper, retriever, tracker, history, info)
 
 
-def _guarded_epoch(epoch: int, history: list[dict], train: dict[str, Any],
-                  run: Any, *modules: torch.nn.Module) -> dict[str, float]:
-    """``run()`` one epoch; a NaN or infinite loss or parameter stops training there, before
-    anything of the epoch is saved, so the last checkpoint stays the last good one."""
+def _diverged(epoch: int, exc: NonFinite, history: list[dict], train: dict[str, Any]) -> str:
     kept = (f"the last good checkpoint is epoch {history[-1]['epoch']}'s" if history
             else "no epoch finished")
-    advice = f"{kept}; lower train.lr (now {train['lr']:g}) or check the loss's arguments"
-    try:
-        stats = run()
-    except NonFiniteLoss as exc:
-        raise TrainingDiverged(f"training diverged in epoch {epoch}, {exc}; {advice}") from None
-    bad = [name for m in modules for name, p in m.named_parameters()
-           if not bool(torch.isfinite(p).all())]
-    if bad:
-        raise TrainingDiverged(f"training diverged in epoch {epoch}: parameters "
-                               f"{', '.join(bad)} hold NaN or inf; {advice}")
-    return stats
+    return (f"training diverged in epoch {epoch}, {exc}; {kept}; lower train.lr (now "
+            f"{train['lr']:g}) or check the loss's arguments")
 
 
 def _batches(data_dir: str, session: Session, num_train: int, batch_size: int,

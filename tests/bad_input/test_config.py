@@ -171,3 +171,11 @@ def test_tables_larger_than_memory(tmp_path: Path, capsys) -> None:
     cfg = write_config(tmp_path / "c.yaml", mapper={"dim": 100_000_000})
     err = refused(capsys, tmp_path, cfg)
     assert "mapper.dim: the model needs about" in err and "free; lower mapper.dim" in err
+
+
+def test_evaluate_refuses_a_cutoff_larger_than_the_catalogue(tmp_path: Path, capsys) -> None:
+    cfg = write_config(tmp_path / "c.yaml", train={"epochs": 1})
+    run = tmp_path / "run"
+    assert run_cli(capsys, "train", cfg, "--run-dir", run)[0] == 0
+    code, _, err = run_cli(capsys, "evaluate", run, "--set", "eval.ks=[20,500]")
+    assert code == 2 and "eval.ks: K=500 is not smaller than the catalogue" in err

@@ -52,9 +52,9 @@ def test_repeated_pairs_are_merged_and_reported(tmp_path: Path, capsys) -> None:
     cfg = _csv_config(tmp_path, pd.concat([frame, frame.iloc[:25]], ignore_index=True))
     run = tmp_path / "run"
     code, out, _ = run_cli(capsys, "train", cfg, "--run-dir", run)
-    assert code == 0 and "repeated (user, item) pairs merged: 25 rows" in out
+    assert code == 0 and "duplicate (user, item) rows merged: 25 rows" in out
     info = json.loads((run / "data" / "info.json").read_text())
-    assert info["dropped"]["repeated (user, item) pairs merged"] == 25
+    assert info["dropped"]["duplicate (user, item) rows merged"] == 25
     assert info["interactions_read"] == 345 and sum(info["num_interactions"].values()) == 320
 
 
