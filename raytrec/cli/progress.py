@@ -36,7 +36,7 @@ class ProgressWatcher:
 
     def __exit__(self, *exc: Any) -> None:
         self._stop.set()
-        self._thread.join()
+        self._thread.join(timeout=5)
         self._poll()
         self.progress.stop()
 
@@ -53,7 +53,11 @@ class ProgressWatcher:
         end = data.rfind(b"\n") + 1  # a line still being written is read next time
         self._offset += end
         for line in data[:end].splitlines():
-            self._show(json.loads(line))
+            try:
+                row = json.loads(line)
+            except ValueError:  # a damaged line (a disk filled up mid-write) is no epoch
+                continue
+            self._show(row)
 
     def _show(self, row: dict[str, Any]) -> None:
         if row.get("finished"):

@@ -6,7 +6,8 @@ row per user or item, keyed by the ``user_col`` / ``item_col`` column.
 
 Ids are compared as written: CSV ids are read as text, and a column whose every id is a plain
 integer (``37``, not ``037`` or ``+37``) becomes int64; otherwise ids stay text, so ``037``
-and ``37`` are two users. A row without a user or item id is an error naming its line.
+and ``37`` are two users. Parquet ids keep the file's types. A row without a user or item id
+is an error naming its line.
 """
 
 from __future__ import annotations
@@ -87,6 +88,10 @@ class TabularDataset(Dataset):
         """Where 0-based data rows are in the file, for a message."""
         return rows_text(positions)
 
+    def typed_ids(self, col: pd.Series) -> pd.Series:
+        """Ids as the format gives them (a text format decides their type here)."""
+        return col
+
     def load(self) -> RawData:
         parts = [key for key in ("path", "train", "valid", "test") if key in self.files]
         frames = []
@@ -97,7 +102,7 @@ class TabularDataset(Dataset):
             frames.append(frame)
         inter = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
         for col in (USER, ITEM):
-            inter[col] = typed_ids(inter[col])
+            inter[col] = self.typed_ids(inter[col])
         dropped = {}
         if self.min_rating is not None:
             keep = inter[RATING] >= self.min_rating
@@ -138,7 +143,7 @@ class TabularDataset(Dataset):
         path = self._existing(key)
         self._require(path, key, [id_col])
         df = self._read_rows(path, key, None)
-        df[id_col] = typed_ids(df[id_col])
+        df[id_col] = self.typed_ids(df[id_col])
         return df.set_index(id_col)
 
     def _existing(self, key: str) -> Path:
@@ -219,6 +224,9 @@ class CsvDataset(TabularDataset):
     def rows_text(self, positions: np.ndarray) -> str:
         return rows_text(positions, first=2, word="lines")  # line 1 is the header
 
+    def typed_ids(self, col: pd.Series) -> pd.Series:
+        return plain_integers(col)
+
 
 class ParquetDataset(TabularDataset):
     """Interactions from Parquet files."""
@@ -236,7 +244,7 @@ class ParquetDataset(TabularDataset):
 _PLAIN_INTEGER = r"-?(?:0|[1-9][0-9]{0,17})"
 
 
-def typed_ids(col: pd.Series) -> pd.Series:
+def plain_integers(col: pd.Series) -> pd.Series:
     """Text ids that are all plain integers as int64; anything else as it is."""
     if col.dtype != object and not pd.api.types.is_string_dtype(col):
         return col

@@ -175,3 +175,29 @@ def test_marker_is_written_with_the_run(tmp_path: Path, capsys) -> None:
     assert run_cli(capsys, "train", cfg, "--run-dir", run)[0] == 0
     assert json.loads((run / MARKER).read_text())["kind"] == "run"
     assert torch.load(run / "model.pt", weights_only=False)["finished"]
+
+
+def test_overwriting_an_unfinished_replacement_keeps_the_last_finished_run(
+        tmp_path: Path, capsys, monkeypatch, extra_components) -> None:
+    """A finished, B replaces it and is interrupted, C replaces B and fails: A comes back."""
+    cfg = write_config(tmp_path / "c.yaml", train={"epochs": 2})
+    run = tmp_path / "run"
+    assert run_cli(capsys, "train", cfg, "--run-dir", run)[0] == 0
+    finished = (run / "metrics.json").read_text()
+
+    from raytrec.train import loop
+
+    real = loop.run_epoch
+
+    def interrupt(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(loop, "run_epoch", interrupt)
+    assert run_cli(capsys, "train", cfg, "--run-dir", run, "--overwrite")[0] == 130
+    monkeypatch.setattr(loop, "run_epoch", real)
+    extra_components("loss", "boom", BoomLoss)
+    broken = write_config(tmp_path / "b.yaml", loss={"name": "boom"})
+    with pytest.raises(RuntimeError, match="boom"):
+        run_cli(capsys, "train", broken, "--run-dir", run, "--overwrite")
+    assert (run / "metrics.json").read_text() == finished
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["b.yaml", "c.yaml", "run"]

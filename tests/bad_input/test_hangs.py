@@ -134,3 +134,17 @@ def test_ctrl_c_stops_a_ray_run(tmp_path: Path, phase: str) -> None:
     assert time.monotonic() - sent < 30
     assert f"interrupted; continue with raytrec train --resume {run}" in output
     assert "Traceback" not in output
+
+
+@pytest.mark.ray
+def test_a_search_whose_trial_cannot_fit_fails_at_once(tmp_path: Path, capsys,
+                                                       ray_cluster) -> None:
+    cfg = write_config(tmp_path / "s.yaml")
+    cfg.write_text(cfg.read_text() + "search: {loss.margin: {uniform: [0.1, 1.0]}}\n"
+                   "tune: {num_samples: 1, scheduler: fifo, cpus_per_trial: 3}\n")
+    start = time.monotonic()
+    code, _, err = run_cli(capsys, "tune", cfg, "--run-dir", tmp_path / "tune")
+    assert code == 2 and time.monotonic() - start < 60
+    assert "tune.cpus_per_trial: a trial needs 3 CPUs, but no node of the cluster has more " \
+           "than 2" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["s.yaml"]

@@ -97,3 +97,14 @@ def test_text_in_a_numeric_feature_names_the_column(tmp_path: Path, capsys) -> N
     prices = pd.DataFrame({"item_id": range(30), "price": ["1.5"] * 29 + ["b"]})
     err = refused(capsys, tmp_path, _feature_config(tmp_path, prices))
     assert "item feature column 'price' is declared numeric but holds text ('b'" in err
+
+
+def test_parquet_ids_keep_the_files_types(tmp_path: Path, capsys) -> None:
+    frame = _interactions()  # ids written as text: Parquet says they are strings
+    frame.to_parquet(tmp_path / "d.parquet")
+    cfg = write_config(tmp_path / "c.yaml", data={"name": "parquet", "path": "d.parquet"},
+                       sampler={"num_negatives": 3}, train={"epochs": 1},
+                       eval={"ks": [5, 10], "metric": "recall@10"})
+    run = tmp_path / "run"
+    assert run_cli(capsys, "train", cfg, "--run-dir", run)[0] == 0
+    assert str(pq.read_table(run / "data" / "users.parquet")["id"].type) == "string"
