@@ -40,6 +40,11 @@ def ensure_ray(num_cpus: int | None = None, **kwargs: Any) -> None:
 
     if ray.is_initialized():
         return
+    if not debugging():
+        # A private cluster keeps Ray's token authentication; its notice that it is on is
+        # not for raytrec's users.
+        logging.getLogger("ray._private.authentication.authentication_token_setup").setLevel(
+            logging.ERROR)
     address = os.environ.get("RAY_ADDRESS")
     # Worker and controller logs stay in Ray's session logs unless debugging: progress reaches
     # the driver through the run directory, failures as exceptions.
