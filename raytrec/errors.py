@@ -49,6 +49,18 @@ class TrainingDiverged(RaytrecError):
     """The loss or the parameters became NaN or infinite."""
 
 
+class ComponentError(RaytrecError):
+    """A component (or raytrec itself) raised while training. ``details`` is the full
+    traceback (shown with ``--debug``; it travels from a Ray worker with the error)."""
+
+    def __init__(self, message: str, details: str = "") -> None:
+        super().__init__(message, details)
+        self.details = details
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
 class Interrupted(RaytrecError):
     """The user stopped a run (Ctrl-C); the message says how to continue it."""
 

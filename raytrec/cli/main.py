@@ -66,6 +66,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except RaytrecError as exc:
         if args.debug:
+            if getattr(exc, "details", ""):  # the traceback of the worker that failed
+                err_console.print(exc.details, markup=False, highlight=False)
             raise
         _say(exc)
         return 2

@@ -22,6 +22,7 @@ from raytrec.errors import RunDirError
 
 MARKER = ".raytrec"
 REPLACES = "replaces"
+LOGS = "logs"  # where a failed run keeps its error (raytrec.train.failures)
 
 
 def read_marker(directory: Path) -> dict[str, Any] | None:
@@ -153,17 +154,30 @@ def finished(run_dir: Path) -> None:
 
 def failed(run_dir: Path, resumable: bool) -> str:
     """The run failed: put back the run it replaced, or remove a new run that holds nothing to
-    resume. Returns a sentence that says what was done."""
+    resume (``resumable`` False). A failed run that logged its error is kept, beside the
+    restored one as ``<name>.failed``. Returns a sentence that says what was done."""
     run_dir = Path(run_dir)
+    logged = (run_dir / LOGS).is_dir()
     old = replaced(run_dir)
     if old is not None:
-        shutil.rmtree(run_dir)
+        if logged:
+            aside = _free_name(run_dir.parent, f"{run_dir.name}.failed")
+            run_dir.rename(aside)
+            kept = f"; the failed run, with its {LOGS}/, is in {aside}"
+        else:
+            shutil.rmtree(run_dir)
+            kept = ""
         old.rename(run_dir)
-        return f"the earlier run in {run_dir} is kept as it was"
-    if not resumable and read_marker(run_dir) is not None:
+        return f"the earlier run in {run_dir} is kept as it was{kept}"
+    if resumable:
+        return (f"{run_dir} keeps its checkpoints: --resume {run_dir} continues it, "
+                "--overwrite starts again")
+    if logged:
+        return f"the failed run stays in {run_dir} for its {LOGS}/; --overwrite replaces it"
+    if read_marker(run_dir) is not None:
         shutil.rmtree(run_dir)
         return f"{run_dir} held nothing to resume and was removed"
-    return f"{run_dir} keeps what the run saved"
+    return f"{run_dir} is left as it was"
 
 
 @contextmanager

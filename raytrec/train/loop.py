@@ -19,6 +19,7 @@ from raytrec.train.artifacts import METRICS_FILE, write_embeddings, write_json
 from raytrec.train.build import build_optimizer, build_parts, build_retriever
 from raytrec.train.checkpoint import write_checkpoint
 from raytrec.train.epoch import NonFinite, ShardBatches, run_epoch
+from raytrec.train.failures import reported
 from raytrec.train.session import LocalSession, RayTrainSession, Session
 from raytrec.train.tracker import BestTracker
 from raytrec.train.validation import EvalData, cold_and_warm, evaluate_split
@@ -33,7 +34,9 @@ def ray_train_loop(job: dict[str, Any]) -> dict[str, Any]:
         logging.getLogger().setLevel(logging.WARNING)
     scaling = job["config"]["scaling"]
     threads = job["config"]["train"]["threads"] or int(scaling["cpus_per_worker"])
-    return train_loop(job, RayTrainSession(threads))
+    session = RayTrainSession(threads)
+    with reported(job["run_dir"], session.rank, f"in Ray Train worker {session.rank}"):
+        return train_loop(job, session)
 
 
 def local_train_loop(job: dict[str, Any]) -> dict[str, Any]:
@@ -41,7 +44,8 @@ def local_train_loop(job: dict[str, Any]) -> dict[str, Any]:
     train = job["config"]["train"]
     if train["threads"]:
         torch.set_num_threads(train["threads"])
-    return train_loop(job, LocalSession(Path(job["run_dir"]), train["device"]))
+    with reported(job["run_dir"], 0, "while training"):
+        return train_loop(job, LocalSession(Path(job["run_dir"]), train["device"]))
 
 
 def train_loop(job: dict[str, Any], session: Session) -> dict[str, Any]:

@@ -55,7 +55,8 @@ def test_a_diverging_run_stops_naming_epoch_step_and_parts(tmp_path: Path, capsy
     assert code == 2 and "Traceback" not in err
     # 9 steps per epoch: the 12th batch is step 3 of epoch 2.
     assert "training diverged in epoch 2, step 3 of 9: loss nan, bpr" in err
-    assert "the last good checkpoint is epoch 1's" in err and f"{run} keeps" in err
+    assert "the last good checkpoint is epoch 1's" in err
+    assert f"{run} keeps its checkpoints: --resume {run} continues it" in err
     assert not (run / "metrics.json").exists()
     lines = (run / "progress.jsonl").read_text().splitlines()
     assert [json.loads(line)["epoch"] for line in lines] == [1]
