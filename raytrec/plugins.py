@@ -136,6 +136,24 @@ def _check_selection(eps: list[md.EntryPoint]) -> None:
                 f"fix or unset {var}")
 
 
+def _check_hooks(pm: pluggy.PluginManager, module: Any, dist: str, ep: md.EntryPoint) -> None:
+    """A misnamed hook or a hook without ``@raytrec.hookimpl`` would register nothing, and the
+    only symptom would be an unknown name later: refuse both, naming the distribution."""
+    where = f"plugin '{dist}' (entry point '{ep.name} = {ep.value}')"
+    try:
+        pm.check_pending()
+    except pluggy.PluginValidationError as exc:
+        pm.unregister(module)
+        names = ", ".join(_HOOKS.values())
+        raise PluginError(f"{where}: {exc}; the hooks are {names}") from None
+    if pm.get_hookcallers(module):
+        return
+    unmarked = [n for n in _HOOKS.values() if callable(getattr(module, n, None))]
+    fix = (f"its {', '.join(unmarked)} lacks @raytrec.hookimpl" if unmarked
+           else f"it defines none of {', '.join(_HOOKS.values())}")
+    raise PluginError(f"{where} registers nothing: {fix}")
+
+
 def load_registry() -> Registry:
     """Load every selected entry point of group ``raytrec`` and collect its components."""
     pm = pluggy.PluginManager(GROUP)
@@ -158,6 +176,7 @@ def load_registry() -> Registry:
                 f"{type(exc).__name__}: {exc}. Fix or uninstall it, or skip it with "
                 f"RAYTREC_DISABLE_PLUGINS={ep.name}"
             ) from exc
+        _check_hooks(pm, module, dist, ep)
         for kind, hook in _HOOKS.items():
             for impl in getattr(pm.hook, hook).get_hookimpls():
                 if impl.plugin_name != f"{dist}:{ep.name}":

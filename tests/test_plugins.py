@@ -109,6 +109,31 @@ def test_plugin_raising_in_its_hook_is_named(fake_entry_points) -> None:
         plugins.load_registry()
 
 
+def test_misnamed_hook_is_refused_naming_the_distribution(fake_entry_points) -> None:
+    module = types.ModuleType("typo")
+
+    @raytrec.hookimpl
+    def register_loss(register):  # the hook is register_losses
+        register("typo", BPRLoss)
+
+    module.register_loss = register_loss
+    fake_entry_points(FakeEntryPoint("typo", module, FakeDist("typo-dist")))
+    with pytest.raises(PluginError, match=r"typo-dist.*register_loss.*register_losses"):
+        plugins.load_registry()
+
+
+def test_hook_without_hookimpl_is_refused(fake_entry_points) -> None:
+    module = types.ModuleType("unmarked")
+
+    def register_losses(register):  # forgot @raytrec.hookimpl
+        register("unmarked", BPRLoss)
+
+    module.register_losses = register_losses
+    fake_entry_points(FakeEntryPoint("unmarked", module, FakeDist("unmarked-dist")))
+    with pytest.raises(PluginError, match=r"unmarked-dist.*@raytrec.hookimpl"):
+        plugins.load_registry()
+
+
 def test_registering_a_non_component_is_refused(fake_entry_points) -> None:
     fake_entry_points(FakeEntryPoint("bad", _plugin(thing=dict), FakeDist("bad-dist")))
     with pytest.raises(PluginError, match="not a subclass"):
@@ -132,3 +157,23 @@ def test_load_only_env_pins_plugins(monkeypatch) -> None:
 def test_registry_loads_once() -> None:
     plugins.reset_registry()
     assert plugins.get_registry() is plugins.get_registry()
+
+
+def test_example_plugin_loss_ignores_masked_negatives() -> None:
+    """In-batch and mixed samplers mask a row's own positive: it must not count as a negative."""
+    import torch
+    import torch.nn.functional as F
+
+    from raytrec.losses import LossInput
+
+    loss = plugins.load_registry().get("loss", "logistic")()
+    neg = torch.tensor([[0.5, 3.0], [0.2, -1.0]], requires_grad=True)
+    mask = torch.tensor([[True, False], [True, True]])
+    batch = LossInput(torch.zeros(2), neg, torch.zeros(2, 2), torch.zeros(2, 1),
+                      torch.zeros(2, 1), mask=mask)
+    out = loss(batch)
+    out.loss.backward()
+    assert neg.grad[0, 1] == 0  # the masked entry gets no gradient
+    sp = F.softplus
+    expected = (sp(torch.tensor(0.5)) + (sp(torch.tensor(0.2)) + sp(torch.tensor(-1.0))) / 2) / 2
+    assert torch.isclose(out.parts["negative"], expected)

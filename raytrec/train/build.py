@@ -42,14 +42,19 @@ def build_retriever(config: dict[str, Any]) -> Retriever:
     return get_registry().create("retriever", section["name"], **_kwargs(section))
 
 
-def build_optimizer(config: dict[str, Any], params: Any) -> torch.optim.Optimizer:
+def build_optimizer(config: dict[str, Any], params: Any,
+                    undecayed: Any = ()) -> torch.optim.Optimizer:
+    """The configured optimizer over ``params`` (the mapper's, with ``train.weight_decay``)
+    and ``undecayed`` (a loss's own parameters, such as InfoNCE's log-temperature, which a
+    decay would pull towards a temperature of 1)."""
     train = config["train"]
-    params = list(params)
+    groups = [{"params": list(params), "weight_decay": train["weight_decay"]}]
+    if own := list(undecayed):
+        groups.append({"params": own, "weight_decay": 0.0})
     cls = {"adagrad": torch.optim.Adagrad, "adam": torch.optim.Adam,
            "sgd": torch.optim.SGD}[train["optimizer"]]
-    kwargs = {"lr": train["lr"], "weight_decay": train["weight_decay"]}
     try:
         # One fused kernel per step instead of a pass per operation: ~3x faster on CPU.
-        return cls(params, fused=True, **kwargs)
+        return cls(groups, lr=train["lr"], fused=True)
     except (RuntimeError, TypeError, ValueError):  # a device or parameter kind without it
-        return cls(params, **kwargs)
+        return cls(groups, lr=train["lr"])

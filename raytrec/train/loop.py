@@ -65,7 +65,7 @@ def train_loop(job: dict[str, Any], session: Session) -> dict[str, Any]:
     parts.sampler.attach(mapper)
     loss = parts.loss.to(device)
     # A loss may learn parameters of its own (InfoNCE's temperature).
-    optimizer = build_optimizer(config, [*mapper.parameters(), *loss.parameters()])
+    optimizer = build_optimizer(config, mapper.parameters(), loss.parameters())
     generator = torch.Generator(device=device)
     batches = _batches(data_dir, session, info.num_train, train["batch_size"], loss.uses_ratings)
     tracker = BestTracker(f"valid/{eval_cfg['metric']}", train["patience"])

@@ -8,9 +8,11 @@ from raytrec.losses import Loss, LossInput, LossOutput
 
 
 class LogisticLoss(Loss):
-    """``mean_b softplus(-pos_b) + neg_weight · mean_bn softplus(neg_bn)``.
+    """``mean_b softplus(-pos_b) + neg_weight · mean_b mean_n softplus(neg_bn)``.
 
-    That is binary cross-entropy on ``σ(score)``, as in word2vec's negative sampling.
+    That is binary cross-entropy on ``σ(score)``, as in word2vec's negative sampling. The mean
+    over ``n`` takes each row's valid negatives only (``batch.mask``: in-batch samplers mask
+    a row's own positive).
 
     Args:
         neg_weight: weight of the negative term relative to the positive one.
@@ -24,6 +26,6 @@ class LogisticLoss(Loss):
 
     def compute(self, batch: LossInput) -> LossOutput:
         pos = F.softplus(-batch.pos).mean()
-        neg = F.softplus(batch.neg).mean()
+        neg = batch.neg_mean(F.softplus(batch.neg)).mean()
         loss = pos + self.neg_weight * neg
         return LossOutput(loss, {"positive": pos.detach(), "negative": neg.detach()})
