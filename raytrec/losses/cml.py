@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 
 from raytrec.losses.base import Loss, LossInput, LossOutput, Selection, check_non_negative
+from raytrec.samplers.base import CANDIDATE_SCORES
 
 
 class _Covariance(torch.autograd.Function):
@@ -90,7 +91,11 @@ class CMLLoss(Loss):
 
     def compute(self, batch: LossInput) -> LossOutput:
         pos, neg = batch.pos, batch.masked_scores()
-        if "violators" in batch.extras:
+        scored = batch.extras.get(CANDIDATE_SCORES)
+        if scored is not None:  # the sampler kept a few of the U it scored: count over all U
+            violators = self._violators(pos.detach(), scored)
+            candidates = self._candidates(scored, None)
+        elif "violators" in batch.extras:
             violators, candidates = batch.extras["violators"], batch.extras["candidates"]
         else:
             violators = self._violators(pos.detach(), neg.detach())

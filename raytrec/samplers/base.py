@@ -9,6 +9,9 @@ import torch
 
 from raytrec.data.base import DataInfo
 
+# Extras key: ``(B, U)`` scores of all the candidates a sampler scored, of which it kept some.
+CANDIDATE_SCORES = "candidate_scores"
+
 
 @dataclass
 class Negatives:

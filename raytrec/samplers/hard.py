@@ -5,35 +5,31 @@ from __future__ import annotations
 import torch
 
 from raytrec.data.base import DataInfo
-from raytrec.metric import pair_scores
-from raytrec.samplers.base import Negatives, Sampler, check_num_negatives
+from raytrec.samplers.base import CANDIDATE_SCORES, Negatives, Sampler, check_num_negatives
 from raytrec.samplers.uniform import UniformSampler
 
 
 class HardSampler(Sampler):
     """The ``num_negatives`` highest-scoring of ``num_candidates`` uniform candidates.
 
-    Scoring is done without gradient. ``extras`` carries, per positive, how many of the U
-    candidates violate ``margin`` (``violators``, CML/WARP's M) and U (``candidates``), so a
-    rank-weighted loss sees the counts over all U even though it only gets the k kept.
+    Scoring is done without gradient. ``extras["candidate_scores"]`` carries the ``(B, U)``
+    scores of all U candidates, so that a rank-weighted loss (CML, WARP) counts the violators
+    of *its own* margin over all U even though it gets only the k kept.
 
     Args:
         num_candidates: U, candidates scored per positive.
         num_negatives: k, the hardest ones kept.
-        margin: the margin the violator count uses (set it to the loss's).
         exclude_positives: never offer the user's own training items.
         pool_size: draw the candidates from a pool shared by the batch.
     """
 
-    def __init__(self, num_candidates: int = 20, num_negatives: int = 1, margin: float = 0.5,
+    def __init__(self, num_candidates: int = 20, num_negatives: int = 1,
                  exclude_positives: bool = False, pool_size: int | None = None) -> None:
         self.num_negatives = check_num_negatives(num_negatives)
         if check_num_negatives(num_candidates, "num_candidates") < num_negatives:
             raise ValueError(f"num_candidates must be >= num_negatives ({num_negatives}), "
                              f"got {num_candidates}")
-        if margin < 0:
-            raise ValueError(f"margin must be >= 0, got {margin}")
-        self.num_candidates, self.margin = num_candidates, float(margin)
+        self.num_candidates = num_candidates
         self.candidates = UniformSampler(num_candidates, exclude_positives=exclude_positives,
                                          pool_size=pool_size)
         self.mapper: torch.nn.Module | None = None
@@ -60,9 +56,6 @@ class HardSampler(Sampler):
             scores = self.mapper.score_candidates(q, cand.pool).gather(1, cand.pool_index)
         else:
             scores = self.mapper.score_candidates(q, cand.ids)
-        pos = pair_scores(self.mapper.metric, q, self.mapper.items(items))
         top = scores.topk(self.num_negatives, dim=1).indices
-        violators = (self.margin - pos.unsqueeze(1) + scores > 0).sum(1)
-        extras = {"violators": violators,
-                  "candidates": torch.full_like(violators, self.num_candidates)}
-        return Negatives(cand.ids.gather(1, top), cand.log_q.gather(1, top), extras=extras)
+        return Negatives(cand.ids.gather(1, top), cand.log_q.gather(1, top),
+                         extras={CANDIDATE_SCORES: scores})

@@ -40,7 +40,6 @@ def loss_of_batch(
             neg_ids = torch.gather(neg_ids, 1, sel.index)
             log_q = torch.gather(log_q, 1, sel.index)
             mask = None if mask is None else torch.gather(mask, 1, sel.index)
-            # The sampler's own counts (over all it considered) win over the loss's.
             extras = {**sel.extras, **neg.extras}
     q, p, n, produced = model(users, items, neg_ids)
     extras = {**produced, **extras}

@@ -206,7 +206,7 @@ def test_hard_keeps_the_highest_scoring_candidates() -> None:
     with torch.no_grad():
         mapper.user_emb.fill_(1.0)
         mapper.item_emb.copy_(torch.arange(len(COUNTS), dtype=torch.float32).unsqueeze(1))
-    sampler = HardSampler(num_candidates=6, num_negatives=2, margin=0.0)
+    sampler = HardSampler(num_candidates=6, num_negatives=2)
     sampler.setup(INFO)
     sampler.attach(mapper)
     users, items = torch.zeros(50, dtype=torch.int64), torch.full((50,), 4)
@@ -216,6 +216,5 @@ def test_hard_keeps_the_highest_scoring_candidates() -> None:
     cand = sampler.candidates.sample(users, items, torch.Generator().manual_seed(0)).ids
     want = cand.sort(dim=1, descending=True).values[:, :2]
     assert torch.equal(neg.ids.sort(dim=1, descending=True).values, want)
-    # Violators: candidates scoring above the positive (score 4) with margin 0.
-    assert torch.equal(neg.extras["violators"], (cand > 4).sum(1))
-    assert bool((neg.extras["candidates"] == 6).all())
+    # The scores of all six candidates travel with the kept ones (the loss counts violators).
+    assert torch.equal(neg.extras["candidate_scores"], cand.float())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import torch
 
 from raytrec.data.base import DataInfo
@@ -74,3 +75,30 @@ def test_pooled_candidates_give_the_full_gradient() -> None:
     assert abs(out.loss.item() - full_loss) < 1e-6
     for got, want in zip(mapper.parameters(), full_grads, strict=True):
         torch.testing.assert_close(got.grad, want)
+
+
+def test_hard_sampler_and_warp_count_violators_with_the_losss_margin() -> None:
+    """A negative inside WARP's margin (1.0) but outside 0.5 still gets a gradient."""
+    from raytrec.data.store import UserItems
+    from raytrec.losses.warp import WARPLoss
+    from raytrec.samplers.hard import HardSampler
+
+    info = DataInfo(1, 3, np.ones(3, dtype=np.int64))
+    info.positives = UserItems.from_pairs(np.array([0]), np.array([0]), 1)
+    mapper = EmbeddingMapper(dim=1, metric="dot")
+    mapper.setup(info)
+    with torch.no_grad():
+        mapper.user_emb.copy_(torch.tensor([[1.0]]))
+        mapper.item_emb.copy_(torch.tensor([[1.0], [0.3], [0.1]]))  # pos 1.0, negatives 0.3, 0.1
+    sampler = HardSampler(num_candidates=3, num_negatives=1, exclude_positives=True)
+    sampler.setup(info)
+    sampler.attach(mapper)
+    loss = WARPLoss(margin=1.0)
+    loss.setup(info)
+    out = loss_of_batch(mapper, mapper, sampler, loss, torch.tensor([0]), torch.tensor([0]),
+                        torch.Generator().manual_seed(0))
+    # Candidates are items 1 and 2 (the positive is excluded): hinge 1.0 - 1.0 + 0.3 = 0.3,
+    # and every candidate violates the margin of 1.0, so M = U = 3: weight log(3 + 1).
+    assert out.loss.item() == pytest.approx(0.3 * np.log(3 * 3 / 3 + 1), rel=1e-5)
+    out.loss.backward()
+    assert mapper.user_emb.grad.abs().sum() > 0
