@@ -15,7 +15,12 @@ class MixedSampler(InBatchSampler):
 
     The extras are shared by the whole batch, so all ``B + N`` negatives are scored with one
     matrix product: the cost stays nearly flat as N grows (seed: up to ~2048 on parallel
-    hardware). Each slot's ``log_q`` is that of the process that drew it.
+    hardware).
+
+    ``log_q`` is the same for an item whichever group drew it: the log of how many times it is
+    expected in the whole sample, ``log(B p_j + N q_j)`` with ``p`` the in-batch (training
+    count) and ``q`` the extras' (count^alpha) probabilities. That is the sampled-softmax
+    correction for a sample drawn from a mixture; the positive's logit gets the same.
 
     Args:
         num_negatives: N, extra items per batch.
@@ -33,6 +38,8 @@ class MixedSampler(InBatchSampler):
     def setup(self, info: DataInfo) -> None:
         super().setup(info)
         self.extras.setup(info)
+        self.probs = torch.stack([self.item_log_q.double().exp(),
+                                  torch.from_numpy(self.extras.item_probs(info))])  # (2, I)
 
     def sample(
         self, users: torch.Tensor, items: torch.Tensor, generator: torch.Generator
@@ -41,5 +48,10 @@ class MixedSampler(InBatchSampler):
         extra = self.extras.sample(users, items, generator)
         ids = torch.cat([items, extra.ids])
         mask = torch.cat([batch.mask, self.batch_mask(users, items, extra.ids)], dim=1)
-        return Negatives(ids, torch.cat([batch.log_q, extra.log_q]), mask=mask,
-                         extras=batch.extras)
+        if self.probs.device != items.device:
+            self.probs = self.probs.to(items.device)
+        sizes = torch.tensor([[len(items)], [self.num_negatives]], dtype=self.probs.dtype,
+                             device=items.device)
+        # log E[times drawn into the sample], looked up for the batch's items only.
+        log_q = (sizes * self.probs[:, ids]).sum(0).log().float()
+        return Negatives(ids, log_q, mask=mask, extras={"pos_log_q": log_q[:len(items)]})

@@ -76,8 +76,11 @@ def train_loop(job: dict[str, Any], session: Session) -> dict[str, Any]:
         if tracker.should_stop:
             break
         # Seeded per (seed, epoch, rank): a resumed run draws what an uninterrupted one would,
-        # on every rank, without storing generator states.
-        generator.manual_seed((train["seed"] * 100_003 + epoch) * 1_009 + session.rank)
+        # on every rank, without storing generator states. The global generator too (dropout
+        # and ID dropout draw from it), on a stream of its own.
+        epoch_seed = (train["seed"] * 100_003 + epoch) * 1_009 + session.rank
+        generator.manual_seed(epoch_seed)
+        torch.manual_seed(epoch_seed + 1_000_000_007)
         try:
             stats = run_epoch(model, mapper, parts.sampler, loss, optimizer, batches, generator)
         except NonFinite as exc:  # stop before the epoch is saved: the last checkpoint is good

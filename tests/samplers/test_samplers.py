@@ -194,7 +194,9 @@ def test_mixed_appends_shared_extras() -> None:
     assert neg.mask.shape == (3, 8)
     extras = neg.ids[3:]
     assert torch.equal(neg.mask[:, 3:], items.unsqueeze(1) != extras.unsqueeze(0))
-    assert torch.allclose(neg.log_q[3:], torch.full((5,), -math.log(len(COUNTS))))
+    # Every slot: log of its expected count in the sample, B p_j + N q_j (q uniform, alpha 0).
+    p = torch.from_numpy((COUNTS + 1e-3) / (COUNTS + 1e-3).sum())
+    assert torch.allclose(neg.log_q, (3 * p[neg.ids] + 5 / len(COUNTS)).log().float())
 
 
 def test_hard_keeps_the_highest_scoring_candidates() -> None:
@@ -218,3 +220,27 @@ def test_hard_keeps_the_highest_scoring_candidates() -> None:
     assert torch.equal(neg.ids.sort(dim=1, descending=True).values, want)
     # The scores of all six candidates travel with the kept ones (the loss counts violators).
     assert torch.equal(neg.extras["candidate_scores"], cand.float())
+
+
+def test_mixed_log_q_is_the_expected_count_of_the_whole_sample() -> None:
+    """Sampled softmax over B in-batch positives (drawn ∝ count) plus N extras (∝ count^α)
+    corrects every candidate j by log E[times j is in the sample] = log(B p_j + N q_j),
+    whichever group drew it. Checked against counting over many batches of a tiny catalogue."""
+    from raytrec.samplers.mixed import MixedSampler
+
+    batch, extras, rounds = 6, 8, 4000
+    sampler = MixedSampler(num_negatives=extras, alpha=0.5)
+    sampler.setup(INFO)
+    gen = torch.Generator().manual_seed(0)
+    p = torch.from_numpy(COUNTS / COUNTS.sum())
+    seen = torch.zeros(len(COUNTS), dtype=torch.float64)
+    log_q = torch.full((len(COUNTS),), float("nan"), dtype=torch.float64)
+    for _ in range(rounds):
+        items = torch.multinomial(p, batch, replacement=True, generator=gen)
+        neg = sampler.sample(torch.zeros(batch, dtype=torch.int64), items, gen)
+        seen += torch.bincount(neg.ids, minlength=len(COUNTS)).double()
+        log_q[neg.ids] = neg.log_q.double()
+        assert torch.allclose(neg.extras["pos_log_q"].double(), log_q[items], atol=1e-5)
+    expected = seen / rounds
+    drawn = expected > 0.05
+    assert torch.allclose(log_q[drawn].exp(), expected[drawn], rtol=0.05)
