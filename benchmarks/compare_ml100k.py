@@ -1,8 +1,10 @@
 """RAY_AUTH_MODE=disabled .venv/bin/python benchmarks/compare_ml100k.py [--smoke-test]
-    [--cold-start-only]
+    [--cold-start-only] [--only ROW,...]
 
 Every model of examples/ on one MovieLens-100K split, in this process (``num_workers: 0``):
-popularity, MF, BPR, WARP, CML, CML+F and two-tower. One JSON line per model: test
+popularity, MF, BPR, WARP (uniform candidates, and ``warp+hard``: the hardest of 10 scored by
+the current model), CML, CML+F and two-tower. ``--only`` runs the rows named (model rows,
+``logq``, ``cold-start``, ``mixed-throughput``). One JSON line per model: test
 recall@20/50, ndcg@10, mrr@10 of the best validation epoch, and fit seconds. Then:
 
 - ``logq``: the two-tower config with and without InfoNCE's logQ correction: test recall@50 and
@@ -43,6 +45,9 @@ MODELS = [
     ("bpr", "bpr_ml100k.yaml", []),
     ("warp", "bpr_ml100k.yaml", ["loss={name: warp, margin: 1.0}", "sampler.num_negatives=10",
                                  "sampler.exclude_positives=true"]),
+    ("warp+hard", "bpr_ml100k.yaml", ["loss={name: warp, margin: 1.0}",
+                                      "sampler={name: hard, num_candidates: 10, "
+                                      "num_negatives: 1, exclude_positives: true}"]),
     ("cml", "cml_ml100k.yaml", []),
     ("cml+f", "cmlf_ml100k.yaml", []),
     ("two-tower", "two_tower_ml100k.yaml", []),
@@ -187,7 +192,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--smoke-test", action="store_true", help="2 epochs per model")
     parser.add_argument("--cold-start-only", action="store_true",
                         help="only the cold-start row")
+    parser.add_argument("--only", help="comma-separated rows to run (default: all)")
     args = parser.parse_args(argv)
+    only = set(args.only.split(",")) if args.only else None
+    if args.cold_start_only:
+        only = {"cold-start"}
+
+    def wanted(row_name: str) -> bool:
+        return only is None or row_name in only
+
     os.environ.setdefault("RAY_AUTH_MODE", "disabled")
     logging.basicConfig(level=logging.INFO, stream=sys.stderr,
                         format="%(asctime)s %(name)s: %(message)s")
@@ -195,11 +208,10 @@ def main(argv: list[str] | None = None) -> None:
     emit = lambda payload: print(json.dumps(payload), flush=True)  # noqa: E731
     with tempfile.TemporaryDirectory(prefix="raytrec-compare-") as name:
         tmp = Path(name)
-        if args.cold_start_only:
-            emit(cold_start_row(tmp, extra))
-            return
         runs = {}
         for label, config, overrides in MODELS:
+            if not wanted(label) and not (label == "two-tower" and wanted("logq")):
+                continue
             summary, seconds = train(config, [*overrides, *extra], tmp / label)
             runs[label] = tmp / label
             if label == "mf":
@@ -208,21 +220,33 @@ def main(argv: list[str] | None = None) -> None:
                 emit(row("popularity", popularity_metrics(tmp / label / "data", "test",
                                                           [10, 20, 50, 100]), None))
             emit(row(label, summary["test"], seconds))
-        no_logq, _ = train("two_tower_ml100k.yaml", ["loss.logq_correction=false", *extra],
-                           tmp / "no-logq")
-        with_logq = json.loads((runs["two-tower"] / "metrics.json").read_text())["test"]
-        emit({"model": "logq", "with_recall@50": round(with_logq["recall@50"], 4),
-              "without_recall@50": round(no_logq["test"]["recall@50"], 4),
-              "with_top10pct_share@50": round(popular_share(runs["two-tower"]), 4),
-              "without_top10pct_share@50": round(popular_share(tmp / "no-logq"), 4)})
-        emit(cold_start_row(tmp, extra))
-        # MovieLens-100K has 1682 items, fewer than 2048 extras: time on a synthetic catalogue
-        # the size of MovieLens-1M's (its cluster ids as the towers' features).
-        train("two_tower_ml100k.yaml", [*SYNTHETIC_TOWERS, "train.epochs=1"], tmp / "syn")
-        steps = 3 if args.smoke_test else 30
-        emit({"model": "mixed-throughput", "num_items": 3706, "batch_size": 1024,
-              **{f"positives_per_s_{n}_extras": round(mixed_throughput(tmp / "syn", n, steps))
-                 for n in (0, 256, 2048)}})
+        if wanted("logq"):
+            logq_row(tmp, runs, extra, emit)
+        if wanted("cold-start"):
+            emit(cold_start_row(tmp, extra))
+        if wanted("mixed-throughput"):
+            emit(throughput_row(tmp, args.smoke_test))
+
+
+def logq_row(tmp: Path, runs: dict[str, Path], extra: list[str], emit: Any) -> None:
+    """The two-tower with and without logQ: recall@50 and the share of popular items."""
+    no_logq, _ = train("two_tower_ml100k.yaml", ["loss.logq_correction=false", *extra],
+                       tmp / "no-logq")
+    with_logq = json.loads((runs["two-tower"] / "metrics.json").read_text())["test"]
+    emit({"model": "logq", "with_recall@50": round(with_logq["recall@50"], 4),
+          "without_recall@50": round(no_logq["test"]["recall@50"], 4),
+          "with_top10pct_share@50": round(popular_share(runs["two-tower"]), 4),
+          "without_top10pct_share@50": round(popular_share(tmp / "no-logq"), 4)})
+
+
+def throughput_row(tmp: Path, smoke_test: bool) -> dict[str, Any]:
+    # MovieLens-100K has 1682 items, fewer than 2048 extras: time on a synthetic catalogue
+    # the size of MovieLens-1M's (its cluster ids as the towers' features).
+    train("two_tower_ml100k.yaml", [*SYNTHETIC_TOWERS, "train.epochs=1"], tmp / "syn")
+    steps = 3 if smoke_test else 30
+    return {"model": "mixed-throughput", "num_items": 3706, "batch_size": 1024,
+            **{f"positives_per_s_{n}_extras": round(mixed_throughput(tmp / "syn", n, steps))
+               for n in (0, 256, 2048)}}
 
 
 if __name__ == "__main__":
