@@ -63,6 +63,19 @@ class Mapper(nn.Module, ABC):
         """Scores ``(B, N)`` of queries ``q (B, D)`` against ``ids (B, N)`` or ``(N,)``; no grad."""
         return candidate_scores(self.metric, q, self.items(ids))
 
+    def deterministic_scores(self) -> bool:
+        """Whether ``queries`` and ``items`` give the same vectors on every call in train mode
+        and change no state: no dropout, no batch statistics.
+
+        The trainer scores candidates without gradient (the two-phase step, the hard
+        sampler) only for such a mapper; for any other, every candidate goes through the
+        differentiable forward, so that selection and gradient see the same vectors. The
+        default looks for dropout and batch-norm layers; override it when those serve only
+        something else (a feature projection) or when the mapper draws random numbers itself.
+        """
+        noisy = (nn.modules.dropout._DropoutNd, nn.modules.batchnorm._BatchNorm)
+        return not any(isinstance(m, noisy) for m in self.modules())
+
     def constrain(self) -> None:
         """Project parameters back onto their constraint set after an optimizer step."""
 

@@ -51,6 +51,9 @@ class FeatureMLPMapper(EmbeddingMapper):
         self.encoder = FeatureEncoder(encoded)
         self.project = mlp([self.encoder.out_dim, self.hidden, self.dim], self.dropout)
 
+    def deterministic_scores(self) -> bool:
+        return True  # the dropout is in the feature projection; scores use the ID tables
+
     def item_feature_vectors(self, ids: torch.Tensor) -> torch.Tensor:
         """``f(x_j)`` for item ids ``(B,)`` -> ``(B, D)``."""
         return self.project(self.encoder(ids))

@@ -119,6 +119,13 @@ class TwoTowerMapper(Mapper):
         self.item_tower = self._tower(info.num_items, seen_items, info.item_features,
                                       self.item_spec, "item")
 
+    def forward(self, users: torch.Tensor, pos: torch.Tensor, neg: torch.Tensor):
+        """Positives and negatives through the item tower in one call: one set of batch
+        statistics normalises both."""
+        both = self.items(torch.cat([pos, neg.reshape(-1)]))
+        return (self.queries(users), both[:len(pos)],
+                both[len(pos):].view(*neg.shape, -1), {})
+
     def queries(self, users: torch.Tensor) -> torch.Tensor:
         return self.user_tower(users)
 

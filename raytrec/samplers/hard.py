@@ -12,9 +12,10 @@ from raytrec.samplers.uniform import UniformSampler
 class HardSampler(Sampler):
     """The ``num_negatives`` highest-scoring of ``num_candidates`` uniform candidates.
 
-    Scoring is done without gradient. ``extras["candidate_scores"]`` carries the ``(B, U)``
-    scores of all U candidates, so that a rank-weighted loss (CML, WARP) counts the violators
-    of *its own* margin over all U even though it gets only the k kept.
+    Scoring is done without gradient, in inference mode (no dropout, no batch-statistics
+    updates). ``extras["candidate_scores"]`` carries the ``(B, U)`` scores of all U candidates,
+    so that a rank-weighted loss (CML, WARP) counts the violators of *its own* margin over all
+    U even though it gets only the k kept.
 
     Args:
         num_candidates: U, candidates scored per positive.
@@ -51,11 +52,17 @@ class HardSampler(Sampler):
         if self.mapper is None:
             raise RuntimeError("HardSampler needs the mapper: call attach(mapper) first")
         cand = self.candidates.sample(users, items, generator)
-        q = self.mapper.queries(users)
-        if cand.pool is not None:
-            scores = self.mapper.score_candidates(q, cand.pool).gather(1, cand.pool_index)
-        else:
-            scores = self.mapper.score_candidates(q, cand.ids)
+        # Inference mode: scoring must not move batch statistics or draw dropout masks.
+        training = self.mapper.training
+        self.mapper.eval()
+        try:
+            q = self.mapper.queries(users)
+            if cand.pool is not None:
+                scores = self.mapper.score_candidates(q, cand.pool).gather(1, cand.pool_index)
+            else:
+                scores = self.mapper.score_candidates(q, cand.ids)
+        finally:
+            self.mapper.train(training)
         top = scores.topk(self.num_negatives, dim=1).indices
         return Negatives(cand.ids.gather(1, top), cand.log_q.gather(1, top),
                          extras={CANDIDATE_SCORES: scores})

@@ -17,10 +17,11 @@ class MixedSampler(InBatchSampler):
     matrix product: the cost stays nearly flat as N grows (seed: up to ~2048 on parallel
     hardware).
 
-    ``log_q`` is the same for an item whichever group drew it: the log of how many times it is
-    expected in the whole sample, ``log(B p_j + N q_j)`` with ``p`` the in-batch (training
-    count) and ``q`` the extras' (count^alpha) probabilities. That is the sampled-softmax
-    correction for a sample drawn from a mixture; the positive's logit gets the same.
+    ``log_q`` is the same for an item whichever group drew it: the log-probability of one draw
+    from the mixture the whole sample comes from, ``log((B p_j + N q_j) / (B + N))`` with ``p``
+    the in-batch (training count) and ``q`` the extras' (count^alpha) probabilities; that is the
+    item's expected count in the sample, up to a constant that cancels in a softmax. It is the
+    sampled-softmax correction for such a mixture; the positive's logit gets the same.
 
     Args:
         num_negatives: N, extra items per batch.
@@ -50,8 +51,9 @@ class MixedSampler(InBatchSampler):
         mask = torch.cat([batch.mask, self.batch_mask(users, items, extra.ids)], dim=1)
         if self.probs.device != items.device:
             self.probs = self.probs.to(items.device)
-        sizes = torch.tensor([[len(items)], [self.num_negatives]], dtype=self.probs.dtype,
-                             device=items.device)
-        # log E[times drawn into the sample], looked up for the batch's items only.
-        log_q = (sizes * self.probs[:, ids]).sum(0).log().float()
+        b, n = len(items), self.num_negatives
+        shares = torch.tensor([[b / (b + n)], [n / (b + n)]], dtype=self.probs.dtype,
+                              device=items.device)
+        # The mixture's probabilities, looked up for the batch's items only.
+        log_q = (shares * self.probs[:, ids]).sum(0).log().float()
         return Negatives(ids, log_q, mask=mask, extras={"pos_log_q": log_q[:len(items)]})

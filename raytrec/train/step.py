@@ -20,13 +20,14 @@ def loss_of_batch(
     """Loss of positives ``users, items (B,)`` (and their ``ratings``, for losses that use
     them); ``model`` is ``mapper`` or its DDP wrapper.
 
-    When the loss selects among the candidates (``Loss.select``), every candidate is scored
-    without gradient and only the selected ones go through ``model`` — for CML that is one
-    negative per positive instead of U, with the same gradient.
+    When the loss selects among the candidates (``Loss.select``) and the mapper's scores are
+    deterministic (``Mapper.deterministic_scores``), every candidate is scored without
+    gradient and only the selected ones go through ``model`` — for CML that is one negative
+    per positive instead of U, with the same gradient.
     """
     neg = sampler.sample(users, items, generator)
     neg_ids, log_q, mask, extras = neg.ids, neg.log_q, neg.mask, dict(neg.extras)
-    if type(loss).select is not Loss.select:
+    if type(loss).select is not Loss.select and mapper.deterministic_scores():
         with torch.no_grad():
             q = mapper.queries(users)
             if neg.pool is not None:

@@ -20,10 +20,11 @@ def _info() -> DataInfo:
     return info
 
 
-def _mapper() -> TwoTowerMapper:
+def _mapper(dropout: float = 0.1) -> TwoTowerMapper:
     torch.manual_seed(0)
     mapper = TwoTowerMapper(dim=8, user_features={"numeric": ["age"], "categorical": ["job"]},
-                            item_features={"multi_hot": ["genres"]}, id_dim=4, hidden=[16])
+                            item_features={"multi_hot": ["genres"]}, id_dim=4, hidden=[16],
+                            dropout=dropout)
     mapper.setup(_info())
     return mapper.eval()
 
@@ -62,3 +63,72 @@ def test_id_dropout_replaces_ids_in_training_only() -> None:
     torch.testing.assert_close(grad[0], grad[2])
     torch.testing.assert_close(grad[1], grad[2])
     assert grad[3].abs().sum() == 0 and grad[0].abs().sum() > 0
+
+
+def _batch_norms(mapper: TwoTowerMapper) -> list[torch.nn.BatchNorm1d]:
+    return [m for m in mapper.modules() if isinstance(m, torch.nn.BatchNorm1d)]
+
+
+def test_positives_and_negatives_share_one_pass_of_the_item_tower() -> None:
+    """One call, one set of batch statistics: a negative equal to a positive gets its vector."""
+    mapper = _mapper(dropout=0.0).train()
+    calls = []
+    mapper.item_tower.register_forward_hook(lambda *a: calls.append(1))
+    pos, neg = torch.tensor([2, 3]), torch.tensor([[2, 1, 4], [3, 0, 4]])
+    _, p, n, _ = mapper(torch.tensor([0, 1]), pos, neg)
+    assert len(calls) == 1
+    torch.testing.assert_close(n[0, 0], p[0])
+    torch.testing.assert_close(n[1, 0], p[1])
+
+
+def test_scores_are_not_taken_without_gradient_from_a_stochastic_tower() -> None:
+    from raytrec.mappers.embedding import EmbeddingMapper
+    from raytrec.mappers.feature_mlp import FeatureMLPMapper
+
+    assert not _mapper().deterministic_scores()  # batch norm, dropout
+    assert EmbeddingMapper(dim=4).deterministic_scores()
+    assert FeatureMLPMapper(dim=4, item_features={"multi_hot": ["genres"]}) \
+        .deterministic_scores()  # its dropout only feeds the feature loss
+
+
+def test_the_selecting_step_gives_the_full_forwards_loss() -> None:
+    """WARP selects the hardest negative: for the two-tower the step must score every
+    candidate in the differentiable forward (same vectors for selection and gradient)."""
+    from raytrec.losses.base import LossInput
+    from raytrec.losses.warp import WARPLoss
+    from raytrec.metric import candidate_scores, pair_scores
+    from raytrec.samplers.uniform import UniformSampler
+    from raytrec.train.step import loss_of_batch
+
+    info = _info()
+    mapper = _mapper().train()
+    loss = WARPLoss()
+    loss.setup(info)
+    sampler = UniformSampler(num_negatives=4)
+    sampler.setup(info)
+    users, items = torch.tensor([0, 1, 2, 0]), torch.tensor([0, 2, 3, 1])
+    torch.manual_seed(5)
+    stepped = loss_of_batch(mapper, mapper, sampler, loss, users, items,
+                            torch.Generator().manual_seed(1)).loss
+    torch.manual_seed(5)
+    neg = sampler.sample(users, items, torch.Generator().manual_seed(1))
+    q, p, n, _ = mapper(users, items, neg.ids)
+    full = loss(LossInput(pair_scores(mapper.metric, q, p), candidate_scores(mapper.metric, q, n),
+                          neg.log_q, q, p)).loss
+    torch.testing.assert_close(stepped, full)
+
+
+def test_hard_sampler_scores_in_inference_mode() -> None:
+    from raytrec.samplers.hard import HardSampler
+
+    info = _info()
+    mapper = _mapper().train()
+    before = [bn.running_mean.clone() for bn in _batch_norms(mapper)]
+    sampler = HardSampler(num_candidates=4, num_negatives=2)
+    sampler.setup(info)
+    sampler.attach(mapper)
+    sampler.sample(torch.tensor([0, 1, 2]), torch.tensor([0, 2, 3]),
+                   torch.Generator().manual_seed(0))
+    assert mapper.training
+    assert all(torch.equal(bn.running_mean, b) for bn, b in zip(_batch_norms(mapper), before,
+                                                                 strict=True))
