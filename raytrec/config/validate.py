@@ -92,6 +92,12 @@ def _cross_checks(built: dict[str, Any]) -> list[Problem]:
             "mapper.name", f"the loss needs {', '.join(sorted(needed))} from the mapper, which "
             f"'{type(mapper).__name__}' does not provide; use a feature mapper (feature-mlp) or "
             "set the loss's feature weight to 0"))
+    sampler = built.get("sampler")
+    if loss is not None and sampler is not None and loss.uses_log_q and not sampler.log_q_known:
+        problems.append(Problem(
+            "loss.logq_correction", f"sampler '{type(sampler).__name__}' picks negatives by "
+            "score, so no probability of drawing them is known to correct for; set "
+            "loss.logq_correction: false or use another sampler"))
     scaling = built.get("scaling")
     train = built.get("train")
     if scaling is not None and train is not None:

@@ -88,6 +88,9 @@ class Loss(nn.Module, ABC):
     uses_ratings: bool = False
     # Whether the loss looks at the negatives at all (MSE without negative weight does not).
     uses_negatives: bool = True
+    # Whether the loss reads ``log_q`` as the probability a negative was drawn with (logQ
+    # correction); such a loss cannot train on a sampler whose ``log_q_known`` is False.
+    uses_log_q: bool = False
 
     def setup(self, info: DataInfo) -> None:
         """Called once per worker with training-data statistics."""

@@ -48,7 +48,10 @@ class CMLLoss(Loss):
     For each positive (i, j) with U sampled candidates k:
     ``w_ij · [m + d(i,j)² - min_k d(i,k)²]_+`` with rank weight ``w_ij = log(J·M/U + 1)``,
     J items in the catalogue and M of the U candidates violating the margin. The batch
-    mean is taken. ``L_c`` decorrelates the dimensions of the batch's user and item vectors;
+    mean is taken. ``L_c`` decorrelates the dimensions of the batch's user and item vectors.
+    Its sample is the rows of the batch as they come: a user (or item) with several positives
+    in the batch counts once per row, as in the paper (``n`` runs over the batch) and its
+    reference code (users' and positive items' vectors of the batch, concatenated);
     ``L_f = mean_j ‖f(x_j) - v_j‖²`` pulls each positive item's vector toward the projection of
     its features, which a feature mapper (``feature-mlp``) provides.
 

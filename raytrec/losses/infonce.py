@@ -34,6 +34,7 @@ class InfoNCELoss(Loss):
         if not 0 < min_temperature <= temperature:
             raise ValueError(f"min_temperature must be in (0, temperature], got {min_temperature}")
         self.learnable, self.logq_correction = bool(learnable), bool(logq_correction)
+        self.uses_log_q = self.logq_correction
         self.min_log = math.log(min_temperature)
         log_tau = torch.tensor(math.log(temperature))
         if self.learnable:

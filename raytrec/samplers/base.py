@@ -47,6 +47,10 @@ class Sampler(ABC):
     """
 
     num_negatives: int
+    # Whether ``log_q`` is the probability each negative was drawn with. A sampler that picks
+    # its negatives by score (``hard``) reports the proposal's, which a logQ correction must
+    # not use.
+    log_q_known: bool = True
 
     def setup(self, info: DataInfo) -> None:
         """Called once per worker with training-data statistics, before the first batch."""

@@ -17,12 +17,17 @@ class HardSampler(Sampler):
     so that a rank-weighted loss (CML, WARP) counts the violators of *its own* margin over all
     U even though it gets only the k kept.
 
+    ``log_q`` is that of the uniform draw of the candidates, not of the kept ones, which are
+    chosen by score: no known probability, so a logQ-correcting loss is refused with it.
+
     Args:
         num_candidates: U, candidates scored per positive.
         num_negatives: k, the hardest ones kept.
         exclude_positives: never offer the user's own training items.
         pool_size: draw the candidates from a pool shared by the batch.
     """
+
+    log_q_known = False
 
     def __init__(self, num_candidates: int = 20, num_negatives: int = 1,
                  exclude_positives: bool = False, pool_size: int | None = None) -> None:

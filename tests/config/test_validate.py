@@ -82,3 +82,11 @@ def test_feature_loss_needs_a_feature_mapper() -> None:
         "mapper": {"name": "feature-mlp", "item_features": {"multi_hot": ["genres"]}}}),
         get_registry())
     assert resolved["mapper"]["hidden"] == 256
+
+
+def test_logq_correction_with_a_sampler_that_picks_by_score_is_refused() -> None:
+    config = with_defaults({"mapper": {"name": "embedding", "metric": "cosine"},
+                            "loss": {"name": "infonce", "logq_correction": True},
+                            "sampler": {"name": "hard", "num_candidates": 8}})
+    with pytest.raises(ConfigError, match=r"loss.logq_correction: sampler 'HardSampler' picks"):
+        validate(config, get_registry())
