@@ -18,18 +18,11 @@ import pluggy
 
 from raytrec import hookspecs
 from raytrec.errors import PluginError, unknown_name
+from raytrec.kinds import BY_NAME, HOOKS, KINDS
 
 logger = logging.getLogger(__name__)
 
 GROUP = "raytrec"
-KINDS = ("sampler", "mapper", "loss", "retriever", "dataset")
-_HOOKS = {
-    "sampler": "register_samplers",
-    "mapper": "register_mappers",
-    "loss": "register_losses",
-    "retriever": "register_retrievers",
-    "dataset": "register_datasets",
-}
 
 
 @dataclass(frozen=True)
@@ -46,7 +39,7 @@ class Registry:
     """Every registered component, by kind and name."""
 
     def __init__(self, entries: list[Entry]) -> None:
-        self._by_kind: dict[str, dict[str, Entry]] = {k: {} for k in KINDS}
+        self._by_kind: dict[str, dict[str, Entry]] = {k.name: {} for k in KINDS}
         for e in entries:
             self._by_kind[e.kind][e.name] = e
 
@@ -54,7 +47,7 @@ class Registry:
         return sorted(self._by_kind[kind])
 
     def entries(self) -> list[Entry]:
-        return [e for k in KINDS for _, e in sorted(self._by_kind[k].items())]
+        return [e for k in KINDS for _, e in sorted(self._by_kind[k.name].items())]
 
     def has(self, kind: str, name: str) -> bool:
         return name in self._by_kind[kind]
@@ -86,7 +79,7 @@ def _selected(ep: md.EntryPoint, dist: str) -> bool:
 
 
 def _make_register(kind: str, dist: str, version: str, ep_name: str, found: list[Entry]):
-    base = _base_class(kind)
+    base = BY_NAME[kind].base
 
     def register(name: str, cls: type[Any]) -> None:
         if not isinstance(name, str) or not name:
@@ -112,18 +105,6 @@ def _make_register(kind: str, dist: str, version: str, ep_name: str, found: list
     return register
 
 
-def _base_class(kind: str) -> type[Any]:
-    # Imported here so that `import raytrec.plugins` stays light.
-    from raytrec.data import Dataset
-    from raytrec.losses import Loss
-    from raytrec.mappers import Mapper
-    from raytrec.retrievers import Retriever
-    from raytrec.samplers import Sampler
-
-    return {"sampler": Sampler, "mapper": Mapper, "loss": Loss, "retriever": Retriever,
-            "dataset": Dataset}[kind]
-
-
 def _check_selection(eps: list[md.EntryPoint]) -> None:
     """Every name the selection variables give is an installed entry point or distribution."""
     known = {ep.name for ep in eps} | {ep.dist.name for ep in eps if ep.dist is not None}
@@ -144,13 +125,13 @@ def _check_hooks(pm: pluggy.PluginManager, module: Any, dist: str, ep: md.EntryP
         pm.check_pending()
     except pluggy.PluginValidationError as exc:
         pm.unregister(module)
-        names = ", ".join(_HOOKS.values())
+        names = ", ".join(HOOKS)
         raise PluginError(f"{where}: {exc}; the hooks are {names}") from None
     if pm.get_hookcallers(module):
         return
-    unmarked = [n for n in _HOOKS.values() if callable(getattr(module, n, None))]
+    unmarked = [n for n in HOOKS if callable(getattr(module, n, None))]
     fix = (f"its {', '.join(unmarked)} lacks @raytrec.hookimpl" if unmarked
-           else f"it defines none of {', '.join(_HOOKS.values())}")
+           else f"it defines none of {', '.join(HOOKS)}")
     raise PluginError(f"{where} registers nothing: {fix}")
 
 
@@ -177,18 +158,18 @@ def load_registry() -> Registry:
                 f"RAYTREC_DISABLE_PLUGINS={ep.name}"
             ) from exc
         _check_hooks(pm, module, dist, ep)
-        for kind, hook in _HOOKS.items():
-            for impl in getattr(pm.hook, hook).get_hookimpls():
+        for kind in KINDS:
+            for impl in getattr(pm.hook, kind.hook).get_hookimpls():
                 if impl.plugin_name != f"{dist}:{ep.name}":
                     continue
-                register = _make_register(kind, dist, version, ep.name, found)
+                register = _make_register(kind.name, dist, version, ep.name, found)
                 try:
                     impl.function(register=register)
                 except PluginError:
                     raise
                 except Exception as exc:
                     raise PluginError(
-                        f"plugin '{dist}' raised in {hook}: {type(exc).__name__}: {exc}"
+                        f"plugin '{dist}' raised in {kind.hook}: {type(exc).__name__}: {exc}"
                     ) from exc
     return Registry(found)
 

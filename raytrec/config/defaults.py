@@ -4,14 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-# Plugin sections name a registered component plus its constructor arguments.
-PLUGIN_SECTIONS: dict[str, str] = {
-    "data": "dataset",
-    "mapper": "mapper",
-    "sampler": "sampler",
-    "loss": "loss",
-    "retriever": "retriever",
-}
+from raytrec.kinds import BY_SECTION
 
 DEFAULTS: dict[str, Any] = {
     "data": {"name": "movielens-100k"},
@@ -28,3 +21,7 @@ DEFAULTS: dict[str, Any] = {
     "eval": {},
     "scaling": {},
 }
+
+# Plugin sections (raytrec.kinds) name a registered component plus its constructor arguments:
+# section -> kind, in the order of a config.
+PLUGIN_SECTIONS: dict[str, str] = {s: BY_SECTION[s].name for s in DEFAULTS if s in BY_SECTION}

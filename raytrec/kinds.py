@@ -1,0 +1,36 @@
+"""The plugin kinds, once: what the registry, config validation and the search space read.
+
+A kind is the config section that names a component, the hook (``raytrec/hookspecs.py``) that
+registers it, and the base class every component of the kind subclasses.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Kind:
+    name: str  # "loss": as errors and ``raytrec plugins`` say it
+    section: str  # "loss": the config section naming one, ``{name: ..., <arguments>}``
+    hook: str  # "register_losses"
+    base_path: str  # "raytrec.losses:Loss", imported on first use (keeps this module light)
+
+    @property
+    def base(self) -> type[Any]:
+        module, _, name = self.base_path.partition(":")
+        return getattr(importlib.import_module(module), name)
+
+
+KINDS: tuple[Kind, ...] = (
+    Kind("sampler", "sampler", "register_samplers", "raytrec.samplers:Sampler"),
+    Kind("mapper", "mapper", "register_mappers", "raytrec.mappers:Mapper"),
+    Kind("loss", "loss", "register_losses", "raytrec.losses:Loss"),
+    Kind("retriever", "retriever", "register_retrievers", "raytrec.retrievers:Retriever"),
+    Kind("dataset", "data", "register_datasets", "raytrec.data:Dataset"),
+)
+BY_NAME = {k.name: k for k in KINDS}
+BY_SECTION = {k.section: k for k in KINDS}
+HOOKS = tuple(k.hook for k in KINDS)
