@@ -36,6 +36,28 @@ def write_config(path: Path, **sections: dict) -> Path:
 
 
 @pytest.fixture
+def interrupt_epoch(monkeypatch: pytest.MonkeyPatch):
+    """``interrupt_epoch(n)``: the loop's n-th epoch from now raises KeyboardInterrupt, as a
+    Ctrl-C would; ``interrupt_epoch(None)`` puts the real epoch back."""
+    from raytrec.train import loop
+
+    real = loop.run_epoch
+
+    def arm(n: int | None) -> None:
+        calls = {"n": 0}
+
+        def epoch(*args, **kwargs):
+            calls["n"] += 1
+            if calls["n"] == n:
+                raise KeyboardInterrupt
+            return real(*args, **kwargs)
+
+        monkeypatch.setattr(loop, "run_epoch", real if n is None else epoch)
+
+    return arm
+
+
+@pytest.fixture
 def config_file(tmp_path: Path) -> Path:
     return write_config(tmp_path / "small.yaml")
 

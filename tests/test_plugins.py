@@ -109,27 +109,29 @@ def test_plugin_raising_in_its_hook_is_named(fake_entry_points) -> None:
         plugins.load_registry()
 
 
-def test_misnamed_hook_is_refused_naming_the_distribution(fake_entry_points) -> None:
-    module = types.ModuleType("typo")
+def _module_with(name: str, function) -> types.ModuleType:
+    module = types.ModuleType(name)
+    setattr(module, function.__name__, function)
+    return module
 
+
+def test_misnamed_hook_is_refused_naming_the_distribution(fake_entry_points) -> None:
     @raytrec.hookimpl
     def register_loss(register):  # the hook is register_losses
         register("typo", BPRLoss)
 
-    module.register_loss = register_loss
-    fake_entry_points(FakeEntryPoint("typo", module, FakeDist("typo-dist")))
+    fake_entry_points(FakeEntryPoint("typo", _module_with("typo", register_loss),
+                                     FakeDist("typo-dist")))
     with pytest.raises(PluginError, match=r"typo-dist.*register_loss.*register_losses"):
         plugins.load_registry()
 
 
 def test_hook_without_hookimpl_is_refused(fake_entry_points) -> None:
-    module = types.ModuleType("unmarked")
-
     def register_losses(register):  # forgot @raytrec.hookimpl
         register("unmarked", BPRLoss)
 
-    module.register_losses = register_losses
-    fake_entry_points(FakeEntryPoint("unmarked", module, FakeDist("unmarked-dist")))
+    fake_entry_points(FakeEntryPoint("unmarked", _module_with("unmarked", register_losses),
+                                     FakeDist("unmarked-dist")))
     with pytest.raises(PluginError, match=r"unmarked-dist.*@raytrec.hookimpl"):
         plugins.load_registry()
 

@@ -95,29 +95,17 @@ def test_a_failure_after_overwrite_keeps_the_old_run(tmp_path: Path, capsys,
 
 
 def test_an_interrupted_overwrite_keeps_the_old_run_until_resumed(
-        tmp_path: Path, capsys, monkeypatch) -> None:
+        tmp_path: Path, capsys, interrupt_epoch) -> None:
     cfg = write_config(tmp_path / "c.yaml", train={"epochs": 2})
     run = tmp_path / "run"
     assert run_cli(capsys, "train", cfg, "--run-dir", run)[0] == 0
     old_metrics = (run / "metrics.json").read_text()
-
-    from raytrec.train import loop
-
-    real = loop.run_epoch
-    calls = {"n": 0}
-
-    def interrupt_second_epoch(*args, **kwargs):
-        calls["n"] += 1
-        if calls["n"] == 2:
-            raise KeyboardInterrupt
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(loop, "run_epoch", interrupt_second_epoch)
+    interrupt_epoch(2)
     code, _, err = run_cli(capsys, "train", cfg, "--run-dir", run, "--overwrite")
     kept = tmp_path / "run.previous"
     assert code == 130 and f"--resume {run}" in err and str(kept) in err
     assert (kept / "metrics.json").read_text() == old_metrics
-    monkeypatch.setattr(loop, "run_epoch", real)
+    interrupt_epoch(None)
     assert run_cli(capsys, "train", "--resume", run)[0] == 0
     assert not kept.exists() and (run / "metrics.json").is_file()
 
@@ -173,23 +161,15 @@ def test_marker_is_written_with_the_run(tmp_path: Path, capsys) -> None:
 
 
 def test_overwriting_an_unfinished_replacement_keeps_the_last_finished_run(
-        tmp_path: Path, capsys, monkeypatch, extra_components) -> None:
+        tmp_path: Path, capsys, interrupt_epoch, extra_components) -> None:
     """A finished, B replaces it and is interrupted, C replaces B and fails: A comes back."""
     cfg = write_config(tmp_path / "c.yaml", train={"epochs": 2})
     run = tmp_path / "run"
     assert run_cli(capsys, "train", cfg, "--run-dir", run)[0] == 0
     finished = (run / "metrics.json").read_text()
-
-    from raytrec.train import loop
-
-    real = loop.run_epoch
-
-    def interrupt(*args, **kwargs):
-        raise KeyboardInterrupt
-
-    monkeypatch.setattr(loop, "run_epoch", interrupt)
+    interrupt_epoch(1)
     assert run_cli(capsys, "train", cfg, "--run-dir", run, "--overwrite")[0] == 130
-    monkeypatch.setattr(loop, "run_epoch", real)
+    interrupt_epoch(None)
     extra_components("loss", "boom", BoomLoss)
     broken = write_config(tmp_path / "b.yaml", loss={"name": "boom"})
     assert run_cli(capsys, "train", broken, "--run-dir", run, "--overwrite")[0] == 2

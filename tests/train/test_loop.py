@@ -11,7 +11,6 @@ import pytest
 from raytrec.evaluation.popularity import popularity_metrics
 from raytrec.run.job import create_job, load_job
 from raytrec.run.launch import run_job
-from raytrec.train import loop
 from tests.conftest import write_config
 
 
@@ -54,26 +53,16 @@ RESUMABLE = {
 
 
 @pytest.mark.parametrize("sections", RESUMABLE.values(), ids=RESUMABLE.keys())
-def test_resume_continues_to_the_same_result(tmp_path: Path, monkeypatch,
+def test_resume_continues_to_the_same_result(tmp_path: Path, interrupt_epoch,
                                              sections: dict) -> None:
     cfg = write_config(tmp_path / "c.yaml", train={"epochs": 4}, **sections)
     straight = run_job(create_job(cfg, [], tmp_path / "straight", overwrite=False))
-
-    real_epoch = loop.run_epoch
-    calls = {"n": 0}
-
-    def crash_in_third_epoch(*args, **kwargs):
-        calls["n"] += 1
-        if calls["n"] == 3:
-            raise KeyboardInterrupt
-        return real_epoch(*args, **kwargs)
-
     job = create_job(cfg, [], tmp_path / "resumed", overwrite=False)
-    monkeypatch.setattr(loop, "run_epoch", crash_in_third_epoch)
+    interrupt_epoch(3)
     with pytest.raises(KeyboardInterrupt):
         run_job(job)
     assert not (job.run_dir / "metrics.json").exists()
-    monkeypatch.setattr(loop, "run_epoch", real_epoch)
+    interrupt_epoch(None)
     resumed = run_job(load_job(job.run_dir))
     assert resumed["epochs_run"] == 4
     assert resumed["test"] == pytest.approx(straight["test"], rel=1e-5)
