@@ -57,6 +57,9 @@ def bind(section: str, cls: type[Any], kwargs: dict[str, Any]) -> tuple[Any, lis
         return cls(**kwargs), []
     except (ValueError, TypeError) as exc:
         return None, [_value_problem(section, params, str(exc))]
+    except AssertionError as exc:  # a plugin's assert: still one message, not a traceback
+        return None, [Problem(section, f"{label}: {exc or 'an assertion failed'} (raise "
+                                       "ValueError('<argument> must be ...') to name the key)")]
 
 
 def _value_problem(section: str, params: dict[str, Any], message: str) -> Problem:

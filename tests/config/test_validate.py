@@ -90,3 +90,16 @@ def test_logq_correction_with_a_sampler_that_picks_by_score_is_refused() -> None
                             "sampler": {"name": "hard", "num_candidates": 8}})
     with pytest.raises(ConfigError, match=r"loss.logq_correction: sampler 'HardSampler' picks"):
         validate(config, get_registry())
+
+
+def test_an_assert_in_a_plugin_constructor_is_a_config_problem() -> None:
+    from raytrec.config.bind import bind
+
+    class Strict:
+        def __init__(self, margin: float = 1.0) -> None:
+            assert margin < 2, "margin too large"
+
+    obj, problems = bind("loss", Strict, {"margin": 5.0})
+    assert obj is None and [str(p) for p in problems] == [
+        "loss: Strict: margin too large (raise ValueError('<argument> must be ...') to name "
+        "the key)"]

@@ -1,0 +1,20 @@
+"""Conformance checks for raytrec components: what raytrec runs on its own, for plugin authors
+to run in their own test suites.
+
+    from raytrec.testing import check_loss
+    def test_my_loss():
+        check_loss(MyLoss, margin=0.3)
+
+Each ``check_*`` builds the component with the keyword arguments given, exercises its kind's
+contract on a tiny data set (``tiny_info``) and raises ``ConformanceError`` (an
+AssertionError, so pytest shows it as a failed test) naming the rule that was broken.
+"""
+
+from raytrec.testing.common import ConformanceError, tiny_info
+from raytrec.testing.losses import check_loss
+from raytrec.testing.mappers import check_mapper
+from raytrec.testing.retrievers import check_retriever
+from raytrec.testing.samplers import check_sampler
+
+__all__ = ["ConformanceError", "check_loss", "check_mapper", "check_retriever",
+           "check_sampler", "tiny_info"]

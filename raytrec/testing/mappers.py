@@ -1,0 +1,63 @@
+"""``check_mapper``: shapes, extras, scoring, determinism claims, pickling."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from raytrec.mappers.base import Mapper
+from raytrec.metric import METRICS, candidate_scores
+from raytrec.testing.common import build, check_pickles, fail_unless, tiny_info
+
+
+def check_mapper(cls: type[Mapper], **kwargs: Any) -> None:
+    """Check a mapper class built with ``kwargs`` (its config arguments)."""
+    mapper = build(cls, kwargs, "mapper")
+    fail_unless(mapper.metric in METRICS, mapper, f"metric must be one of {METRICS}")
+    info = tiny_info()
+    mapper.setup(info)
+    users, pos = torch.tensor([0, 3, 5]), torch.tensor([1, 2, 7])
+    for neg in (torch.tensor([[4, 5], [6, 7], [8, 9]]), torch.tensor([4, 5, 6, 7])):
+        q, p, n, extras = mapper(users, pos, neg)
+        fail_unless(q.shape == p.shape == (3, mapper.dim), mapper,
+                    f"queries and positives must be (B, dim={mapper.dim})")
+        fail_unless(n.shape == (*neg.shape, mapper.dim), mapper,
+                    f"negatives of shape {tuple(neg.shape)} must map to "
+                    f"{(*neg.shape, mapper.dim)}, got {tuple(n.shape)}")
+        fail_unless(set(extras) == set(mapper.provides), mapper,
+                    f"forward's extras {sorted(extras)} must be exactly provides "
+                    f"{sorted(mapper.provides)}")
+    mapper.eval()
+    fail_unless(tuple(mapper.all_items().shape) == (info.num_items, mapper.dim), mapper,
+                "all_items must be (num_items, dim)")
+    q = mapper.queries(users)
+    scores = mapper.score_candidates(q, torch.tensor([[4, 5], [6, 7], [8, 9]]))
+    expected = candidate_scores(mapper.metric, q, mapper.items(torch.tensor([[4, 5], [6, 7],
+                                                                             [8, 9]])))
+    fail_unless(torch.allclose(scores, expected, atol=1e-5), mapper,
+                "score_candidates must score in the mapper's metric (-d² for l2)")
+    mapper.train()
+    _check_determinism_claim(mapper, users)
+    copy = check_pickles(mapper)
+    copy.eval()
+    mapper.eval()
+    fail_unless(torch.allclose(copy.queries(users), mapper.queries(users)), mapper,
+                "an unpickled copy must map as the original")
+
+
+def _check_determinism_claim(mapper: Mapper, users: torch.Tensor) -> None:
+    """A mapper that says its scores are deterministic gets candidates scored without
+    gradient: it must give the same vectors twice and move no buffer."""
+    if not mapper.deterministic_scores():
+        return
+    buffers = [b.clone() for b in mapper.buffers()]
+    torch.manual_seed(0)
+    first = mapper.queries(users), mapper.items(torch.arange(10))
+    torch.manual_seed(1)
+    second = mapper.queries(users), mapper.items(torch.arange(10))
+    same = all(torch.equal(a, b) for a, b in zip(first, second, strict=True))
+    fail_unless(same and all(torch.equal(a, b) for a, b in zip(buffers, mapper.buffers(),
+                                                                strict=True)),
+                mapper, "deterministic_scores() is True but queries/items vary between calls "
+                "in train mode or change buffers: return False (or remove the randomness)")
