@@ -58,8 +58,9 @@ def bind(section: str, cls: type[Any], kwargs: dict[str, Any]) -> tuple[Any, lis
     except (ValueError, TypeError) as exc:
         return None, [_value_problem(section, params, str(exc))]
     except AssertionError as exc:  # a plugin's assert: still one message, not a traceback
-        return None, [Problem(section, f"{label}: {exc or 'an assertion failed'} (raise "
-                                       "ValueError('<argument> must be ...') to name the key)")]
+        why = str(exc).splitlines()[0] if str(exc) else "an assertion failed"
+        return None, [Problem(section, f"{label}: {why} (raise ValueError('<argument> must "
+                                       "be ...') to name the key)")]
 
 
 def _value_problem(section: str, params: dict[str, Any], message: str) -> Problem:
