@@ -8,11 +8,13 @@ TORCH_PIN ?= torch==2.13.0
 
 .PHONY: install demo test lint bench clean
 
-$(STAMP): pyproject.toml plugins/raytrec-example/pyproject.toml
+PLUGINS := plugins/raytrec-example plugins/raytrec-plugin-template
+
+$(STAMP): pyproject.toml $(addsuffix /pyproject.toml,$(PLUGINS))
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet "$(TORCH_PIN)"
-	$(BIN)/pip install --quiet -e ".[dev]" -e plugins/raytrec-example
+	$(BIN)/pip install --quiet -e ".[dev]" $(addprefix -e ,$(PLUGINS))
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -21,7 +23,7 @@ demo: $(STAMP)
 	$(BIN)/raytrec train examples/cml_ml100k.yaml --overwrite --run-dir runs/demo
 
 test: $(STAMP)
-	$(BIN)/python -m pytest tests -q
+	$(BIN)/python -m pytest tests plugins/raytrec-plugin-template/tests -q
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -1,0 +1,36 @@
+"""raytrec plugin template: one component of each kind, registered under ``template-*``."""
+
+from __future__ import annotations
+
+import raytrec
+from raytrec.hookspecs import Register
+from raytrec_plugin_template.dataset import JsonLinesDataset
+from raytrec_plugin_template.loss import SquaredHingeLoss
+from raytrec_plugin_template.mapper import ItemBiasMapper
+from raytrec_plugin_template.retriever import NumpyExactRetriever
+from raytrec_plugin_template.sampler import InversePopularitySampler
+
+
+@raytrec.hookimpl
+def register_losses(register: Register) -> None:
+    register("template-squared-hinge", SquaredHingeLoss)
+
+
+@raytrec.hookimpl
+def register_samplers(register: Register) -> None:
+    register("template-inverse-popularity", InversePopularitySampler)
+
+
+@raytrec.hookimpl
+def register_mappers(register: Register) -> None:
+    register("template-item-bias", ItemBiasMapper)
+
+
+@raytrec.hookimpl
+def register_retrievers(register: Register) -> None:
+    register("template-numpy-exact", NumpyExactRetriever)
+
+
+@raytrec.hookimpl
+def register_datasets(register: Register) -> None:
+    register("template-jsonl", JsonLinesDataset)
