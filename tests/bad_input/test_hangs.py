@@ -148,3 +148,33 @@ def test_a_search_whose_trial_cannot_fit_fails_at_once(tmp_path: Path, capsys,
     assert "tune.cpus_per_trial: a trial needs 3 CPUs, but no node of the cluster has more " \
            "than 2" in err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["s.yaml"]
+
+
+@pytest.mark.parametrize("command", ["train", "tune", "evaluate"])
+def test_ctrl_c_before_a_run_directory_exists_writes_nothing(tmp_path: Path, capsys,
+                                                              monkeypatch, command) -> None:
+    """Ctrl-C while the data is read (train, tune) or while scoring (evaluate)."""
+    cfg = write_config(tmp_path / "c.yaml", train={"epochs": 1})
+    run = tmp_path / "run"
+    if command == "evaluate":
+        assert run_cli(capsys, "train", cfg, "--run-dir", run)[0] == 0
+        from raytrec.run import rescore
+
+        target, argv = rescore, ["evaluate", run]
+        name = "evaluate_split"
+    else:
+        from raytrec.data.synthetic import SyntheticDataset
+
+        if command == "tune":
+            cfg.write_text(cfg.read_text() + "search: {loss.margin: {uniform: [0.1, 1.0]}}\n"
+                           "tune: {num_samples: 1, scheduler: fifo}\n")
+        target, argv, name = SyntheticDataset, [command, cfg, "--run-dir", run], "load"
+    before = sorted(p.name for p in tmp_path.iterdir())
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(target, name, interrupted)
+    code, _, err = run_cli(capsys, *argv)
+    assert code == 130 and "raytrec: interrupted; nothing was written" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == before
