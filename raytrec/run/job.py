@@ -21,6 +21,7 @@ from raytrec.errors import ConfigError, Problem, RunDirError
 from raytrec.plugins import get_registry
 from raytrec.run.footprint import available_memory, gigabytes, parameter_bytes, training_bytes
 from raytrec.run.run_dir import check_target, stage
+from raytrec.run.smoke import smoke_problems
 
 CONFIG_FILE = "config.yaml"
 
@@ -85,13 +86,15 @@ def check_against_data(config: dict[str, Any], data_dir: Path, source: str) -> N
     """Set the sampler, loss and mapper up on the prepared data, so that what only the data can
     refute (more negatives than items, a feature column it lacks, tables larger than memory)
     fails here with a config error, not in a worker. The mapper is set up on torch's ``meta``
-    device: its tables are sized, never allocated."""
+    device: its tables are sized, never allocated. Then every component runs once on a tiny
+    batch (``raytrec.run.smoke``)."""
     info = read_training_info(data_dir)
     problems = []
     sizes = f"(data: {info.num_users} users, {info.num_items} items)"
+    parts = {}
     for section in ("sampler", "loss", "mapper"):
         args = {k: v for k, v in config[section].items() if k != "name"}
-        part = get_registry().create(section, config[section]["name"], **args)
+        part = parts[section] = get_registry().create(section, config[section]["name"], **args)
         try:
             if section == "mapper":
                 with torch.device("meta"):
@@ -104,6 +107,8 @@ def check_against_data(config: dict[str, Any], data_dir: Path, source: str) -> N
             if section == "mapper":
                 problems += _memory_problems(part, config)
     problems += cutoff_problems(config["eval"]["ks"], info.num_items)
+    if not problems:
+        problems = smoke_problems(config, parts["sampler"], parts["loss"], parts["mapper"], info)
     if problems:
         raise ConfigError(problems, source)
 

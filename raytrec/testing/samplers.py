@@ -23,7 +23,7 @@ def check_sampler(cls: type[Sampler], **kwargs: Any) -> None:
     users = torch.arange(64) % info.num_users
     items = torch.from_numpy(info.positives.indices[:64].copy())
     neg = _draw(sampler, users, items, seed=0)
-    _check_shapes(sampler, neg, len(users), info.num_items)
+    check_negatives(sampler, neg, len(users), info.num_items)
     again = _draw(sampler, users, items, seed=0, global_seed=123)
     fail_unless(torch.equal(neg.ids, again.ids), sampler,
                 "draw only from the generator passed to sample (the same generator state "
@@ -47,7 +47,8 @@ def _draw(sampler: Sampler, users: torch.Tensor, items: torch.Tensor, seed: int,
     return neg
 
 
-def _check_shapes(sampler: Sampler, neg: Negatives, b: int, num_items: int) -> None:
+def check_negatives(sampler: Sampler, neg: Negatives, b: int, num_items: int) -> None:
+    """The shape contract of what ``sampler.sample`` returned for ``b`` positives."""
     ids = neg.ids
     fail_unless(ids.dtype == torch.int64, sampler, f"ids must be int64, got {ids.dtype}")
     fail_unless(ids.dim() in (1, 2), sampler, "ids are (B, N) per positive or (N,) shared")

@@ -68,10 +68,12 @@ def test_overwrite_replaces_a_run_and_keeps_no_copy(tmp_path: Path, capsys) -> N
 
 
 class BoomLoss(Loss):
-    """A plugin that breaks only once training runs."""
+    """A plugin that breaks only once training runs (validation's tiny batch passes)."""
 
     def compute(self, batch: LossInput) -> LossOutput:
-        raise RuntimeError("boom")
+        if len(batch.pos) > 8:
+            raise RuntimeError("boom")
+        return LossOutput(batch.pos.mean() - batch.neg.mean())
 
 
 def test_a_failure_after_overwrite_keeps_the_old_run(tmp_path: Path, capsys,

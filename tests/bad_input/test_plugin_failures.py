@@ -11,18 +11,22 @@ from pathlib import Path
 import pytest
 
 from raytrec.errors import ComponentError
+from raytrec.samplers.base import Negatives
+from raytrec.samplers.uniform import UniformSampler
 from tests.bad_input.conftest import run_cli
 from tests.bad_input.test_data_loss import BoomLoss
 from tests.conftest import write_config
 
 PLUGIN = '''
 import raytrec
-from raytrec.losses import Loss
+from raytrec.losses import Loss, LossOutput
 
 
 class BoomLoss(Loss):
     def compute(self, batch):
-        raise RuntimeError("boom")
+        if len(batch.pos) > 8:  # validation's tiny batch passes; training's does not
+            raise RuntimeError("boom")
+        return LossOutput(batch.pos.mean() - batch.neg.mean())
 
 
 @raytrec.hookimpl
@@ -85,3 +89,34 @@ def test_a_plugin_failing_in_ray_workers_is_one_line(tmp_path: Path) -> None:
     assert "RuntimeError: boom" in err
     logs = sorted((run / "logs").glob("error-rank*.log"))
     assert logs and all("boom_plugin.py" in log.read_text() for log in logs)
+
+
+class AlwaysBoomLoss(BoomLoss):
+    def compute(self, batch):
+        raise RuntimeError("boom")
+
+
+def test_a_plugin_broken_everywhere_is_caught_before_the_run_exists(
+        tmp_path: Path, capsys, extra_components) -> None:
+    extra_components("loss", "always-boom", AlwaysBoomLoss)
+    cfg = write_config(tmp_path / "c.yaml", loss={"name": "always-boom"})
+    code, _, err = run_cli(capsys, "train", cfg, "--run-dir", tmp_path / "run")
+    assert code == 2 and "loss: 'always-boom' failed on a tiny batch before training: " \
+        "RuntimeError: boom" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["c.yaml"]
+
+
+class TransposedSampler(UniformSampler):
+    def sample(self, users, items, generator):
+        neg = super().sample(users, items, generator)
+        return Negatives(neg.ids.T.contiguous(), neg.log_q.T.contiguous())
+
+
+def test_a_sampler_breaking_its_contract_is_caught_before_the_run_exists(
+        tmp_path: Path, capsys, extra_components) -> None:
+    extra_components("sampler", "transposed", TransposedSampler)
+    cfg = write_config(tmp_path / "c.yaml", sampler={"name": "transposed", "num_negatives": 3})
+    code, _, err = run_cli(capsys, "train", cfg, "--run-dir", tmp_path / "run")
+    assert code == 2 and "sampler: 'transposed' failed on a tiny batch before training: " \
+        "TransposedSampler: per-positive ids must be (B=8, N), got (3, 8)" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["c.yaml"]

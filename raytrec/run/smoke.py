@@ -1,0 +1,99 @@
+"""Every component run once on a tiny batch of the real data before a run directory exists,
+so that a broken contract (ids out of range, a Tensor for ``Negatives``, a loss that raises)
+is a config error naming the component, not a traceback from the first batch of a worker."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+
+from raytrec.data.base import DataInfo
+from raytrec.errors import Problem
+from raytrec.mappers import Mapper
+from raytrec.testing.common import ConformanceError
+from raytrec.testing.samplers import check_negatives
+from raytrec.train.build import build_retriever
+
+BATCH = 8
+
+
+class _Stand(Mapper):
+    """Zero vectors of the real mapper's size: lets a sampler that scores candidates run
+    without allocating the real tables."""
+
+    def __init__(self, dim: int, metric: str) -> None:
+        super().__init__()
+        self.dim, self.metric = dim, metric
+
+    def setup(self, info: DataInfo) -> None:
+        self.num_users, self.num_items = info.num_users, info.num_items
+
+    def queries(self, users: torch.Tensor) -> torch.Tensor:
+        return torch.zeros(len(users), self.dim)
+
+    def items(self, ids: torch.Tensor) -> torch.Tensor:
+        return torch.zeros(*ids.shape, self.dim)
+
+
+def smoke_problems(config: dict[str, Any], sampler: Any, loss: Any, mapper: Mapper,
+                   info: DataInfo) -> list[Problem]:
+    """Sample, score and retrieve once; each failure a problem keyed by its section."""
+    gen = torch.Generator().manual_seed(0)
+    users = torch.from_numpy(np.repeat(info.positives.users()[:BATCH], 1)).long()
+    items = torch.from_numpy(info.positives.indices[info.positives.indptr[users.numpy()]]).long()
+    neg = None
+    try:
+        stand = _Stand(mapper.dim, mapper.metric)
+        stand.setup(info)
+        sampler.attach(stand)
+        neg = sampler.sample(users, items, gen)
+        check_negatives(sampler, neg, len(users), info.num_items)
+    except Exception as exc:  # a plugin's bug: reported, not raised
+        return [_problem("sampler", config, exc)]
+    problems = []
+    try:
+        _loss_once(loss, neg, len(users), mapper.dim, gen)
+    except Exception as exc:
+        problems.append(_problem("loss", config, exc))
+    try:
+        _retrieve_once(config, mapper)
+    except Exception as exc:
+        problems.append(_problem("retriever", config, exc))
+    return problems
+
+
+def _loss_once(loss: Any, neg: Any, b: int, dim: int, gen: torch.Generator) -> None:
+    from raytrec.losses import LossInput
+
+    n = neg.ids.shape[-1]
+    expand = (lambda t: t.expand(b, -1)) if neg.shared else (lambda t: t)
+    pos = torch.randn(b, generator=gen, requires_grad=True)
+    scores = torch.randn(b, n, generator=gen, requires_grad=True)
+    vec = torch.randn(b, dim, generator=gen, requires_grad=True)
+    extras = {**neg.extras, **{k: torch.randn(b, dim, generator=gen) for k in loss.requires}}
+    rating = torch.ones(b) if loss.uses_ratings else None
+    out = loss(LossInput(pos, scores, expand(neg.log_q).float(), vec, vec, extras,
+                         neg.mask, rating))
+    if out.loss.dim() != 0 or not bool(torch.isfinite(out.loss)):
+        raise ConformanceError(f"{type(loss).__name__}: compute must return a finite scalar")
+    out.loss.backward()
+
+
+def _retrieve_once(config: dict[str, Any], mapper: Mapper) -> None:
+    retriever = build_retriever(config)
+    vectors = np.random.default_rng(0).normal(size=(64, mapper.dim)).astype(np.float32)
+    retriever.build(vectors, mapper.metric)
+    scores, ids = retriever.search(vectors[:3], 5)
+    if not (np.shape(ids) == np.shape(scores) == (3, 5) and np.asarray(ids).dtype.kind == "i"):
+        raise ConformanceError(f"{type(retriever).__name__}: search must return (scores, ids), "
+                               "both (B, k), ids integers")
+
+
+def _problem(section: str, config: dict[str, Any], exc: Exception) -> Problem:
+    name = config[section]["name"]
+    why = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    if not isinstance(exc, ConformanceError):
+        why = f"{type(exc).__name__}: {why}"
+    return Problem(section, f"'{name}' failed on a tiny batch before training: {why}")
