@@ -41,7 +41,7 @@ def smoke_problems(config: dict[str, Any], sampler: Any, loss: Any, mapper: Mapp
                    info: DataInfo) -> list[Problem]:
     """Sample, score and retrieve once; each failure a problem keyed by its section."""
     gen = torch.Generator().manual_seed(0)
-    users = torch.from_numpy(np.repeat(info.positives.users()[:BATCH], 1)).long()
+    users = torch.from_numpy(info.positives.users()[:BATCH]).long()
     items = torch.from_numpy(info.positives.indices[info.positives.indptr[users.numpy()]]).long()
     neg = None
     try:
