@@ -130,8 +130,9 @@ def mixed_throughput(run_dir: Path, extras: int, steps: int) -> float:
 def cold_start_row(tmp: Path, extra: list[str]) -> dict[str, Any]:
     """Two-tower with 10% of users held out entirely: served from demographics alone."""
     from raytrec.data.store import read_user_items
+    from raytrec.evaluation.data import EvalData
     from raytrec.evaluation.popularity import popularity_metrics
-    from raytrec.train.validation import EvalData, cold_and_warm
+    from raytrec.train.validation import cold_and_warm
 
     summary, _ = train("two_tower_ml100k.yaml", ["split.cold_users=0.1", *extra], tmp / "cold")
     data = tmp / "cold" / "data"
@@ -157,8 +158,8 @@ def group_popularity(data_dir: Path, users: np.ndarray) -> dict[str, float]:
     """
     from raytrec.data.store import read_features, read_info, read_pairs
     from raytrec.evaluation import evaluate
+    from raytrec.evaluation.data import EvalData
     from raytrec.retrievers.faiss_flat import FaissFlatRetriever
-    from raytrec.train.validation import EvalData
 
     info = read_info(data_dir)
     features = read_features(data_dir, "user")

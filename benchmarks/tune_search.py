@@ -26,7 +26,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def search_row(config: Path, scheduler: str, out: Path, extra: list[str]) -> dict[str, Any]:
-    from raytrec.tune.results import collect, table, write_outputs
+    from raytrec.tune.outputs import write_outputs
+    from raytrec.tune.results import collect, table
     from raytrec.tune.search import create_search, run_search
 
     search = create_search(config, [f"tune.scheduler={scheduler}", *extra], out,

@@ -117,7 +117,8 @@ def plugins(args: argparse.Namespace, console: Console) -> int:
 
 
 def tune(args: argparse.Namespace, console: Console) -> int:
-    from raytrec.tune.results import collect, write_outputs
+    from raytrec.tune.outputs import write_outputs
+    from raytrec.tune.results import collect
     from raytrec.tune.search import create_search, load_search, run_search
 
     _check_resume_args(args, "search", "TUNE_DIR")

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 
 from rich.console import Console
 
+from raytrec.debug import DEBUG_ENV
 from raytrec.errors import Interrupted, RaytrecError
 
 console = Console()
@@ -54,7 +55,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.DEBUG if args.debug else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
     if args.debug:
-        os.environ["RAYTREC_DEBUG"] = "1"
+        os.environ[DEBUG_ENV] = "1"
     from raytrec.cli import commands
 
     handler = {"train": commands.train, "tune": commands.tune, "evaluate": commands.evaluate,

@@ -35,6 +35,21 @@ class UserItems:
         """Users with at least one item."""
         return np.flatnonzero(self.counts() > 0)
 
+
+    def contains(self, users: np.ndarray, ids: np.ndarray, num_items: int) -> np.ndarray:
+        """``(B, K)`` bool: is ``ids[b, j]`` among the items of ``users[b]``."""
+        counts = self.counts()[users]
+        row = np.repeat(np.arange(len(users), dtype=np.int64), counts)
+        starts = self.indptr[users]
+        offsets = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
+        items = self.indices[np.repeat(starts, counts) + offsets]
+        keys = np.sort(row * (num_items + 1) + items)
+        if len(keys) == 0:
+            return np.zeros(ids.shape, dtype=bool)
+        probe = np.arange(len(users), dtype=np.int64)[:, None] * (num_items + 1) + ids
+        pos = np.searchsorted(keys, probe)
+        return (pos < len(keys)) & (keys[np.minimum(pos, len(keys) - 1)] == probe) & (ids >= 0)
+
     def merge(self, other: UserItems) -> UserItems:
         n = len(self.indptr) - 1
         u = np.r_[np.repeat(np.arange(n), self.counts()), np.repeat(np.arange(n), other.counts())]

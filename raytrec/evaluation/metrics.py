@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 
 from raytrec.data.store import UserItems
-from raytrec.retrievers.base import pair_member
 
 NAMES = ("recall", "ndcg", "mrr", "hr")
 
@@ -24,7 +23,7 @@ def per_user(
     - ``mrr@k``: 1 / rank of the first hit within k, else 0.
     - ``hr@k``: 1 if any hit within k.
     """
-    hits = pair_member(users, top, relevant, num_items).astype(np.float64)
+    hits = relevant.contains(users, top, num_items).astype(np.float64)
     n_rel = relevant.counts()[users].astype(np.float64)
     discount = 1.0 / np.log2(np.arange(2, hits.shape[1] + 2))
     ideal = np.cumsum(discount)

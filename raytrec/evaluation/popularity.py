@@ -7,9 +7,9 @@ from pathlib import Path
 import numpy as np
 
 from raytrec.data.store import read_info
+from raytrec.evaluation.data import EvalData
 from raytrec.evaluation.evaluate import evaluate
 from raytrec.retrievers.faiss_flat import FaissFlatRetriever
-from raytrec.train.validation import EvalData
 
 
 def popularity_metrics(data_dir: Path, split: str, ks: list[int], chunk_size: int = 2048,

@@ -44,7 +44,7 @@ class Retriever(ABC):
         counts = exclude.counts()[users]
         kk = int(min(self.num_items, k + (counts.max() if len(counts) else 0)))
         _, ids = self.search(np.ascontiguousarray(queries, dtype=np.float32), kk)
-        excluded = pair_member(users, ids, exclude, self.num_items) | (ids < 0)
+        excluded = exclude.contains(users, ids, self.num_items) | (ids < 0)
         # Stable sort on the mask moves kept ids to the front, in rank order.
         order = np.argsort(excluded, axis=1, kind="stable")[:, :k]
         top = np.take_along_axis(ids, order, axis=1)
@@ -52,20 +52,3 @@ class Retriever(ABC):
         if top.shape[1] < k:
             top = np.pad(top, ((0, 0), (0, k - top.shape[1])), constant_values=-1)
         return top
-
-
-def pair_member(
-    users: np.ndarray, ids: np.ndarray, table: UserItems, num_items: int
-) -> np.ndarray:
-    """``(B, K)`` bool: is ``ids[b, j]`` among the items of ``users[b]`` in ``table``."""
-    counts = table.counts()[users]
-    row = np.repeat(np.arange(len(users), dtype=np.int64), counts)
-    starts = table.indptr[users]
-    offsets = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
-    items = table.indices[np.repeat(starts, counts) + offsets]
-    keys = np.sort(row * (num_items + 1) + items)
-    if len(keys) == 0:
-        return np.zeros(ids.shape, dtype=bool)
-    probe = np.arange(len(users), dtype=np.int64)[:, None] * (num_items + 1) + ids
-    pos = np.searchsorted(keys, probe)
-    return (pos < len(keys)) & (keys[np.minimum(pos, len(keys) - 1)] == probe) & (ids >= 0)

@@ -6,6 +6,8 @@ import logging
 import os
 from typing import Any
 
+from raytrec.debug import DEBUG_ENV, debugging
+
 # Set before Ray is imported: faster Train start-up, no usage reporting, no duplicate prints.
 RAY_ENV_DEFAULTS = {
     "RAY_USAGE_STATS_ENABLED": "0",
@@ -23,13 +25,9 @@ def set_ray_env() -> None:
         os.environ.setdefault(key, value)
 
 
-def debugging() -> bool:
-    return os.environ.get("RAYTREC_DEBUG", "") not in ("", "0")
-
-
 def plugin_env() -> dict[str, str]:
     """Plugin selection (and debug mode) travel to workers, which load plugins themselves."""
-    keys = ("RAYTREC_DISABLE_PLUGINS", "RAYTREC_LOAD_PLUGINS", "RAYTREC_DEBUG")
+    keys = ("RAYTREC_DISABLE_PLUGINS", "RAYTREC_LOAD_PLUGINS", DEBUG_ENV)
     return {k: os.environ[k] for k in keys if k in os.environ}
 
 

@@ -11,13 +11,14 @@ import torch
 from raytrec.config import apply_overrides, validate
 from raytrec.data.store import read_training_info
 from raytrec.errors import ConfigError, Problem, RunDirError
+from raytrec.evaluation.data import EvalData
 from raytrec.evaluation.popularity import popularity_metrics
 from raytrec.plugins import get_registry
 from raytrec.run.job import cutoff_problems, load_job
 from raytrec.run.launch import MODEL_FILE
 from raytrec.train.build import build_retriever
 from raytrec.train.checkpoint import load_file
-from raytrec.train.validation import EvalData, evaluate_split
+from raytrec.train.validation import evaluate_split
 
 RESCORABLE = ("eval", "retriever")
 

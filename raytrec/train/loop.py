@@ -12,9 +12,10 @@ import torch
 
 from raytrec.data.base import DataInfo
 from raytrec.data.store import read_train_ratings, read_train_shard, read_training_info
+from raytrec.debug import debugging
 from raytrec.errors import TrainingDiverged
 from raytrec.evaluation import MetricSums
-from raytrec.run.ray_setup import debugging
+from raytrec.evaluation.data import EvalData
 from raytrec.train.artifacts import METRICS_FILE, write_embeddings, write_json
 from raytrec.train.build import build_optimizer, build_parts, build_retriever
 from raytrec.train.checkpoint import write_checkpoint
@@ -22,7 +23,7 @@ from raytrec.train.epoch import NonFinite, ShardBatches, run_epoch
 from raytrec.train.failures import reported
 from raytrec.train.session import LocalSession, RayTrainSession, Session
 from raytrec.train.tracker import BestTracker
-from raytrec.train.validation import EvalData, cold_and_warm, evaluate_split
+from raytrec.train.validation import cold_and_warm, evaluate_split
 
 logger = logging.getLogger(__name__)
 

@@ -2,35 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import torch
 import torch.distributed as dist
 
-from raytrec.data.store import UserItems, read_user_items
+from raytrec.data.store import UserItems
 from raytrec.evaluation import MetricSums, evaluate
+from raytrec.evaluation.data import EvalData
 from raytrec.mappers import Mapper
 from raytrec.retrievers import Retriever
-
-
-@dataclass
-class EvalData:
-    """What evaluation of one split needs: its answers and what each user has already seen."""
-
-    relevant: UserItems
-    exclude: UserItems
-
-    @classmethod
-    def load(cls, data_dir: str, split: str, num_users: int,
-             train: UserItems | None = None) -> EvalData:
-        if train is None:
-            train = read_user_items(data_dir, "train", num_users)
-        if split == "valid":
-            return cls(read_user_items(data_dir, "valid", num_users), train)
-        valid = read_user_items(data_dir, "valid", num_users)
-        return cls(read_user_items(data_dir, "test", num_users), train.merge(valid))
 
 
 @torch.no_grad()

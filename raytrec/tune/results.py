@@ -9,11 +9,9 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import yaml
 
 from raytrec.errors import RunDirError
 from raytrec.tune.plan import Plan
-from raytrec.tune.trial import trial_threads
 
 RESULTS = "results"
 BEST_CONFIG = "best.yaml"
@@ -99,44 +97,3 @@ def best_trial(trials: list[Trial], plan: Plan) -> Trial:
                           "errors in the results table")
     sign = 1.0 if plan.settings.mode == "max" else -1.0
     return max(finished, key=lambda t: sign * best_value(t, plan))
-
-
-def write_outputs(trials: list[Trial], plan: Plan, tune_dir: Path) -> dict[str, Any]:
-    """results.{parquet,csv}, best.yaml, best.json and plots/; returns best.json's content."""
-    from raytrec.tune.plots import write_plots
-
-    frame = table(trials, plan)
-    _replace(tune_dir / f"{RESULTS}.parquet", lambda p: frame.to_parquet(p, index=False))
-    _replace(tune_dir / f"{RESULTS}.csv", lambda p: frame.to_csv(p, index=False))
-    write_plots(trials, plan, tune_dir / "plots")
-    best = best_trial(trials, plan)
-    config, notes = plan.trial_config(best.values)
-    # The trial's thread count too: sums over another number of threads round differently,
-    # and over dozens of epochs that moves the metric by up to about 1%.
-    config["train"]["threads"] = trial_threads(plan, config)
-    _replace(tune_dir / BEST_CONFIG, lambda p: p.write_text(
-        f"# raytrec train {tune_dir / BEST_CONFIG}\n"
-        f"# The best trial ({best.trial_id}) of the search in {tune_dir}.\n"
-        + yaml.safe_dump(config, sort_keys=False)))
-    summary = {
-        "trial_id": best.trial_id,
-        "params": best.values,
-        "notes": notes,
-        "best_epoch": best.last.get("best_epoch"),
-        "valid": {k.removeprefix("valid/"): v for k, v in best.last.items()
-                  if k.startswith("valid/")},
-        "test": {k.removeprefix("test/"): v for k, v in best.last.items()
-                 if k.startswith("test/")},
-        "trials": len(trials),
-        "stopped_early": sum(t.status == "stopped" for t in trials),
-        "errors": sum(t.status == "error" for t in trials),
-    }
-    _replace(tune_dir / BEST_SUMMARY, lambda p: p.write_text(json.dumps(summary, indent=2)))
-    return summary
-
-
-def _replace(path: Path, write: Any) -> None:
-    """Write next to ``path``, then swap it in: never a half-written output."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    write(tmp)
-    tmp.replace(path)

@@ -97,7 +97,8 @@ def load_search(tune_dir: Path) -> Search:
 def run_search(search: Search, resume: bool = False, live: bool = True) -> Any:
     """Run (or continue) the search; returns Tune's ResultGrid. ``live``: show the table of
     trials in the terminal."""
-    from raytrec.run.ray_setup import debugging, ensure_ray
+    from raytrec.debug import debugging
+    from raytrec.run.ray_setup import ensure_ray
 
     for key, value in TUNE_ENV.items():
         os.environ.setdefault(key, value)

@@ -78,7 +78,7 @@ def run_trial(values: dict[str, Any], plan: Plan, data_dir: str) -> None:
     """The Tune function trainable; ``values`` are this trial's draws of the search space."""
     from ray import tune
 
-    from raytrec.run.ray_setup import debugging
+    from raytrec.debug import debugging
 
     if not debugging():
         logging.getLogger().setLevel(logging.WARNING)
