@@ -189,8 +189,6 @@ def outcome(run_dir: Path, resumable: Callable[[], bool]) -> Iterator[None]:
     except (KeyboardInterrupt, SystemExit):
         raise
     except Exception as exc:
-        note = failed(run_dir, resumable())
-        if hasattr(exc, "add_note"):
-            exc.add_note(note)
+        exc.add_note(failed(run_dir, resumable()))
         raise
     finished(run_dir)
