@@ -90,12 +90,12 @@ def run_epoch(
         for name, value in terms.items():
             total[name] = total.get(name, 0.0) + value
         rows += len(users)
+    seconds = time.perf_counter() - start  # training only: the checks below are not timed
     watch.check(batches.steps)
     bad = [name for module in (mapper, loss) for name, p in module.named_parameters()
            if not bool(torch.isfinite(p).all())]
     if bad:
         raise NonFinite(f"parameters {', '.join(bad)} hold NaN or inf")
-    seconds = time.perf_counter() - start
     stats = {name: float(v) / batches.steps for name, v in total.items()}
     stats.update(epoch_seconds=seconds, positives_per_s=rows / max(seconds, 1e-9))
     return stats
