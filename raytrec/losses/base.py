@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from dataclasses import dataclass, field
+from dataclasses import KW_ONLY, dataclass, field
 
 import torch
 from torch import nn
@@ -12,18 +12,40 @@ from raytrec.data.base import DataInfo
 
 
 @dataclass
+class Selection:
+    """The candidates a loss's ``select`` keeps: ``index (B, K)`` into the candidate axis.
+
+    A loss that needs more from the full candidate set than the kept scores (CML's violator
+    counts) subclasses this with named fields; the trainer hands it back as
+    ``LossInput.selection``.
+    """
+
+    index: torch.Tensor
+
+
+@dataclass
 class LossInput:
-    """One batch as a loss sees it.
+    """One batch as a loss sees it. The first five are always there; the rest are None unless
+    the sampler, the mapper or the loss's own ``select`` provided them.
 
     Attributes:
         pos: ``(B,)`` scores of the positive pairs (for ``l2`` mappers, ``-d²``).
-        neg: ``(B, N)`` scores of the negatives.
+        neg: ``(B, N)`` scores of the negatives (shared negatives already expanded).
         log_q: ``(B, N)`` log-probability the sampler drew each negative with.
         query: ``(B, D)`` query vectors (regularisers use them).
         item: ``(B, D)`` positive item vectors.
-        extras: loss-specific values from ``select`` (e.g. CML's violator counts).
-        mask: ``(B, N)`` bool, False where a "negative" must be ignored (in-batch negatives
-            that are the row's own positive item); None means every negative counts.
+        mask: ``(B, N)`` bool, True = a valid negative, False = ignore it (an in-batch
+            "negative" that is the row's own positive item). None: every negative counts.
+        rating: ``(B,)`` explicit ratings, when the loss sets ``uses_ratings``.
+        pos_log_q: ``(B,)`` log-probability of each row's positive as a negative
+            (``Negatives.pos_log_q``; in-batch and mixed samplers).
+        candidate_scores: ``(B, U)`` scores of all U candidates a sampler chose the N
+            negatives from (``Negatives.candidate_scores``; the hard sampler).
+        item_features: ``(B, D)`` the positive items' feature projections, from a mapper
+            that lists ``"item_features"`` in ``provides`` (when the loss ``requires`` it).
+        selection: what this loss's own ``select`` returned, when the trainer scored the
+            candidates without gradient and kept only the selected ones (``neg`` then holds
+            those); a loss may return a subclass of ``Selection`` carrying what it needs.
     """
 
     pos: torch.Tensor
@@ -31,9 +53,13 @@ class LossInput:
     log_q: torch.Tensor
     query: torch.Tensor
     item: torch.Tensor
-    extras: dict[str, torch.Tensor] = field(default_factory=dict)
+    _: KW_ONLY
     mask: torch.Tensor | None = None
-    rating: torch.Tensor | None = None  # (B,) explicit ratings, for losses that use them
+    rating: torch.Tensor | None = None
+    pos_log_q: torch.Tensor | None = None
+    candidate_scores: torch.Tensor | None = None
+    item_features: torch.Tensor | None = None
+    selection: Selection | None = None
 
     def neg_mean(self, values: torch.Tensor) -> torch.Tensor:
         """``(B,)`` mean of ``values (B, N)`` over each row's valid negatives (0 if none)."""
@@ -62,14 +88,6 @@ class LossOutput:
 
     loss: torch.Tensor
     parts: dict[str, torch.Tensor] = field(default_factory=dict)
-
-
-@dataclass
-class Selection:
-    """Which candidates a loss keeps: ``index (B, K)`` into the candidate axis, and extras."""
-
-    index: torch.Tensor
-    extras: dict[str, torch.Tensor] = field(default_factory=dict)
 
 
 class Loss(nn.Module, ABC):

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 
 from raytrec.losses.base import Loss, LossInput, LossOutput, Selection, check_non_negative
-from raytrec.samplers.base import CANDIDATE_SCORES
 
 
 class _Covariance(torch.autograd.Function):
@@ -32,6 +33,14 @@ class _Covariance(torch.autograd.Function):
         off, *centred = ctx.saved_tensors
         scaled = off * (4.0 * grad / (ctx.n * ctx.n))
         return tuple(c @ scaled for c in centred)
+
+
+@dataclass
+class RankSelection(Selection):
+    """The hardest candidate of each row, and the counts its rank weight needs."""
+
+    violators: torch.Tensor  # (B,) candidates violating the margin
+    candidates: torch.Tensor  # (B,) valid candidates U
 
 
 def covariance_loss(*blocks: torch.Tensor) -> torch.Tensor:
@@ -75,12 +84,11 @@ class CMLLoss(Loss):
         self.requires = ("item_features",) if self.lambda_f > 0 else ()
 
     def select(self, pos: torch.Tensor, neg: torch.Tensor,
-               mask: torch.Tensor | None = None) -> Selection:
+               mask: torch.Tensor | None = None) -> RankSelection:
         if mask is not None:
             neg = neg.masked_fill(~mask, float("-inf"))
         hardest = neg.argmax(dim=1, keepdim=True)
-        return Selection(hardest, {"violators": self._violators(pos, neg),
-                                   "candidates": self._candidates(neg, mask)})
+        return RankSelection(hardest, self._violators(pos, neg), self._candidates(neg, mask))
 
     def _violators(self, pos: torch.Tensor, neg: torch.Tensor) -> torch.Tensor:
         return (self.margin - pos.unsqueeze(1) + neg > 0).sum(1)
@@ -94,12 +102,12 @@ class CMLLoss(Loss):
 
     def compute(self, batch: LossInput) -> LossOutput:
         pos, neg = batch.pos, batch.masked_scores()
-        scored = batch.extras.get(CANDIDATE_SCORES)
+        scored, sel = batch.candidate_scores, batch.selection
         if scored is not None:  # the sampler kept a few of the U it scored: count over all U
             violators = self._violators(pos.detach(), scored)
             candidates = self._candidates(scored, None)
-        elif "violators" in batch.extras:
-            violators, candidates = batch.extras["violators"], batch.extras["candidates"]
+        elif isinstance(sel, RankSelection):  # the trainer kept the hardest: counts from select
+            violators, candidates = sel.violators, sel.candidates
         else:
             violators = self._violators(pos.detach(), neg.detach())
             candidates = self._candidates(neg, batch.mask)
@@ -114,7 +122,10 @@ class CMLLoss(Loss):
             loss = loss + self.lambda_c * cov
             parts["covariance"] = cov.detach()
         if self.lambda_f > 0:
-            feature = (batch.extras["item_features"] - batch.item).pow(2).sum(1).mean()
+            if batch.item_features is None:
+                raise ValueError("lambda_f > 0 needs item_features from the mapper "
+                                 "(mapper feature-mlp); set lambda_f: 0 or change the mapper")
+            feature = (batch.item_features - batch.item).pow(2).sum(1).mean()
             loss = loss + self.lambda_f * feature
             parts["feature"] = feature.detach()
         return LossOutput(loss, parts)

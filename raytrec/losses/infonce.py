@@ -51,8 +51,8 @@ class InfoNCELoss(Loss):
         neg, pos = batch.neg / tau, batch.pos / tau
         if self.logq_correction:
             neg = neg - batch.log_q
-            if "pos_log_q" in batch.extras:
-                pos = pos - batch.extras["pos_log_q"]
+            if batch.pos_log_q is not None:
+                pos = pos - batch.pos_log_q
         logits = torch.cat([pos.unsqueeze(1), batch.masked_scores(neg)], dim=1)
         loss = (torch.logsumexp(logits, dim=1) - logits[:, 0]).mean()
         return LossOutput(loss, {"infonce": loss.detach(), "temperature": tau.detach()})

@@ -1,5 +1,5 @@
 """Mappers (embedding models)."""
 
-from raytrec.mappers.base import Mapper
+from raytrec.mappers.base import Mapper, MapperOutput
 
-__all__ = ["Mapper"]
+__all__ = ["Mapper", "MapperOutput"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from dataclasses import dataclass
 
 import torch
 from torch import nn
@@ -15,6 +16,25 @@ def check_metric(metric: str) -> str:
     if metric not in METRICS:
         raise ValueError(f"metric must be one of {', '.join(METRICS)}, got {metric!r}")
     return metric
+
+
+@dataclass
+class MapperOutput:
+    """What ``Mapper.forward`` returns for a batch.
+
+    Attributes:
+        query: ``(B, D)`` vectors of the users.
+        item: ``(B, D)`` vectors of the positive items.
+        negatives: vectors of the negatives, ``(B, N, D)`` or ``(N, D)`` as the ids were.
+        item_features: ``(B, D)`` feature projections of the positive items, from a mapper
+            that lists ``"item_features"`` in ``provides``; losses that ``require`` it read it
+            as ``LossInput.item_features``.
+    """
+
+    query: torch.Tensor
+    item: torch.Tensor
+    negatives: torch.Tensor
+    item_features: torch.Tensor | None = None
 
 
 class Mapper(nn.Module, ABC):
@@ -40,15 +60,12 @@ class Mapper(nn.Module, ABC):
     def items(self, ids: torch.Tensor) -> torch.Tensor:
         """Item ids of any shape ``S`` -> vectors ``(*S, D)``."""
 
-    # Names of the extra tensors ``forward`` returns (losses may require some of them).
+    # The optional ``MapperOutput`` fields ``forward`` fills (losses may require some).
     provides: tuple[str, ...] = ()
 
-    def forward(
-        self, users: torch.Tensor, pos: torch.Tensor, neg: torch.Tensor
-    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, dict[str, torch.Tensor]]:
-        """``users (B,)``, ``pos (B,)``, ``neg (B, N)`` or ``(N,)`` -> vectors of each, and
-        extras for the loss (e.g. the feature projections of the positive items)."""
-        return self.queries(users), self.items(pos), self.items(neg), {}
+    def forward(self, users: torch.Tensor, pos: torch.Tensor, neg: torch.Tensor) -> MapperOutput:
+        """``users (B,)``, ``pos (B,)``, ``neg (B, N)`` or ``(N,)`` -> the vectors of each."""
+        return MapperOutput(self.queries(users), self.items(pos), self.items(neg))
 
     def all_items(self, chunk: int = 65536) -> torch.Tensor:
         """``(I, D)`` vectors of every item, computed in chunks."""

@@ -8,6 +8,7 @@ import torch
 from raytrec.data.base import DataInfo
 from raytrec.features.encode import check_spec, encode
 from raytrec.features.module import FeatureEncoder, mlp
+from raytrec.mappers.base import MapperOutput
 from raytrec.mappers.embedding import EmbeddingMapper
 
 
@@ -58,6 +59,7 @@ class FeatureMLPMapper(EmbeddingMapper):
         """``f(x_j)`` for item ids ``(B,)`` -> ``(B, D)``."""
         return self.project(self.encoder(ids))
 
-    def forward(self, users: torch.Tensor, pos: torch.Tensor, neg: torch.Tensor):
-        q, p, n, extras = super().forward(users, pos, neg)
-        return q, p, n, {**extras, "item_features": self.item_feature_vectors(pos)}
+    def forward(self, users: torch.Tensor, pos: torch.Tensor, neg: torch.Tensor) -> MapperOutput:
+        out = super().forward(users, pos, neg)
+        out.item_features = self.item_feature_vectors(pos)
+        return out

@@ -9,7 +9,7 @@ from torch import nn
 from raytrec.data.base import DataInfo
 from raytrec.features.encode import check_spec, encode
 from raytrec.features.module import FeatureEncoder, mlp
-from raytrec.mappers.base import Mapper, check_metric
+from raytrec.mappers.base import Mapper, MapperOutput, check_metric
 
 
 class Tower(nn.Module):
@@ -119,12 +119,12 @@ class TwoTowerMapper(Mapper):
         self.item_tower = self._tower(info.num_items, seen_items, info.item_features,
                                       self.item_spec, "item")
 
-    def forward(self, users: torch.Tensor, pos: torch.Tensor, neg: torch.Tensor):
+    def forward(self, users: torch.Tensor, pos: torch.Tensor, neg: torch.Tensor) -> MapperOutput:
         """Positives and negatives through the item tower in one call: one set of batch
         statistics normalises both."""
         both = self.items(torch.cat([pos, neg.reshape(-1)]))
-        return (self.queries(users), both[:len(pos)],
-                both[len(pos):].view(*neg.shape, -1), {})
+        return MapperOutput(self.queries(users), both[:len(pos)],
+                            both[len(pos):].view(*neg.shape, -1))
 
     def queries(self, users: torch.Tensor) -> torch.Tensor:
         return self.user_tower(users)

@@ -67,15 +67,15 @@ def smoke_problems(config: dict[str, Any], sampler: Any, loss: Any, mapper: Mapp
 def _loss_once(loss: Any, neg: Any, b: int, dim: int, gen: torch.Generator) -> None:
     from raytrec.losses import LossInput
 
-    n = neg.ids.shape[-1]
-    expand = (lambda t: t.expand(b, -1)) if neg.shared else (lambda t: t)
+    _, log_q = neg.per_row(b)
     pos = torch.randn(b, generator=gen, requires_grad=True)
-    scores = torch.randn(b, n, generator=gen, requires_grad=True)
+    scores = torch.randn(b, neg.num_negatives, generator=gen, requires_grad=True)
     vec = torch.randn(b, dim, generator=gen, requires_grad=True)
-    extras = {**neg.extras, **{k: torch.randn(b, dim, generator=gen) for k in loss.requires}}
+    features = torch.randn(b, dim, generator=gen) if "item_features" in loss.requires else None
     rating = torch.ones(b) if loss.uses_ratings else None
-    out = loss(LossInput(pos, scores, expand(neg.log_q).float(), vec, vec, extras,
-                         neg.mask, rating))
+    out = loss(LossInput(pos, scores, log_q.float(), vec, vec, mask=neg.mask, rating=rating,
+                         pos_log_q=neg.pos_log_q, candidate_scores=neg.candidate_scores,
+                         item_features=features))
     if out.loss.dim() != 0 or not bool(torch.isfinite(out.loss)):
         raise ConformanceError(f"{type(loss).__name__}: compute must return a finite scalar")
     out.loss.backward()

@@ -3,40 +3,72 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from dataclasses import dataclass, field
+from dataclasses import KW_ONLY, dataclass
 
 import torch
 
 from raytrec.data.base import DataInfo
 
-# Extras key: ``(B, U)`` scores of all the candidates a sampler scored, of which it kept some.
-CANDIDATE_SCORES = "candidate_scores"
-
 
 @dataclass
 class Negatives:
-    """Sampled negatives and the log-probability of drawing each.
+    """What a sampler hands the trainer: the negatives of a batch of ``B`` positives.
 
-    ``ids`` is ``(B, N)`` (per positive) or ``(N,)`` (one set shared by the whole batch);
-    ``log_q`` has the same shape. Losses that correct for sampling bias use ``log_q``.
+    ``shared`` is required and says which of the two shapes ``ids`` has:
 
-    When per-positive negatives are picked from a pool shared by the batch, ``pool (P,)`` holds
-    its item ids and ``ids == pool[pool_index]``: scoring the pool is one matrix product.
+    - ``shared=False``: ``ids (B, N)``, row ``b`` the negatives of positive ``b``;
+    - ``shared=True``: ``ids (N,)``, one set of negatives for every positive of the batch
+      (scored with one matrix product; in-batch and shared popularity samplers).
+
+    A shape that does not match the flag is refused here, so flat ``(B*N,)`` ids can never
+    train as shared negatives by accident.
+
+    Attributes:
+        ids: int64 item ids in ``[0, num_items)``.
+        log_q: log-probability each id was drawn with, the shape of ``ids``; losses with a
+            logQ correction read it (see ``Sampler.log_q_known``).
+        mask: ``(B, N)`` bool, True = a valid negative of that row, False = ignore it (an
+            in-batch "negative" that is the row's own positive). None: all are valid.
+        pool, pool_index: per-positive negatives picked from a pool shared by the batch:
+            ``ids == pool[pool_index]``, ``pool (P,)``, so scoring the pool is one product.
+        pos_log_q: ``(B,)`` log-probability of drawing each row's *positive* as a negative,
+            for samplers whose negatives are other rows' positives (in-batch, mixed);
+            sampled softmax subtracts it from the positive's score too.
+        candidate_scores: ``(B, U)`` scores of all U candidates a sampler scored and kept
+            ``N`` of (``hard``), so that a rank-weighted loss counts violators over all U.
     """
 
     ids: torch.Tensor
     log_q: torch.Tensor
+    _: KW_ONLY
+    shared: bool
+    mask: torch.Tensor | None = None
     pool: torch.Tensor | None = None
     pool_index: torch.Tensor | None = None
-    # (B, N) bool, False for entries that are not negatives of that row (e.g. in-batch
-    # negatives equal to the row's own positive item).
-    mask: torch.Tensor | None = None
-    # Values a loss may use, e.g. a hard-negative sampler's violator counts.
-    extras: dict[str, torch.Tensor] = field(default_factory=dict)
+    pos_log_q: torch.Tensor | None = None
+    candidate_scores: torch.Tensor | None = None
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.ids, torch.Tensor):
+            raise TypeError(f"Negatives.ids must be a torch.Tensor, got {type(self.ids).__name__}")
+        want = 1 if self.shared else 2
+        if self.ids.dim() != want:
+            shape = "(N,) with shared=True" if self.shared else "(B, N) with shared=False"
+            raise ValueError(f"Negatives.ids must be {shape}, got {tuple(self.ids.shape)}")
+        if tuple(self.log_q.shape) != tuple(self.ids.shape):
+            raise ValueError(f"Negatives.log_q must have the ids' shape {tuple(self.ids.shape)}, "
+                             f"got {tuple(self.log_q.shape)}")
 
     @property
-    def shared(self) -> bool:
-        return self.ids.dim() == 1
+    def num_negatives(self) -> int:
+        """N, negatives per positive."""
+        return int(self.ids.shape[-1])
+
+    def per_row(self, b: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """``ids`` and ``log_q`` as ``(B, N)``: shared ones expanded (a view, no copy)."""
+        if self.shared:
+            return self.ids.expand(b, -1), self.log_q.expand(b, -1)
+        return self.ids, self.log_q
 
 
 class Sampler(ABC):

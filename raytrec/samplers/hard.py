@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 
 from raytrec.data.base import DataInfo
-from raytrec.samplers.base import CANDIDATE_SCORES, Negatives, Sampler, check_num_negatives
+from raytrec.samplers.base import Negatives, Sampler, check_num_negatives
 from raytrec.samplers.uniform import UniformSampler
 
 
@@ -13,7 +13,7 @@ class HardSampler(Sampler):
     """The ``num_negatives`` highest-scoring of ``num_candidates`` uniform candidates.
 
     Scoring is done without gradient, in inference mode (no dropout, no batch-statistics
-    updates). ``extras["candidate_scores"]`` carries the ``(B, U)`` scores of all U candidates,
+    updates). ``Negatives.candidate_scores`` carries the ``(B, U)`` scores of all U candidates,
     so that a rank-weighted loss (CML, WARP) counts the violators of *its own* margin over all
     U even though it gets only the k kept.
 
@@ -69,5 +69,5 @@ class HardSampler(Sampler):
         finally:
             self.mapper.train(training)
         top = scores.topk(self.num_negatives, dim=1).indices
-        return Negatives(cand.ids.gather(1, top), cand.log_q.gather(1, top),
-                         extras={CANDIDATE_SCORES: scores})
+        return Negatives(cand.ids.gather(1, top), cand.log_q.gather(1, top), shared=False,
+                         candidate_scores=scores)

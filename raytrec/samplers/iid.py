@@ -61,7 +61,7 @@ class ItemDistributionSampler(Sampler):
         ids = self.draw(shape, generator)
         if self.filter is not None:
             self.filter.to(dev).redraw(users, ids, lambda n: self.draw((n,), generator))
-        return Negatives(ids, self._log_q(users, ids))
+        return Negatives(ids, self._log_q(users, ids), shared=self.shared)
 
     def _exclude_in_pool(self, users: torch.Tensor, pool: torch.Tensor, index: torch.Tensor,
                          generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
@@ -94,4 +94,5 @@ class ItemDistributionSampler(Sampler):
         if self.filter is not None:
             pool, index = self._exclude_in_pool(users, pool, index, generator)
         ids = pool[index]
-        return Negatives(ids, self._log_q(users, ids), pool=pool, pool_index=index)
+        return Negatives(ids, self._log_q(users, ids), shared=False, pool=pool,
+                         pool_index=index)

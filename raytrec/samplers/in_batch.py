@@ -49,5 +49,5 @@ class InBatchSampler(Sampler):
             self.item_log_q = self.item_log_q.to(items.device)
         log_q = self.item_log_q[items]
         # The positives are drawn by the same process, so logQ corrects their logits too.
-        return Negatives(items, log_q, mask=self.batch_mask(users, items, items),
-                         extras={"pos_log_q": log_q})
+        return Negatives(items, log_q, shared=True, mask=self.batch_mask(users, items, items),
+                         pos_log_q=log_q)

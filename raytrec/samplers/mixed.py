@@ -56,4 +56,4 @@ class MixedSampler(InBatchSampler):
                               device=items.device)
         # The mixture's probabilities, looked up for the batch's items only.
         log_q = (shares * self.probs[:, ids]).sum(0).log().float()
-        return Negatives(ids, log_q, mask=mask, extras={"pos_log_q": log_q[:len(items)]})
+        return Negatives(ids, log_q, shared=True, mask=mask, pos_log_q=log_q[:len(items)])

@@ -11,14 +11,17 @@ from raytrec.testing.common import build, check_pickles, fail_unless, tiny_info
 
 
 def _batch(b: int, n: int, mask: torch.Tensor | None = None, dtype=torch.float32,
-           seed: int = 0) -> tuple[LossInput, list[torch.Tensor]]:
+           seed: int = 0, requires: tuple[str, ...] = ()) -> tuple[LossInput, list[torch.Tensor]]:
     gen = torch.Generator().manual_seed(seed)
     pos = (-torch.rand(b, generator=gen, dtype=dtype) * 2).requires_grad_()
     neg = (-torch.rand(b, n, generator=gen, dtype=dtype) * 2).requires_grad_()
     query = torch.randn(b, 4, generator=gen, dtype=dtype).requires_grad_()
     item = torch.randn(b, 4, generator=gen, dtype=dtype).requires_grad_()
     log_q = torch.full((b, n), -3.0, dtype=dtype)
-    return LossInput(pos, neg, log_q, query, item, mask=mask), [pos, neg, query, item]
+    features = (torch.randn(b, 4, generator=gen, dtype=dtype)
+                if "item_features" in requires else None)
+    return (LossInput(pos, neg, log_q, query, item, mask=mask, item_features=features),
+            [pos, neg, query, item])
 
 
 def check_loss(cls: type[Loss], **kwargs: Any) -> None:
@@ -28,9 +31,10 @@ def check_loss(cls: type[Loss], **kwargs: Any) -> None:
                 "call super().__init__() first in __init__ (it is a torch module)")
     info = tiny_info()
     loss.setup(info)
-    if loss.requires:
-        return _check_pickled(loss)  # needs a mapper's extras; the training check covers it
-    batch, leaves = _batch(6, 5)
+    unknown = set(loss.requires) - {"item_features"}
+    fail_unless(not unknown, loss, f"requires {sorted(unknown)}: a loss can require only "
+                "optional MapperOutput fields (item_features)")
+    batch, leaves = _batch(6, 5, requires=loss.requires)
     out = loss(batch)
     fail_unless(out.loss.dim() == 0 and bool(torch.isfinite(out.loss)), loss,
                 "compute must return a finite scalar loss")
@@ -55,7 +59,7 @@ def _check_mask(loss: Loss) -> None:
     mask = torch.ones(6, 5, dtype=torch.bool)
     mask[:, -1] = False
     mask[0, 1] = False
-    masked, leaves = _batch(6, 5, mask)
+    masked, leaves = _batch(6, 5, mask, requires=loss.requires)
     with torch.no_grad():  # make the masked entries the hardest: ignoring them shows at once
         leaves[1][~mask] = 5.0
     out = loss(masked)
@@ -65,7 +69,8 @@ def _check_mask(loss: Loss) -> None:
                 "negatives masked out (mask False: e.g. a row's own positive under in-batch "
                 "sampling) must get no gradient; use batch.neg_mean / batch.masked_scores")
     kept = LossInput(masked.pos.detach(), masked.neg.detach()[:, :4], masked.log_q[:, :4],
-                     masked.query.detach(), masked.item.detach(), mask=mask[:, :4])
+                     masked.query.detach(), masked.item.detach(), mask=mask[:, :4],
+                     item_features=masked.item_features)
     again = loss(kept).loss
     fail_unless(bool(torch.isclose(out.loss.detach(), again.detach(), rtol=1e-5, atol=1e-6)),
                 loss, "masked negatives must not change the loss value")
@@ -76,7 +81,7 @@ def _check_select(loss: Loss) -> None:
     then backpropagates through the kept ones only)."""
     if type(loss).select is Loss.select:
         return
-    batch, _ = _batch(6, 5)
+    batch, _ = _batch(6, 5, requires=loss.requires)
     with torch.no_grad():
         selection = loss.select(batch.pos.detach(), batch.neg.detach())
     if selection is None:
@@ -87,20 +92,22 @@ def _check_select(loss: Loss) -> None:
                 "select must return int64 indices (B, K) into the candidate axis")
     full = loss(batch).loss
     kept = LossInput(batch.pos, batch.neg.gather(1, index), batch.log_q.gather(1, index),
-                     batch.query, batch.item, dict(selection.extras))
+                     batch.query, batch.item, item_features=batch.item_features,
+                     selection=selection)
     fail_unless(bool(torch.isclose(full, loss(kept).loss, rtol=1e-5, atol=1e-6)), loss,
-                "the loss over the selected candidates (with select's extras) must equal "
-                "the loss over all of them")
+                "the loss over the selected candidates (given select's Selection as "
+                "batch.selection) must equal the loss over all of them")
 
 
 def _check_gradients(loss: Loss) -> None:
     """Analytic gradients against finite differences, in float64."""
-    batch, leaves = _batch(3, 4, dtype=torch.float64, seed=2)
+    batch, leaves = _batch(3, 4, dtype=torch.float64, seed=2, requires=loss.requires)
     double = loss.to(torch.float64)
 
     def value(*tensors: torch.Tensor) -> torch.Tensor:
         pos, neg, query, item = tensors
-        return double(LossInput(pos, neg, batch.log_q, query, item)).loss
+        return double(LossInput(pos, neg, batch.log_q, query, item,
+                                item_features=batch.item_features)).loss
 
     try:
         ok = torch.autograd.gradcheck(value, tuple(leaves), eps=1e-6, atol=1e-4)

@@ -1,4 +1,4 @@
-"""``check_mapper``: shapes, extras, scoring, determinism claims, pickling."""
+"""``check_mapper``: shapes, optional outputs, scoring, determinism claims, pickling."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from typing import Any
 
 import torch
 
-from raytrec.mappers.base import Mapper
+from raytrec.mappers.base import Mapper, MapperOutput
 from raytrec.metric import METRICS, candidate_scores
 from raytrec.testing.common import build, check_pickles, fail_unless, tiny_info
 
@@ -19,15 +19,22 @@ def check_mapper(cls: type[Mapper], **kwargs: Any) -> None:
     mapper.setup(info)
     users, pos = torch.tensor([0, 3, 5]), torch.tensor([1, 2, 7])
     for neg in (torch.tensor([[4, 5], [6, 7], [8, 9]]), torch.tensor([4, 5, 6, 7])):
-        q, p, n, extras = mapper(users, pos, neg)
+        out = mapper(users, pos, neg)
+        fail_unless(isinstance(out, MapperOutput), mapper,
+                    f"forward must return raytrec.mappers.MapperOutput, got {type(out).__name__}")
+        q, p, n = out.query, out.item, out.negatives
         fail_unless(q.shape == p.shape == (3, mapper.dim), mapper,
                     f"queries and positives must be (B, dim={mapper.dim})")
         fail_unless(n.shape == (*neg.shape, mapper.dim), mapper,
                     f"negatives of shape {tuple(neg.shape)} must map to "
                     f"{(*neg.shape, mapper.dim)}, got {tuple(n.shape)}")
-        fail_unless(set(extras) == set(mapper.provides), mapper,
-                    f"forward's extras {sorted(extras)} must be exactly provides "
-                    f"{sorted(mapper.provides)}")
+        filled = {"item_features"} if out.item_features is not None else set()
+        fail_unless(filled == set(mapper.provides), mapper,
+                    f"forward filled {sorted(filled)} of the optional fields, but provides "
+                    f"says {sorted(mapper.provides)}: they must agree")
+        if out.item_features is not None:
+            fail_unless(out.item_features.shape == (3, mapper.dim), mapper,
+                        f"item_features must be (B, dim={mapper.dim})")
     mapper.eval()
     fail_unless(tuple(mapper.all_items().shape) == (info.num_items, mapper.dim), mapper,
                 "all_items must be (num_items, dim)")

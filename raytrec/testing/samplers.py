@@ -7,7 +7,7 @@ from typing import Any
 import torch
 
 from raytrec.samplers.base import Negatives, Sampler
-from raytrec.testing.common import build, check_pickles, fail_unless, tiny_info
+from raytrec.testing.common import ConformanceError, build, check_pickles, fail_unless, tiny_info
 
 
 def check_sampler(cls: type[Sampler], **kwargs: Any) -> None:
@@ -41,7 +41,11 @@ def check_sampler(cls: type[Sampler], **kwargs: Any) -> None:
 def _draw(sampler: Sampler, users: torch.Tensor, items: torch.Tensor, seed: int,
           global_seed: int = 0) -> Negatives:
     torch.manual_seed(global_seed)
-    neg = sampler.sample(users, items, torch.Generator().manual_seed(seed))
+    try:
+        neg = sampler.sample(users, items, torch.Generator().manual_seed(seed))
+    except (TypeError, ValueError) as exc:  # e.g. Negatives refusing a shape
+        raise ConformanceError(f"{type(sampler).__name__}: sample raised "
+                               f"{type(exc).__name__}: {exc}") from exc
     fail_unless(isinstance(neg, Negatives), sampler,
                 f"sample must return raytrec.samplers.Negatives, got {type(neg).__name__}")
     return neg
@@ -51,15 +55,14 @@ def check_negatives(sampler: Sampler, neg: Negatives, b: int, num_items: int) ->
     """The shape contract of what ``sampler.sample`` returned for ``b`` positives."""
     ids = neg.ids
     fail_unless(ids.dtype == torch.int64, sampler, f"ids must be int64, got {ids.dtype}")
-    fail_unless(ids.dim() in (1, 2), sampler, "ids are (B, N) per positive or (N,) shared")
-    if ids.dim() == 2:
+    if not neg.shared:
         fail_unless(ids.shape[0] == b, sampler,
                     f"per-positive ids must be (B={b}, N), got {tuple(ids.shape)}")
     elif sampler.num_negatives:
         fail_unless(ids.shape[0] in (sampler.num_negatives, b, b + sampler.num_negatives),
-                    sampler, f"shared ids (N,) of length {ids.shape[0]}: with "
-                    f"num_negatives={sampler.num_negatives} and B={b}, flat (B*N,) ids look "
-                    "like per-positive ones; return them as (B, N)")
+                    sampler, f"shared=True ids (N,) of length {ids.shape[0]}: with "
+                    f"num_negatives={sampler.num_negatives} and B={b}, they look like flat "
+                    "per-positive ones; return those as (B, N) with shared=False")
     fail_unless(int(ids.min()) >= 0 and int(ids.max()) < num_items, sampler,
                 f"ids must lie in [0, {num_items}), got {int(ids.min())}..{int(ids.max())}")
     fail_unless(neg.log_q.shape == ids.shape and neg.log_q.is_floating_point(), sampler,
@@ -70,6 +73,12 @@ def check_negatives(sampler: Sampler, neg: Negatives, b: int, num_items: int) ->
     if neg.mask is not None:
         fail_unless(neg.mask.dtype == torch.bool and neg.mask.shape == (b, ids.shape[-1]),
                     sampler, f"mask must be bool (B={b}, N={ids.shape[-1]}), True = valid")
+    if neg.pos_log_q is not None:
+        fail_unless(neg.pos_log_q.shape == (b,), sampler, f"pos_log_q must be (B={b},)")
+    if neg.candidate_scores is not None:
+        fail_unless(neg.candidate_scores.dim() == 2 and neg.candidate_scores.shape[0] == b
+                    and neg.candidate_scores.shape[1] >= ids.shape[-1], sampler,
+                    f"candidate_scores must be (B={b}, U) with U >= N={ids.shape[-1]}")
     if neg.pool is not None:
         fail_unless(neg.pool_index is not None
                     and torch.equal(neg.pool[neg.pool_index], ids), sampler,

@@ -7,7 +7,7 @@ import torch.distributed as dist
 from torch import nn
 
 from raytrec.losses import Loss, LossInput, LossOutput
-from raytrec.mappers import Mapper
+from raytrec.mappers import Mapper, MapperOutput
 from raytrec.metric import candidate_scores, pair_scores
 from raytrec.samplers import Sampler
 
@@ -26,7 +26,10 @@ def loss_of_batch(
     per positive instead of U, with the same gradient.
     """
     neg = sampler.sample(users, items, generator)
-    neg_ids, log_q, mask, extras = neg.ids, neg.log_q, neg.mask, dict(neg.extras)
+    if not neg.shared and neg.ids.shape[0] != len(users):
+        raise ValueError(f"{type(sampler).__name__}.sample returned per-positive ids "
+                         f"{tuple(neg.ids.shape)} for B={len(users)} positives; want (B, N)")
+    neg_ids, log_q, mask, selection = neg.ids, neg.log_q, neg.mask, None
     if type(loss).select is not Loss.select and mapper.deterministic_scores():
         with torch.no_grad():
             q = mapper.queries(users)
@@ -34,26 +37,28 @@ def loss_of_batch(
                 cand = mapper.score_candidates(q, neg.pool).gather(1, neg.pool_index)
             else:
                 cand = mapper.score_candidates(q, neg_ids)
-            sel = loss.select(pair_scores(mapper.metric, q, mapper.items(items)), cand, mask)
-        if sel is not None:
-            if neg.shared:
-                neg_ids, log_q = neg_ids.expand(len(users), -1), log_q.expand(len(users), -1)
-            neg_ids = torch.gather(neg_ids, 1, sel.index)
-            log_q = torch.gather(log_q, 1, sel.index)
-            mask = None if mask is None else torch.gather(mask, 1, sel.index)
-            extras = {**sel.extras, **neg.extras}
-    q, p, n, produced = model(users, items, neg_ids)
-    extras = {**produced, **extras}
-    pos_s = pair_scores(mapper.metric, q, p)
-    neg_s = candidate_scores(mapper.metric, q, n)
+            selection = loss.select(pair_scores(mapper.metric, q, mapper.items(items)), cand, mask)
+        if selection is not None:
+            neg_ids, log_q = neg.per_row(len(users))
+            neg_ids = torch.gather(neg_ids, 1, selection.index)
+            log_q = torch.gather(log_q, 1, selection.index)
+            mask = None if mask is None else torch.gather(mask, 1, selection.index)
+    out: MapperOutput = model(users, items, neg_ids)
     if log_q.dim() == 1:
         log_q = log_q.expand(len(users), -1)
-    out = loss(LossInput(pos_s, neg_s, log_q, q, p, extras, mask, ratings))
+    batch = LossInput(
+        pair_scores(mapper.metric, out.query, out.item),
+        candidate_scores(mapper.metric, out.query, out.negatives),
+        log_q, out.query, out.item, mask=mask, rating=ratings, pos_log_q=neg.pos_log_q,
+        candidate_scores=neg.candidate_scores, item_features=out.item_features,
+        selection=selection,
+    )
+    result = loss(batch)
     penalty = mapper.penalty()
     if penalty is not None:
-        out.loss = out.loss + penalty
-        out.parts["mapper_penalty"] = penalty.detach()
-    return out
+        result.loss = result.loss + penalty
+        result.parts["mapper_penalty"] = penalty.detach()
+    return result
 
 
 def _sync_loss_grads(loss: Loss) -> None:

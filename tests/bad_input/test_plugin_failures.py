@@ -109,7 +109,7 @@ def test_a_plugin_broken_everywhere_is_caught_before_the_run_exists(
 class TransposedSampler(UniformSampler):
     def sample(self, users, items, generator):
         neg = super().sample(users, items, generator)
-        return Negatives(neg.ids.T.contiguous(), neg.log_q.T.contiguous())
+        return Negatives(neg.ids.T.contiguous(), neg.log_q.T.contiguous(), shared=False)
 
 
 def test_a_sampler_breaking_its_contract_is_caught_before_the_run_exists(

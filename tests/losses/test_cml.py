@@ -55,7 +55,7 @@ def test_select_picks_hardest_and_counts_violators() -> None:
     loss = _loss()
     sel = loss.select(torch.tensor([-0.2]), torch.tensor([[-0.3, -1.0, -0.1]]))
     assert sel.index.tolist() == [[2]]
-    assert sel.extras["violators"].tolist() == [2]
+    assert sel.violators.tolist() == [2] and sel.candidates.tolist() == [3]
 
 
 def test_gradcheck() -> None:
@@ -100,6 +100,6 @@ def test_feature_loss_term() -> None:
     loss = _loss(lambda_c=0.0, lambda_f=0.5)
     batch = _batch([-0.2], [[-5.0]])  # hinge 0: only the feature term remains
     batch.item = torch.tensor([[1.0, 2.0]], dtype=torch.float64)
-    batch.extras["item_features"] = torch.tensor([[0.0, 0.0]], dtype=torch.float64)
+    batch.item_features = torch.tensor([[0.0, 0.0]], dtype=torch.float64)
     assert loss(batch).loss.item() == pytest.approx(0.5 * 5.0)
     assert loss.requires == ("item_features",)

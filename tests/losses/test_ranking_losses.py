@@ -145,7 +145,7 @@ def test_mse_with_ratings_and_negatives() -> None:
 
 def test_infonce_corrects_the_positive_when_the_sampler_reports_its_log_q() -> None:
     batch = _in(log_q=[[-1.0, -2.0], [-3.0, -0.5]])
-    batch.extras["pos_log_q"] = torch.tensor([-1.5, -0.5], dtype=torch.float64)
+    batch.pos_log_q = torch.tensor([-1.5, -0.5], dtype=torch.float64)
 
     def row(pos: float, negs: list[float]) -> float:
         logits = [pos, *negs]

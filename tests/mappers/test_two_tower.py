@@ -31,9 +31,10 @@ def _mapper(dropout: float = 0.1) -> TwoTowerMapper:
 
 def test_outputs_are_unit_vectors_of_the_right_shape() -> None:
     mapper = _mapper()
-    q, p, n, extras = mapper(torch.tensor([0, 1]), torch.tensor([2, 3]),
-                             torch.tensor([[0, 1, 4], [2, 3, 4]]))
-    assert q.shape == (2, 8) and p.shape == (2, 8) and n.shape == (2, 3, 8) and extras == {}
+    out = mapper(torch.tensor([0, 1]), torch.tensor([2, 3]), torch.tensor([[0, 1, 4], [2, 3, 4]]))
+    q, p, n = out.query, out.item, out.negatives
+    assert q.shape == (2, 8) and p.shape == (2, 8) and n.shape == (2, 3, 8)
+    assert out.item_features is None
     torch.testing.assert_close(n.norm(dim=-1), torch.ones(2, 3))
 
 
@@ -75,7 +76,8 @@ def test_positives_and_negatives_share_one_pass_of_the_item_tower() -> None:
     calls = []
     mapper.item_tower.register_forward_hook(lambda *a: calls.append(1))
     pos, neg = torch.tensor([2, 3]), torch.tensor([[2, 1, 4], [3, 0, 4]])
-    _, p, n, _ = mapper(torch.tensor([0, 1]), pos, neg)
+    out = mapper(torch.tensor([0, 1]), pos, neg)
+    p, n = out.item, out.negatives
     assert len(calls) == 1
     torch.testing.assert_close(n[0, 0], p[0])
     torch.testing.assert_close(n[1, 0], p[1])
@@ -112,7 +114,8 @@ def test_the_selecting_step_gives_the_full_forwards_loss() -> None:
                             torch.Generator().manual_seed(1)).loss
     torch.manual_seed(5)
     neg = sampler.sample(users, items, torch.Generator().manual_seed(1))
-    q, p, n, _ = mapper(users, items, neg.ids)
+    out = mapper(users, items, neg.ids)
+    q, p, n = out.query, out.item, out.negatives
     full = loss(LossInput(pair_scores(mapper.metric, q, p), candidate_scores(mapper.metric, q, n),
                           neg.log_q, q, p)).loss
     torch.testing.assert_close(stepped, full)

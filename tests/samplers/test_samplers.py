@@ -220,7 +220,7 @@ def test_hard_keeps_the_highest_scoring_candidates() -> None:
     want = cand.sort(dim=1, descending=True).values[:, :2]
     assert torch.equal(neg.ids.sort(dim=1, descending=True).values, want)
     # The scores of all six candidates travel with the kept ones (the loss counts violators).
-    assert torch.equal(neg.extras["candidate_scores"], cand.float())
+    assert torch.equal(neg.candidate_scores, cand.float())
 
 
 def test_mixed_log_q_is_the_expected_count_of_the_whole_sample() -> None:
@@ -242,7 +242,7 @@ def test_mixed_log_q_is_the_expected_count_of_the_whole_sample() -> None:
         neg = sampler.sample(torch.zeros(batch, dtype=torch.int64), items, gen)
         seen += torch.bincount(neg.ids, minlength=len(COUNTS)).double()
         log_q[neg.ids] = neg.log_q.double()
-        assert torch.allclose(neg.extras["pos_log_q"].double(), log_q[items], atol=1e-5)
+        assert torch.allclose(neg.pos_log_q.double(), log_q[items], atol=1e-5)
     expected = seen / rounds
     drawn = expected > 0.05
     assert torch.allclose(log_q[drawn].exp() * (batch + extras), expected[drawn], rtol=0.05)

@@ -41,21 +41,29 @@ class GlobalRandomSampler(UniformSampler):
 
     def sample(self, users, items, generator):
         ids = torch.randint(self.num_items, (len(users), self.num_negatives))
-        return Negatives(ids, torch.full(ids.shape, -np.log(self.num_items)))
+        return Negatives(ids, torch.full(ids.shape, -np.log(self.num_items)), shared=False)
 
 
 class FlatSampler(UniformSampler):
-    """(B*N,) ids: would train silently as negatives shared by the batch."""
+    """(B*N,) ids meant per positive: refused, they do not match shared=False."""
 
     def sample(self, users, items, generator):
         neg = super().sample(users, items, generator)
-        return Negatives(neg.ids.reshape(-1), neg.log_q.reshape(-1))
+        return Negatives(neg.ids.reshape(-1), neg.log_q.reshape(-1), shared=False)
+
+
+class FlatSharedSampler(UniformSampler):
+    """(B*N,) ids declared shared: would train as negatives shared by the batch."""
+
+    def sample(self, users, items, generator):
+        neg = super().sample(users, items, generator)
+        return Negatives(neg.ids.reshape(-1), neg.log_q.reshape(-1), shared=True)
 
 
 class OffByOneSampler(UniformSampler):
     def sample(self, users, items, generator):
         neg = super().sample(users, items, generator)
-        return Negatives(neg.ids + 1, neg.log_q)
+        return Negatives(neg.ids + 1, neg.log_q, shared=False)
 
 
 class TensorSampler(UniformSampler):
@@ -84,14 +92,15 @@ class NoisyMapper(EmbeddingMapper):
     (check_loss, MaskBlindLoss, {}, "masked out"),
     (check_loss, NoSuperLoss, {}, "super().__init__()"),
     (check_sampler, GlobalRandomSampler, {"num_negatives": 3}, "only from the generator"),
-    (check_sampler, FlatSampler, {"num_negatives": 3}, "return them as (B, N)"),
+    (check_sampler, FlatSampler, {"num_negatives": 3}, "must be (B, N) with shared=False"),
+    (check_sampler, FlatSharedSampler, {"num_negatives": 3}, "return those as"),
     (check_sampler, OffByOneSampler, {"num_negatives": 3}, "ids must lie in [0, 300)"),
     (check_sampler, TensorSampler, {"num_negatives": 3}, "must return raytrec.samplers"),
     (check_retriever, SwappedRetriever, {}, "search returns (scores, ids)"),
     (check_mapper, NoisyMapper, {"dim": 4}, "deterministic_scores() is True"),
     (check_loss, MaskBlindLoss, {"weight": 2}, "do not bind"),
-], ids=["mask", "no-super", "global-rng", "flat-ids", "off-by-one", "tensor", "swapped",
-        "noisy", "bad-arg"])
+], ids=["mask", "no-super", "global-rng", "flat-ids", "flat-shared", "off-by-one", "tensor",
+        "swapped", "noisy", "bad-arg"])
 def test_the_kit_catches(check, cls, kwargs: dict, rule: str) -> None:
     with pytest.raises(ConformanceError) as caught:
         check(cls, **kwargs)

@@ -23,8 +23,9 @@ class FixedSampler(UniformSampler):
 
     def sample(self, users, items, generator):
         if self.pool is None:
-            return Negatives(self.ids, torch.zeros(self.ids.shape))
-        return Negatives(self.pool[self.ids], torch.zeros(self.ids.shape), self.pool, self.ids)
+            return Negatives(self.ids, torch.zeros(self.ids.shape), shared=self.ids.dim() == 1)
+        return Negatives(self.pool[self.ids], torch.zeros(self.ids.shape), shared=False,
+                         pool=self.pool, pool_index=self.ids)
 
 
 def _setup(shared: bool):

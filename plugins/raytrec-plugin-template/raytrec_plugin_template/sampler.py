@@ -35,4 +35,4 @@ class InversePopularitySampler(Sampler):
         # Draw only from ``generator``: a resumed run then draws what an uninterrupted one did.
         ids = torch.multinomial(self.probs, len(users) * self.num_negatives, replacement=True,
                                 generator=generator).view(len(users), self.num_negatives)
-        return Negatives(ids, self.log_probs[ids])  # (B, N) ids: negatives per positive
+        return Negatives(ids, self.log_probs[ids], shared=False)  # (B, N): per positive
