@@ -17,7 +17,7 @@ One JSON line per model on stdout (logs go to stderr):
   are the user's own training items).
 - ``raytrec-cml-pool``: the same with ``sampler.pool_size: 256``: each positive's candidates
   come from 256 items drawn once per batch, so scoring them is one matrix product.
-- ``raytrec-bpr``: ``loss: bpr``, ``metric: dot``, one negative per positive.
+- ``raytrec-bpr``: ``loss: bpr``, ``distance: dot``, one negative per positive.
 - ``implicit-bpr``: ``implicit.cpu.bpr.BayesianPersonalizedRanking`` (factors=100) on a CSR
   matrix of the same positives; samples/s = positives × iterations / fit seconds.
 
@@ -202,13 +202,13 @@ def raytrec_config(sizes: Sizes, loss: str, sampler: dict[str, Any]) -> dict[str
     """A resolved config, as ``raytrec train`` would hand it to the loop."""
     if loss == "cml":
         raw: dict[str, Any] = {
-            "mapper": {"name": "embedding", "dim": sizes.dim, "metric": "l2", "max_norm": 1.0},
+            "mapper": {"name": "embedding", "dim": sizes.dim, "distance": "l2", "max_norm": 1.0},
             "sampler": {"name": "uniform", "num_negatives": sizes.candidates, **sampler},
             "loss": {"name": "cml", "margin": MARGIN, "lambda_c": LAMBDA_C},
         }
     else:
         raw = {
-            "mapper": {"name": "embedding", "dim": sizes.dim, "metric": "dot", "max_norm": None},
+            "mapper": {"name": "embedding", "dim": sizes.dim, "distance": "dot", "max_norm": None},
             "sampler": {"name": "uniform", **sampler},
             "loss": {"name": "bpr", "l2": BPR_L2},
         }

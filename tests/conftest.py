@@ -20,7 +20,7 @@ SYNTHETIC = {"name": "synthetic", "num_users": 300, "num_items": 200,
 def write_config(path: Path, **sections: dict) -> Path:
     import yaml
 
-    config = {"data": SYNTHETIC, "mapper": {"name": "embedding", "dim": 16, "metric": "l2",
+    config = {"data": SYNTHETIC, "mapper": {"name": "embedding", "dim": 16, "distance": "l2",
                                            "max_norm": 1.0},
               "sampler": {"name": "uniform", "num_negatives": 10},
               "train": {"epochs": 3, "batch_size": 512, "lr": 0.1},

@@ -15,7 +15,7 @@ from bad_runner import Result, Signals, message, run_command
 BASE: dict[str, Any] = {
     "data": {"name": "synthetic", "num_users": 300, "num_items": 200,
              "interactions_per_user": 25, "num_clusters": 5, "seed": 1},
-    "mapper": {"name": "embedding", "dim": 16, "metric": "l2", "max_norm": 1.0},
+    "mapper": {"name": "embedding", "dim": 16, "distance": "l2", "max_norm": 1.0},
     "sampler": {"name": "uniform", "num_negatives": 10},
     "train": {"epochs": 2, "batch_size": 512, "lr": 0.1},
     "eval": {"ks": [10, 20], "metric": "recall@20"},

@@ -27,7 +27,7 @@ def check_lr_nan(ctx: Ctx, result: Result) -> str:
             f"{train_loss(ctx.root)}")
 
 
-DIVERGING = {"mapper": {"name": "embedding", "dim": 16, "metric": "dot", "max_norm": None},
+DIVERGING = {"mapper": {"name": "embedding", "dim": 16, "distance": "dot", "max_norm": None},
              "loss": {"name": "bpr"},
              "train": {"epochs": 3, "batch_size": 512, "optimizer": "sgd", "lr": 10000.0}}
 

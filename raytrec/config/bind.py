@@ -16,6 +16,33 @@ def parameters(cls: type[Any]) -> dict[str, inspect.Parameter]:
             if n != "self" and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)}
 
 
+# Arguments renamed since: old name -> new. A config (or a finished run's saved config) that
+# uses the old name keeps working for every class that takes the new one.
+RENAMED = {"metric": "distance"}
+
+
+def current_name(key: str, params: dict[str, Any]) -> str:
+    """``key``, or its new name when ``params`` take only the new one."""
+    new = RENAMED.get(key)
+    return new if key not in params and new is not None and new in params else key
+
+
+def with_current_names(section: str, cls: type[Any],
+                       kwargs: dict[str, Any]) -> tuple[dict[str, Any], list[Problem]]:
+    """``kwargs`` with old argument names replaced; giving both names is a problem."""
+    params = parameters(cls)
+    out: dict[str, Any] = {}
+    problems = []
+    for key, value in kwargs.items():
+        name = current_name(key, params)
+        if name != key and name in kwargs:
+            problems.append(Problem(f"{section}.{key}", f"'{key}' is the old name of '{name}', "
+                                    f"which is also given; keep only {section}.{name}"))
+            continue
+        out[name] = value
+    return out, problems
+
+
 def _is_dataclass(cls: type[Any]) -> bool:
     return hasattr(cls, "__dataclass_fields__")
 
@@ -33,9 +60,9 @@ def defaults(cls: type[Any]) -> dict[str, Any]:
 
 def bind(section: str, cls: type[Any], kwargs: dict[str, Any]) -> tuple[Any, list[Problem]]:
     """Construct ``cls(**kwargs)``, or report every reason it cannot be, keyed by config path."""
+    kwargs, problems = with_current_names(section, cls, kwargs)
     params = parameters(cls)
     hints = _hints(cls)
-    problems: list[Problem] = []
     label = cls.__name__
     for key, value in kwargs.items():
         if key not in params:

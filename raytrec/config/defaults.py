@@ -11,7 +11,7 @@ DEFAULTS: dict[str, Any] = {
     # per-user 60/20/20, users with < 5 interactions train-only (the CML paper's protocol)
     "split": {},
     # CML: unit ball in R^100, squared-l2 scores
-    "mapper": {"name": "embedding", "dim": 100, "metric": "l2", "max_norm": 1.0},
+    "mapper": {"name": "embedding", "dim": 100, "distance": "l2", "max_norm": 1.0},
     # U = 20 uniform candidates per positive, none of them the user's own training items;
     # the loss keeps the hardest
     "sampler": {"name": "uniform", "num_negatives": 20, "exclude_positives": True},

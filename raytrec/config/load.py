@@ -9,6 +9,7 @@ from typing import Any
 import yaml
 
 from raytrec.config import yaml_io
+from raytrec.config.bind import RENAMED
 from raytrec.config.defaults import DEFAULTS
 from raytrec.config.paths import resolve_paths
 from raytrec.errors import ConfigError, Problem
@@ -88,6 +89,9 @@ def with_defaults(config: dict[str, Any]) -> dict[str, Any]:
         if isinstance(base, dict) and isinstance(value, dict):
             if "name" in value and value["name"] != base.get("name"):
                 base = {}
+            # A default is not also given under its old name (validation renames that one).
+            base = {k: v for k, v in base.items()
+                    if not any(RENAMED.get(old) == k and k not in value for old in value)}
             merged[section] = {**base, **value}
         else:
             merged[section] = copy.deepcopy(value)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from raytrec.config.bind import bind, defaults
+from raytrec.config.bind import bind, defaults, with_current_names
 from raytrec.config.defaults import DEFAULTS, PLUGIN_SECTIONS
 from raytrec.config.sections import EvalSection, ScalingSection, TrainSection
 from raytrec.data.splits import SplitConfig
@@ -54,9 +54,10 @@ def _plugin(section: str, kind: str, value: Any, registry: Registry,
         problems.append(Problem(f"{section}.name", unknown_name(kind, name, registry.names(kind))))
         return dict(value), None
     cls = registry.get(kind, name)
-    kwargs = {k: v for k, v in value.items() if k != "name"}
+    kwargs, renaming = with_current_names(section, cls,
+                                          {k: v for k, v in value.items() if k != "name"})
     obj, found = bind(section, cls, kwargs)
-    problems += found
+    problems += renaming + found
     return {"name": name, **defaults(cls), **kwargs}, obj
 
 
@@ -80,12 +81,12 @@ def _plain_value(v: Any) -> Any:
 def _cross_checks(built: dict[str, Any]) -> list[Problem]:
     problems = []
     loss, mapper = built.get("loss"), built.get("mapper")
-    allowed = getattr(loss, "metrics", None)
-    if loss is not None and mapper is not None and allowed and mapper.metric not in allowed:
+    allowed = getattr(loss, "distances", None)
+    if loss is not None and mapper is not None and allowed and mapper.distance not in allowed:
         problems.append(Problem(
-            "mapper.metric",
+            "mapper.distance",
             f"loss '{type(loss).__name__}' works on {', '.join(allowed)} scores, the mapper "
-            f"uses '{mapper.metric}'; set mapper.metric: {allowed[0]}"))
+            f"uses '{mapper.distance}'; set mapper.distance: {allowed[0]}"))
     needed = set(getattr(loss, "requires", ())) - set(getattr(mapper, "provides", ()))
     if loss is not None and mapper is not None and needed:
         problems.append(Problem(

@@ -98,8 +98,8 @@ class Loss(nn.Module, ABC):
     gradient and backpropagates through the selected ones only — the same gradient, less work.
     """
 
-    # The mapper metrics this loss is defined for; None means any.
-    metrics: tuple[str, ...] | None = None
+    # The mapper distances this loss is defined for; None means any.
+    distances: tuple[str, ...] | None = None
     # Extras the mapper's forward must provide (see Mapper.provides).
     requires: tuple[str, ...] = ()
     # Whether batches should carry the interactions' ratings.

@@ -72,7 +72,7 @@ class CMLLoss(Loss):
             provides ``item_features``.
     """
 
-    metrics = ("l2",)
+    distances = ("l2",)
 
     def __init__(self, margin: float = 0.5, lambda_c: float = 10.0, rank_weight: bool = True,
                  lambda_f: float = 0.0):

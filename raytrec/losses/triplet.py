@@ -8,7 +8,7 @@ from raytrec.losses.base import Loss, LossInput, LossOutput, check_non_negative
 
 
 class TripletLoss(Loss):
-    """``mean_b mean_n [margin - pos_b + neg_bn]_+`` on any metric's scores.
+    """``mean_b mean_n [margin - pos_b + neg_bn]_+`` on scores of any distance.
 
     Args:
         margin: required gap between a positive's score and each negative's.

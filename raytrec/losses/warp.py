@@ -6,7 +6,7 @@ from raytrec.losses.cml import CMLLoss
 
 
 class WARPLoss(CMLLoss):
-    """``log(J·M/N + 1) · [margin - pos + max_n neg_n]_+`` on any metric's scores.
+    """``log(J·M/N + 1) · [margin - pos + max_n neg_n]_+`` on scores of any distance.
 
     Weston et al.'s WARP with the rank estimated from N sampled negatives, M of them violating
     the margin (the approximation CML uses); no covariance term. Like CML, only the hardest
@@ -16,7 +16,7 @@ class WARPLoss(CMLLoss):
         margin: required gap between the positive's and the negatives' scores.
     """
 
-    metrics = None
+    distances = None
 
     def __init__(self, margin: float = 1.0) -> None:
         super().__init__(margin=margin, lambda_c=0.0, rank_weight=True)

@@ -9,13 +9,13 @@ import torch
 from torch import nn
 
 from raytrec.data.base import DataInfo
-from raytrec.metric import METRICS, candidate_scores
+from raytrec.distance import DISTANCES, candidate_scores
 
 
-def check_metric(metric: str) -> str:
-    if metric not in METRICS:
-        raise ValueError(f"metric must be one of {', '.join(METRICS)}, got {metric!r}")
-    return metric
+def check_distance(distance: str) -> str:
+    if distance not in DISTANCES:
+        raise ValueError(f"distance must be one of {', '.join(DISTANCES)}, got {distance!r}")
+    return distance
 
 
 @dataclass
@@ -45,7 +45,7 @@ class Mapper(nn.Module, ABC):
     differentiable entry point, so that DistributedDataParallel sees every use of the weights.
     """
 
-    metric: str
+    distance: str
     dim: int
 
     @abstractmethod
@@ -78,7 +78,7 @@ class Mapper(nn.Module, ABC):
     @torch.no_grad()
     def score_candidates(self, q: torch.Tensor, ids: torch.Tensor) -> torch.Tensor:
         """Scores ``(B, N)`` of queries ``q (B, D)`` against ``ids (B, N)`` or ``(N,)``; no grad."""
-        return candidate_scores(self.metric, q, self.items(ids))
+        return candidate_scores(self.distance, q, self.items(ids))
 
     def deterministic_scores(self) -> bool:
         """Whether ``queries`` and ``items`` give the same vectors on every call in train mode

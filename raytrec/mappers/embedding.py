@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 from raytrec.data.base import DataInfo
-from raytrec.mappers.base import Mapper, check_metric
+from raytrec.mappers.base import Mapper, check_distance
 
 # Positives per block when scoring candidates: (512 · N · D) floats stay in cache.
 _ROWS = 512
@@ -19,14 +19,14 @@ class EmbeddingMapper(Mapper):
 
     Args:
         dim: vector size D (the CML paper uses 100).
-        metric: ``l2`` for CML (score ``-d²``), ``dot`` for MF/BPR, or ``cosine``.
+        distance: ``l2`` for CML (score ``-d²``), ``dot`` for MF/BPR, or ``cosine``.
         max_norm: after every step, rows longer than this are scaled back onto the ball
             (CML's unit-ball constraint ``‖u‖ ≤ 1``); ``None`` leaves them free.
         init_std: std of the normal initialisation; default ``1/sqrt(dim)``.
     """
 
     def __init__(
-        self, dim: int = 64, metric: str = "dot", max_norm: float | None = None,
+        self, dim: int = 64, distance: str = "dot", max_norm: float | None = None,
         init_std: float | None = None,
     ) -> None:
         super().__init__()
@@ -36,7 +36,7 @@ class EmbeddingMapper(Mapper):
             raise ValueError(f"max_norm must be > 0 or null, got {max_norm}")
         if init_std is not None and init_std <= 0:
             raise ValueError(f"init_std must be > 0, got {init_std}")
-        self.dim, self.metric = dim, check_metric(metric)
+        self.dim, self.distance = dim, check_distance(distance)
         self.max_norm, self.init_std = max_norm, init_std
         # Reused between steps: fresh multi-MB allocations page-fault on every batch.
         self._buffer = torch.empty(0)
@@ -61,11 +61,11 @@ class EmbeddingMapper(Mapper):
     def score_candidates(self, q: torch.Tensor, ids: torch.Tensor) -> torch.Tensor:
         table = self.item_emb.detach()
         dots = q @ table[ids].T if ids.dim() == 1 else self._candidate_dots(table, q, ids)
-        if self.metric == "dot":
+        if self.distance == "dot":
             return dots
         # Row norms of the table are cheap (I·D) and spare a (B, N, D) temporary.
         sq = table.pow(2).sum(1)[ids]
-        if self.metric == "l2":
+        if self.distance == "l2":
             return 2 * dots - q.pow(2).sum(-1, keepdim=True) - sq
         return dots / (q.norm(dim=-1, keepdim=True) * sq.sqrt()).clamp_min(1e-12)
 

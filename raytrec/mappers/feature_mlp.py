@@ -20,7 +20,7 @@ class FeatureMLPMapper(EmbeddingMapper):
     ``f(x_j)`` of the batch's positive items as the extra ``item_features``.
 
     Args:
-        dim, metric, max_norm, init_std: as for ``embedding`` (CML: 100, l2, 1.0).
+        dim, distance, max_norm, init_std: as for ``embedding`` (CML: 100, l2, 1.0).
         item_features: feature columns by kind, e.g. ``{multi_hot: [genres], numeric: [year]}``
             (kinds: categorical, multi_hot, numeric, dense).
         hidden: width of the MLP's hidden layer (paper: 256).
@@ -30,11 +30,11 @@ class FeatureMLPMapper(EmbeddingMapper):
     provides = ("item_features",)
 
     def __init__(
-        self, item_features: dict[str, list[str]], dim: int = 100, metric: str = "l2",
+        self, item_features: dict[str, list[str]], dim: int = 100, distance: str = "l2",
         max_norm: float | None = 1.0, init_std: float | None = None, hidden: int = 256,
         dropout: float = 0.5,
     ) -> None:
-        super().__init__(dim=dim, metric=metric, max_norm=max_norm, init_std=init_std)
+        super().__init__(dim=dim, distance=distance, max_norm=max_norm, init_std=init_std)
         self.feature_spec = check_spec("item_features", item_features)
         if not self.feature_spec:
             raise ValueError("item_features must name at least one feature column")

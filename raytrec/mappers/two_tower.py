@@ -9,7 +9,7 @@ from torch import nn
 from raytrec.data.base import DataInfo
 from raytrec.features.encode import check_spec, encode
 from raytrec.features.module import FeatureEncoder, mlp
-from raytrec.mappers.base import Mapper, MapperOutput, check_metric
+from raytrec.mappers.base import Mapper, MapperOutput, check_distance
 
 
 class Tower(nn.Module):
@@ -63,7 +63,7 @@ class TwoTowerMapper(Mapper):
 
     Args:
         dim: output size of both towers.
-        metric: ``cosine`` (outputs L2-normalised) or ``dot``.
+        distance: ``cosine`` (outputs L2-normalised) or ``dot``.
         user_features, item_features: columns by kind (categorical, multi_hot, numeric,
             dense — the last for precomputed text embeddings); None for none.
         id_dim: size of the ID embedding fed to each tower; 0 for features only.
@@ -75,16 +75,16 @@ class TwoTowerMapper(Mapper):
     """
 
     def __init__(
-        self, dim: int = 64, metric: str = "cosine",
+        self, dim: int = 64, distance: str = "cosine",
         user_features: dict[str, list[str]] | None = None,
         item_features: dict[str, list[str]] | None = None,
         id_dim: int = 32, hidden: list[int] | None = None, dropout: float = 0.1,
         user_id_dropout: float = 0.0, item_id_dropout: float = 0.0,
     ) -> None:
         super().__init__()
-        self.dim, self.metric = dim, check_metric(metric)
-        if self.metric == "l2":
-            raise ValueError("metric must be cosine or dot for two-tower, got 'l2'")
+        self.dim, self.distance = dim, check_distance(distance)
+        if self.distance == "l2":
+            raise ValueError("distance must be cosine or dot for two-tower, got 'l2'")
         self.user_spec = check_spec("user_features", user_features)
         self.item_spec = check_spec("item_features", item_features)
         self.hidden = list(hidden) if hidden is not None else [256, 128]
@@ -107,7 +107,7 @@ class TwoTowerMapper(Mapper):
                 raise ValueError(f"{what}_features: the dataset has no {what} feature table")
             encoder = FeatureEncoder(encode(table, spec, seen, what))
         return Tower(num, seen, encoder, self.id_dim, self.hidden, self.dim, self.dropout,
-                     self.metric == "cosine", self.id_dropout[what])
+                     self.distance == "cosine", self.id_dropout[what])
 
     def setup(self, info: DataInfo) -> None:
         self.num_users, self.num_items = info.num_users, info.num_items

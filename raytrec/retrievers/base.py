@@ -1,4 +1,4 @@
-"""Retrievers: an index over item vectors in the mapper's metric, searched top-k."""
+"""Retrievers: an index over item vectors in the mapper's distance, searched top-k."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from abc import ABC, abstractmethod
 import numpy as np
 
 from raytrec.data.store import UserItems
-from raytrec.metric import METRICS
+from raytrec.distance import DISTANCES
 
 
 class Retriever(ABC):
@@ -18,16 +18,16 @@ class Retriever(ABC):
     of already-seen items on top of any ``search``.
     """
 
-    def build(self, items: np.ndarray, metric: str) -> None:
-        if metric not in METRICS:
-            raise ValueError(f"unknown metric {metric!r}; expected one of {METRICS}")
-        self.metric = metric
+    def build(self, items: np.ndarray, distance: str) -> None:
+        if distance not in DISTANCES:
+            raise ValueError(f"unknown distance {distance!r}; expected one of {DISTANCES}")
+        self.distance = distance
         self.num_items = items.shape[0]
         self._build(np.ascontiguousarray(items, dtype=np.float32))
 
     @abstractmethod
     def _build(self, items: np.ndarray) -> None:
-        """Index ``items (I, D)`` float32 in ``self.metric``."""
+        """Index ``items (I, D)`` float32 in ``self.distance``."""
 
     @abstractmethod
     def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:

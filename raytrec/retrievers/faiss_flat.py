@@ -23,17 +23,17 @@ class FaissFlatRetriever(Retriever):
     def _build(self, items: np.ndarray) -> None:
         if self.threads:
             faiss.omp_set_num_threads(self.threads)
-        if self.metric == "cosine":
+        if self.distance == "cosine":
             items = items.copy()
             faiss.normalize_L2(items)
-        self.index = faiss.IndexFlatL2(items.shape[1]) if self.metric == "l2" else \
+        self.index = faiss.IndexFlatL2(items.shape[1]) if self.distance == "l2" else \
             faiss.IndexFlatIP(items.shape[1])
         self.index.add(items)
 
     def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         q = np.ascontiguousarray(queries, dtype=np.float32)
-        if self.metric == "cosine":
+        if self.distance == "cosine":
             q = q.copy()
             faiss.normalize_L2(q)
         scores, ids = self.index.search(q, int(k))
-        return (-scores if self.metric == "l2" else scores), ids
+        return (-scores if self.distance == "l2" else scores), ids

@@ -23,9 +23,9 @@ class _Stand(Mapper):
     """Zero vectors of the real mapper's size: lets a sampler that scores candidates run
     without allocating the real tables."""
 
-    def __init__(self, dim: int, metric: str) -> None:
+    def __init__(self, dim: int, distance: str) -> None:
         super().__init__()
-        self.dim, self.metric = dim, metric
+        self.dim, self.distance = dim, distance
 
     def setup(self, info: DataInfo) -> None:
         self.num_users, self.num_items = info.num_users, info.num_items
@@ -45,7 +45,7 @@ def smoke_problems(config: dict[str, Any], sampler: Any, loss: Any, mapper: Mapp
     items = torch.from_numpy(info.positives.indices[info.positives.indptr[users.numpy()]]).long()
     neg = None
     try:
-        stand = _Stand(mapper.dim, mapper.metric)
+        stand = _Stand(mapper.dim, mapper.distance)
         stand.setup(info)
         sampler.attach(stand)
         neg = sampler.sample(users, items, gen)
@@ -84,7 +84,7 @@ def _loss_once(loss: Any, neg: Any, b: int, dim: int, gen: torch.Generator) -> N
 def _retrieve_once(config: dict[str, Any], mapper: Mapper) -> None:
     retriever = build_retriever(config)
     vectors = np.random.default_rng(0).normal(size=(64, mapper.dim)).astype(np.float32)
-    retriever.build(vectors, mapper.metric)
+    retriever.build(vectors, mapper.distance)
     scores, ids = retriever.search(vectors[:3], 5)
     if not (np.shape(ids) == np.shape(scores) == (3, 5) and np.asarray(ids).dtype.kind == "i"):
         raise ConformanceError(f"{type(retriever).__name__}: search must return (scores, ids), "

@@ -6,15 +6,15 @@ from typing import Any
 
 import torch
 
+from raytrec.distance import DISTANCES, candidate_scores
 from raytrec.mappers.base import Mapper, MapperOutput
-from raytrec.metric import METRICS, candidate_scores
 from raytrec.testing.common import build, check_pickles, fail_unless, tiny_info
 
 
 def check_mapper(cls: type[Mapper], **kwargs: Any) -> None:
     """Check a mapper class built with ``kwargs`` (its config arguments)."""
     mapper = build(cls, kwargs, "mapper")
-    fail_unless(mapper.metric in METRICS, mapper, f"metric must be one of {METRICS}")
+    fail_unless(mapper.distance in DISTANCES, mapper, f"distance must be one of {DISTANCES}")
     info = tiny_info()
     mapper.setup(info)
     users, pos = torch.tensor([0, 3, 5]), torch.tensor([1, 2, 7])
@@ -40,10 +40,10 @@ def check_mapper(cls: type[Mapper], **kwargs: Any) -> None:
                 "all_items must be (num_items, dim)")
     q = mapper.queries(users)
     scores = mapper.score_candidates(q, torch.tensor([[4, 5], [6, 7], [8, 9]]))
-    expected = candidate_scores(mapper.metric, q, mapper.items(torch.tensor([[4, 5], [6, 7],
+    expected = candidate_scores(mapper.distance, q, mapper.items(torch.tensor([[4, 5], [6, 7],
                                                                              [8, 9]])))
     fail_unless(torch.allclose(scores, expected, atol=1e-5), mapper,
-                "score_candidates must score in the mapper's metric (-d² for l2)")
+                "score_candidates must score in the mapper's distance (-d² for l2)")
     mapper.train()
     _check_determinism_claim(mapper, users)
     copy = check_pickles(mapper)

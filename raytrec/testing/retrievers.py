@@ -1,4 +1,4 @@
-"""``check_retriever``: results against exact search, in every metric, best first."""
+"""``check_retriever``: results against exact search, in every distance, best first."""
 
 from __future__ import annotations
 
@@ -6,18 +6,18 @@ from typing import Any
 
 import numpy as np
 
-from raytrec.metric import METRICS
+from raytrec.distance import DISTANCES
 from raytrec.retrievers.base import Retriever
 from raytrec.testing.common import build, check_pickles, fail_unless
 
 
-def exact_scores(queries: np.ndarray, items: np.ndarray, metric: str) -> np.ndarray:
+def exact_scores(queries: np.ndarray, items: np.ndarray, distance: str) -> np.ndarray:
     """``(B, I)`` scores of every item, higher is better (``-d²`` for l2)."""
-    if metric == "cosine":
+    if distance == "cosine":
         queries = queries / np.linalg.norm(queries, axis=1, keepdims=True)
         items = items / np.linalg.norm(items, axis=1, keepdims=True)
     dots = queries @ items.T
-    if metric != "l2":
+    if distance != "l2":
         return dots
     return 2 * dots - (queries ** 2).sum(1, keepdims=True) - (items ** 2).sum(1)
 
@@ -32,21 +32,21 @@ def check_retriever(cls: type[Retriever], min_recall: float = 0.9, **kwargs: Any
     queries = items[rng.choice(2000, 50, replace=False)] + 0.05 * rng.normal(size=(50, 16))
     queries = queries.astype(np.float32)
     check_pickles(build(cls, kwargs, "retriever"))  # built on each worker from its config
-    for metric in METRICS:
+    for distance in DISTANCES:
         retriever = build(cls, kwargs, "retriever")
-        retriever.build(items, metric)
+        retriever.build(items, distance)
         scores, ids = retriever.search(queries, 10)
         fail_unless(ids.shape == scores.shape == (50, 10) and ids.dtype.kind == "i", retriever,
                     "search returns (scores, ids), both (B, k), ids integers")
         fail_unless(bool((np.diff(scores, axis=1) <= 1e-4).all()), retriever,
-                    f"{metric}: results must come best first (scores descending)")
-        truth = exact_scores(queries.astype(np.float64), items.astype(np.float64), metric)
+                    f"{distance}: results must come best first (scores descending)")
+        truth = exact_scores(queries.astype(np.float64), items.astype(np.float64), distance)
         found = np.take_along_axis(truth, np.maximum(ids, 0), axis=1)
         fail_unless(np.allclose(found[ids >= 0], scores[ids >= 0], rtol=1e-3, atol=1e-3),
-                    retriever, f"{metric}: scores must be the items' scores in the metric "
+                    retriever, f"{distance}: scores must be the items' scores in the distance "
                     "(higher is better, -d² for l2) and match the ids returned beside them")
         top = np.argsort(-truth, axis=1)[:, :10]
         recall = np.mean([len(set(a) & set(b)) / 10 for a, b in zip(ids, top, strict=True)])
         fail_unless(recall >= min_recall, retriever,
-                    f"{metric}: recall@10 against exact search is {recall:.2f}, below "
+                    f"{distance}: recall@10 against exact search is {recall:.2f}, below "
                     f"{min_recall}")

@@ -6,9 +6,9 @@ import torch
 import torch.distributed as dist
 from torch import nn
 
+from raytrec.distance import candidate_scores, pair_scores
 from raytrec.losses import Loss, LossInput, LossOutput
 from raytrec.mappers import Mapper, MapperOutput
-from raytrec.metric import candidate_scores, pair_scores
 from raytrec.samplers import Sampler
 
 
@@ -37,7 +37,8 @@ def loss_of_batch(
                 cand = mapper.score_candidates(q, neg.pool).gather(1, neg.pool_index)
             else:
                 cand = mapper.score_candidates(q, neg_ids)
-            selection = loss.select(pair_scores(mapper.metric, q, mapper.items(items)), cand, mask)
+            pos = pair_scores(mapper.distance, q, mapper.items(items))
+            selection = loss.select(pos, cand, mask)
         if selection is not None:
             neg_ids, log_q = neg.per_row(len(users))
             neg_ids = torch.gather(neg_ids, 1, selection.index)
@@ -47,8 +48,8 @@ def loss_of_batch(
     if log_q.dim() == 1:
         log_q = log_q.expand(len(users), -1)
     batch = LossInput(
-        pair_scores(mapper.metric, out.query, out.item),
-        candidate_scores(mapper.metric, out.query, out.negatives),
+        pair_scores(mapper.distance, out.query, out.item),
+        candidate_scores(mapper.distance, out.query, out.negatives),
         log_q, out.query, out.item, mask=mask, rating=ratings, pos_log_q=neg.pos_log_q,
         candidate_scores=neg.candidate_scores, item_features=out.item_features,
         selection=selection,

@@ -23,7 +23,7 @@ def evaluate_split(
     """Metrics over ``users`` (default: every user with held-out items), each user scored by
     exactly one rank."""
     mapper.eval()
-    retriever.build(mapper.all_items().detach().float().cpu().numpy(), mapper.metric)
+    retriever.build(mapper.all_items().detach().float().cpu().numpy(), mapper.distance)
     users = (data.relevant.users() if users is None else users)[rank::world_size]
 
     def queries(batch: np.ndarray) -> np.ndarray:

@@ -16,7 +16,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from raytrec.config.bind import parameters
+from raytrec.config.bind import current_name, parameters
 from raytrec.config.defaults import PLUGIN_SECTIONS
 from raytrec.config.validate import PLAIN_SECTIONS
 from raytrec.errors import Problem, did_you_mean
@@ -212,7 +212,7 @@ def _plugin_arg_problems(p: Param, raw: dict[str, Any], searched: dict[str, Para
                          registry: Registry) -> list[Problem]:
     kind = PLUGIN_SECTIONS[p.section]
     names = [n for n in _names(p.section, raw, searched) if registry.has(kind, n)]
-    if not names or any(p.arg in parameters(registry.get(kind, n)) for n in names):
+    if not names or any(_takes(registry.get(kind, n), p.arg) for n in names):
         return []  # an unknown plugin name is reported by itself
     if len(names) > 1:
         return [Problem(f"search.{p.key}", f"no {kind} searched ({', '.join(names)}) has an "
@@ -221,6 +221,11 @@ def _plugin_arg_problems(p: Param, raw: dict[str, Any], searched: dict[str, Para
     return [Problem(f"search.{p.key}", f"{kind} '{names[0]}' has no argument '{p.arg}'"
                                        f"{did_you_mean(p.arg, accepted)} (arguments: "
                                        f"{', '.join(accepted) or 'none'})")]
+
+
+def _takes(cls: type[Any], arg: str) -> bool:
+    params = parameters(cls)
+    return current_name(arg, params) in params
 
 
 def _names(section: str, raw: dict[str, Any], searched: dict[str, Param]) -> list[str]:

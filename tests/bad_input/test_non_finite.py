@@ -50,7 +50,7 @@ def test_a_diverging_run_stops_naming_epoch_step_and_parts(tmp_path: Path, capsy
     TurnsNaNLoss.calls = 0
     extra_components("loss", "turns-nan", TurnsNaNLoss)
     cfg = write_config(tmp_path / "c.yaml", loss={"name": "turns-nan", "l2": 0.01},
-                       mapper={"metric": "dot", "max_norm": None}, train={"epochs": 4})
+                       mapper={"distance": "dot", "max_norm": None}, train={"epochs": 4})
     run = tmp_path / "run"
     code, _, err = run_cli(capsys, "train", cfg, "--run-dir", run)
     assert code == 2 and "Traceback" not in err
@@ -67,7 +67,7 @@ def test_a_diverging_run_stops_naming_epoch_step_and_parts(tmp_path: Path, capsy
 
 def test_divergence_in_the_first_epoch_leaves_no_run_dir(tmp_path: Path, capsys) -> None:
     cfg = write_config(tmp_path / "c.yaml", loss={"name": "mse"},
-                       mapper={"metric": "dot", "max_norm": None},
+                       mapper={"distance": "dot", "max_norm": None},
                        train={"optimizer": "sgd", "lr": 1000.0})
     code, _, err = run_cli(capsys, "train", cfg, "--run-dir", tmp_path / "run")
     assert code == 2 and "training diverged in epoch 1, step" in err and "loss inf" in err
@@ -78,7 +78,7 @@ def test_divergence_in_the_first_epoch_leaves_no_run_dir(tmp_path: Path, capsys)
 @pytest.mark.ray
 def test_divergence_on_ray_workers_reaches_the_cli(tmp_path: Path, capsys, ray_cluster) -> None:
     cfg = write_config(tmp_path / "c.yaml", loss={"name": "mse"},
-                       mapper={"metric": "dot", "max_norm": None},
+                       mapper={"distance": "dot", "max_norm": None},
                        train={"optimizer": "sgd", "lr": 1000.0},
                        scaling={"num_workers": 2, "cpus_per_worker": 0.5})
     code, _, err = run_cli(capsys, "train", cfg, "--run-dir", tmp_path / "run")

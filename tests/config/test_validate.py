@@ -49,9 +49,19 @@ def test_wrong_type_names_the_expected_type() -> None:
     assert "expected int" in problems["mapper.dim"]
 
 
-def test_loss_metric_mismatch() -> None:
-    problems = _problems({"mapper": {"name": "embedding", "metric": "dot"}})
-    assert "mapper.metric" in problems and "l2" in problems["mapper.metric"]
+def test_the_old_name_of_mapper_distance_still_works() -> None:
+    """Configs (and finished runs' saved configs) from before the rename keep working."""
+    resolved = validate(with_defaults({"loss": {"name": "bpr"},
+                                       "mapper": {"name": "embedding", "metric": "cosine"}}),
+                        get_registry())
+    assert resolved["mapper"]["distance"] == "cosine" and "metric" not in resolved["mapper"]
+    problems = _problems({"mapper": {"name": "embedding", "metric": "dot", "distance": "l2"}})
+    assert "old name of 'distance'" in problems["mapper.metric"]
+
+
+def test_loss_distance_mismatch() -> None:
+    problems = _problems({"mapper": {"name": "embedding", "distance": "dot"}})
+    assert "mapper.distance" in problems and "l2" in problems["mapper.distance"]
 
 
 def test_eval_metric_must_use_a_listed_k() -> None:
@@ -61,7 +71,7 @@ def test_eval_metric_must_use_a_listed_k() -> None:
 
 def test_changing_plugin_drops_default_arguments() -> None:
     resolved = validate(with_defaults({"loss": {"name": "bpr"},
-                                       "mapper": {"name": "embedding", "metric": "dot"}}),
+                                       "mapper": {"name": "embedding", "distance": "dot"}}),
                         get_registry())
     assert resolved["loss"] == {"name": "bpr", "l2": 0.0}
 
@@ -85,7 +95,7 @@ def test_feature_loss_needs_a_feature_mapper() -> None:
 
 
 def test_logq_correction_with_a_sampler_that_picks_by_score_is_refused() -> None:
-    config = with_defaults({"mapper": {"name": "embedding", "metric": "cosine"},
+    config = with_defaults({"mapper": {"name": "embedding", "distance": "cosine"},
                             "loss": {"name": "infonce", "logq_correction": True},
                             "sampler": {"name": "hard", "num_candidates": 8}})
     with pytest.raises(ConfigError, match=r"loss.logq_correction: sampler 'HardSampler' picks"):

@@ -7,8 +7,8 @@ import pytest
 import torch
 
 from raytrec.data.base import DataInfo
+from raytrec.distance import candidate_scores
 from raytrec.mappers.embedding import EmbeddingMapper
-from raytrec.metric import candidate_scores
 
 INFO = DataInfo(5, 30, np.ones(30, dtype=np.int64))
 
@@ -17,7 +17,7 @@ INFO = DataInfo(5, 30, np.ones(30, dtype=np.int64))
 @pytest.mark.parametrize("shape", [(4, 6), (6,), (1100, 3)])
 def test_score_candidates_matches_generic_scores(metric: str, shape: tuple) -> None:
     torch.manual_seed(0)
-    mapper = EmbeddingMapper(dim=8, metric=metric)
+    mapper = EmbeddingMapper(dim=8, distance=metric)
     mapper.setup(INFO)
     q = torch.randn(shape[0] if len(shape) == 2 else 4, 8)  # 1100 rows: several blocks
     ids = torch.randint(30, shape)
@@ -32,7 +32,7 @@ def test_l2_scores_are_negative_squared_distances() -> None:
 
 
 def test_unit_ball_clip_after_setup_and_constrain() -> None:
-    mapper = EmbeddingMapper(dim=4, metric="l2", max_norm=1.0, init_std=5.0)
+    mapper = EmbeddingMapper(dim=4, distance="l2", max_norm=1.0, init_std=5.0)
     mapper.setup(INFO)
     assert mapper.user_emb.norm(dim=1).max() <= 1.0 + 1e-5
     with torch.no_grad():
@@ -45,6 +45,6 @@ def test_unit_ball_clip_after_setup_and_constrain() -> None:
 
 
 def test_bad_arguments() -> None:
-    for bad in ({"dim": 0}, {"metric": "manhattan"}, {"max_norm": 0.0}):
+    for bad in ({"dim": 0}, {"distance": "manhattan"}, {"max_norm": 0.0}):
         with pytest.raises(ValueError):
             EmbeddingMapper(**bad)

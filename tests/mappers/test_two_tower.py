@@ -96,9 +96,9 @@ def test_scores_are_not_taken_without_gradient_from_a_stochastic_tower() -> None
 def test_the_selecting_step_gives_the_full_forwards_loss() -> None:
     """WARP selects the hardest negative: for the two-tower the step must score every
     candidate in the differentiable forward (same vectors for selection and gradient)."""
+    from raytrec.distance import candidate_scores, pair_scores
     from raytrec.losses.base import LossInput
     from raytrec.losses.warp import WARPLoss
-    from raytrec.metric import candidate_scores, pair_scores
     from raytrec.samplers.uniform import UniformSampler
     from raytrec.train.step import loss_of_batch
 
@@ -116,8 +116,8 @@ def test_the_selecting_step_gives_the_full_forwards_loss() -> None:
     neg = sampler.sample(users, items, torch.Generator().manual_seed(1))
     out = mapper(users, items, neg.ids)
     q, p, n = out.query, out.item, out.negatives
-    full = loss(LossInput(pair_scores(mapper.metric, q, p), candidate_scores(mapper.metric, q, n),
-                          neg.log_q, q, p)).loss
+    full = loss(LossInput(pair_scores(mapper.distance, q, p),
+                          candidate_scores(mapper.distance, q, n), neg.log_q, q, p)).loss
     torch.testing.assert_close(stepped, full)
 
 

@@ -204,7 +204,7 @@ def test_hard_keeps_the_highest_scoring_candidates() -> None:
     from raytrec.mappers.embedding import EmbeddingMapper
     from raytrec.samplers.hard import HardSampler
 
-    mapper = EmbeddingMapper(dim=1, metric="dot")
+    mapper = EmbeddingMapper(dim=1, distance="dot")
     mapper.setup(INFO)
     with torch.no_grad():
         mapper.user_emb.fill_(1.0)

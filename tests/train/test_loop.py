@@ -28,7 +28,7 @@ def test_cml_beats_popularity_on_clustered_data(tmp_path: Path) -> None:
 
 def test_example_plugin_loss_trains_by_name(tmp_path: Path) -> None:
     cfg = write_config(tmp_path / "c.yaml", loss={"name": "logistic"},
-                       mapper={"metric": "dot", "max_norm": None}, train={"epochs": 2})
+                       mapper={"distance": "dot", "max_norm": None}, train={"epochs": 2})
     summary = run_job(create_job(cfg, [], tmp_path / "run", overwrite=False))
     assert summary["epochs_run"] == 2 and summary["test"]["users"] > 0
 
@@ -47,7 +47,7 @@ RESUMABLE = {
                     "loss": {"name": "cml", "lambda_f": 1.0}},
     "popularity sampler": {"sampler": {"name": "popularity", "num_negatives": 5}},
     "in-batch sampler": {"sampler": {"name": "in-batch"}, "loss": {"name": "bpr-max"},
-                         "mapper": {"metric": "dot", "max_norm": None}},
+                         "mapper": {"distance": "dot", "max_norm": None}},
     "hard sampler": {"sampler": {"name": "hard", "num_candidates": 8, "num_negatives": 2}},
 }
 
@@ -84,7 +84,7 @@ def test_loss_and_sampler_combinations_learn(tmp_path: Path, loss, sampler, metr
     mapper = ({"name": "two-tower", "dim": 16, "hidden": [32],
                "user_features": {"categorical": ["cluster"]},
                "item_features": {"categorical": ["cluster"]}} if metric == "two-tower"
-              else {"metric": metric, "max_norm": None})
+              else {"distance": metric, "max_norm": None})
     cfg = write_config(tmp_path / "c.yaml", loss=loss, sampler=sampler, mapper=mapper,
                        train={"epochs": 6})
     job = create_job(cfg, [], tmp_path / "run", overwrite=False)
@@ -126,7 +126,7 @@ def test_mse_trains_on_ratings(tmp_path: Path) -> None:
     data = {"name": "csv", "path": str(tmp_path / "r.csv"), "rating_col": "stars"}
     cfg = write_config(tmp_path / "c.yaml", data=data,
                        loss={"name": "mse", "negative_weight": 1.0, "l2": 0.001},
-                       mapper={"metric": "dot", "max_norm": None}, train={"epochs": 5})
+                       mapper={"distance": "dot", "max_norm": None}, train={"epochs": 5})
     summary = run_job(create_job(cfg, [], tmp_path / "run", overwrite=False))
     assert summary["train"]["mse"] < 20 and summary["test"]["recall@10"] > 0.5
 

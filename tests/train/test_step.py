@@ -7,10 +7,10 @@ import pytest
 import torch
 
 from raytrec.data.base import DataInfo
+from raytrec.distance import candidate_scores, pair_scores
 from raytrec.losses.base import LossInput
 from raytrec.losses.cml import CMLLoss
 from raytrec.mappers.embedding import EmbeddingMapper
-from raytrec.metric import candidate_scores, pair_scores
 from raytrec.samplers.base import Negatives
 from raytrec.samplers.uniform import UniformSampler
 from raytrec.train.step import loss_of_batch
@@ -31,7 +31,7 @@ class FixedSampler(UniformSampler):
 def _setup(shared: bool):
     info = DataInfo(30, 40, np.ones(40, dtype=np.int64))
     torch.manual_seed(0)
-    mapper = EmbeddingMapper(dim=8, metric="l2", max_norm=1.0)
+    mapper = EmbeddingMapper(dim=8, distance="l2", max_norm=1.0)
     mapper.setup(info)
     loss = CMLLoss(margin=0.5, lambda_c=2.0)
     loss.setup(info)
@@ -86,7 +86,7 @@ def test_hard_sampler_and_warp_count_violators_with_the_losss_margin() -> None:
 
     info = DataInfo(1, 3, np.ones(3, dtype=np.int64))
     info.positives = UserItems.from_pairs(np.array([0]), np.array([0]), 1)
-    mapper = EmbeddingMapper(dim=1, metric="dot")
+    mapper = EmbeddingMapper(dim=1, distance="dot")
     mapper.setup(info)
     with torch.no_grad():
         mapper.user_emb.copy_(torch.tensor([[1.0]]))

@@ -18,7 +18,7 @@ class ItemBiasMapper(Mapper):
         dim: embedding size (vectors have ``dim + 1`` entries).
     """
 
-    metric = "dot"
+    distance = "dot"
 
     def __init__(self, dim: int = 32) -> None:
         super().__init__()

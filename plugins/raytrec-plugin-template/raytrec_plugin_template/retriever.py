@@ -20,7 +20,7 @@ class NumpyExactRetriever(Retriever):
         self.chunk = chunk
 
     def _build(self, items: np.ndarray) -> None:
-        if self.metric == "cosine":
+        if self.distance == "cosine":
             items = items / np.maximum(np.linalg.norm(items, axis=1, keepdims=True), 1e-12)
         self.items = items
         self.norms = (items ** 2).sum(1)
@@ -30,10 +30,10 @@ class NumpyExactRetriever(Retriever):
         scores, ids = [], []
         for start in range(0, len(queries), self.chunk):
             q = queries[start:start + self.chunk]
-            if self.metric == "cosine":
+            if self.distance == "cosine":
                 q = q / np.maximum(np.linalg.norm(q, axis=1, keepdims=True), 1e-12)
             s = q @ self.items.T
-            if self.metric == "l2":
+            if self.distance == "l2":
                 s = 2 * s - (q ** 2).sum(1, keepdims=True) - self.norms
             top = np.argpartition(-s, k - 1, axis=1)[:, :k]
             order = np.argsort(-np.take_along_axis(s, top, axis=1), axis=1, kind="stable")
