@@ -11,6 +11,35 @@ import raytrec
 def register_losses(register):
     register("my-loss", MyLoss)  # MyLoss subclasses raytrec.losses.Loss
 ```
+
+A hook without ``@raytrec.hookimpl``, or with a name not below, is an error naming the
+distribution. What each kind must do is in its base class's docstring ("Writing a ..."):
+``raytrec.losses.Loss``, ``raytrec.samplers.Sampler``, ``raytrec.mappers.Mapper``,
+``raytrec.retrievers.Retriever``, ``raytrec.data.Dataset``. ``raytrec.testing`` checks it.
+
+Rules for every component:
+
+- **Arguments.** The config section's keys (other than ``name``) are the keyword arguments of
+  ``__init__``. Annotate them: raytrec checks a config value against the annotation before
+  calling you. Give each a default where one makes sense; one without is required.
+- **Argument errors.** ``__init__`` only checks and stores arguments (it runs during config
+  validation, before data is read or a run directory exists). Raise ``ValueError`` or
+  ``TypeError`` whose message *starts with the argument's name*, e.g.
+  ``ValueError(f"margin must be >= 0, got {margin}")``: the user then sees
+  ``loss.margin: must be >= 0, got -1``. A message naming no argument is keyed to the
+  section; an ``assert`` is reported the same way, but say what to change instead.
+- **Torch modules** (losses, mappers) call ``super().__init__()`` first.
+- **Pickling.** Ray ships components to workers by pickling them: keep no open files, locks
+  or lambdas on ``self`` before ``setup``.
+- **Devices.** Batches arrive on the training device (``train.device``, a GPU on a cluster).
+  Tensors you create in ``setup`` live on the CPU: move them to the batch's device on first
+  use (``t = t.to(ids.device)`` when they differ). Parameters and buffers of torch modules are
+  moved for you.
+- **Randomness.** Draw only from a ``generator`` raytrec passes, never from the global torch
+  or NumPy generators: the loop seeds it per epoch and rank, so a resumed run draws exactly
+  what an uninterrupted one did.
+- **Failures** at run time are reported as one line naming the component; the traceback goes
+  to ``<run>/logs/`` (and the terminal with ``--debug``).
 """
 
 from __future__ import annotations

@@ -51,8 +51,15 @@ class DataInfo:
 class Dataset(ABC):
     """Base class of dataset plugins: arguments in ``__init__``, work in ``load``.
 
-    ``__init__`` only stores and checks arguments (it runs during config validation, before
-    any file is read); ``load`` reads or generates the data.
+    Writing a dataset:
+
+    - ``__init__`` only stores and checks arguments (see the rules for every component in
+      ``raytrec.hookspecs``; it runs during config validation, before any file is read).
+    - ``load()`` reads or generates the data and returns ``RawData``: interactions keyed by the
+      source's own ids (raytrec maps them to dense ids, drops duplicates and splits), feature
+      tables indexed by the same ids, and ``dropped`` counts of rows left out on purpose.
+    - A problem with the source is a ``raytrec.errors.DataError`` naming the file, the cause
+      and the fix; it reaches the user as one line.
 
     ``path_args`` names the arguments that are file or folder paths: a relative one written in
     a config file is taken from that file's folder, one given with ``--set`` from the current

@@ -93,9 +93,28 @@ class LossOutput:
 class Loss(nn.Module, ABC):
     """Base class of losses: checks shapes so that a subclass writes ``compute`` only.
 
-    A loss whose gradient flows through a few of the sampled candidates only (e.g. the
-    hardest one) also implements ``select``: the trainer then scores all candidates without
-    gradient and backpropagates through the selected ones only — the same gradient, less work.
+    Writing a loss:
+
+    - Options go to ``__init__`` after ``super().__init__()`` (see the rules for every
+      component in ``raytrec.hookspecs``); a learnable parameter (a temperature) is an
+      ``nn.Parameter`` there, trained without weight decay. ``setup(info)`` (call
+      ``super().setup(info)``) gives ``self.num_items``.
+    - ``compute(batch)`` gets a ``LossInput`` and returns ``LossOutput(loss, parts)``: a scalar
+      to minimise and named, detached scalar terms for logging.
+    - Scores are "higher is closer" in every distance: for ``l2`` they are ``-d²``, so a
+      hinge is ``margin - pos + neg``, never ``margin + d_pos - d_neg`` on the raw scores.
+    - ``batch.neg`` is always ``(B, N)``, shared negatives included. Respect ``batch.mask``
+      (False = not a negative of that row; under in-batch sampling the row's own positive):
+      use ``batch.neg_mean``, ``batch.masked_scores`` or ``batch.neg_softmax``.
+    - Declare what the loss needs: ``distances`` (e.g. ``("l2",)``), ``requires`` (optional
+      ``MapperOutput`` fields, e.g. ``("item_features",)``), ``uses_ratings``, ``uses_log_q``
+      (logQ correction), ``uses_negatives``. The config is refused when they cannot be met.
+    - A loss whose gradient flows through a few of the candidates only (the hardest one)
+      also implements ``select``: the trainer then scores all candidates without gradient and
+      backpropagates through the selected ones only — the same gradient, less work. Return a
+      ``Selection`` subclass to pass values computed over all candidates (CML's violator
+      counts) to ``compute`` as ``batch.selection``.
+    - Check with ``raytrec.testing.check_loss(MyLoss, margin=0.3)``.
     """
 
     # The mapper distances this loss is defined for; None means any.

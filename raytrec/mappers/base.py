@@ -40,9 +40,24 @@ class MapperOutput:
 class Mapper(nn.Module, ABC):
     """Base class of mappers.
 
-    Options go to ``__init__`` (no parameters yet: it runs during config validation);
-    ``setup`` creates the parameters once the data sizes are known. ``forward`` is the one
-    differentiable entry point, so that DistributedDataParallel sees every use of the weights.
+    Writing a mapper:
+
+    - Options go to ``__init__`` after ``super().__init__()`` (see the rules for every
+      component in ``raytrec.hookspecs``). Set ``self.distance`` (``dot``, ``cosine`` or
+      ``l2``: how a query and an item vector score) and ``self.dim`` (the vectors' size).
+      Create no parameters there: it runs during config validation.
+    - ``setup(info)`` creates the parameters for ``info.num_users`` users and
+      ``info.num_items`` items, and sets ``self.num_users`` and ``self.num_items``.
+    - ``queries(users (B,))`` -> ``(B, D)``; ``items(ids of any shape S)`` -> ``(*S, D)``.
+    - ``forward(users, pos, neg)`` is the one differentiable entry point (so that
+      DistributedDataParallel sees every use of the weights) and returns ``MapperOutput``.
+      The default calls ``queries`` and ``items``; override it to share one pass (a tower
+      with batch statistics) or to fill optional fields, listed in ``provides``.
+    - If ``queries``/``items`` are random or update state in train mode (dropout, batch
+      norm), ``deterministic_scores`` must say False (the default detects those layers).
+    - ``constrain`` projects after each optimiser step (CML's unit ball); ``penalty`` adds a
+      term of the mapper's own to the loss.
+    - Check with ``raytrec.testing.check_mapper(MyMapper, dim=32)``.
     """
 
     distance: str

@@ -13,9 +13,19 @@ from raytrec.distance import DISTANCES
 class Retriever(ABC):
     """Base class of retrieval indexes.
 
-    ``build`` indexes ``(I, D)`` item vectors; ``search`` returns the ``k`` best items per query
-    (scores: higher is better, ``-d²`` for l2). ``search_excluding`` adds per-user exclusion
-    of already-seen items on top of any ``search``.
+    Writing a retriever:
+
+    - Options go to ``__init__`` (see the rules for every component in ``raytrec.hookspecs``).
+    - ``_build(items)`` indexes ``(I, D)`` float32 item vectors for ``self.distance``
+      (``dot``, ``cosine`` or ``l2``; set by ``build``, which calls ``_build``). Pick the
+      index's own metric from it: inner product for ``dot``, inner product on normalised
+      vectors for ``cosine``, L2 for ``l2``.
+    - ``search(queries (B, D), k)`` returns ``(scores, ids)`` in that order, both ``(B, k)``,
+      best first, ids int64 (``-1`` where fewer than k exist), scores higher-is-better in
+      the distance: ``-d²`` for ``l2`` (negate what an L2 index returns).
+    - ``search_excluding`` (per-user exclusion of seen items) is built on ``search``.
+    - Check with ``raytrec.testing.check_retriever(MyIndex)``, against exact search
+      (``min_recall`` for an approximate index).
     """
 
     def build(self, items: np.ndarray, distance: str) -> None:

@@ -74,8 +74,24 @@ class Negatives:
 class Sampler(ABC):
     """Base class of negative samplers.
 
-    Subclasses take their options in ``__init__`` (validated there; it runs before any data is
-    read), learn what they need from the training data in ``setup`` and implement ``sample``.
+    Writing a sampler:
+
+    - Options go to ``__init__`` (see the rules for every component in ``raytrec.hookspecs``);
+      set ``self.num_negatives`` there. ``setup(info)`` learns what it needs from the training
+      data (``info.item_counts``, ``info.positives``); call ``super().setup(info)``, which sets
+      ``self.num_items`` and refuses more negatives than items.
+    - ``sample(users, items, generator)`` gets a batch of ``B`` positives, ``(B,)`` int64 each,
+      and returns ``Negatives``: ``ids (B, N)`` with ``shared=False`` (negatives per
+      positive) or ``ids (N,)`` with ``shared=True`` (one set for the batch), int64 in
+      ``[0, num_items)``, and ``log_q`` of the same shape.
+    - ``log_q`` is the log-probability each negative was drawn with (``-log I`` for uniform).
+      If your negatives are picked by score rather than drawn, set ``log_q_known = False``:
+      a loss with a logQ correction is then refused in the config.
+    - If some "negatives" are not negatives of a row (in-batch: the row's own positive),
+      return ``mask (B, N)``, True = a valid negative.
+    - Draw only from ``generator``. A sampler that scores candidates with the model
+      overrides ``attach(mapper)`` and scores in ``mapper.eval()`` mode, without gradient.
+    - Check with ``raytrec.testing.check_sampler(MySampler, num_negatives=4)``.
     """
 
     num_negatives: int
