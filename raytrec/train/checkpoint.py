@@ -27,10 +27,6 @@ def write_checkpoint(directory: Path, state: dict[str, Any], config: dict[str, A
     return directory
 
 
-def cpu_state(module: torch.nn.Module) -> dict[str, torch.Tensor]:
-    return {k: v.detach().to("cpu", copy=True) for k, v in module.state_dict().items()}
-
-
 def damage(path: Path) -> str | None:
     """Why a saved torch file is visibly damaged (empty, truncated), or None. Cheap: it reads
     the zip directory at the file's end, not the tensors."""

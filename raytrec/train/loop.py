@@ -1,14 +1,26 @@
-"""The training function every worker runs (and that runs in-process for ``num_workers: 0``)."""
+"""The training loop every Ray Train worker runs (and that runs in-process for
+``num_workers: 0``), in the order it happens:
+
+1. build the mapper, sampler, loss and optimiser from the resolved config; restore the newest
+   checkpoint if there is one;
+2. each epoch: seed the generators from (seed, epoch, rank), train over this worker's shard
+   (``run_epoch``: one ``train_step`` per batch), refuse a diverged epoch, validate, keep the
+   best model, report a checkpoint;
+3. score the best model on test and write the outputs (``_finish``).
+"""
 
 from __future__ import annotations
 
 import logging
+import math
 import shutil
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
 import torch
+from torch import nn
 
 from raytrec.data.base import DataInfo
 from raytrec.data.store import read_train_ratings, read_train_shard, read_training_info
@@ -16,16 +28,19 @@ from raytrec.debug import debugging
 from raytrec.errors import TrainingDiverged
 from raytrec.evaluation import MetricSums
 from raytrec.evaluation.data import EvalData
+from raytrec.losses import Loss
+from raytrec.mappers import Mapper
+from raytrec.samplers import Sampler
 from raytrec.train.artifacts import METRICS_FILE, write_embeddings, write_json
 from raytrec.train.build import build_optimizer, build_parts, build_retriever
 from raytrec.train.checkpoint import write_checkpoint
-from raytrec.train.epoch import NonFinite, ShardBatches, run_epoch
 from raytrec.train.failures import reported
 from raytrec.train.session import LocalSession, RayTrainSession, Session
-from raytrec.train.tracker import BestTracker
+from raytrec.train.step import train_step
 from raytrec.train.validation import cold_and_warm, evaluate_split
 
 logger = logging.getLogger(__name__)
+
 
 
 def ray_train_loop(job: dict[str, Any]) -> dict[str, Any]:
@@ -69,12 +84,12 @@ def train_loop(job: dict[str, Any], session: Session) -> dict[str, Any]:
     optimizer = build_optimizer(config, mapper.parameters(), loss.parameters())
     generator = torch.Generator(device=device)
     batches = _batches(data_dir, session, info.num_train, train["batch_size"], loss.uses_ratings)
-    tracker = BestTracker(f"valid/{eval_cfg['metric']}", train["patience"])
-    start, history = _restore(session, mapper, loss, optimizer, tracker)
+    best = Best(f"valid/{eval_cfg['metric']}", train["patience"])
+    start, history = _restore(session, mapper, loss, optimizer, best)
     retriever = build_retriever(config)
     valid = EvalData.load(data_dir, "valid", info.num_users, info.positives)
     for epoch in range(start, train["epochs"]):
-        if tracker.should_stop:
+        if best.should_stop:
             break
         # Seeded per (seed, epoch, rank): a resumed run draws what an uninterrupted one would,
         # on every rank, without storing generator states. The global generator too (dropout
@@ -92,20 +107,13 @@ def train_loop(job: dict[str, Any], session: Session) -> dict[str, Any]:
             found = evaluate_split(mapper, retriever, valid, eval_cfg, session.rank,
                                    session.world_size, device)
             metrics.update({f"valid/{k}": v for k, v in found.items()})
-            tracker.update(epoch + 1, metrics, mapper)
+            best.update(epoch + 1, metrics, mapper)
         history.append(metrics)
         state = {"epoch": epoch + 1, "model": mapper.state_dict(), "loss": loss.state_dict(),
-                 "optimizer": optimizer.state_dict(), "tracker": tracker.state_dict(),
+                 "optimizer": optimizer.state_dict(), "tracker": best.state_dict(),
                  "history": history, "finished": False}
         _report(session, config, metrics, state)
-    return _finish(job, session, mapper, retriever, tracker, history, info)
-
-
-def _diverged(epoch: int, exc: NonFinite, history: list[dict], train: dict[str, Any]) -> str:
-    kept = (f"the last good checkpoint is epoch {history[-1]['epoch']}'s" if history
-            else "no epoch finished")
-    return (f"training diverged in epoch {epoch}, {exc}; {kept}; lower train.lr (now "
-            f"{train['lr']:g}) or check the loss's arguments")
+    return _finish(job, session, mapper, retriever, best, history, info)
 
 
 def _batches(data_dir: str, session: Session, num_train: int, batch_size: int,
@@ -120,13 +128,66 @@ def _batches(data_dir: str, session: Session, num_train: int, batch_size: int,
                         None if rated is None else tensor(rated).float())
 
 
+class ShardBatches:
+    """Shuffled batches of this worker's positives, the same number of steps on every rank.
+
+    DDP needs every rank to take the same number of steps, whatever its shard size, so the
+    step count comes from the global train size and a short shard wraps around.
+    """
+
+    def __init__(self, users: torch.Tensor, items: torch.Tensor, global_rows: int,
+                 batch_size: int, world_size: int, ratings: torch.Tensor | None = None) -> None:
+        self.users, self.items, self.ratings = users, items, ratings
+        self.local_batch = max(1, batch_size // world_size)
+        self.steps = max(1, math.ceil(global_rows / batch_size))
+
+    def epoch(self, generator: torch.Generator):
+        n = len(self.users)
+        need = self.steps * self.local_batch
+        perm = torch.cat([torch.randperm(n, generator=generator, device=self.users.device)
+                          for _ in range(math.ceil(need / n))])
+        for s in range(self.steps):
+            idx = perm[s * self.local_batch:(s + 1) * self.local_batch]
+            yield (self.users[idx], self.items[idx],
+                   None if self.ratings is None else self.ratings[idx])
+
+
+class Best:
+    """The best model so far by the validation metric (on the CPU), and early stopping."""
+
+    def __init__(self, metric: str, patience: int | None) -> None:
+        self.metric, self.patience = metric, patience
+        self.value, self.epoch, self.stale = float("-inf"), 0, 0
+        self.state: dict[str, torch.Tensor] | None = None
+
+    def update(self, epoch: int, metrics: dict[str, float], module: nn.Module) -> None:
+        if metrics[self.metric] > self.value:
+            self.value, self.epoch, self.stale = metrics[self.metric], epoch, 0
+            self.state = {k: v.detach().to("cpu", copy=True)
+                          for k, v in module.state_dict().items()}
+        else:
+            self.stale += 1
+
+    @property
+    def should_stop(self) -> bool:
+        return self.patience is not None and self.stale >= self.patience
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"best_value": self.value, "best_epoch": self.epoch, "best_state": self.state,
+                "stale": self.stale}
+
+    def load_state_dict(self, saved: dict[str, Any]) -> None:
+        self.value, self.epoch = saved["best_value"], saved["best_epoch"]
+        self.state, self.stale = saved["best_state"], saved["stale"]
+
+
 def _restore(session: Session, mapper: torch.nn.Module, loss: torch.nn.Module,
-             optimizer: torch.optim.Optimizer, tracker: BestTracker) -> tuple[int, list[dict]]:
+             optimizer: torch.optim.Optimizer, best: Best) -> tuple[int, list[dict]]:
     state = session.load_state()
     if state is None:
         return 0, []
     mapper.load_state_dict(state["model"])
-    tracker.load_state_dict(state["tracker"])
+    best.load_state_dict(state["tracker"])
     if state["finished"]:
         # Training is complete; only the final scoring runs again.
         return 1 << 30, list(state["history"])
@@ -134,6 +195,76 @@ def _restore(session: Session, mapper: torch.nn.Module, loss: torch.nn.Module,
     loss.load_state_dict(state["loss"])
     logger.info("resumed after epoch %d", state["epoch"])
     return state["epoch"], list(state["history"])
+
+
+def run_epoch(
+    model: nn.Module, mapper: Mapper, sampler: Sampler, loss: Loss,
+    optimizer: torch.optim.Optimizer, batches: ShardBatches, generator: torch.Generator,
+) -> dict[str, float]:
+    """Train one epoch; mean loss and parts, positives/s of this worker, wall seconds.
+
+    Raises NonFinite, naming the first such step, when a loss was NaN or infinite, or naming
+    the parameters that hold NaN or inf after the epoch.
+    """
+    model.train()
+    total: dict[str, torch.Tensor] = {}
+    watch = _FirstNonFinite()
+    start = time.perf_counter()
+    rows = 0
+    for step, (users, items, ratings) in enumerate(batches.epoch(generator)):
+        out = train_step(model, mapper, sampler, loss, optimizer, users, items, generator,
+                         ratings)
+        terms = {"loss": out.loss.detach(), **out.parts}
+        watch.see(step, terms)
+        for name, value in terms.items():
+            total[name] = total.get(name, 0.0) + value
+        rows += len(users)
+    seconds = time.perf_counter() - start  # training only: the checks below are not timed
+    watch.check(batches.steps)
+    bad = [name for module in (mapper, loss) for name, p in module.named_parameters()
+           if not bool(torch.isfinite(p).all())]
+    if bad:
+        raise NonFinite(f"parameters {', '.join(bad)} hold NaN or inf")
+    stats = {name: float(v) / batches.steps for name, v in total.items()}
+    stats.update(epoch_seconds=seconds, positives_per_s=rows / max(seconds, 1e-9))
+    return stats
+
+
+class _FirstNonFinite:
+    """The first step whose loss or parts were not finite, kept on the device: no sync per
+    step, one at the end of the epoch."""
+
+    def __init__(self) -> None:
+        self.step: torch.Tensor | None = None
+        self.values: torch.Tensor | None = None
+        self.names: list[str] = []
+
+    def see(self, step: int, terms: dict[str, torch.Tensor]) -> None:
+        values = torch.stack([v.detach().float().reshape(()) for v in terms.values()])
+        if self.step is None:
+            self.names = list(terms)
+            self.step = torch.full((), -1, dtype=torch.int64, device=values.device)
+            self.values = values
+        new = (self.step < 0) & ~torch.isfinite(values).all()
+        self.step = torch.where(new, step, self.step)
+        self.values = torch.where(new, values, self.values)
+
+    def check(self, steps: int) -> None:
+        if self.step is not None and (step := int(self.step)) >= 0:
+            values = ", ".join(f"{name} {value:.4g}" for name, value in
+                               zip(self.names, self.values.tolist(), strict=True))
+            raise NonFinite(f"step {step + 1} of {steps}: {values}")
+
+
+class NonFinite(Exception):
+    """A step's loss (or one of its parts), or a parameter, became NaN or infinite."""
+
+
+def _diverged(epoch: int, exc: NonFinite, history: list[dict], train: dict[str, Any]) -> str:
+    kept = (f"the last good checkpoint is epoch {history[-1]['epoch']}'s" if history
+            else "no epoch finished")
+    return (f"training diverged in epoch {epoch}, {exc}; {kept}; lower train.lr (now "
+            f"{train['lr']:g}) or check the loss's arguments")
 
 
 def _report(session: Session, config: dict[str, Any], metrics: dict[str, Any],
@@ -152,10 +283,10 @@ def _report(session: Session, config: dict[str, Any], metrics: dict[str, Any],
 
 
 def _finish(job: dict[str, Any], session: Session, mapper: torch.nn.Module, retriever: Any,
-            tracker: BestTracker, history: list[dict], info: DataInfo) -> dict[str, Any]:
+            best: Best, history: list[dict], info: DataInfo) -> dict[str, Any]:
     config, data_dir = job["config"], job["data_dir"]
-    if tracker.best_state is not None:
-        mapper.load_state_dict(tracker.best_state)
+    if best.state is not None:
+        mapper.load_state_dict(best.state)
     test = EvalData.load(data_dir, "test", info.num_users, info.positives)
     groups = {f"test_{name}": evaluate_split(mapper, retriever, test, config["eval"],
                                              session.rank, session.world_size, session.device,
@@ -169,19 +300,19 @@ def _finish(job: dict[str, Any], session: Session, mapper: torch.nn.Module, retr
                                session.world_size, session.device)
     last = history[-1] if history else {}
     summary = {
-        "best_epoch": tracker.best_epoch,
+        "best_epoch": best.epoch,
         "epochs_run": len(history),
-        "valid": {k.removeprefix("valid/"): v for k, v in _best_valid(history, tracker).items()},
+        "valid": {k.removeprefix("valid/"): v for k, v in _best_valid(history, best).items()},
         "test": found,
         **groups,
         "train": {k.removeprefix("train/"): v for k, v in last.items() if k.startswith("train/")},
     }
     # The best epoch's validation metrics ride along: what a search ranks the run by.
-    metrics = {"epoch": len(history), "finished": True, "best_epoch": tracker.best_epoch,
-               **_best_valid(history, tracker)}
+    metrics = {"epoch": len(history), "finished": True, "best_epoch": best.epoch,
+               **_best_valid(history, best)}
     metrics.update({f"test/{k}": v for k, v in found.items()})
     state = {"epoch": len(history), "model": mapper.state_dict(), "finished": True,
-             "tracker": tracker.state_dict(), "history": history}
+             "tracker": best.state_dict(), "history": history}
 
     def outputs(directory: Path) -> None:
         write_embeddings(directory, Path(data_dir), mapper, session.device)
@@ -191,8 +322,8 @@ def _finish(job: dict[str, Any], session: Session, mapper: torch.nn.Module, retr
     return summary
 
 
-def _best_valid(history: list[dict], tracker: BestTracker) -> dict[str, float]:
+def _best_valid(history: list[dict], best: Best) -> dict[str, float]:
     for row in history:
-        if row["epoch"] == tracker.best_epoch:
+        if row["epoch"] == best.epoch:
             return {k: v for k, v in row.items() if k.startswith("valid/")}
     return {}
