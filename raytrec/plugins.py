@@ -11,6 +11,8 @@ import importlib.metadata as md
 import logging
 import os
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -192,3 +194,21 @@ def reset_registry() -> None:
     global _registry
     with _lock:
         _registry = None
+
+
+@contextmanager
+def registered(components: list[tuple[str, str, type[Any]]],
+               distribution: str = "raytrec.testing") -> Iterator[Registry]:
+    """The process-wide registry with ``(kind, name, cls)`` components added for the length of
+    a with-block, as an installed plugin would add them; the previous registry is put back."""
+    global _registry
+    base = get_registry()
+    added = [Entry(kind, name, cls, distribution, "0", name) for kind, name, cls in components]
+    with _lock:
+        previous, _registry = _registry, Registry([*base.entries(), *added])
+        current = _registry
+    try:
+        yield current
+    finally:
+        with _lock:
+            _registry = previous

@@ -8,7 +8,13 @@ import inspect
 import pytest
 
 from raytrec.plugins import load_registry
-from raytrec.testing import check_loss, check_mapper, check_retriever, check_sampler
+from raytrec.testing import (
+    check_loss,
+    check_mapper,
+    check_retriever,
+    check_sampler,
+    check_training,
+)
 
 REGISTRY = load_registry()
 # Arguments a component cannot do without, or that exercise more of it.
@@ -40,3 +46,9 @@ def test_dataset_constructor_does_no_io(name: str, tmp_path) -> None:
         needed.append("path")
     kwargs = {n: str(tmp_path / "nowhere") for n in needed}
     cls(**kwargs)  # must not touch the missing path until load()
+
+
+@pytest.mark.parametrize(("kind", "name"), [(k, n) for k in CHECKS for n in REGISTRY.names(k)])
+def test_component_trains_and_resumes_exactly(kind: str, name: str) -> None:
+    summary = check_training(REGISTRY.get(kind, name), **ARGS.get((kind, name), {}))
+    assert summary["epochs_run"] == 2

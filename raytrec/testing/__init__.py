@@ -8,6 +8,9 @@ to run in their own test suites.
 Each ``check_*`` builds the component with the keyword arguments given, exercises its kind's
 contract on a tiny data set (``tiny_info``) and raises ``ConformanceError`` (an
 AssertionError, so pytest shows it as a failed test) naming the rule that was broken.
+``check_training(MyLoss, margin=0.3)`` (any kind) trains the component for two epochs through
+raytrec's own loop and checks that a run stopped after its first epoch and resumed ends with
+the same model as an uninterrupted one.
 """
 
 from raytrec.testing.common import ConformanceError, tiny_info
@@ -15,6 +18,7 @@ from raytrec.testing.losses import check_loss
 from raytrec.testing.mappers import check_mapper
 from raytrec.testing.retrievers import check_retriever
 from raytrec.testing.samplers import check_sampler
+from raytrec.testing.training import check_training
 
 __all__ = ["ConformanceError", "check_loss", "check_mapper", "check_retriever",
-           "check_sampler", "tiny_info"]
+           "check_sampler", "check_training", "tiny_info"]

@@ -18,6 +18,7 @@ from raytrec.testing import (
     check_mapper,
     check_retriever,
     check_sampler,
+    check_training,
 )
 
 
@@ -110,3 +111,53 @@ def test_the_kit_catches(check, cls, kwargs: dict, rule: str) -> None:
 def test_a_correct_component_passes() -> None:
     check_sampler(UniformSampler, num_negatives=3)
     check_retriever(FaissFlatRetriever)
+
+
+class CurriculumSampler(UniformSampler):
+    """Switches to popular negatives after 14 batches (an epoch here is 11), counting batches
+    in an attribute no checkpoint holds: a resumed run switches later than an uninterrupted
+    one."""
+
+    def __init__(self, num_negatives: int = 4) -> None:
+        super().__init__(num_negatives=num_negatives)
+        self.calls = 0
+
+    def sample(self, users, items, generator):
+        self.calls += 1
+        neg = super().sample(users, items, generator)
+        if self.calls > 14:
+            ids = neg.ids % 10  # the ten most popular items of the synthetic catalogue
+            return Negatives(ids, neg.log_q, shared=False)
+        return neg
+
+
+class UnseededMapper(EmbeddingMapper):
+    """Initialises from NumPy's global generator: no two runs start alike."""
+
+    def setup(self, info) -> None:
+        super().setup(info)
+        with torch.no_grad():
+            self.item_emb.copy_(torch.from_numpy(
+                np.random.normal(0, 0.1, tuple(self.item_emb.shape))).float())
+
+
+def test_check_sampler_misses_state_that_only_training_shows() -> None:
+    check_sampler(CurriculumSampler, num_negatives=4)
+    check_mapper(UnseededMapper, dim=4)
+
+
+@pytest.mark.parametrize(("cls", "kwargs"), [(CurriculumSampler, {"num_negatives": 4}),
+                                             (UnseededMapper, {"dim": 8})])
+def test_the_training_check_catches_what_resuming_changes(cls, kwargs: dict) -> None:
+    with pytest.raises(ConformanceError, match="stopped after epoch 1 and resumed") as caught:
+        check_training(cls, **kwargs)
+    assert cls.__name__ in str(caught.value)
+
+
+def test_the_training_check_passes_a_correct_component_and_leaves_the_registry() -> None:
+    from raytrec.plugins import get_registry
+
+    before = get_registry()
+    summary = check_training(UniformSampler, num_negatives=4, exclude_positives=True)
+    assert summary["epochs_run"] == 2 and 0 < summary["test"]["recall@10"] <= 1
+    assert get_registry() is before and not before.has("sampler", "under-test")

@@ -15,7 +15,13 @@ from raytrec_plugin_template import (
     SquaredHingeLoss,
 )
 
-from raytrec.testing import check_loss, check_mapper, check_retriever, check_sampler
+from raytrec.testing import (
+    check_loss,
+    check_mapper,
+    check_retriever,
+    check_sampler,
+    check_training,
+)
 
 
 def test_loss() -> None:
@@ -32,6 +38,13 @@ def test_mapper() -> None:
 
 def test_retriever() -> None:
     check_retriever(NumpyExactRetriever, chunk=7)
+
+
+@pytest.mark.parametrize(("cls", "kwargs"), [
+    (SquaredHingeLoss, {"margin": 0.3}), (InversePopularitySampler, {"num_negatives": 4}),
+    (ItemBiasMapper, {"dim": 8}), (NumpyExactRetriever, {"chunk": 7})])
+def test_trains_and_resumes_exactly(cls: type, kwargs: dict) -> None:
+    check_training(cls, **kwargs)  # two epochs through raytrec's loop, then stop and resume
 
 
 def test_a_run_of_every_template_component(tmp_path: Path) -> None:
