@@ -81,13 +81,24 @@ def bind(section: str, cls: type[Any], kwargs: dict[str, Any]) -> tuple[Any, lis
     if problems:
         return None, problems
     try:
-        return cls(**kwargs), []
+        obj = cls(**kwargs)
     except (ValueError, TypeError) as exc:
         return None, [_value_problem(section, params, str(exc))]
     except AssertionError as exc:  # a plugin's assert: still one message, not a traceback
         why = str(exc).splitlines()[0] if str(exc) else "an assertion failed"
         return None, [Problem(section, f"{label}: {why} (raise ValueError('<argument> must "
                                        "be ...') to name the key)")]
+    if _unready_module(obj):
+        return None, [Problem(section, f"{label}.__init__ must call super().__init__() first "
+                                       "(it is a torch module)")]
+    return obj, []
+
+
+def _unready_module(obj: Any) -> bool:
+    """A torch module whose ``__init__`` skipped ``nn.Module.__init__``."""
+    import torch
+
+    return isinstance(obj, torch.nn.Module) and "_modules" not in vars(obj)
 
 
 def _value_problem(section: str, params: dict[str, Any], message: str) -> Problem:

@@ -113,3 +113,19 @@ def test_an_assert_in_a_plugin_constructor_is_a_config_problem() -> None:
     assert obj is None and [str(p) for p in problems] == [
         "loss: Strict: margin too large (raise ValueError('<argument> must be ...') to name "
         "the key)"]
+
+
+def test_a_torch_component_without_super_init_is_a_config_problem() -> None:
+    from raytrec.config.bind import bind
+    from raytrec.losses import Loss
+
+    class NoSuper(Loss):
+        def __init__(self, weight: float = 1.0) -> None:  # forgot super().__init__()
+            self.weight = weight
+
+        def compute(self, batch):
+            raise NotImplementedError
+
+    obj, problems = bind("loss", NoSuper, {})
+    assert obj is None and [str(p) for p in problems] == [
+        "loss: NoSuper.__init__ must call super().__init__() first (it is a torch module)"]
