@@ -1,0 +1,98 @@
+"""RAY_AUTH_MODE=disabled .venv/bin/python benchmarks/scale.py [--smoke-test] [--threads N]
+    [--skip-implicit]
+
+How the cost of one training step grows with the catalogue: positives/s of raytrec's CML step
+(d=64, B=4096, U=20 uniform candidates) and BPR step (one negative) at 10k, 100k and 1M items,
+100k users, ~1M synthetic positives each (``raytrec.data.synthetic``), in the same run; beside
+BPR, ``implicit``'s BPR on the same positives and threads. The steps are
+``raytrec.train.step.train_step`` on parts built from a resolved config, as in
+``benchmarks/throughput.py``, and are timed in interleaved rounds after warm-up steps, so that
+a burst of load from another process hits every size alike. One JSON line per model and size;
+the ``*_vs_smallest`` fields are the ratios to the 10k-item rate of the same model.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from dataclasses import replace
+
+import torch
+from throughput import (
+    Batches,
+    Measured,
+    Sizes,
+    emit,
+    implicit_bpr,
+    positives,
+    raytrec_config,
+    raytrec_step,
+    timed_round,
+)
+
+logger = logging.getLogger("benchmarks.scale")
+
+BASE = Sizes(100_000, 10_000, 10.0, 64, 4096, 20, warmup=3, rounds=5, round_s=1.0,
+             implicit_s=3.0)
+CATALOGUES = (10_000, 100_000, 1_000_000)
+SMOKE = Sizes(2_000, 1_000, 5.0, 16, 256, 20, warmup=1, rounds=2, round_s=0.2, implicit_s=0.3)
+SMOKE_CATALOGUES = (1_000, 5_000)
+MODELS = {"cml": {}, "bpr": {"num_negatives": 1}}
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--smoke-test", action="store_true", help="tiny sizes, < 60 s")
+    parser.add_argument("--skip-implicit", action="store_true")
+    parser.add_argument("--threads", type=int, default=2)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
+                        format="%(asctime)s %(name)s: %(message)s")
+    logging.getLogger("faiss.loader").setLevel(logging.WARNING)
+    torch.set_num_threads(args.threads)
+    base, catalogues = (SMOKE, SMOKE_CATALOGUES) if args.smoke_test else (BASE, CATALOGUES)
+    steps, batches, data = {}, {}, {}
+    for num_items in catalogues:
+        sizes = replace(base, num_items=num_items)
+        users, items = data[num_items] = positives(sizes)
+        logger.info("%d items: %d positives", num_items, len(users))
+        batches[num_items] = Batches(users, items, sizes.batch)
+        for model, sampler in MODELS.items():
+            steps[model, num_items] = raytrec_step(raytrec_config(sizes, model, sampler), sizes,
+                                                   users, items)
+    for key, step in steps.items():
+        logger.info("warm-up %s", key)
+        for _ in range(base.warmup):
+            step(*batches[key[1]].next())
+    found = {key: Measured() for key in steps}
+    for r in range(base.rounds):
+        for key, step in steps.items():
+            times = timed_round(step, batches[key[1]], base.round_s)
+            found[key].step_seconds += times
+            found[key].rounds.append(len(times) * base.batch / sum(times))
+        logger.info("round %d/%d", r + 1, base.rounds)
+    smallest = catalogues[0]
+    for (model, num_items), m in found.items():
+        rate = m.rate(base.batch)
+        emit({"model": f"raytrec-{model}", "num_items": num_items, "num_users": base.num_users,
+              "positives_per_s": round(rate, 1),
+              "median_step_positives_per_s": round(m.median_rate(base.batch), 1),
+              "rate_vs_smallest": round(rate / found[model, smallest].rate(base.batch), 3),
+              "dim": base.dim, "batch_size": base.batch, "threads": args.threads,
+              "steps": len(m.step_seconds)})
+    if args.skip_implicit:
+        return
+    for num_items in catalogues:
+        users, items = data[num_items]
+        row = implicit_bpr(users, items, replace(base, num_items=num_items), args.threads)
+        ours = found["bpr", num_items].rate(base.batch)
+        emit({"model": "implicit-bpr", "num_items": num_items, "num_users": base.num_users,
+              "positives_per_s": round(row["positives_per_s"], 1),
+              "raytrec_bpr_vs_implicit": round(ours / row["positives_per_s"], 3),
+              "iterations": row["iterations"], "threads": args.threads})
+
+
+if __name__ == "__main__":
+    main()
