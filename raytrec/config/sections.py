@@ -55,12 +55,16 @@ class EvalSection:
         metric: the validation metric that picks the best epoch, e.g. ``recall@50``.
         chunk_size: users scored at once; bounds memory whatever the number of users.
         every: evaluate every this many epochs (and always after the last).
+        max_users: validate on a sample of this many validation users (drawn once, seeded by
+            ``train.seed``), to pick the best epoch cheaply on a large data set; null: all.
+            Test always scores every test user.
     """
 
     ks: list[int] = field(default_factory=lambda: [10, 20, 50, 100])
     metric: str = "recall@50"
     chunk_size: int = 2048
     every: int = 1
+    max_users: int | None = None
 
     def __post_init__(self) -> None:
         if not self.ks or any(int(k) < 1 for k in self.ks):
@@ -74,6 +78,8 @@ class EvalSection:
             )
         if self.chunk_size < 1 or self.every < 1:
             raise ValueError("chunk_size and every must be >= 1")
+        if self.max_users is not None and self.max_users < 1:
+            raise ValueError(f"max_users must be >= 1 or null, got {self.max_users}")
 
 
 @dataclass

@@ -37,7 +37,7 @@ from raytrec.train.checkpoint import write_checkpoint
 from raytrec.train.failures import reported
 from raytrec.train.session import LocalSession, RayTrainSession, Session
 from raytrec.train.step import train_step
-from raytrec.train.validation import cold_and_warm, evaluate_split
+from raytrec.train.validation import cold_and_warm, evaluate_split, sample_users
 
 logger = logging.getLogger(__name__)
 
@@ -88,6 +88,7 @@ def train_loop(job: dict[str, Any], session: Session) -> dict[str, Any]:
     start, history = _restore(session, mapper, loss, optimizer, best)
     retriever = build_retriever(config)
     valid = EvalData.load(data_dir, "valid", info.num_users, info.positives)
+    valid_users = sample_users(valid.relevant.users(), eval_cfg["max_users"], train["seed"])
     for epoch in range(start, train["epochs"]):
         if best.should_stop:
             break
@@ -104,8 +105,10 @@ def train_loop(job: dict[str, Any], session: Session) -> dict[str, Any]:
         metrics: dict[str, Any] = {"epoch": epoch + 1}
         metrics.update({f"train/{k}": v for k, v in stats.items()})
         if (epoch + 1) % eval_cfg["every"] == 0 or epoch + 1 == train["epochs"]:
+            started = time.perf_counter()
             found = evaluate_split(mapper, retriever, valid, eval_cfg, session.rank,
-                                   session.world_size, device)
+                                   session.world_size, device, valid_users)
+            metrics["eval_seconds"] = time.perf_counter() - started
             metrics.update({f"valid/{k}": v for k, v in found.items()})
             best.update(epoch + 1, metrics, mapper)
         history.append(metrics)

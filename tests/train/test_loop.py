@@ -33,6 +33,17 @@ def test_example_plugin_loss_trains_by_name(tmp_path: Path) -> None:
     assert summary["epochs_run"] == 2 and summary["test"]["users"] > 0
 
 
+def test_validation_on_a_sample_of_users_and_its_time_reported(tmp_path: Path) -> None:
+    cfg = write_config(tmp_path / "c.yaml", train={"epochs": 2}, eval={"max_users": 40})
+    job = create_job(cfg, [], tmp_path / "run", overwrite=False)
+    summary = run_job(job)
+    rows = [json.loads(line) for line in (job.run_dir / "progress.jsonl").read_text().splitlines()]
+    epochs = [r for r in rows if not r.get("finished")]
+    assert [r["valid/users"] for r in epochs] == [40, 40]
+    assert all(r["eval_seconds"] > 0 for r in epochs)
+    assert summary["valid"]["users"] == 40 and summary["test"]["users"] > 40  # test: everyone
+
+
 RESUMABLE = {
     "embedding": {},
     "two-tower, dropout and ID dropout": {
