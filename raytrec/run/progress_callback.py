@@ -1,4 +1,5 @@
-"""A Train V2 callback that records rank 0's metrics in the run directory."""
+"""A Train V2 callback that records rank 0's metrics in the run directory, with every
+worker's peak memory."""
 
 from __future__ import annotations
 
@@ -18,5 +19,9 @@ class ProgressCallback(UserCallback):
 
     def after_report(self, run_context: Any, metrics: list[dict[str, Any]],
                      checkpoint: Any) -> None:
-        if metrics:
-            append_progress(Path(self.run_dir), metrics[0])
+        if not metrics:
+            return
+        row = dict(metrics[0])
+        if len(metrics) > 1 and "peak_rss_mb" in row:
+            row["peak_rss_mb_by_rank"] = [m.get("peak_rss_mb") for m in metrics]
+        append_progress(Path(self.run_dir), row)

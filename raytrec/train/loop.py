@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import logging
 import math
+import resource
 import shutil
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -111,12 +113,19 @@ def train_loop(job: dict[str, Any], session: Session) -> dict[str, Any]:
             metrics["eval_seconds"] = time.perf_counter() - started
             metrics.update({f"valid/{k}": v for k, v in found.items()})
             best.update(epoch + 1, metrics, mapper)
+        metrics["peak_rss_mb"] = peak_rss_mb()
         history.append(metrics)
         state = {"epoch": epoch + 1, "model": mapper.state_dict(), "loss": loss.state_dict(),
                  "optimizer": optimizer.state_dict(), "tracker": best.state_dict(),
                  "history": history, "finished": False}
         _report(session, config, metrics, state)
     return _finish(job, session, mapper, retriever, best, history, info)
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident memory so far, in MiB (Linux reports KiB, macOS bytes)."""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / (1 << 20) if sys.platform == "darwin" else peak / 1024
 
 
 def _batches(data_dir: str, session: Session, num_train: int, batch_size: int,

@@ -40,7 +40,7 @@ def test_validation_on_a_sample_of_users_and_its_time_reported(tmp_path: Path) -
     rows = [json.loads(line) for line in (job.run_dir / "progress.jsonl").read_text().splitlines()]
     epochs = [r for r in rows if not r.get("finished")]
     assert [r["valid/users"] for r in epochs] == [40, 40]
-    assert all(r["eval_seconds"] > 0 for r in epochs)
+    assert all(r["eval_seconds"] > 0 and r["peak_rss_mb"] > 50 for r in epochs)
     assert summary["valid"]["users"] == 40 and summary["test"]["users"] > 40  # test: everyone
 
 

@@ -26,6 +26,9 @@ def test_two_workers_train_and_evaluate_every_user_once(tmp_path: Path, ray_clus
     epochs = [row for row in progress if not row.get("finished")]
     assert [row["epoch"] for row in epochs] == [1, 2]
     assert all(row["valid/users"] == valid_users for row in epochs)
+    # Every worker's peak memory, in MiB: a torch process holds more than 50.
+    assert all(len(row["peak_rss_mb_by_rank"]) == 2 and min(row["peak_rss_mb_by_rank"]) > 50
+               for row in epochs)
     assert summary["test"]["users"] == test_users
     assert summary["test"]["recall@20"] > 0
     assert (job.run_dir / "item_embeddings.parquet").is_file()
