@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import KW_ONLY, dataclass, field
+from typing import Any
 
 import torch
 from torch import nn
@@ -128,6 +129,11 @@ class Loss(nn.Module, ABC):
     # Whether the loss reads ``log_q`` as the probability a negative was drawn with (logQ
     # correction); such a loss cannot train on a sampler whose ``log_q_known`` is False.
     uses_log_q: bool = False
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "metrics" in vars(cls) and "distances" not in vars(cls):  # the attribute's old name
+            cls.distances = vars(cls)["metrics"]
 
     def setup(self, info: DataInfo) -> None:
         """Called once per worker with training-data statistics."""

@@ -129,3 +129,15 @@ def test_a_torch_component_without_super_init_is_a_config_problem() -> None:
     obj, problems = bind("loss", NoSuper, {})
     assert obj is None and [str(p) for p in problems] == [
         "loss: NoSuper.__init__ must call super().__init__() first (it is a torch module)"]
+
+
+def test_a_loss_declaring_distances_under_the_old_name_is_still_checked() -> None:
+    from raytrec.losses import Loss
+
+    class OldStyle(Loss):
+        metrics = ("l2",)
+
+        def compute(self, batch):
+            raise NotImplementedError
+
+    assert OldStyle.distances == ("l2",)
