@@ -8,6 +8,7 @@ from raytrec.config.bind import bind, defaults, with_current_names
 from raytrec.config.defaults import DEFAULTS, PLUGIN_SECTIONS
 from raytrec.config.sections import EvalSection, ScalingSection, TrainSection
 from raytrec.data.splits import SplitConfig
+from raytrec.distance import DISTANCES
 from raytrec.errors import ConfigError, Problem, did_you_mean, unknown_name
 from raytrec.plugins import Registry
 
@@ -58,6 +59,10 @@ def _plugin(section: str, kind: str, value: Any, registry: Registry,
                                           {k: v for k, v in value.items() if k != "name"})
     obj, found = bind(section, cls, kwargs)
     problems += renaming + found
+    if kind == "mapper" and obj is not None and getattr(obj, "distance", None) not in DISTANCES:
+        problems.append(Problem(section, f"{cls.__name__} must set self.distance to one of "
+                                f"{', '.join(DISTANCES)} in __init__ (its old name was metric)"))
+        obj = None
     return {"name": name, **defaults(cls), **kwargs}, obj
 
 

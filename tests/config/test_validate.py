@@ -141,3 +141,21 @@ def test_a_loss_declaring_distances_under_the_old_name_is_still_checked() -> Non
             raise NotImplementedError
 
     assert OldStyle.distances == ("l2",)
+
+
+def test_a_mapper_without_a_distance_is_named(monkeypatch) -> None:
+    from raytrec import plugins
+    from raytrec.mappers.embedding import EmbeddingMapper
+
+    class OldMapper(EmbeddingMapper):
+        def __init__(self, dim: int = 8) -> None:
+            super().__init__(dim=dim)
+            del self.distance
+            self.metric = "dot"  # the attribute's old name
+
+    entry = plugins.Entry("mapper", "old", OldMapper, "test-plugin", "0", "test")
+    monkeypatch.setattr(plugins, "_registry",
+                        plugins.Registry([*plugins.get_registry().entries(), entry]))
+    problems = _problems({"mapper": {"name": "old"}, "loss": {"name": "bpr"}})
+    assert problems["mapper"] == ("OldMapper must set self.distance to one of dot, cosine, l2 "
+                                  "in __init__ (its old name was metric)")
