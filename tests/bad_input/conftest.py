@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
@@ -30,12 +32,11 @@ def refused(capsys: pytest.CaptureFixture[str], tmp_path: Path, cfg: Path, *extr
 
 
 @pytest.fixture
-def extra_components(monkeypatch: pytest.MonkeyPatch):
+def extra_components() -> Iterator[Callable[[str, str, type], None]]:
     """Register more components in the process's registry, as an installed plugin would."""
+    with ExitStack() as stack:
 
-    def add(kind: str, name: str, cls: type) -> None:
-        base = plugins.get_registry()
-        entry = plugins.Entry(kind, name, cls, "test-plugin", "0", "test")
-        monkeypatch.setattr(plugins, "_registry", plugins.Registry([*base.entries(), entry]))
+        def add(kind: str, name: str, cls: type) -> None:
+            stack.enter_context(plugins.registered([(kind, name, cls)], "test-plugin"))
 
-    return add
+        yield add

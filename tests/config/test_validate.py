@@ -143,7 +143,7 @@ def test_a_loss_declaring_distances_under_the_old_name_is_still_checked() -> Non
     assert OldStyle.distances == ("l2",)
 
 
-def test_a_mapper_without_a_distance_is_named(monkeypatch) -> None:
+def test_a_mapper_without_a_distance_is_named() -> None:
     from raytrec import plugins
     from raytrec.mappers.embedding import EmbeddingMapper
 
@@ -153,9 +153,7 @@ def test_a_mapper_without_a_distance_is_named(monkeypatch) -> None:
             del self.distance
             self.metric = "dot"  # the attribute's old name
 
-    entry = plugins.Entry("mapper", "old", OldMapper, "test-plugin", "0", "test")
-    monkeypatch.setattr(plugins, "_registry",
-                        plugins.Registry([*plugins.get_registry().entries(), entry]))
-    problems = _problems({"mapper": {"name": "old"}, "loss": {"name": "bpr"}})
+    with plugins.registered([("mapper", "old", OldMapper)], "test-plugin"):
+        problems = _problems({"mapper": {"name": "old"}, "loss": {"name": "bpr"}})
     assert problems["mapper"] == ("OldMapper must set self.distance to one of dot, cosine, l2 "
                                   "in __init__ (its old name was metric)")
