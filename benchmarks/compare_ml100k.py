@@ -102,7 +102,8 @@ def mixed_throughput(run_dir: Path, extras: int, steps: int) -> float:
     from raytrec.config import read_yaml, validate, with_defaults
     from raytrec.data.store import read_train_shard, read_training_info
     from raytrec.plugins import get_registry
-    from raytrec.train.build import build_optimizer, build_parts
+    from raytrec.train.build import build_parts
+    from raytrec.train.optim import build_optimizer
     from raytrec.train.step import train_step
 
     raw = read_yaml(run_dir / "config.yaml")
@@ -112,7 +113,7 @@ def mixed_throughput(run_dir: Path, extras: int, steps: int) -> float:
     config = validate(with_defaults(raw), get_registry())
     info = read_training_info(run_dir / "data")
     parts = build_parts(config, info)
-    optimizer = build_optimizer(config, parts.mapper.parameters())
+    optimizer = build_optimizer(config, parts.mapper)
     users, items = (torch.from_numpy(a.copy()) for a in read_train_shard(run_dir / "data", 0, 1))
     batch = config["train"]["batch_size"]
     gen = torch.Generator().manual_seed(0)

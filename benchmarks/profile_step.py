@@ -39,7 +39,8 @@ from torch.profiler import ProfilerActivity, profile
 
 from raytrec.data.base import DataInfo
 from raytrec.data.store import UserItems
-from raytrec.train.build import Parts, build_optimizer, build_parts
+from raytrec.train.build import Parts, build_parts
+from raytrec.train.optim import build_optimizer
 from raytrec.train.step import train_step
 
 logger = logging.getLogger("benchmarks.profile_step")
@@ -91,7 +92,7 @@ def build(sizes: Sizes, model: str) -> tuple[Parts, torch.optim.Optimizer, Batch
     torch.manual_seed(0)
     parts = build_parts(config, info)
     parts.mapper.train()
-    return parts, build_optimizer(config, parts.mapper.parameters()), Batches(users, items,
+    return parts, build_optimizer(config, parts.mapper), Batches(users, items,
                                                                              sizes.batch)
 
 

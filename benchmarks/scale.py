@@ -1,5 +1,5 @@
 """RAY_AUTH_MODE=disabled .venv/bin/python benchmarks/scale.py [--smoke-test] [--threads N]
-    [--skip-implicit]
+    [--skip-implicit] [--sparse auto|true|false]
 
 How the cost of one training step grows with the catalogue: positives/s of raytrec's CML step
 (d=64, B=4096, U=20 uniform candidates) and BPR step (one negative) at 10k, 100k and 1M items,
@@ -9,13 +9,19 @@ BPR, ``implicit``'s BPR on the same positives and threads. The steps are
 ``benchmarks/throughput.py``, and are timed in interleaved rounds after warm-up steps, so that
 a burst of load from another process hits every size alike. One JSON line per model and size;
 the ``*_vs_smallest`` fields are the ratios to the 10k-item rate of the same model.
+A ``gather`` line per size times what no step can avoid: reading B·U random rows of the
+(I, D) table (``index_select``), which stays in cache at 10k items and goes to memory at 1M.
+``--sparse`` sets ``train.sparse`` (default ``auto``: row-sparse ID tables; ``false``: the
+dense updates of whole tables, for comparison).
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+import statistics
 import sys
+import time
 from dataclasses import replace
 
 import torch
@@ -47,12 +53,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--smoke-test", action="store_true", help="tiny sizes, < 60 s")
     parser.add_argument("--skip-implicit", action="store_true")
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--sparse", choices=["auto", "true", "false"], default="auto")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, stream=sys.stderr,
                         format="%(asctime)s %(name)s: %(message)s")
     logging.getLogger("faiss.loader").setLevel(logging.WARNING)
     torch.set_num_threads(args.threads)
     base, catalogues = (SMOKE, SMOKE_CATALOGUES) if args.smoke_test else (BASE, CATALOGUES)
+    sparse = {"true": True, "false": False}.get(args.sparse, "auto")
     steps, batches, data = {}, {}, {}
     for num_items in catalogues:
         sizes = replace(base, num_items=num_items)
@@ -60,8 +68,8 @@ def main(argv: list[str] | None = None) -> None:
         logger.info("%d items: %d positives", num_items, len(users))
         batches[num_items] = Batches(users, items, sizes.batch)
         for model, sampler in MODELS.items():
-            steps[model, num_items] = raytrec_step(raytrec_config(sizes, model, sampler), sizes,
-                                                   users, items)
+            config = raytrec_config(sizes, model, sampler, sparse)
+            steps[model, num_items] = raytrec_step(config, sizes, users, items)
     for key, step in steps.items():
         logger.info("warm-up %s", key)
         for _ in range(base.warmup):
@@ -81,7 +89,10 @@ def main(argv: list[str] | None = None) -> None:
               "median_step_positives_per_s": round(m.median_rate(base.batch), 1),
               "rate_vs_smallest": round(rate / found[model, smallest].rate(base.batch), 3),
               "dim": base.dim, "batch_size": base.batch, "threads": args.threads,
-              "steps": len(m.step_seconds)})
+              "sparse": args.sparse, "steps": len(m.step_seconds)})
+    for num_items in catalogues:
+        emit({"probe": "gather", "num_items": num_items, "rows": base.batch * base.candidates,
+              "ms": round(gather_ms(num_items, base), 3), "threads": args.threads})
     if args.skip_implicit:
         return
     for num_items in catalogues:
@@ -92,6 +103,20 @@ def main(argv: list[str] | None = None) -> None:
               "positives_per_s": round(row["positives_per_s"], 1),
               "raytrec_bpr_vs_implicit": round(ours / row["positives_per_s"], 3),
               "iterations": row["iterations"], "threads": args.threads})
+
+
+def gather_ms(num_items: int, sizes: Sizes, repeats: int = 50) -> float:
+    """Median milliseconds to gather B·U random rows of a (num_items, D) table."""
+    table = torch.randn(num_items, sizes.dim)
+    gen = torch.Generator().manual_seed(0)
+    ids = torch.randint(num_items, (sizes.batch * sizes.candidates,), generator=gen)
+    out = torch.empty(len(ids), sizes.dim)
+    times = []
+    for _ in range(repeats + 3):
+        start = time.perf_counter()
+        torch.index_select(table, 0, ids, out=out)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times[3:]) * 1000
 
 
 if __name__ == "__main__":

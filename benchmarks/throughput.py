@@ -48,7 +48,8 @@ from raytrec.data.base import DataInfo
 from raytrec.data.store import UserItems
 from raytrec.data.synthetic import SyntheticDataset
 from raytrec.plugins import get_registry
-from raytrec.train.build import build_optimizer, build_parts
+from raytrec.train.build import build_parts
+from raytrec.train.optim import build_optimizer
 from raytrec.train.step import train_step
 
 logger = logging.getLogger("benchmarks.throughput")
@@ -198,7 +199,8 @@ RAYTREC_MODELS: dict[str, tuple[str, dict[str, Any]]] = {
 }
 
 
-def raytrec_config(sizes: Sizes, loss: str, sampler: dict[str, Any]) -> dict[str, Any]:
+def raytrec_config(sizes: Sizes, loss: str, sampler: dict[str, Any],
+                   sparse: bool | str = "auto") -> dict[str, Any]:
     """A resolved config, as ``raytrec train`` would hand it to the loop."""
     if loss == "cml":
         raw: dict[str, Any] = {
@@ -212,7 +214,8 @@ def raytrec_config(sizes: Sizes, loss: str, sampler: dict[str, Any]) -> dict[str
             "sampler": {"name": "uniform", **sampler},
             "loss": {"name": "bpr", "l2": BPR_L2},
         }
-    raw["train"] = {"batch_size": sizes.batch, "optimizer": "adagrad", "lr": LR, "seed": 0}
+    raw["train"] = {"batch_size": sizes.batch, "optimizer": "adagrad", "lr": LR, "seed": 0,
+                    "sparse": sparse}
     return validate(with_defaults(raw), get_registry(), source="throughput")
 
 
@@ -228,7 +231,7 @@ def raytrec_step(config: dict[str, Any], sizes: Sizes, users: np.ndarray,
     parts = build_parts(config, info)
     mapper = parts.mapper
     mapper.train()
-    optimizer = build_optimizer(config, mapper.parameters())
+    optimizer = build_optimizer(config, mapper)
     generator = torch.Generator().manual_seed(1)
 
     def step(u: torch.Tensor, i: torch.Tensor) -> torch.Tensor:

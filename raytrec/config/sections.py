@@ -22,6 +22,11 @@ class TrainSection:
         device: ``auto`` picks CUDA when the worker has a GPU.
         patience: stop after this many evaluations without a better validation metric.
         threads: torch intra-op threads per worker; default: the CPUs Ray gives the worker.
+        sparse: row-sparse ID tables (``Mapper.id_tables``): each step updates, exchanges
+            between workers and constrains only the rows it touched, so its cost does not
+            grow with the catalogue (see ``raytrec.train.optim`` for what each optimizer
+            does on those rows). ``auto``: on when the mapper has ID tables; ``false``: dense
+            updates of whole tables, all-reduced by DDP.
     """
 
     epochs: int = 20
@@ -33,6 +38,7 @@ class TrainSection:
     device: Literal["auto", "cpu", "cuda"] = "auto"
     patience: int | None = None
     threads: int | None = None
+    sparse: bool | Literal["auto"] = "auto"
 
     def __post_init__(self) -> None:
         for name in ("epochs", "batch_size"):

@@ -106,6 +106,11 @@ def _cross_checks(built: dict[str, Any]) -> list[Problem]:
             "loss.logq_correction: false or use another sampler"))
     scaling = built.get("scaling")
     train = built.get("train")
+    if train is not None and mapper is not None and train.sparse is True and not mapper.id_tables:
+        problems.append(Problem(
+            "train.sparse", f"is true, but mapper '{type(mapper).__name__}' has no ID tables "
+            "(Mapper.id_tables is empty), so nothing can be row-sparse; set train.sparse: auto "
+            "or false"))
     if scaling is not None and train is not None:
         problems += _device_problems(scaling, train)
     return problems

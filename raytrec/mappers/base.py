@@ -6,6 +6,7 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from raytrec.data.base import DataInfo
@@ -57,11 +58,22 @@ class Mapper(nn.Module, ABC):
       norm), ``deterministic_scores`` must say False (the default detects those layers).
     - ``constrain`` projects after each optimiser step (CML's unit ball); ``penalty`` adds a
       term of the mapper's own to the loss.
+    - ID tables: list in ``id_tables`` the names (as ``named_parameters`` gives them) of the
+      ``(rows, D)`` tables the mapper reads by row only, and read them through
+      ``self.lookup(table, ids)`` or an ``nn.Embedding``. Under ``train.sparse`` (on by
+      default for such tables) their gradients are then row-sparse: a step updates, exchanges
+      between workers and ``constrain``s only the rows it touched, at a cost that does not
+      grow with the catalogue. Any other use of a listed table (a product with the whole
+      table) must not need its gradient — detach it when ``self.row_sparse`` is on.
     - Check with ``raytrec.testing.check_mapper(MyMapper, dim=32)``.
     """
 
     distance: str
     dim: int
+    # Names of the ID tables (see "ID tables" above); set in __init__.
+    id_tables: tuple[str, ...] = ()
+    # Whether the ID tables give row-sparse gradients this run (set by the trainer).
+    row_sparse: bool = False
 
     @abstractmethod
     def setup(self, info: DataInfo) -> None:
@@ -108,8 +120,30 @@ class Mapper(nn.Module, ABC):
         noisy = (nn.modules.dropout._DropoutNd, nn.modules.batchnorm._BatchNorm)
         return not any(isinstance(m, noisy) for m in self.modules())
 
-    def constrain(self) -> None:
-        """Project parameters back onto their constraint set after an optimizer step."""
+    def lookup(self, table: torch.Tensor, ids: torch.Tensor) -> torch.Tensor:
+        """Rows ``ids`` (any shape ``S``) of an ID table ``(rows, D)`` -> ``(*S, D)``;
+        a row-sparse gradient when ``row_sparse`` is on."""
+        return F.embedding(ids, table, sparse=self.row_sparse)
+
+    def use_row_sparse(self, on: bool) -> dict[str, nn.Parameter]:
+        """Switch the ID tables to row-sparse gradients (or back); the tables, by name,
+        when on. Raises ValueError if ``id_tables`` names a parameter the mapper lacks."""
+        params = dict(self.named_parameters())
+        missing = [name for name in self.id_tables if name not in params]
+        if missing:
+            raise ValueError(f"{type(self).__name__}.id_tables names {', '.join(missing)}, "
+                             f"which it does not have; its parameters: {', '.join(params)}")
+        self.row_sparse = on
+        for module in self.modules():
+            if isinstance(module, nn.Embedding):
+                module.sparse = on and any(params[n] is module.weight for n in self.id_tables)
+        return {name: params[name] for name in self.id_tables} if on else {}
+
+    def constrain(self, touched: dict[str, torch.Tensor] | None = None) -> None:
+        """Project parameters back onto their constraint set after an optimizer step.
+
+        ``touched``: under ``train.sparse``, the ids of the rows the step changed in each ID
+        table (by name); only those can have left the set. None: any may have."""
 
     def penalty(self) -> torch.Tensor | None:
         """An extra loss term of the mapper itself (added to the loss), or None."""

@@ -38,6 +38,7 @@ class EmbeddingMapper(Mapper):
             raise ValueError(f"init_std must be > 0, got {init_std}")
         self.dim, self.distance = dim, check_distance(distance)
         self.max_norm, self.init_std = max_norm, init_std
+        self.id_tables = ("user_emb", "item_emb")
         # Reused between steps: fresh multi-MB allocations page-fault on every batch.
         self._buffer = torch.empty(0)
 
@@ -49,10 +50,10 @@ class EmbeddingMapper(Mapper):
         self.constrain()
 
     def queries(self, users: torch.Tensor) -> torch.Tensor:
-        return self.user_emb[users]
+        return self.lookup(self.user_emb, users)
 
     def items(self, ids: torch.Tensor) -> torch.Tensor:
-        return self.item_emb[ids]
+        return self.lookup(self.item_emb, ids)
 
     def all_items(self, chunk: int = 65536) -> torch.Tensor:
         return self.item_emb
@@ -98,9 +99,14 @@ class EmbeddingMapper(Mapper):
         return out, sq
 
     @torch.no_grad()
-    def constrain(self) -> None:
+    def constrain(self, touched: dict[str, torch.Tensor] | None = None) -> None:
         if self.max_norm is None:
             return
-        for table in (self.user_emb, self.item_emb):
-            # y' = y / max(‖y‖ / max_norm, 1), in place.
-            table.data.renorm_(2, 0, self.max_norm)
+        for name in self.id_tables:
+            table = getattr(self, name).data
+            # y' = y / max(‖y‖ / max_norm, 1), in place; on the touched rows when known.
+            if touched is None:
+                table.renorm_(2, 0, self.max_norm)
+            elif len(rows := touched.get(name, table.new_empty(0, dtype=torch.int64))):
+                table.index_copy_(0, rows, table.index_select(0, rows).renorm_(2, 0,
+                                                                                self.max_norm))

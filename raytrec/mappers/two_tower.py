@@ -47,7 +47,10 @@ class Tower(nn.Module):
                 # Train rows as if cold now and then, so the features learn to stand alone.
                 cold = cold | (torch.rand(flat.shape, device=flat.device) < self.id_dropout)
             if bool(cold.any()):
-                mean = self.seen_weights @ self.ids.weight
+                # Row-sparse, the mean is a constant of the step: its gradient would touch
+                # every row of the table.
+                weight = self.ids.weight.detach() if self.ids.sparse else self.ids.weight
+                mean = self.seen_weights @ weight
                 part = torch.where(cold.unsqueeze(1), mean, part)
             parts.append(part)
         if self.encoder is not None:
@@ -71,7 +74,12 @@ class TwoTowerMapper(Mapper):
         dropout: dropout after each hidden layer.
         user_id_dropout, item_id_dropout: in training, the probability a user's (item's) ID
             embedding is replaced by the mean one, as for rows unseen in training, so that the
-            tower learns to serve cold rows from their features (DropoutNet-style).
+            tower learns to serve cold rows from their features (DropoutNet-style). Under
+            ``train.sparse`` that mean takes no gradient (it would touch every row).
+
+    Batch normalisation uses each worker's own batch statistics, as DistributedDataParallel
+    does; on GPUs the trainer converts it to SyncBatchNorm so that 2+ workers normalise as
+    one would.
     """
 
     def __init__(
@@ -99,6 +107,7 @@ class TwoTowerMapper(Mapper):
                 raise ValueError(f"{name} must be in [0, 1), got {value}")
         self.id_dim, self.dropout = id_dim, dropout
         self.id_dropout = {"user": user_id_dropout, "item": item_id_dropout}
+        self.id_tables = ("user_tower.ids.weight", "item_tower.ids.weight") if id_dim else ()
 
     def _tower(self, num: int, seen: np.ndarray, table, spec, what: str) -> Tower:
         encoder = None

@@ -5,8 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import torch
-
 from raytrec.data.base import DataInfo
 from raytrec.losses import Loss
 from raytrec.mappers import Mapper
@@ -40,21 +38,3 @@ def build_parts(config: dict[str, Any], info: DataInfo) -> Parts:
 def build_retriever(config: dict[str, Any]) -> Retriever:
     section = config["retriever"]
     return get_registry().create("retriever", section["name"], **_kwargs(section))
-
-
-def build_optimizer(config: dict[str, Any], params: Any,
-                    undecayed: Any = ()) -> torch.optim.Optimizer:
-    """The configured optimizer over ``params`` (the mapper's, with ``train.weight_decay``)
-    and ``undecayed`` (a loss's own parameters, such as InfoNCE's log-temperature, which a
-    decay would pull towards a temperature of 1)."""
-    train = config["train"]
-    groups = [{"params": list(params), "weight_decay": train["weight_decay"]}]
-    if own := list(undecayed):
-        groups.append({"params": own, "weight_decay": 0.0})
-    cls = {"adagrad": torch.optim.Adagrad, "adam": torch.optim.Adam,
-           "sgd": torch.optim.SGD}[train["optimizer"]]
-    try:
-        # One fused kernel per step instead of a pass per operation: ~3x faster on CPU.
-        return cls(groups, lr=train["lr"], fused=True)
-    except (RuntimeError, TypeError, ValueError):  # a device or parameter kind without it
-        return cls(groups, lr=train["lr"])

@@ -34,9 +34,10 @@ from raytrec.losses import Loss
 from raytrec.mappers import Mapper
 from raytrec.samplers import Sampler
 from raytrec.train.artifacts import METRICS_FILE, write_embeddings, write_json
-from raytrec.train.build import build_optimizer, build_parts, build_retriever
+from raytrec.train.build import build_parts, build_retriever
 from raytrec.train.checkpoint import write_checkpoint
 from raytrec.train.failures import reported
+from raytrec.train.optim import RunOptimizer, build_optimizer
 from raytrec.train.session import LocalSession, RayTrainSession, Session
 from raytrec.train.step import train_step
 from raytrec.train.validation import cold_and_warm, evaluate_split, sample_users
@@ -79,11 +80,11 @@ def train_loop(job: dict[str, Any], session: Session) -> dict[str, Any]:
     info = read_training_info(data_dir)
     parts = build_parts(config, info)
     mapper = parts.mapper.to(device)
-    model = session.prepare(mapper)
-    parts.sampler.attach(mapper)
     loss = parts.loss.to(device)
     # A loss may learn parameters of its own (InfoNCE's temperature).
-    optimizer = build_optimizer(config, mapper.parameters(), loss.parameters())
+    optimizer = build_optimizer(config, mapper, loss.parameters())
+    model = session.prepare(mapper, ignore=tuple(optimizer.tables))
+    parts.sampler.attach(mapper)
     generator = torch.Generator(device=device)
     batches = _batches(data_dir, session, info.num_train, train["batch_size"], loss.uses_ratings)
     best = Best(f"valid/{eval_cfg['metric']}", train["patience"])
@@ -194,7 +195,7 @@ class Best:
 
 
 def _restore(session: Session, mapper: torch.nn.Module, loss: torch.nn.Module,
-             optimizer: torch.optim.Optimizer, best: Best) -> tuple[int, list[dict]]:
+             optimizer: RunOptimizer, best: Best) -> tuple[int, list[dict]]:
     state = session.load_state()
     if state is None:
         return 0, []
@@ -211,9 +212,10 @@ def _restore(session: Session, mapper: torch.nn.Module, loss: torch.nn.Module,
 
 def run_epoch(
     model: nn.Module, mapper: Mapper, sampler: Sampler, loss: Loss,
-    optimizer: torch.optim.Optimizer, batches: ShardBatches, generator: torch.Generator,
+    optimizer: RunOptimizer, batches: ShardBatches, generator: torch.Generator,
 ) -> dict[str, float]:
-    """Train one epoch; mean loss and parts, positives/s of this worker, wall seconds.
+    """Train one epoch; mean loss and parts, positives/s of this worker, wall seconds, and
+    with 2+ workers the MB a worker received per step for the exchange of gradients.
 
     Raises NonFinite, naming the first such step, when a loss was NaN or infinite, or naming
     the parameters that hold NaN or inf after the epoch.
@@ -222,7 +224,7 @@ def run_epoch(
     total: dict[str, torch.Tensor] = {}
     watch = _FirstNonFinite()
     start = time.perf_counter()
-    rows = 0
+    rows, exchanged = 0, optimizer.exchanged_bytes
     for step, (users, items, ratings) in enumerate(batches.epoch(generator)):
         out = train_step(model, mapper, sampler, loss, optimizer, users, items, generator,
                          ratings)
@@ -239,6 +241,9 @@ def run_epoch(
         raise NonFinite(f"parameters {', '.join(bad)} hold NaN or inf")
     stats = {name: float(v) / batches.steps for name, v in total.items()}
     stats.update(epoch_seconds=seconds, positives_per_s=rows / max(seconds, 1e-9))
+    if optimizer.exchanged_bytes > exchanged:
+        stats["exchange_mb_per_step"] = (optimizer.exchanged_bytes - exchanged) / 2**20 \
+            / batches.steps
     return stats
 
 

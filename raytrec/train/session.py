@@ -15,6 +15,7 @@ from typing import Any, Protocol
 import torch
 
 from raytrec.train.checkpoint import STATE_FILE, newest_readable
+from raytrec.train.rows import distributed
 
 PROGRESS_FILE = "progress.jsonl"
 
@@ -24,7 +25,8 @@ class Session(Protocol):
     world_size: int
     device: torch.device
 
-    def prepare(self, module: torch.nn.Module) -> torch.nn.Module: ...
+    def prepare(self, module: torch.nn.Module, ignore: tuple[str, ...] = ()) -> torch.nn.Module:
+        ...
 
     def load_state(self) -> dict[str, Any] | None: ...
 
@@ -55,6 +57,25 @@ def load_reported(checkpoint: Any) -> dict[str, Any] | None:
         return newest_readable([Path(d)])
 
 
+def distribute(module: torch.nn.Module, ignore: tuple[str, ...],
+               device: torch.device) -> torch.nn.Module:
+    """``module`` on ``device``; with 2+ workers, DistributedDataParallel over the parameters
+    not named in ``ignore`` (the row-sparse ID tables, which the optimiser exchanges itself),
+    or no wrapper when that leaves none."""
+    from torch.nn.parallel import DistributedDataParallel
+
+    module = module.to(device)
+    ignored = set(ignore)
+    dense = [n for n, p in module.named_parameters() if p.requires_grad and n not in ignored]
+    if not (distributed() and dense):
+        return module
+    if device.type == "cuda":
+        # Batch statistics over the global batch, as one worker would have them.
+        module = torch.nn.SyncBatchNorm.convert_sync_batchnorm(module)
+    DistributedDataParallel._set_params_and_buffers_to_ignore_for_model(module, list(ignore))
+    return DistributedDataParallel(module, device_ids=[device] if device.type == "cuda" else None)
+
+
 class LocalSession:
     """The loop in this process: checkpoints kept under ``<run_dir>/checkpoints``."""
 
@@ -67,7 +88,7 @@ class LocalSession:
         self.device = resolve_device(device)
         self.keep = keep
 
-    def prepare(self, module: torch.nn.Module) -> torch.nn.Module:
+    def prepare(self, module: torch.nn.Module, ignore: tuple[str, ...] = ()) -> torch.nn.Module:
         return module.to(self.device)
 
     def _complete(self) -> list[Path]:
@@ -108,11 +129,8 @@ class RayTrainSession:
         self.device = ray.train.torch.get_device()
         torch.set_num_threads(max(1, threads))
 
-    def prepare(self, module: torch.nn.Module) -> torch.nn.Module:
-        """Move to this worker's device; DistributedDataParallel when there are 2+ workers."""
-        import ray.train.torch
-
-        return ray.train.torch.prepare_model(module)
+    def prepare(self, module: torch.nn.Module, ignore: tuple[str, ...] = ()) -> torch.nn.Module:
+        return distribute(module, ignore, self.device)
 
     def load_state(self) -> dict[str, Any] | None:
         import ray.train

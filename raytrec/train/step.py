@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import functools
+import inspect
+
 import torch
 import torch.distributed as dist
 from torch import nn
@@ -10,6 +13,7 @@ from raytrec.distance import candidate_scores, pair_scores
 from raytrec.losses import Loss, LossInput, LossOutput
 from raytrec.mappers import Mapper, MapperOutput
 from raytrec.samplers import Sampler
+from raytrec.train.optim import RunOptimizer
 
 
 def loss_of_batch(
@@ -73,16 +77,24 @@ def _sync_loss_grads(loss: Loss) -> None:
 
 
 def train_step(
-    model: nn.Module, mapper: Mapper, sampler: Sampler, loss: Loss,
-    optimizer: torch.optim.Optimizer, users: torch.Tensor, items: torch.Tensor,
-    generator: torch.Generator, ratings: torch.Tensor | None = None,
+    model: nn.Module, mapper: Mapper, sampler: Sampler, loss: Loss, optimizer: RunOptimizer,
+    users: torch.Tensor, items: torch.Tensor, generator: torch.Generator,
+    ratings: torch.Tensor | None = None,
 ) -> LossOutput:
-    # Zeroing in place reuses the gradient buffers: a fresh table-sized allocation per step
-    # costs page faults on every batch.
-    optimizer.zero_grad(set_to_none=False)
+    optimizer.zero_grad()
     out = loss_of_batch(model, mapper, sampler, loss, users, items, generator, ratings)
     out.loss.backward()
     _sync_loss_grads(loss)
-    optimizer.step()
-    mapper.constrain()
+    touched = optimizer.step()
+    if touched is not None and _constrains_rows(type(mapper)):
+        mapper.constrain(touched)
+    else:
+        mapper.constrain()
     return out
+
+
+@functools.cache
+def _constrains_rows(cls: type[Mapper]) -> bool:
+    """Whether ``cls.constrain`` takes the touched rows (one written before they existed
+    does not, and is given none: it projects whole tables)."""
+    return "touched" in inspect.signature(cls.constrain).parameters

@@ -56,7 +56,7 @@ class TuneSession:
         self.device = resolve_device(device)
         self.metric_key = metric_key
 
-    def prepare(self, module: torch.nn.Module) -> torch.nn.Module:
+    def prepare(self, module: torch.nn.Module, ignore: tuple[str, ...] = ()) -> torch.nn.Module:
         return module.to(self.device)
 
     def load_state(self) -> dict[str, Any] | None:

@@ -179,3 +179,13 @@ def test_evaluate_refuses_a_cutoff_larger_than_the_catalogue(tmp_path: Path, cap
     assert run_cli(capsys, "train", cfg, "--run-dir", run)[0] == 0
     code, _, err = run_cli(capsys, "evaluate", run, "--set", "eval.ks=[20,500]")
     assert code == 2 and "eval.ks: K=500 is not smaller than the catalogue" in err
+
+
+def test_row_sparse_training_of_a_mapper_without_id_tables(tmp_path: Path, capsys) -> None:
+    mapper = {"name": "two-tower", "id_dim": 0, "user_features": {"numeric": ["age"]},
+              "item_features": {"multi_hot": ["genres"]}}
+    cfg = write_config(tmp_path / "c.yaml", mapper=mapper, loss={"name": "infonce"},
+                       sampler={"name": "in-batch"}, train={"sparse": True})
+    err = refused(capsys, tmp_path, cfg)
+    assert "train.sparse: is true, but mapper 'TwoTowerMapper' has no ID tables" in err
+    assert "set train.sparse: auto or false" in err

@@ -1,0 +1,94 @@
+"""RAY_AUTH_MODE=disabled .venv/bin/python benchmarks/workers.py [--smoke-test] [--epochs N]
+
+What a second worker adds, through Ray Train: the CML config (examples/cml_ml100k.yaml, d=100,
+with U=20 candidates) on two synthetic data sets (``DATA``: MovieLens-1M-sized tables, and a
+1M-item catalogue), each trained by 1 worker of 1 CPU and by 2 workers of 1 CPU, in one run,
+with ``train.sparse`` at its default (row-sparse ID tables). On the MovieLens-1M-sized tables
+the 2-worker fit runs once more with ``train.sparse: false`` (whole tables under DDP), for the
+bytes a worker receives per step either way.
+
+One JSON line per fit: median ``train/epoch_seconds`` of epochs 2+ (the first warms up),
+global positives/s (training positives / epoch seconds), ``exchange_mb_per_step`` (what each
+worker received per step for the gradient exchange, from ``progress.jsonl``), peak RSS per
+worker; then one ``speed-up`` line per data set: 1-worker epoch seconds / 2-worker epoch
+seconds. Validation runs once, after the last epoch, on 2,000 users. Only ratios within one
+run mean anything on a shared machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import statistics
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from ml100k import CML_CONFIG, Run, emit, median_epoch_seconds, train
+
+logger = logging.getLogger("benchmarks.workers")
+
+DATA = {
+    "ml1m-sized": "data={name: synthetic, num_users: 6040, num_items: 3706, "
+                  "interactions_per_user: 165.6, seed: 0}",
+    "1m-items": "data={name: synthetic, num_users: 100000, num_items: 1000000, "
+                "interactions_per_user: 20, seed: 0}",
+}
+SMOKE_DATA = {"tiny": "data={name: synthetic, num_users: 300, num_items: 2000, seed: 0}"}
+LAYOUTS = {
+    "1_worker": ["scaling.num_workers=1", "scaling.cpus_per_worker=1"],
+    "2_workers": ["scaling.num_workers=2", "scaling.cpus_per_worker=1"],
+}
+
+
+def fit_row(name: str, layout: str, sparse: str, run: Run) -> dict[str, Any]:
+    seconds = median_epoch_seconds(run)
+    num_train = _num_train(run)
+    last = run.progress[-1]
+    exchanged = run.epoch_values("train/exchange_mb_per_step")
+    return {"data": name, "layout": layout, "sparse": sparse,
+            "median_epoch_seconds": round(seconds, 3),
+            "positives_per_s": round(num_train / seconds, 1),
+            "exchange_mb_per_step": round(statistics.median(exchanged), 4) if exchanged else 0.0,
+            "peak_rss_mb_by_rank": last.get("peak_rss_mb_by_rank", [last.get("peak_rss_mb")]),
+            "epochs": len(run.progress), "fit_seconds": round(run.fit_seconds, 1)}
+
+
+def _num_train(run: Run) -> int:
+    from raytrec.data.store import read_training_info
+
+    return read_training_info(run.run_dir / "data").num_train
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--smoke-test", action="store_true", help="tiny data, 2 epochs")
+    parser.add_argument("--epochs", type=int, default=4)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
+                        format="%(asctime)s %(name)s: %(message)s")
+    data, epochs = (SMOKE_DATA, 2) if args.smoke_test else (DATA, args.epochs)
+    common = [f"train.epochs={epochs}", "train.patience=null", f"eval.every={epochs}",
+              "eval.max_users=2000", "sampler.num_negatives=20"]
+    with tempfile.TemporaryDirectory(prefix="raytrec-workers-") as tmp:
+        for name, source in data.items():
+            seconds = {}
+            fits = [(layout, "auto") for layout in LAYOUTS]
+            if name != "1m-items":  # whole tables under DDP take minutes an epoch there
+                fits.append(("2_workers", "false"))
+            for layout, sparse in fits:
+                run_dir = Path(tmp) / f"{name}-{layout}-{sparse}"
+                run = train(CML_CONFIG, [source, *common, *LAYOUTS[layout],
+                                         f"train.sparse={sparse}"], run_dir)
+                row = fit_row(name, layout, sparse, run)
+                emit(row)
+                if sparse == "auto":
+                    seconds[layout] = row["median_epoch_seconds"]
+            emit({"data": name, "speed_up_2_workers": round(
+                seconds["1_worker"] / seconds["2_workers"], 3), **seconds})
+
+
+if __name__ == "__main__":
+    main()

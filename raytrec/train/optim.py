@@ -1,0 +1,168 @@
+"""The optimiser of a run: the configured rule (``train.optimizer``, ``lr``) for the dense
+parameters, and under ``train.sparse`` the same rule on the touched rows of the ID tables.
+
+Row-sparse forms (``SPARSE``):
+
+- ``adagrad``: exactly Adagrad on the rows a step touches. An untouched row's gradient is
+  zero, so dense Adagrad leaves it alone too; the sparse form only skips the work.
+- ``sgd``: exactly SGD on the touched rows, for the same reason.
+- ``adam``: lazy Adam (torch's ``SparseAdam``, TensorFlow's ``LazyAdam``): a row's moments
+  decay only on the steps that touch it, where dense Adam would decay them every step and
+  keep moving a row after its last gradient.
+- ``train.weight_decay`` is applied to the touched rows only (dense decay would shrink every
+  row every step).
+
+Checkpoints hold one state per parameter in the order of the mapper's then the loss's
+parameters, whatever the split, so a run resumes across a change of ``train.sparse`` (and
+from checkpoints written before it existed): Adagrad's and Adam's per-parameter state has the
+same keys in either form.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import nn
+
+from raytrec.mappers import Mapper
+from raytrec.train.rows import coalesce, distributed, gather_rows, gather_sizes
+
+DENSE = {"adagrad": torch.optim.Adagrad, "adam": torch.optim.Adam, "sgd": torch.optim.SGD}
+SPARSE = {"adagrad": torch.optim.Adagrad, "adam": torch.optim.SparseAdam,
+          "sgd": torch.optim.SGD}
+
+
+def sparse_wanted(config: dict[str, Any], mapper: Mapper) -> bool:
+    """``train.sparse``: ``auto`` is on when the mapper has ID tables."""
+    wanted = config["train"].get("sparse", "auto")
+    return bool(mapper.id_tables) if wanted == "auto" else bool(wanted)
+
+
+class RunOptimizer:
+    """Dense parameters under the configured torch optimiser (fused where it can be); ID
+    tables, when row-sparse, under its sparse form over the rows of every worker.
+
+    ``step`` returns the rows it changed in each table (None when no table is row-sparse),
+    for ``Mapper.constrain``.
+    """
+
+    def __init__(self, config: dict[str, Any], mapper: Mapper,
+                 own: Any = (), sparse: bool = False) -> None:
+        train = config["train"]
+        own = list(own)
+        self.tables: dict[str, nn.Parameter] = mapper.use_row_sparse(sparse)
+        table_ids = {id(p) for p in self.tables.values()}
+        self.order = [*mapper.parameters(), *own]  # the checkpoint's order
+        dense = [p for p in mapper.parameters() if id(p) not in table_ids]
+        self.weight_decay = train["weight_decay"]
+        groups = ([{"params": dense, "weight_decay": self.weight_decay}] if dense else []) + \
+                 ([{"params": own, "weight_decay": 0.0}] if own else [])
+        self.dense = _fused(DENSE[train["optimizer"]], groups, train["lr"]) if groups else None
+        self.sparse = (SPARSE[train["optimizer"]](list(self.tables.values()), lr=train["lr"])
+                       if self.tables else None)
+        if self.tables:
+            # The optimisers build sparse tensors from coalesced parts; saying the (default)
+            # choice out loud keeps torch from warning about it in every worker.
+            torch.sparse.check_sparse_tensor_invariants.disable()
+        # Bytes a worker receives per step: DDP all-reduces the dense mapper gradients; the
+        # tables travel as their touched rows (counted as they are sent).
+        self.dense_bytes = sum(p.numel() * p.element_size() for p in dense) \
+            if distributed() else 0
+        self.exchanged_bytes = 0
+
+    def zero_grad(self) -> None:
+        if self.dense is not None:
+            # In place: a fresh table-sized allocation per step page-faults on every batch.
+            self.dense.zero_grad(set_to_none=False)
+        for p in self.tables.values():
+            p.grad = None
+
+    def step(self) -> dict[str, torch.Tensor] | None:
+        touched = self._table_gradients() if self.sparse is not None else None
+        if self.sparse is not None:
+            self.sparse.step()
+        if self.dense is not None:
+            self.dense.step()
+        self.exchanged_bytes += self.dense_bytes
+        return touched
+
+    def _table_gradients(self) -> dict[str, torch.Tensor]:
+        """Replace each table's gradient by the coalesced sum over workers (divided by the
+        world size, as DDP averages), with the decay of the touched rows; return their ids."""
+        local = {name: self._local_rows(name, p) for name, p in self.tables.items()}
+        sizes = None
+        if distributed():
+            device = next(iter(self.tables.values())).device
+            sizes = gather_sizes([len(ids) for ids, _ in local.values()], device)
+        touched = {}
+        for k, (name, p) in enumerate(self.tables.items()):
+            ids, rows = local[name]
+            if sizes is not None:
+                ids, rows, received = gather_rows(ids, rows, sizes[:, k])
+                rows /= len(sizes)
+                self.exchanged_bytes += received
+            if self.weight_decay:
+                rows += self.weight_decay * p.detach().index_select(0, ids)
+            # Built here from coalesced parts: the invariant checks would re-sort them.
+            p.grad = (torch.sparse_coo_tensor(ids.unsqueeze(0), rows, p.shape,
+                                              is_coalesced=True, check_invariants=False)
+                      if len(ids) else None)
+            touched[name] = ids
+        return touched
+
+    def _local_rows(self, name: str, p: nn.Parameter) -> tuple[torch.Tensor, torch.Tensor]:
+        grad = p.grad
+        if grad is None:
+            empty = torch.empty(0, dtype=torch.int64, device=p.device)
+            return empty, torch.empty(0, p.shape[1], dtype=p.dtype, device=p.device)
+        if not grad.is_sparse:
+            raise RuntimeError(
+                f"ID table '{name}' got a dense gradient: the mapper reads it other than "
+                "through Mapper.lookup or an nn.Embedding; read it that way, or leave it out "
+                "of Mapper.id_tables")
+        return coalesce(grad._indices()[0], grad._values())
+
+    def state_dict(self) -> dict[str, Any]:
+        """One state per parameter, keyed by its place in the checkpoint's order."""
+        where = {id(p): i for i, p in enumerate(self.order)}
+        state: dict[int, dict[str, Any]] = {}
+        for opt in self._parts():
+            for p, saved in opt.state.items():
+                state[where[id(p)]] = {k: _step_tensor(v) if k == "step" else v
+                                       for k, v in saved.items()}
+        return {"state": state, "param_groups": [{"params": list(range(len(self.order)))}]}
+
+    def load_state_dict(self, saved: dict[str, Any]) -> None:
+        """Load this class's state or a torch optimizer's over the same parameters."""
+        where = {id(p): i for i, p in enumerate(self.order)}
+        for opt in self._parts():
+            own = opt.state_dict()
+            params = [p for group in opt.param_groups for p in group["params"]]
+            own["state"] = {j: saved["state"][where[id(p)]] for j, p in enumerate(params)
+                            if where[id(p)] in saved["state"]}
+            opt.load_state_dict(own)
+
+    def _parts(self) -> list[torch.optim.Optimizer]:
+        return [opt for opt in (self.dense, self.sparse) if opt is not None]
+
+
+def _step_tensor(step: Any) -> Any:
+    """Steps as float tensors, as the fused and dense forms keep them (SparseAdam: ints)."""
+    return step if isinstance(step, torch.Tensor) else torch.tensor(float(step))
+
+
+def _fused(cls: type[torch.optim.Optimizer], groups: list[dict[str, Any]],
+           lr: float) -> torch.optim.Optimizer:
+    try:
+        # One fused kernel per step instead of a pass per operation: ~3x faster on CPU.
+        return cls(groups, lr=lr, fused=True)
+    except (RuntimeError, TypeError, ValueError):  # a device or parameter kind without it
+        return cls(groups, lr=lr)
+
+
+def build_optimizer(config: dict[str, Any], mapper: Mapper, own: Any = ()) -> RunOptimizer:
+    """The run's optimiser over ``mapper`` and ``own`` (a loss's own parameters, such as
+    InfoNCE's log-temperature, never decayed: a decay would pull it towards a temperature
+    of 1), row-sparse as ``train.sparse`` says."""
+    return RunOptimizer(config, mapper, own, sparse=sparse_wanted(config, mapper))

@@ -1,0 +1,93 @@
+"""``python exchange_worker.py MODEL SPARSE RANK WORLD PORT OUT``: STEPS training steps on fixed
+global batches of B positives and their negatives, this rank taking its share of the rows;
+writes the mapper's parameters (``OUT``) and what the optimiser exchanged (``OUT.json``).
+
+Run by ``test_exchange.py``: as one worker, and as two over gloo, the same steps must give
+the same parameters.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from datetime import timedelta
+from typing import Any
+
+import torch
+import torch.distributed as dist
+from torch.nn.parallel import DistributedDataParallel
+
+from raytrec.config import validate, with_defaults
+from raytrec.plugins import get_registry
+from raytrec.samplers import Negatives
+from raytrec.testing.common import tiny_info
+from raytrec.train.build import build_parts
+from raytrec.train.optim import build_optimizer
+from raytrec.train.session import distribute
+from raytrec.train.step import train_step
+
+USERS, ITEMS, B, N, STEPS = 64, 200, 32, 5, 6
+
+CONFIGS: dict[str, dict[str, Any]] = {
+    # lambda_c 0: the covariance regulariser is a statistic of each worker's batch.
+    "cml": {"mapper": {"name": "embedding", "dim": 8, "distance": "l2", "max_norm": 1.0},
+            "loss": {"name": "cml", "margin": 0.5, "lambda_c": 0.0}},
+    "bpr": {"mapper": {"name": "embedding", "dim": 8, "distance": "dot"},
+            "loss": {"name": "bpr", "l2": 0.01}},
+    # No hidden layer: batch normalisation would be a statistic of each worker's batch.
+    "two-tower": {"mapper": {"name": "two-tower", "dim": 8, "id_dim": 8, "hidden": [],
+                             "item_features": {"multi_hot": ["genres"]}},
+                  "loss": {"name": "infonce", "temperature": 0.2, "learnable": True}},
+}
+
+
+class Given:
+    """The negatives the driver sets before each step."""
+
+    ids: torch.Tensor
+
+    def sample(self, users: torch.Tensor, items: torch.Tensor,
+               generator: torch.Generator) -> Negatives:
+        return Negatives(self.ids, torch.zeros(self.ids.shape), shared=False)
+
+
+def main(model: str, sparse: str, rank: int, world: int, port: int, out: str) -> None:
+    torch.set_num_threads(1)
+    if world > 1:
+        os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
+        dist.init_process_group("gloo", rank=rank, world_size=world,
+                                timeout=timedelta(seconds=60))
+    raw = {**CONFIGS[model], "sampler": {"name": "uniform", "num_negatives": N},
+           "train": {"optimizer": "adagrad", "lr": 0.1, "sparse": sparse == "true",
+                     "weight_decay": 0.001}}
+    config = validate(with_defaults(raw), get_registry())
+    torch.manual_seed(0)
+    parts = build_parts(config, tiny_info(num_users=USERS, num_items=ITEMS))
+    mapper, loss = parts.mapper, parts.loss
+    optimizer = build_optimizer(config, mapper, loss.parameters())
+    wrapped = distribute(mapper, tuple(optimizer.tables), torch.device("cpu"))
+    sampler = Given()
+    data = torch.Generator().manual_seed(1)
+    for _ in range(STEPS):
+        users = torch.randint(USERS, (B,), generator=data)
+        items = torch.randint(ITEMS, (B,), generator=data)
+        negatives = torch.randint(ITEMS, (B, N), generator=data)
+        mine = slice(rank * B // world, (rank + 1) * B // world)
+        sampler.ids = negatives[mine]
+        train_step(wrapped, mapper, sampler, loss, optimizer, users[mine], items[mine],
+                   data)
+    torch.save({**mapper.state_dict(), **{f"loss.{k}": v for k, v in loss.state_dict().items()}},
+               out)
+    with open(out + ".json", "w") as fh:
+        json.dump({"exchanged_bytes": optimizer.exchanged_bytes,
+                   "ddp": isinstance(wrapped, DistributedDataParallel),
+                   "tables": list(optimizer.tables)}, fh)
+    if world > 1:
+        dist.barrier()  # neither rank tears gloo down while the other still talks to it
+        dist.destroy_process_group()
+
+
+if __name__ == "__main__":
+    m, s, r, w, p, o = sys.argv[1:]
+    main(m, s, int(r), int(w), int(p), o)

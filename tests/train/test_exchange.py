@@ -1,0 +1,61 @@
+"""Two workers over gloo, each taking half of every global batch, train the same parameters as
+one worker taking all of it: row-sparse ID tables exchanged as (row ids, rows), dense
+parameters under DDP, and with ``train.sparse: false`` the whole tables under DDP."""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+WORKER = Path(__file__).with_name("exchange_worker.py")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _run(model: str, sparse: bool, world: int, out: Path) -> list[Path]:
+    port = _free_port()
+    outs = [out / f"{model}-{world}-{rank}.pt" for rank in range(world)]
+    procs = [subprocess.Popen([sys.executable, str(WORKER), model, str(sparse).lower(),
+                               str(rank), str(world), str(port), str(path)],
+                              stderr=subprocess.PIPE, text=True)
+             for rank, path in enumerate(outs)]
+    for proc in procs:
+        try:
+            _, err = proc.communicate(timeout=120)
+        except subprocess.TimeoutExpired:
+            for p in procs:
+                p.kill()
+            raise
+        assert proc.returncode == 0, err[-3000:]
+    return outs
+
+
+@pytest.mark.parametrize(("model", "sparse"), [("cml", True), ("bpr", True),
+                                               ("two-tower", True), ("cml", False)])
+def test_two_workers_train_what_one_does(model: str, sparse: bool, tmp_path: Path) -> None:
+    (one,) = _run(model, sparse, 1, tmp_path)
+    first, second = _run(model, sparse, 2, tmp_path)
+    alone, a, b = (torch.load(p) for p in (one, first, second))
+    for name, value in alone.items():
+        assert torch.equal(a[name], b[name]), f"{name}: the replicas differ"
+        assert torch.allclose(a[name], value, rtol=1e-4, atol=1e-6), \
+            f"{name}: 2 workers moved it {float((a[name] - value).abs().max()):.3g} off 1 worker"
+    report = json.loads(Path(f"{first}.json").read_text())
+    if sparse:
+        assert report["tables"], "the ID tables are row-sparse"
+        assert report["ddp"] == (model == "two-tower"), "DDP only over dense parameters"
+    else:
+        assert report["ddp"] and not report["tables"]
+    assert report["exchanged_bytes"] > 0
+    changed = [n for n, v in alone.items() if v.is_floating_point()]
+    assert changed, "the run has parameters to compare"
