@@ -9,8 +9,10 @@ BPR, ``implicit``'s BPR on the same positives and threads. The steps are
 ``benchmarks/throughput.py``, and are timed in interleaved rounds after warm-up steps, so that
 a burst of load from another process hits every size alike. One JSON line per model and size;
 the ``*_vs_smallest`` fields are the ratios to the 10k-item rate of the same model.
-A ``gather`` line per size times what no step can avoid: reading B·U random rows of the
-(I, D) table (``index_select``), which stays in cache at 10k items and goes to memory at 1M.
+``minor_faults_per_step`` counts page faults: a fresh table-sized allocation per step would
+show as one fault per 4 KiB of the table. A ``gather`` line per size times what no step can
+avoid: reading B·U random rows of the (I, D) table (``index_select``), which stays in cache
+at 10k items and goes to memory at 1M.
 ``--sparse`` sets ``train.sparse`` (default ``auto``: row-sparse ID tables; ``false``: the
 dense updates of whole tables, for comparison).
 """
@@ -19,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import resource
 import statistics
 import sys
 import time
@@ -75,9 +78,12 @@ def main(argv: list[str] | None = None) -> None:
         for _ in range(base.warmup):
             step(*batches[key[1]].next())
     found = {key: Measured() for key in steps}
+    faults = dict.fromkeys(steps, 0)
     for r in range(base.rounds):
         for key, step in steps.items():
+            before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
             times = timed_round(step, batches[key[1]], base.round_s)
+            faults[key] += resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before
             found[key].step_seconds += times
             found[key].rounds.append(len(times) * base.batch / sum(times))
         logger.info("round %d/%d", r + 1, base.rounds)
@@ -89,7 +95,8 @@ def main(argv: list[str] | None = None) -> None:
               "median_step_positives_per_s": round(m.median_rate(base.batch), 1),
               "rate_vs_smallest": round(rate / found[model, smallest].rate(base.batch), 3),
               "dim": base.dim, "batch_size": base.batch, "threads": args.threads,
-              "sparse": args.sparse, "steps": len(m.step_seconds)})
+              "sparse": args.sparse, "steps": len(m.step_seconds),
+              "minor_faults_per_step": round(faults[model, num_items] / len(m.step_seconds))})
     for num_items in catalogues:
         emit({"probe": "gather", "num_items": num_items, "rows": base.batch * base.candidates,
               "ms": round(gather_ms(num_items, base), 3), "threads": args.threads})

@@ -9,10 +9,12 @@ bytes a worker receives per step either way.
 
 One JSON line per fit: median ``train/epoch_seconds`` of epochs 2+ (the first warms up),
 global positives/s (training positives / epoch seconds), ``exchange_mb_per_step`` (what each
-worker received per step for the gradient exchange, from ``progress.jsonl``), peak RSS per
-worker; then one ``speed-up`` line per data set: 1-worker epoch seconds / 2-worker epoch
-seconds. Validation runs once, after the last epoch, on 2,000 users. Only ratios within one
-run mean anything on a shared machine.
+worker received per step for the gradient exchange, from ``progress.jsonl``), the share of
+the epoch spent exchanging ID-table rows (waits for the other worker included; DDP's
+all-reduce runs inside backward and is not counted), peak RSS per worker; then one
+``speed-up`` line per data set: 1-worker epoch seconds / 2-worker epoch seconds. Validation
+runs once, after the last epoch, on 2,000 users. Only ratios within one run mean anything on
+a shared machine.
 """
 
 from __future__ import annotations
@@ -51,6 +53,9 @@ def fit_row(name: str, layout: str, sparse: str, run: Run) -> dict[str, Any]:
             "median_epoch_seconds": round(seconds, 3),
             "positives_per_s": round(num_train / seconds, 1),
             "exchange_mb_per_step": round(statistics.median(exchanged), 4) if exchanged else 0.0,
+            "exchange_share_of_epoch": round(statistics.median(
+                [row.get("train/exchange_seconds", 0.0) / row["train/epoch_seconds"]
+                 for row in run.progress[1:] or run.progress]), 3),
             "peak_rss_mb_by_rank": last.get("peak_rss_mb_by_rank", [last.get("peak_rss_mb")]),
             "epochs": len(run.progress), "fit_seconds": round(run.fit_seconds, 1)}
 

@@ -46,11 +46,32 @@ def check_mapper(cls: type[Mapper], **kwargs: Any) -> None:
                 "score_candidates must score in the mapper's distance (-d² for l2)")
     mapper.train()
     _check_determinism_claim(mapper, users)
+    _check_id_tables(mapper, users, pos)
     copy = check_pickles(mapper)
     copy.eval()
     mapper.eval()
     fail_unless(torch.allclose(copy.queries(users), mapper.queries(users)), mapper,
                 "an unpickled copy must map as the original")
+
+
+def _check_id_tables(mapper: Mapper, users: torch.Tensor, pos: torch.Tensor) -> None:
+    """Row-sparse, a forward gives each listed ID table a sparse gradient over rows."""
+    try:
+        tables = mapper.use_row_sparse(True)
+    except ValueError as exc:
+        fail_unless(False, mapper, str(exc))
+    try:
+        mapper.zero_grad(set_to_none=True)
+        out = mapper(users, pos, torch.tensor([[4, 5], [6, 7], [8, 9]]))
+        (out.query.sum() + out.item.sum() + out.negatives.sum()).backward()
+        for name, table in tables.items():
+            fail_unless(table.grad is None or table.grad.is_sparse, mapper,
+                        f"ID table {name!r} got a dense gradient: read it with "
+                        "self.lookup(table, ids) or an nn.Embedding, and detach any whole-"
+                        "table use when self.row_sparse is on")
+    finally:
+        mapper.use_row_sparse(False)
+        mapper.zero_grad(set_to_none=True)
 
 
 def _check_determinism_claim(mapper: Mapper, users: torch.Tensor) -> None:

@@ -215,7 +215,8 @@ def run_epoch(
     optimizer: RunOptimizer, batches: ShardBatches, generator: torch.Generator,
 ) -> dict[str, float]:
     """Train one epoch; mean loss and parts, positives/s of this worker, wall seconds, and
-    with 2+ workers the MB a worker received per step for the exchange of gradients.
+    with 2+ workers the MB a worker received per step for the exchange of gradients (and the
+    seconds spent exchanging ID-table rows, waits for the other workers included).
 
     Raises NonFinite, naming the first such step, when a loss was NaN or infinite, or naming
     the parameters that hold NaN or inf after the epoch.
@@ -224,7 +225,7 @@ def run_epoch(
     total: dict[str, torch.Tensor] = {}
     watch = _FirstNonFinite()
     start = time.perf_counter()
-    rows, exchanged = 0, optimizer.exchanged_bytes
+    rows, exchanged, exchanging = 0, optimizer.exchanged_bytes, optimizer.exchange_seconds
     for step, (users, items, ratings) in enumerate(batches.epoch(generator)):
         out = train_step(model, mapper, sampler, loss, optimizer, users, items, generator,
                          ratings)
@@ -244,6 +245,8 @@ def run_epoch(
     if optimizer.exchanged_bytes > exchanged:
         stats["exchange_mb_per_step"] = (optimizer.exchanged_bytes - exchanged) / 2**20 \
             / batches.steps
+    if optimizer.exchange_seconds > exchanging:
+        stats["exchange_seconds"] = optimizer.exchange_seconds - exchanging
     return stats
 
 

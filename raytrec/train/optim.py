@@ -20,6 +20,7 @@ same keys in either form.
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import torch
@@ -70,6 +71,7 @@ class RunOptimizer:
         self.dense_bytes = sum(p.numel() * p.element_size() for p in dense) \
             if distributed() else 0
         self.exchanged_bytes = 0
+        self.exchange_seconds = 0.0  # in the row exchange (DDP's all-reduce hides in backward)
 
     def zero_grad(self) -> None:
         if self.dense is not None:
@@ -92,6 +94,7 @@ class RunOptimizer:
         world size, as DDP averages), with the decay of the touched rows; return their ids."""
         local = {name: self._local_rows(name, p) for name, p in self.tables.items()}
         sizes = None
+        started = time.perf_counter()
         if distributed():
             device = next(iter(self.tables.values())).device
             sizes = gather_sizes([len(ids) for ids, _ in local.values()], device)
@@ -109,6 +112,8 @@ class RunOptimizer:
                                               is_coalesced=True, check_invariants=False)
                       if len(ids) else None)
             touched[name] = ids
+        if sizes is not None:
+            self.exchange_seconds += time.perf_counter() - started
         return touched
 
     def _local_rows(self, name: str, p: nn.Parameter) -> tuple[torch.Tensor, torch.Tensor]:

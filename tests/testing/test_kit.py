@@ -89,6 +89,19 @@ class NoisyMapper(EmbeddingMapper):
         return True
 
 
+class IndexingMapper(EmbeddingMapper):
+    """Lists its ID tables but indexes them directly: their gradients stay dense."""
+
+    def items(self, ids):
+        return self.item_emb[ids]
+
+
+class MisnamedTablesMapper(EmbeddingMapper):
+    def __init__(self, dim: int = 4) -> None:
+        super().__init__(dim=dim)
+        self.id_tables = ("user_emb", "items")
+
+
 @pytest.mark.parametrize(("check", "cls", "kwargs", "rule"), [
     (check_loss, MaskBlindLoss, {}, "masked out"),
     (check_loss, NoSuperLoss, {}, "super().__init__()"),
@@ -100,8 +113,10 @@ class NoisyMapper(EmbeddingMapper):
     (check_retriever, SwappedRetriever, {}, "search returns (scores, ids)"),
     (check_mapper, NoisyMapper, {"dim": 4}, "deterministic_scores() is True"),
     (check_loss, MaskBlindLoss, {"weight": 2}, "do not bind"),
+    (check_mapper, IndexingMapper, {"dim": 4}, "ID table 'item_emb' got a dense gradient"),
+    (check_mapper, MisnamedTablesMapper, {}, "id_tables names items"),
 ], ids=["mask", "no-super", "global-rng", "flat-ids", "flat-shared", "off-by-one", "tensor",
-        "swapped", "noisy", "bad-arg"])
+        "swapped", "noisy", "bad-arg", "dense-table", "misnamed-table"])
 def test_the_kit_catches(check, cls, kwargs: dict, rule: str) -> None:
     with pytest.raises(ConformanceError) as caught:
         check(cls, **kwargs)
