@@ -1,10 +1,11 @@
 """RAY_AUTH_MODE=disabled .venv/bin/python benchmarks/compare_ml100k.py [--smoke-test]
-    [--cold-start-only] [--only ROW,...]
+    [--cold-start-only] [--only ROW,...] [--set KEY=VALUE ...]
 
 Every model of examples/ on one MovieLens-100K split, in this process (``num_workers: 0``):
 popularity, MF, BPR, WARP (uniform candidates, and ``warp+hard``: the hardest of 10 scored by
 the current model), CML, CML+F and two-tower. ``--only`` runs the rows named (model rows,
-``logq``, ``cold-start``, ``mixed-throughput``). One JSON line per model: test
+``logq``, ``cold-start``, ``mixed-throughput``); ``--set`` overrides a config key of every
+model row (``train.sparse=false`` for whole-table updates). One JSON line per model: test
 recall@20/50, ndcg@10, mrr@10 of the best validation epoch, and fit seconds. Then:
 
 - ``logq``: the two-tower config with and without InfoNCE's logQ correction: test recall@50 and
@@ -195,6 +196,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--cold-start-only", action="store_true",
                         help="only the cold-start row")
     parser.add_argument("--only", help="comma-separated rows to run (default: all)")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="a config override for every model row, e.g. train.sparse=false")
     args = parser.parse_args(argv)
     only = set(args.only.split(",")) if args.only else None
     if args.cold_start_only:
@@ -206,7 +209,7 @@ def main(argv: list[str] | None = None) -> None:
     os.environ.setdefault("RAY_AUTH_MODE", "disabled")
     logging.basicConfig(level=logging.INFO, stream=sys.stderr,
                         format="%(asctime)s %(name)s: %(message)s")
-    extra = ["train.epochs=2"] if args.smoke_test else []
+    extra = [*args.set, *(["train.epochs=2"] if args.smoke_test else [])]
     emit = lambda payload: print(json.dumps(payload), flush=True)  # noqa: E731
     with tempfile.TemporaryDirectory(prefix="raytrec-compare-") as name:
         tmp = Path(name)

@@ -25,8 +25,10 @@ class TrainSection:
         sparse: row-sparse ID tables (``Mapper.id_tables``): each step updates, exchanges
             between workers and constrains only the rows it touched, so its cost does not
             grow with the catalogue (see ``raytrec.train.optim`` for what each optimizer
-            does on those rows). ``auto``: on when the mapper has ID tables; ``false``: dense
-            updates of whole tables, all-reduced by DDP.
+            does on those rows). ``auto``: the ID tables with more rows than
+            ``batch_size`` (a smaller table is mostly touched by every step anyway);
+            ``true``: every ID table; ``false``: dense updates of whole tables, all-reduced
+            by DDP.
     """
 
     epochs: int = 20

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Collection
 from dataclasses import dataclass
 
 import torch
@@ -64,7 +65,8 @@ class Mapper(nn.Module, ABC):
       default for such tables) their gradients are then row-sparse: a step updates, exchanges
       between workers and ``constrain``s only the rows it touched, at a cost that does not
       grow with the catalogue. Any other use of a listed table (a product with the whole
-      table) must not need its gradient — detach it when ``self.row_sparse`` is on.
+      table) must not need its gradient — detach it when the table is in
+      ``self.row_sparse``.
     - Check with ``raytrec.testing.check_mapper(MyMapper, dim=32)``.
     """
 
@@ -72,8 +74,9 @@ class Mapper(nn.Module, ABC):
     dim: int
     # Names of the ID tables (see "ID tables" above); set in __init__.
     id_tables: tuple[str, ...] = ()
-    # Whether the ID tables give row-sparse gradients this run (set by the trainer).
-    row_sparse: bool = False
+    # The ID tables whose gradients are row-sparse this run, by name (set by the trainer).
+    row_sparse: frozenset[str] = frozenset()
+    _sparse_params: frozenset[int] = frozenset()
 
     @abstractmethod
     def setup(self, info: DataInfo) -> None:
@@ -122,22 +125,25 @@ class Mapper(nn.Module, ABC):
 
     def lookup(self, table: torch.Tensor, ids: torch.Tensor) -> torch.Tensor:
         """Rows ``ids`` (any shape ``S``) of an ID table ``(rows, D)`` -> ``(*S, D)``;
-        a row-sparse gradient when ``row_sparse`` is on."""
-        return F.embedding(ids, table, sparse=self.row_sparse)
+        a row-sparse gradient when the table is one of ``row_sparse``."""
+        return F.embedding(ids, table, sparse=id(table) in self._sparse_params)
 
-    def use_row_sparse(self, on: bool) -> dict[str, nn.Parameter]:
-        """Switch the ID tables to row-sparse gradients (or back); the tables, by name,
-        when on. Raises ValueError if ``id_tables`` names a parameter the mapper lacks."""
+    def use_row_sparse(self, names: Collection[str]) -> dict[str, nn.Parameter]:
+        """Make the ID tables ``names`` (some of ``id_tables``) row-sparse, the others
+        dense; the row-sparse tables by name. Raises ValueError if ``id_tables`` names a
+        parameter the mapper lacks."""
         params = dict(self.named_parameters())
         missing = [name for name in self.id_tables if name not in params]
         if missing:
             raise ValueError(f"{type(self).__name__}.id_tables names {', '.join(missing)}, "
                              f"which it does not have; its parameters: {', '.join(params)}")
-        self.row_sparse = on
+        chosen = {name: params[name] for name in self.id_tables if name in set(names)}
+        self.row_sparse = frozenset(chosen)
+        self._sparse_params = frozenset(id(p) for p in chosen.values())
         for module in self.modules():
             if isinstance(module, nn.Embedding):
-                module.sparse = on and any(params[n] is module.weight for n in self.id_tables)
-        return {name: params[name] for name in self.id_tables} if on else {}
+                module.sparse = id(module.weight) in self._sparse_params
+        return chosen
 
     def constrain(self, touched: dict[str, torch.Tensor] | None = None) -> None:
         """Project parameters back onto their constraint set after an optimizer step.

@@ -57,7 +57,7 @@ def check_mapper(cls: type[Mapper], **kwargs: Any) -> None:
 def _check_id_tables(mapper: Mapper, users: torch.Tensor, pos: torch.Tensor) -> None:
     """Row-sparse, a forward gives each listed ID table a sparse gradient over rows."""
     try:
-        tables = mapper.use_row_sparse(True)
+        tables = mapper.use_row_sparse(mapper.id_tables)
     except ValueError as exc:
         fail_unless(False, mapper, str(exc))
     try:
@@ -68,9 +68,9 @@ def _check_id_tables(mapper: Mapper, users: torch.Tensor, pos: torch.Tensor) -> 
             fail_unless(table.grad is None or table.grad.is_sparse, mapper,
                         f"ID table {name!r} got a dense gradient: read it with "
                         "self.lookup(table, ids) or an nn.Embedding, and detach any whole-"
-                        "table use when self.row_sparse is on")
+                        "table use when the table is in self.row_sparse")
     finally:
-        mapper.use_row_sparse(False)
+        mapper.use_row_sparse(())
         mapper.zero_grad(set_to_none=True)
 
 

@@ -23,7 +23,8 @@ def _parts(optimizer: str = "adagrad", sparse: bool | str = "auto", **train: Any
     raw = {"mapper": {"name": "embedding", "dim": 8, "distance": "l2", "max_norm": 1.0},
            "sampler": {"name": "uniform", "num_negatives": N},
            "loss": {"name": "cml", "lambda_c": 1.0},
-           "train": {"optimizer": optimizer, "lr": 0.2, "sparse": sparse, **train}}
+           "train": {"optimizer": optimizer, "lr": 0.2, "sparse": sparse, "batch_size": B,
+                     **train}}
     config = validate(with_defaults(raw), get_registry())
     torch.manual_seed(0)
     parts = build_parts(config, tiny_info(num_users=40, num_items=500))
@@ -51,6 +52,18 @@ def test_sparse_adagrad_and_sgd_are_their_dense_forms(name: str) -> None:
     _steps(sparse, sparse_opt, 5)
     for name_, value in dense.mapper.state_dict().items():
         assert torch.allclose(sparse.mapper.state_dict()[name_], value, atol=1e-6), name_
+
+
+@pytest.mark.parametrize(("sparse", "batch", "expected"), [
+    ("auto", 16, {"user_emb", "item_emb"}), ("auto", 100, {"item_emb"}),
+    ("auto", 500, set()), (True, 500, {"user_emb", "item_emb"}), (False, 16, set())])
+def test_which_tables_are_row_sparse(sparse, batch: int, expected: set[str]) -> None:
+    """``auto``: the tables with more rows than a batch has positives (40 users, 500 items)."""
+    config, parts = _parts(sparse=sparse, batch_size=batch)
+    optimizer = build_optimizer(config, parts.mapper)
+    assert set(optimizer.tables) == expected == set(parts.mapper.row_sparse)
+    parts.mapper.items(torch.tensor([1, 2])).sum().backward()
+    assert parts.mapper.item_emb.grad.is_sparse == ("item_emb" in expected)
 
 
 @pytest.mark.parametrize("name", ["adagrad", "adam", "sgd"])
