@@ -105,18 +105,13 @@ class RunOptimizer:
         """Replace each table's gradient by the coalesced sum over workers (divided by the
         world size, as DDP averages), with the decay of the touched rows; return their ids."""
         local = {name: self._local_rows(name, p) for name, p in self.tables.items()}
-        sizes = None
-        started = time.perf_counter()
         if distributed():
-            device = next(iter(self.tables.values())).device
-            sizes = gather_sizes([len(ids) for ids, _ in local.values()], device)
+            started = time.perf_counter()
+            local = self._exchange(local)
+            self.exchange_seconds += time.perf_counter() - started
         touched = {}
-        for k, (name, p) in enumerate(self.tables.items()):
+        for name, p in self.tables.items():
             ids, rows = local[name]
-            if sizes is not None:
-                ids, rows, received = gather_rows(ids, rows, sizes[:, k])
-                rows /= len(sizes)
-                self.exchanged_bytes += received
             if self.weight_decay:
                 rows += self.weight_decay * p.detach().index_select(0, ids)
             # Built here from coalesced parts: the invariant checks would re-sort them.
@@ -124,9 +119,35 @@ class RunOptimizer:
                                               is_coalesced=True, check_invariants=False)
                       if len(ids) else None)
             touched[name] = ids
-        if sizes is not None:
-            self.exchange_seconds += time.perf_counter() - started
         return touched
+
+    def _exchange(self, local: dict[str, tuple[torch.Tensor, torch.Tensor]]
+                  ) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
+        """Every worker's rows of every table, summed and divided by the world size. Tables
+        of one width travel in one collective, their ids offset into one id space."""
+        groups: dict[tuple[int, torch.dtype], list[str]] = {}
+        for name, (_, rows) in local.items():
+            groups.setdefault((rows.shape[1], rows.dtype), []).append(name)
+        packed = []
+        for names in groups.values():
+            starts = [0]
+            for name in names[:-1]:
+                starts.append(starts[-1] + self.tables[name].shape[0])
+            ids = torch.cat([local[n][0] + start for n, start in zip(names, starts, strict=True)])
+            packed.append((names, starts, ids, torch.cat([local[n][1] for n in names])))
+        device = next(iter(self.tables.values())).device
+        sizes = gather_sizes([len(ids) for _, _, ids, _ in packed], device)
+        out = {}
+        for k, (names, starts, ids, rows) in enumerate(packed):
+            ids, rows, received = gather_rows(ids, rows, sizes[:, k])
+            rows /= len(sizes)
+            self.exchanged_bytes += received
+            # The ids come back sorted: each table's are one run of them.
+            cuts = [*torch.searchsorted(ids, torch.tensor(starts, device=ids.device)).tolist(),
+                    len(ids)]
+            for i, name in enumerate(names):
+                out[name] = (ids[cuts[i]:cuts[i + 1]] - starts[i], rows[cuts[i]:cuts[i + 1]])
+        return out
 
     def _local_rows(self, name: str, p: nn.Parameter) -> tuple[torch.Tensor, torch.Tensor]:
         grad = p.grad

@@ -72,7 +72,10 @@ def distribute(module: torch.nn.Module, ignore: tuple[str, ...],
     if device.type == "cuda":
         # Batch statistics over the global batch, as one worker would have them.
         module = torch.nn.SyncBatchNorm.convert_sync_batchnorm(module)
-    DistributedDataParallel._set_params_and_buffers_to_ignore_for_model(module, list(ignore))
+    # DDP matches a root module's own parameters as ".name" when it builds its buckets and
+    # as "name" elsewhere (torch 2.13): give both.
+    names = [*ignore, *(f".{name}" for name in ignore if "." not in name)]
+    DistributedDataParallel._set_params_and_buffers_to_ignore_for_model(module, names)
     return DistributedDataParallel(module, device_ids=[device] if device.type == "cuda" else None)
 
 

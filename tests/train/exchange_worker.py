@@ -1,6 +1,7 @@
-"""``python exchange_worker.py MODEL SPARSE RANK WORLD PORT OUT``: STEPS training steps on fixed
-global batches of B positives and their negatives, this rank taking its share of the rows;
-writes the mapper's parameters (``OUT``) and what the optimiser exchanged (``OUT.json``).
+"""``python exchange_worker.py MODEL SPARSE RANK WORLD PORT OUT`` (SPARSE: true, false or
+auto): STEPS training steps on fixed global batches of B positives and their negatives, this
+rank taking its share of the rows; writes the mapper's parameters (``OUT``) and what the
+optimiser exchanged (``OUT.json``).
 
 Run by ``test_exchange.py``: as one worker, and as two over gloo, the same steps must give
 the same parameters.
@@ -59,8 +60,11 @@ def main(model: str, sparse: str, rank: int, world: int, port: int, out: str) ->
         dist.init_process_group("gloo", rank=rank, world_size=world,
                                 timeout=timedelta(seconds=60))
     raw = {**CONFIGS[model], "sampler": {"name": "uniform", "num_negatives": N},
-           "train": {"optimizer": "adagrad", "lr": 0.1, "sparse": sparse == "true",
-                     "weight_decay": 0.001}}
+           # auto, with batch_size 100 for its rule: the 64-row user table dense under DDP,
+           # the 200-row item table row-sparse.
+           "train": {"optimizer": "adagrad", "lr": 0.1, "weight_decay": 0.001,
+                     "sparse": {"true": True, "false": False}.get(sparse, "auto"),
+                     "batch_size": 100}}
     config = validate(with_defaults(raw), get_registry())
     torch.manual_seed(0)
     parts = build_parts(config, tiny_info(num_users=USERS, num_items=ITEMS))
