@@ -26,7 +26,8 @@ class TrainSection:
             between workers and constrains only the rows it touched, so its cost does not
             grow with the catalogue (see ``raytrec.train.optim`` for what each optimizer
             does on those rows). ``auto``: the ID tables with more rows than
-            ``batch_size`` (a smaller table is mostly touched by every step anyway);
+            ``batch_size`` × the number of workers (a smaller table is mostly touched by
+            every step, and whole small tables under DDP overlap backward);
             ``true``: every ID table; ``false``: dense updates of whole tables, all-reduced
             by DDP.
     """

@@ -24,6 +24,7 @@ import time
 from typing import Any
 
 import torch
+import torch.distributed as dist
 from torch import nn
 
 from raytrec.mappers import Mapper
@@ -34,22 +35,25 @@ SPARSE = {"adagrad": torch.optim.Adagrad, "adam": torch.optim.SparseAdam,
           "sgd": torch.optim.SGD}
 
 
-def sparse_tables(config: dict[str, Any], mapper: Mapper) -> tuple[str, ...]:
+def sparse_tables(config: dict[str, Any], mapper: Mapper, world_size: int = 1) -> tuple[str, ...]:
     """The ID tables to make row-sparse (``train.sparse``; call after ``mapper.setup``).
 
-    ``auto``: the tables with more rows than a batch has positives. A step touches at least
-    a batch's worth of rows of a table, so a smaller one is mostly touched every step and the
-    fused dense update of all of it is cheaper than the sparse machinery (MovieLens-100K
-    tables at B=4096: dense BPR steps 8.9 ms against 12-17 ms row-sparse; 10k items: the
-    row-sparse CML step 1.3x the dense one; see benchmarks/README.md).
+    ``auto``: the tables with more rows than ``world_size × batch_size``. One worker touches at
+    least a batch's worth of rows of a table per step, so a smaller table is mostly touched
+    every step and the fused dense update of all of it is cheaper than the sparse machinery
+    (MovieLens-100K at B=4096: dense BPR steps 8.9 ms, row-sparse 12-17 ms; 10k items:
+    row-sparse CML 1.36x dense). With more workers the rows all of them touch travel after
+    backward, while DDP's all-reduce of a dense table overlaps backward, so the bar rises
+    with the workers (MovieLens-1M-sized tables, 2 processes, B=4096: the row-sparse user
+    table made the step slower than whole tables under DDP; benchmarks/exchange.py).
     """
     wanted = config["train"].get("sparse", "auto")
     if wanted != "auto":
         return tuple(mapper.id_tables) if wanted else ()
     params = dict(mapper.named_parameters())
-    batch = config["train"]["batch_size"]
+    bar = config["train"]["batch_size"] * max(1, world_size)
     return tuple(name for name in mapper.id_tables
-                 if name in params and params[name].shape[0] > batch)
+                 if name in params and params[name].shape[0] > bar)
 
 
 class RunOptimizer:
@@ -202,5 +206,6 @@ def _fused(cls: type[torch.optim.Optimizer], groups: list[dict[str, Any]],
 def build_optimizer(config: dict[str, Any], mapper: Mapper, own: Any = ()) -> RunOptimizer:
     """The run's optimiser over ``mapper`` and ``own`` (a loss's own parameters, such as
     InfoNCE's log-temperature, never decayed: a decay would pull it towards a temperature
-    of 1), row-sparse as ``train.sparse`` says."""
-    return RunOptimizer(config, mapper, own, sparse=sparse_tables(config, mapper))
+    of 1), row-sparse as ``train.sparse`` says for this many workers."""
+    world = dist.get_world_size() if distributed() else 1
+    return RunOptimizer(config, mapper, own, sparse=sparse_tables(config, mapper, world))

@@ -13,7 +13,7 @@ from raytrec.config import validate, with_defaults
 from raytrec.plugins import get_registry
 from raytrec.testing.common import tiny_info
 from raytrec.train.build import Parts, build_parts
-from raytrec.train.optim import RunOptimizer, build_optimizer
+from raytrec.train.optim import RunOptimizer, build_optimizer, sparse_tables
 from raytrec.train.step import train_step
 
 B, N = 16, 4
@@ -64,6 +64,16 @@ def test_which_tables_are_row_sparse(sparse, batch: int, expected: set[str]) -> 
     assert set(optimizer.tables) == expected == set(parts.mapper.row_sparse)
     parts.mapper.items(torch.tensor([1, 2])).sum().backward()
     assert parts.mapper.item_emb.grad.is_sparse == ("item_emb" in expected)
+
+
+def test_more_workers_raise_the_bar_for_row_sparse_tables() -> None:
+    """With 2 workers a 100-row batch makes only tables above 200 rows row-sparse."""
+    config, parts = _parts(sparse="auto", batch_size=100)
+    assert sparse_tables(config, parts.mapper, world_size=1) == ("item_emb",)
+    assert sparse_tables(config, parts.mapper, world_size=2) == ("item_emb",)
+    config, parts = _parts(sparse="auto", batch_size=300)
+    assert sparse_tables(config, parts.mapper, world_size=1) == ("item_emb",)
+    assert sparse_tables(config, parts.mapper, world_size=2) == ()
 
 
 @pytest.mark.parametrize("name", ["adagrad", "adam", "sgd"])
