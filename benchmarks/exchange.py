@@ -41,10 +41,8 @@ def worker(case: str, rank: int, world: int, port: int, smoke: bool) -> None:
     import torch
     import torch.distributed as dist
     from scale import BASE
-    from throughput import FULL, SMOKE, positives, raytrec_config
+    from throughput import FULL, SMOKE, data_info, positives, raytrec_config
 
-    from raytrec.data.base import DataInfo
-    from raytrec.data.store import UserItems
     from raytrec.train.build import build_parts
     from raytrec.train.optim import build_optimizer
     from raytrec.train.session import distribute
@@ -60,13 +58,8 @@ def worker(case: str, rank: int, world: int, port: int, smoke: bool) -> None:
     sizes = replace(sizes, batch=batch)
     users, pos = positives(sizes)
     config = raytrec_config(sizes, "cml", {})
-    info = DataInfo(num_users=sizes.num_users, num_items=sizes.num_items,
-                    item_counts=torch.bincount(torch.from_numpy(pos),
-                                               minlength=sizes.num_items).numpy(),
-                    num_train=len(users))
-    info.positives = UserItems.from_pairs(users, pos, sizes.num_users)
     torch.manual_seed(0)
-    parts = build_parts(config, info)
+    parts = build_parts(config, data_info(sizes, users, pos))
     optimizer = build_optimizer(config, parts.mapper)
     model = distribute(parts.mapper, tuple(optimizer.tables), torch.device("cpu"))
     gen = torch.Generator().manual_seed(rank)

@@ -32,13 +32,12 @@ from throughput import (
     SMOKE,
     Batches,
     Sizes,
+    data_info,
     positives,
     raytrec_config,
 )
 from torch.profiler import ProfilerActivity, profile
 
-from raytrec.data.base import DataInfo
-from raytrec.data.store import UserItems
 from raytrec.train.build import Parts, build_parts
 from raytrec.train.optim import build_optimizer
 from raytrec.train.step import train_step
@@ -84,13 +83,8 @@ def build(sizes: Sizes, model: str) -> tuple[Parts, torch.optim.Optimizer, Batch
     users, items = positives(sizes)
     loss, sampler = RAYTREC_MODELS[model]
     config = raytrec_config(sizes, loss, sampler)
-    info = DataInfo(num_users=sizes.num_users, num_items=sizes.num_items,
-                    item_counts=torch.bincount(torch.from_numpy(items),
-                                               minlength=sizes.num_items).numpy(),
-                    num_train=len(users))
-    info.positives = UserItems.from_pairs(users, items, sizes.num_users)
     torch.manual_seed(0)
-    parts = build_parts(config, info)
+    parts = build_parts(config, data_info(sizes, users, items))
     parts.mapper.train()
     return parts, build_optimizer(config, parts.mapper), Batches(users, items,
                                                                              sizes.batch)

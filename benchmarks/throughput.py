@@ -219,14 +219,20 @@ def raytrec_config(sizes: Sizes, loss: str, sampler: dict[str, Any],
     return validate(with_defaults(raw), get_registry(), source="throughput")
 
 
-def raytrec_step(config: dict[str, Any], sizes: Sizes, users: np.ndarray,
-                 items: np.ndarray) -> Step:
-    """``train_step`` on parts built from ``config`` the way the training loop builds them."""
+def data_info(sizes: Sizes, users: np.ndarray, items: np.ndarray) -> DataInfo:
+    """The training statistics of ``users, items``, with every pair: as the loop has them,
+    every worker holds all training pairs (samplers may exclude them)."""
     info = DataInfo(num_users=sizes.num_users, num_items=sizes.num_items,
                     item_counts=np.bincount(items, minlength=sizes.num_items),
                     num_train=len(users))
-    # As the loop does: every worker holds all training pairs (samplers may exclude them).
     info.positives = UserItems.from_pairs(users, items, sizes.num_users)
+    return info
+
+
+def raytrec_step(config: dict[str, Any], sizes: Sizes, users: np.ndarray,
+                 items: np.ndarray) -> Step:
+    """``train_step`` on parts built from ``config`` the way the training loop builds them."""
+    info = data_info(sizes, users, items)
     torch.manual_seed(config["train"]["seed"])
     parts = build_parts(config, info)
     mapper = parts.mapper

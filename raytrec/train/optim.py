@@ -40,12 +40,13 @@ def sparse_tables(config: dict[str, Any], mapper: Mapper, world_size: int = 1) -
 
     ``auto``: the tables with more rows than ``world_size × batch_size``. One worker touches at
     least a batch's worth of rows of a table per step, so a smaller table is mostly touched
-    every step and the fused dense update of all of it is cheaper than the sparse machinery
-    (MovieLens-100K at B=4096: dense BPR steps 8.9 ms, row-sparse 12-17 ms; 10k items:
-    row-sparse CML 1.36x dense). With more workers the rows all of them touch travel after
-    backward, while DDP's all-reduce of a dense table overlaps backward, so the bar rises
-    with the workers (MovieLens-1M-sized tables, 2 processes, B=4096: the row-sparse user
-    table made the step slower than whole tables under DDP; benchmarks/exchange.py).
+    every step and the fused dense update of all of it costs no more than the sparse
+    machinery per touched row (at 10k items and B=4096, 2.4 batches of rows, row-sparse CML
+    is already 1.36x the dense step: benchmarks/scale.py). With more workers the rows all of
+    them touch travel after backward, while DDP's all-reduce of a dense table overlaps
+    backward, so the bar rises with the workers (MovieLens-1M-sized tables, 2 processes,
+    B=4096: the row-sparse user table made the step slower than whole tables under DDP;
+    benchmarks/exchange.py).
     """
     wanted = config["train"].get("sparse", "auto")
     if wanted != "auto":
