@@ -137,7 +137,8 @@ class Mapper(nn.Module, ABC):
         if missing:
             raise ValueError(f"{type(self).__name__}.id_tables names {', '.join(missing)}, "
                              f"which it does not have; its parameters: {', '.join(params)}")
-        chosen = {name: params[name] for name in self.id_tables if name in set(names)}
+        wanted = set(names)
+        chosen = {name: params[name] for name in self.id_tables if name in wanted}
         self.row_sparse = frozenset(chosen)
         self._sparse_params = frozenset(id(p) for p in chosen.values())
         for module in self.modules():
