@@ -4,11 +4,13 @@ What the exchange between workers costs, without Ray: the CML step of ``throughp
 (``train_step``, d=100, U=20, row-sparse tables under ``train.sparse: auto``) run by 1 process
 and by 2 processes over gloo on this machine (1 thread each), each of the 2 taking half of
 every batch, at MovieLens-1M size with B=4096 and B=16384 and with 1M items (``scale.py``'s
-sizes) at B=4096. One JSON line per case: milliseconds per step of each layout, global
-positives/s, the speed-up of 2 processes, and for the 2-process run the milliseconds per step
-spent in the ID-table exchange (``RunOptimizer.exchange_seconds``, waits for the other
-process included). Then one line per payload size: the milliseconds of one gloo
-``all_gather`` of that many bytes between the 2 processes.
+sizes) at B=4096, the last once more with the rows sent by ``all_gather`` (the path of NCCL
+and of large gloo groups) instead of pairwise. One JSON line per case: milliseconds per step
+of each layout, global positives/s, the speed-up of 2 processes, and for the 2-process run
+the milliseconds per step spent in the ID-table exchange (``RunOptimizer.exchange_seconds``,
+waits for the other process included). Then one ``transport`` line per payload size: the
+milliseconds of one gloo ``all_gather`` of that many bytes per process between the 2
+processes, and of the same bytes swapped with ``isend``/``irecv``.
 """
 
 from __future__ import annotations
@@ -24,9 +26,11 @@ from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
-CASES = {"ml1m-sized-b4096": (None, 4096), "ml1m-sized-b16384": (None, 16384),
-         "1m-items-b4096": (1_000_000, 4096)}
-SMOKE_CASES = {"smoke": (None, 256)}
+CASES = {"ml1m-sized-b4096": (None, 4096, "pairwise"),
+         "ml1m-sized-b16384": (None, 16384, "pairwise"),
+         "1m-items-b4096": (1_000_000, 4096, "pairwise"),
+         "1m-items-b4096-all-gather": (1_000_000, 4096, "all_gather")}
+SMOKE_CASES = {"smoke": (None, 256, "pairwise")}
 STEPS, WARMUP = 30, 5
 
 
@@ -43,6 +47,7 @@ def worker(case: str, rank: int, world: int, port: int, smoke: bool) -> None:
     from scale import BASE
     from throughput import FULL, SMOKE, data_info, positives, raytrec_config
 
+    from raytrec.train import rows
     from raytrec.train.build import build_parts
     from raytrec.train.optim import build_optimizer
     from raytrec.train.session import distribute
@@ -53,7 +58,9 @@ def worker(case: str, rank: int, world: int, port: int, smoke: bool) -> None:
         os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
         dist.init_process_group("gloo", rank=rank, world_size=world,
                                 timeout=timedelta(seconds=120))
-    items, batch = (SMOKE_CASES if smoke else CASES)[case]
+    items, batch, transport = (SMOKE_CASES if smoke else CASES)[case]
+    if transport == "all_gather":
+        rows.DIRECT_MAX = 0
     sizes = SMOKE if smoke else replace(BASE, num_items=items) if items else FULL
     sizes = replace(sizes, batch=batch)
     users, pos = positives(sizes)
@@ -83,14 +90,18 @@ def worker(case: str, rank: int, world: int, port: int, smoke: bool) -> None:
     if world > 1 and case == next(iter(SMOKE_CASES if smoke else CASES)):
         for mb in (0.5, 2.0, 8.0):
             x = torch.zeros(int(mb * 2**20 / 4))
-            out = [torch.empty_like(x) for _ in range(world)]
-            dist.all_gather(out, x)
-            start = time.perf_counter()
-            for _ in range(10):
-                dist.all_gather(out, x)
+            sizes = torch.full((world,), len(x))
+            found = {}
+            for name, send in (("all_gather", rows.send_all_gather),
+                               ("pairwise", rows.send_pairwise)):
+                send(x.view(-1, 1), sizes)
+                dist.barrier()
+                start = time.perf_counter()
+                for _ in range(10):
+                    send(x.view(-1, 1), sizes)
+                found[f"{name}_ms"] = (time.perf_counter() - start) / 10 * 1000
             if rank == 0:
-                print(json.dumps({"all_gather_mb": mb,
-                                  "ms": (time.perf_counter() - start) / 10 * 1000}))
+                print(json.dumps({"transport_mb": mb, **found}))
     if world > 1:
         dist.barrier()
         dist.destroy_process_group()
@@ -132,7 +143,7 @@ def main(argv: list[str] | None = None) -> None:
             "speed_up_2": round(one["ms_per_step"] / two["ms_per_step"], 3),
             "exchange_ms_per_step_2": round(two["exchange_ms"], 2)}), flush=True)
     for row in probes:
-        print(json.dumps({"all_gather_mb": row["all_gather_mb"], "ms": round(row["ms"], 3)}))
+        print(json.dumps({k: round(v, 3) for k, v in row.items()}))
 
 
 if __name__ == "__main__":

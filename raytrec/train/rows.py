@@ -2,9 +2,13 @@
 (row ids, rows), and summed identically on every rank.
 
 A step touches at most B·(N+2) rows of a table, so the exchange costs what the batch touched,
-not what the table holds: an ``all_gather`` of each worker's coalesced rows (over gloo on the
-CPU, NCCL on GPUs), after which every rank sums the same rows in the same order and applies
-the same update, so the replicas stay bit-identical.
+not what the table holds: every worker's coalesced rows reach every other worker, after which
+every rank sums the same rows in the same order and applies the same update, so the replicas
+stay bit-identical. On NCCL (GPUs) and on large gloo groups that is one ``all_gather``; on a
+small gloo group (the CPU, ``DIRECT_MAX`` workers or fewer) each pair of workers swaps its rows
+directly with ``isend``/``irecv``, exactly sized: gloo's ``all_gather`` moves 0.5–8 MB 2–5×
+slower than its point-to-point sends on one machine (``benchmarks/exchange.py``'s ``transport``
+rows), and a direct swap sends no padding.
 """
 
 from __future__ import annotations
@@ -18,6 +22,11 @@ def coalesce(ids: torch.Tensor, rows: torch.Tensor) -> tuple[torch.Tensor, torch
     unique, inverse = torch.unique(ids, sorted=True, return_inverse=True)
     summed = torch.zeros(len(unique), rows.shape[1], dtype=rows.dtype, device=rows.device)
     return unique, summed.index_add_(0, inverse, rows)
+
+
+DIRECT_MAX = 8
+"""Most gloo workers that swap rows pairwise: each sends its rows to every other (the bytes
+of a ring ``all_gather``, over ``world − 1`` connections of its own)."""
 
 
 def distributed() -> bool:
@@ -37,18 +46,45 @@ def gather_rows(ids: torch.Tensor, rows: torch.Tensor,
     """Every rank's coalesced ``(ids, rows)``, summed: the sum of the row gradients over
     workers, the same tensors on every rank. ``sizes (world,)``: every rank's ``len(ids)``.
 
-    Ids travel bit-for-bit as two float32 columns beside the rows, so one collective carries
-    both. Returns the ids, the rows and the bytes this rank received.
+    Ids travel bit-for-bit as two float32 columns beside the rows, so one message carries
+    both. Returns the ids, the rows and the bytes this rank received from the others.
     """
     width = rows.shape[1] + 2
-    most = int(sizes.max())
-    payload = torch.zeros(most, width, dtype=torch.float32, device=rows.device)
-    payload[: len(ids), :2] = ids.to(torch.int64).view(torch.float32).view(-1, 2)
-    payload[: len(ids), 2:] = rows
-    parts = [torch.empty_like(payload) for _ in range(len(sizes))]
-    dist.all_gather(parts, payload)
-    kept = [part[: int(n)] for part, n in zip(parts, sizes, strict=True)]
-    both = torch.cat(kept)
+    payload = torch.empty(len(ids), width, dtype=torch.float32, device=rows.device)
+    payload[:, :2] = ids.to(torch.int64).view(torch.float32).view(-1, 2)
+    payload[:, 2:] = rows
+    parts = (send_pairwise(payload, sizes) if _direct() else send_all_gather(payload, sizes))
+    both = torch.cat(parts)
     every_id = both[:, :2].contiguous().view(torch.int64).view(-1)
     unique, summed = coalesce(every_id, both[:, 2:].to(rows.dtype))
-    return unique, summed, payload.numel() * payload.element_size() * len(sizes)
+    rank = dist.get_rank()
+    received = sum(p.numel() for r, p in enumerate(parts) if r != rank) * payload.element_size()
+    return unique, summed, received
+
+
+def _direct() -> bool:
+    return dist.get_backend() == "gloo" and dist.get_world_size() <= DIRECT_MAX
+
+
+def send_pairwise(payload: torch.Tensor, sizes: torch.Tensor) -> list[torch.Tensor]:
+    """Every rank's payload, in rank order, sent and received pairwise."""
+    rank = dist.get_rank()
+    parts = [payload if r == rank else payload.new_empty(int(n), payload.shape[1])
+             for r, n in enumerate(sizes.tolist())]
+    works = []
+    for r, part in enumerate(parts):
+        if r != rank:
+            works += [dist.isend(payload, r), dist.irecv(part, r)]
+    for work in works:
+        work.wait()
+    return parts
+
+
+def send_all_gather(payload: torch.Tensor, sizes: torch.Tensor) -> list[torch.Tensor]:
+    """Every rank's payload, in rank order, through one ``all_gather`` of equal (padded)
+    tensors."""
+    padded = payload.new_zeros(int(sizes.max()), payload.shape[1])
+    padded[: len(payload)] = payload
+    parts = [torch.empty_like(padded) for _ in range(len(sizes))]
+    dist.all_gather(parts, padded)
+    return [part[: int(n)] for part, n in zip(parts, sizes.tolist(), strict=True)]

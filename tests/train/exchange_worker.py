@@ -1,7 +1,8 @@
-"""``python exchange_worker.py MODEL SPARSE RANK WORLD PORT OUT`` (SPARSE: true, false or
-auto): STEPS training steps on fixed global batches of B positives and their negatives, this
-rank taking its share of the rows; writes the mapper's parameters (``OUT``) and what the
-optimiser exchanged (``OUT.json``).
+"""``python exchange_worker.py MODEL SPARSE RANK WORLD PORT OUT [TRANSPORT]`` (SPARSE: true,
+false or auto; TRANSPORT: direct, gloo's default, or all_gather): STEPS training steps on
+fixed global batches of B positives and their negatives, this rank taking its share of the
+rows; writes the mapper's parameters (``OUT``) and what the optimiser exchanged
+(``OUT.json``).
 
 Run by ``test_exchange.py``: as one worker, and as two over gloo, the same steps must give
 the same parameters.
@@ -23,6 +24,7 @@ from raytrec.config import validate, with_defaults
 from raytrec.plugins import get_registry
 from raytrec.samplers import Negatives
 from raytrec.testing.common import tiny_info
+from raytrec.train import rows
 from raytrec.train.build import build_parts
 from raytrec.train.optim import build_optimizer
 from raytrec.train.session import distribute
@@ -53,8 +55,11 @@ class Given:
         return Negatives(self.ids, torch.zeros(self.ids.shape), shared=False)
 
 
-def main(model: str, sparse: str, rank: int, world: int, port: int, out: str) -> None:
+def main(model: str, sparse: str, rank: int, world: int, port: int, out: str,
+         transport: str = "direct") -> None:
     torch.set_num_threads(1)
+    if transport == "all_gather":
+        rows.DIRECT_MAX = 0  # the path of NCCL and of large gloo groups
     if world > 1:
         os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
         dist.init_process_group("gloo", rank=rank, world_size=world,
@@ -93,5 +98,5 @@ def main(model: str, sparse: str, rank: int, world: int, port: int, out: str) ->
 
 
 if __name__ == "__main__":
-    m, s, r, w, p, o = sys.argv[1:]
-    main(m, s, int(r), int(w), int(p), o)
+    m, s, r, w, p, o, *t = sys.argv[1:]
+    main(m, s, int(r), int(w), int(p), o, *t)

@@ -1,7 +1,7 @@
 """Two workers over gloo, each taking half of every global batch, train the same parameters as
 one worker taking all of it: row-sparse ID tables exchanged as (row ids, rows), dense
 parameters under DDP, with ``train.sparse: false`` the whole tables under DDP, and with
-``auto`` one table of each kind."""
+``auto`` one table of each kind; rows travel pairwise (gloo's default) or by ``all_gather``."""
 
 from __future__ import annotations
 
@@ -23,11 +23,12 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _run(model: str, sparse: str, world: int, out: Path) -> list[Path]:
+def _run(model: str, sparse: str, world: int, out: Path, transport: str = "direct"
+         ) -> list[Path]:
     port = _free_port()
-    outs = [out / f"{model}-{world}-{rank}.pt" for rank in range(world)]
+    outs = [out / f"{model}-{world}-{rank}-{transport}.pt" for rank in range(world)]
     procs = [subprocess.Popen([sys.executable, str(WORKER), model, sparse,
-                               str(rank), str(world), str(port), str(path)],
+                               str(rank), str(world), str(port), str(path), transport],
                               stderr=subprocess.PIPE, text=True)
              for rank, path in enumerate(outs)]
     for proc in procs:
@@ -41,12 +42,13 @@ def _run(model: str, sparse: str, world: int, out: Path) -> list[Path]:
     return outs
 
 
-@pytest.mark.parametrize(("model", "sparse"), [("cml", "true"), ("bpr", "true"),
-                                               ("two-tower", "true"), ("cml", "false"),
-                                               ("cml", "auto")])
-def test_two_workers_train_what_one_does(model: str, sparse: str, tmp_path: Path) -> None:
+@pytest.mark.parametrize(("model", "sparse", "transport"), [
+    ("cml", "true", "direct"), ("bpr", "true", "direct"), ("two-tower", "true", "direct"),
+    ("cml", "false", "direct"), ("cml", "auto", "direct"), ("cml", "true", "all_gather")])
+def test_two_workers_train_what_one_does(model: str, sparse: str, transport: str,
+                                         tmp_path: Path) -> None:
     (one,) = _run(model, sparse, 1, tmp_path)
-    first, second = _run(model, sparse, 2, tmp_path)
+    first, second = _run(model, sparse, 2, tmp_path, transport)
     alone, a, b = (torch.load(p) for p in (one, first, second))
     for name, value in alone.items():
         assert torch.equal(a[name], b[name]), f"{name}: the replicas differ"
