@@ -11,7 +11,9 @@ One JSON line per fit: median ``train/epoch_seconds`` of epochs 2+ (the first wa
 global positives/s (training positives / epoch seconds), ``exchange_mb_per_step`` (what each
 worker received per step for the gradient exchange, from ``progress.jsonl``), the share of
 the epoch spent exchanging ID-table rows (waits for the other worker included; DDP's
-all-reduce runs inside backward and is not counted), peak RSS per worker; then one
+all-reduce runs inside backward and is not counted), peak RSS per worker, and ``cpu_cores``:
+the CPU the Train workers (each, and together), Ray's other processes and everything else
+used over the fit, in cores (``cpu_share.py``; start-up and evaluation included); then one
 ``speed-up`` line per data set: 1-worker epoch seconds / 2-worker epoch seconds. Validation
 runs once, after the last epoch, on 2,000 users. Only ratios within one run mean anything on
 a shared machine.
@@ -27,6 +29,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from cpu_share import cpu_share
 from ml100k import CML_CONFIG, Run, emit, median_epoch_seconds, train
 
 logger = logging.getLogger("benchmarks.workers")
@@ -44,7 +47,8 @@ LAYOUTS = {
 }
 
 
-def fit_row(name: str, layout: str, sparse: str, run: Run) -> dict[str, Any]:
+def fit_row(name: str, layout: str, sparse: str, run: Run,
+            cores: dict[str, float]) -> dict[str, Any]:
     seconds = median_epoch_seconds(run)
     num_train = _num_train(run)
     last = run.progress[-1]
@@ -57,7 +61,8 @@ def fit_row(name: str, layout: str, sparse: str, run: Run) -> dict[str, Any]:
                 [row.get("train/exchange_seconds", 0.0) / row["train/epoch_seconds"]
                  for row in run.progress[1:] or run.progress]), 3),
             "peak_rss_mb_by_rank": last.get("peak_rss_mb_by_rank", [last.get("peak_rss_mb")]),
-            "epochs": len(run.progress), "fit_seconds": round(run.fit_seconds, 1)}
+            "epochs": len(run.progress), "fit_seconds": round(run.fit_seconds, 1),
+            "cpu_cores": cores}
 
 
 def _num_train(run: Run) -> int:
@@ -85,9 +90,11 @@ def main(argv: list[str] | None = None) -> None:
                 fits.append(("2_workers", "false"))
             for layout, sparse in fits:
                 run_dir = Path(tmp) / f"{name}-{layout}-{sparse}"
-                run = train(CML_CONFIG, [source, *common, *LAYOUTS[layout],
-                                         f"train.sparse={sparse}"], run_dir)
-                row = fit_row(name, layout, sparse, run)
+                cores: dict[str, float] = {}
+                with cpu_share(cores):
+                    run = train(CML_CONFIG, [source, *common, *LAYOUTS[layout],
+                                             f"train.sparse={sparse}"], run_dir)
+                row = fit_row(name, layout, sparse, run, cores)
                 emit(row)
                 if sparse == "auto":
                     seconds[layout] = row["median_epoch_seconds"]

@@ -57,8 +57,16 @@ def register_losses(register: Register) -> None:
 @hookimpl
 def register_retrievers(register: Register) -> None:
     from raytrec.retrievers.faiss_flat import FaissFlatRetriever
+    from raytrec.retrievers.faiss_hnsw import FaissHnswRetriever
+    from raytrec.retrievers.faiss_ivf import FaissIvfRetriever
+    from raytrec.retrievers.faiss_lsh import FaissLshRetriever
+    from raytrec.retrievers.torch_exact import TorchExactRetriever
 
     register("faiss-flat", FaissFlatRetriever)
+    register("faiss-hnsw", FaissHnswRetriever)
+    register("faiss-ivf", FaissIvfRetriever)
+    register("faiss-lsh", FaissLshRetriever)
+    register("torch-exact", TorchExactRetriever)
 
 
 @hookimpl

@@ -12,7 +12,13 @@ from typing import TYPE_CHECKING
 from rich.console import Console
 
 from raytrec.cli.progress import ProgressWatcher
-from raytrec.cli.tables import metrics_table, plugins_rows, plugins_table
+from raytrec.cli.tables import (
+    describe_retriever,
+    index_table,
+    metrics_table,
+    plugins_rows,
+    plugins_table,
+)
 from raytrec.errors import Interrupted, RaytrecError
 from raytrec.plugins import get_registry
 from raytrec.run import run_dir
@@ -86,7 +92,8 @@ def _print_summary(console: Console, run_dir: Path, summary: dict, eval_cfg: dic
 
     ks = list(eval_cfg["ks"])
     popular = popularity_metrics(run_dir / "data", "test", ks, eval_cfg["chunk_size"])
-    title = f"test metrics (best epoch {summary['best_epoch']} of {summary['epochs_run']})"
+    title = (f"test metrics (best epoch {summary['best_epoch']} of {summary['epochs_run']}; "
+             f"through {describe_retriever(summary.get('retriever', {'name': '?'}))})")
     columns = {"model": summary["test"], "popularity": popular}
     if "test_cold" in summary:
         columns["model, cold users"] = summary["test_cold"]
@@ -98,12 +105,14 @@ def _print_summary(console: Console, run_dir: Path, summary: dict, eval_cfg: dic
 def evaluate(args: argparse.Namespace, console: Console) -> int:
     from raytrec.run.rescore import rescore
 
-    results = rescore(Path(args.run_dir), args.overrides)
+    results = rescore(Path(args.run_dir), args.overrides, args.retriever)
     if args.json:
         console.print_json(json.dumps(results))
         return 0
-    ks = results.pop("ks")
-    console.print(metrics_table(f"{args.run_dir}", results, ks))
+    ks, index = results.pop("ks"), results.pop("index (test)")
+    title = f"{args.run_dir} through {describe_retriever(results.pop('retriever'))}"
+    console.print(metrics_table(title, results, ks))
+    console.print(index_table(index))
     return 0
 
 

@@ -34,6 +34,9 @@ def _parser() -> argparse.ArgumentParser:
     ev.add_argument("run_dir")
     ev.add_argument("--set", dest="overrides", action="append", default=[],
                     metavar="KEY=VALUE", help="e.g. eval.ks=[10,50] or retriever.name=...")
+    ev.add_argument("--retriever", metavar="NAME", help="score through this index (its options "
+                    "with --set retriever.KEY=VALUE); an approximate one is compared with "
+                    "exact search")
     ev.add_argument("--json", action="store_true", help="print JSON instead of a table")
 
     search = sub.add_parser("tune", help="search hyperparameters with Ray Tune")

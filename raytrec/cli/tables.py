@@ -21,7 +21,27 @@ def metrics_table(title: str, columns: dict[str, dict[str, float]], ks: list[int
             table.add_row(key, *(f"{col.get(key, float('nan')):.4f}" for col in columns.values()))
     first = next(iter(columns.values()), {})
     if "users" in first:
-        table.add_row("users", *(f"{int(col.get('users', 0))}" for col in columns.values()))
+        table.add_row("users", *(f"{int(col['users'])}" if "users" in col else ""
+                                 for col in columns.values()))
+    return table
+
+
+def describe_retriever(section: dict[str, Any]) -> str:
+    """``faiss-hnsw (ef_search=128, m=32)``: the index and its options (those not left
+    unset)."""
+    options = ", ".join(f"{k}={v}" for k, v in sorted(section.items())
+                        if k != "name" and v is not None)
+    return f"{section['name']} ({options})" if options else section["name"]
+
+
+def index_table(index: dict[str, dict[str, float]]) -> Table:
+    """What each index cost on the test users."""
+    table = Table(title="index on the test users")
+    for col in ("index", "build s", "queries/s", "rows searched wider", "rows searched exactly"):
+        table.add_column(col, justify="left" if col == "index" else "right")
+    for name, row in index.items():
+        table.add_row(name, f"{row['build_seconds']:.2f}", f"{row['queries_per_s']:,.0f}",
+                      str(row["widened"]), str(row["exact"]))
     return table
 
 

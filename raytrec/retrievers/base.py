@@ -2,12 +2,39 @@
 
 from __future__ import annotations
 
+import time
 from abc import ABC, abstractmethod
+from dataclasses import asdict, astuple, dataclass
+from typing import Any
 
 import numpy as np
 
 from raytrec.data.store import UserItems
 from raytrec.distance import DISTANCES
+from raytrec.retrievers.transforms import normalised
+
+WIDER = 3  # searches, each twice as wide, before the short rows are searched exactly
+EXACT_CELLS = 1 << 24  # scores held at once when rows are searched exactly (64 MiB)
+
+
+@dataclass
+class SearchStats:
+    """One build of an index and its ``search_excluding`` calls: seconds building and
+    searching, rows (queries) searched, rows searched again wider, and rows that no wider
+    search filled and were searched exactly."""
+
+    build_seconds: float = 0.0
+    search_seconds: float = 0.0
+    rows: int = 0
+    widened: int = 0
+    exact: int = 0
+
+    def add(self, other: SearchStats) -> SearchStats:
+        return SearchStats(*(a + b for a, b in zip(astuple(self), astuple(other), strict=True)))
+
+    def report(self) -> dict[str, Any]:
+        """The counts with ``queries_per_s``."""
+        return {**asdict(self), "queries_per_s": self.rows / max(self.search_seconds, 1e-9)}
 
 
 class Retriever(ABC):
@@ -15,25 +42,50 @@ class Retriever(ABC):
 
     Writing a retriever:
 
-    - Options go to ``__init__`` (see the rules for every component in ``raytrec.hookspecs``).
+    - Options go to ``__init__`` (see the rules for every component in ``raytrec.hookspecs``);
+      ``check(num_items, dim, k)`` raises ``ValueError`` naming the option
+      (``"nlist=4096 is ..."``) when it cannot serve the data; it runs before training.
     - ``_build(items)`` indexes ``(I, D)`` float32 item vectors for ``self.distance``
-      (``dot``, ``cosine`` or ``l2``; set by ``build``, which calls ``_build``). Pick the
-      index's own metric from it: inner product for ``dot``, inner product on normalised
-      vectors for ``cosine``, L2 for ``l2``.
+      (``dot``, ``cosine`` or ``l2``; set by ``build``, which calls ``_build`` and keeps the
+      vectors as ``self.items``). Pick the index's own metric from it: inner product for
+      ``dot``, inner product on normalised vectors for ``cosine``, L2 for ``l2``; an index
+      that only does L2 or angles reduces the others to it (``raytrec.retrievers.transforms``).
     - ``search(queries (B, D), k)`` returns ``(scores, ids)`` in that order, both ``(B, k)``,
-      best first, ids int64 (``-1`` where fewer than k exist), scores higher-is-better in
-      the distance: ``-d²`` for ``l2`` (negate what an L2 index returns).
-    - ``search_excluding`` (per-user exclusion of seen items) is built on ``search``.
+      best first, ids int64 (``-1`` where fewer than k were found), scores higher-is-better
+      in the distance: ``-d²`` for ``l2`` (an index searching a transformed space converts
+      its distances back, ``transforms.inner_from_l2``).
+    - Set ``exact = True`` on an exact index. An approximate one may override
+      ``search_wider(queries, k, attempt)``: the same search made wider (more probes, a
+      larger beam) for ``attempt`` = 1, 2, ...
+    - ``search_excluding`` (per-user exclusion of seen items) is built on these.
     - Check with ``raytrec.testing.check_retriever(MyIndex)``, against exact search
       (``min_recall`` for an approximate index).
     """
+
+    exact = False
+
+    def check(self, num_items: int, dim: int, k: int) -> None:
+        """Raise ``ValueError`` naming the option if this index cannot serve ``num_items``
+        vectors of ``dim`` searched top-``k``; any index serves a non-empty catalogue."""
+        if num_items < 1:
+            raise ValueError("the catalogue is empty: there is nothing to index")
+
+    def min_build_items(self) -> int:
+        """The fewest vectors this index can be built on (an IVF index: its ``nlist``)."""
+        return 1
 
     def build(self, items: np.ndarray, distance: str) -> None:
         if distance not in DISTANCES:
             raise ValueError(f"unknown distance {distance!r}; expected one of {DISTANCES}")
         self.distance = distance
         self.num_items = items.shape[0]
-        self._build(np.ascontiguousarray(items, dtype=np.float32))
+        self.items = np.ascontiguousarray(items, dtype=np.float32)
+        self._unit: np.ndarray | None = None  # caches of search_exactly
+        self._sq: np.ndarray | None = None
+        self.stats = SearchStats()
+        start = time.perf_counter()
+        self._build(self.items)
+        self.stats.build_seconds = time.perf_counter() - start
 
     @abstractmethod
     def _build(self, items: np.ndarray) -> None:
@@ -43,22 +95,94 @@ class Retriever(ABC):
     def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """``queries (B, D)`` -> ``scores (B, k)``, ``ids (B, k)`` (``-1`` where fewer exist)."""
 
+    def search_wider(self, queries: np.ndarray, k: int,
+                     attempt: int) -> tuple[np.ndarray, np.ndarray]:
+        """``search`` made wider for the ``attempt``-th time; by default the same search."""
+        return self.search(queries, k)
+
+    def _all_scores(self, queries: np.ndarray) -> np.ndarray:
+        """``(B, I)`` exact scores of every item."""
+        q = queries.astype(np.float32)
+        if self.distance == "cosine":
+            if self._unit is None:
+                self._unit = normalised(self.items)
+            return normalised(q) @ self._unit.T
+        dots = q @ self.items.T
+        if self.distance == "l2":
+            if self._sq is None:
+                self._sq = (self.items ** 2).sum(1)
+            dots = 2 * dots - self._sq - (q ** 2).sum(1, keepdims=True)
+        return dots
+
+    def search_exactly(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """Top-``k`` over every item by brute force on ``self.items``, in row chunks."""
+        k = min(k, self.num_items)
+        rows = max(1, EXACT_CELLS // max(self.num_items, 1))
+        out_s, out_i = [], []
+        for start in range(0, len(queries), rows):
+            scores = self._all_scores(queries[start:start + rows])
+            top = np.argpartition(-scores, k - 1, axis=1)[:, :k]
+            s = np.take_along_axis(scores, top, axis=1)
+            order = np.argsort(-s, axis=1, kind="stable")
+            out_s.append(np.take_along_axis(s, order, axis=1))
+            out_i.append(np.take_along_axis(top, order, axis=1).astype(np.int64))
+        return np.concatenate(out_s), np.concatenate(out_i)
+
     def search_excluding(
         self, queries: np.ndarray, k: int, users: np.ndarray, exclude: UserItems
     ) -> np.ndarray:
         """Top-``k`` ids ``(B, k)`` per query, skipping each user's ``exclude`` items.
 
-        Searches ``k + (most items excluded for any user of the chunk)`` and filters, so the
-        result is exact for an exact index. Missing slots are ``-1``.
+        Searches ``k + (most items excluded for any user of the chunk)`` and filters, which
+        is exact for an exact index. A row that an approximate search left with fewer than
+        ``k`` unseen items (fewer only if the user has not that many left) is searched again,
+        twice as wide each time (``search_wider``), ``WIDER`` times, then exactly: lists are
+        never silently short. ``self.stats`` counts the rows of each kind. Missing slots are
+        ``-1``.
         """
+        start = time.perf_counter()
+        try:
+            return self._search_excluding(np.ascontiguousarray(queries, dtype=np.float32), k,
+                                          users, exclude)
+        finally:
+            self.stats.search_seconds += time.perf_counter() - start
+
+    def _search_excluding(self, q: np.ndarray, k: int, users: np.ndarray,
+                          exclude: UserItems) -> np.ndarray:
         counts = exclude.counts()[users]
+        want = np.minimum(k, self.num_items - counts)  # what a full list holds
         kk = int(min(self.num_items, k + (counts.max() if len(counts) else 0)))
-        _, ids = self.search(np.ascontiguousarray(queries, dtype=np.float32), kk)
+        _, ids = self.search(q, kk)
+        top = self._unseen(ids, users, exclude, k)
+        self.stats.rows += len(users)
+        if self.exact:
+            return top
+        for attempt in [*range(1, WIDER + 1), None]:
+            short = np.flatnonzero((top >= 0).sum(1) < want)
+            if not len(short):
+                break
+            if attempt is None:
+                self.stats.exact += len(short)
+                _, ids = self.search_exactly(q[short], kk)
+            else:
+                self.stats.widened += len(short) if attempt == 1 else 0
+                wide = int(min(self.num_items, kk * 2 ** attempt))
+                _, ids = self.search_wider(q[short], wide, attempt)
+            top[short] = self._unseen(ids, users[short], exclude, k)
+        return top
+
+    def _unseen(self, ids: np.ndarray, users: np.ndarray, exclude: UserItems,
+                k: int) -> np.ndarray:
+        """The first ``k`` ids of each row that the user has not seen, ``-1``-padded."""
         excluded = exclude.contains(users, ids, self.num_items) | (ids < 0)
         # Stable sort on the mask moves kept ids to the front, in rank order.
         order = np.argsort(excluded, axis=1, kind="stable")[:, :k]
         top = np.take_along_axis(ids, order, axis=1)
         top[np.take_along_axis(excluded, order, axis=1)] = -1
-        if top.shape[1] < k:
-            top = np.pad(top, ((0, 0), (0, k - top.shape[1])), constant_values=-1)
-        return top
+        return _pad(top, k, -1)
+
+
+def _pad(a: np.ndarray, k: int, value: float) -> np.ndarray:
+    if a.shape[1] >= k:
+        return a
+    return np.pad(a, ((0, 0), (0, k - a.shape[1])), constant_values=value)

@@ -6,6 +6,7 @@ import faiss
 import numpy as np
 
 from raytrec.retrievers.base import Retriever
+from raytrec.retrievers.threads import check_threads, use_threads
 
 
 class FaissFlatRetriever(Retriever):
@@ -15,14 +16,13 @@ class FaissFlatRetriever(Retriever):
         threads: FAISS OpenMP threads; 0 keeps FAISS's default.
     """
 
+    exact = True
+
     def __init__(self, threads: int = 0) -> None:
-        if threads < 0:
-            raise ValueError(f"threads must be >= 0, got {threads}")
-        self.threads = threads
+        self.threads = check_threads(threads)
 
     def _build(self, items: np.ndarray) -> None:
-        if self.threads:
-            faiss.omp_set_num_threads(self.threads)
+        use_threads(self.threads)
         if self.distance == "cosine":
             items = items.copy()
             faiss.normalize_L2(items)

@@ -22,6 +22,7 @@ from raytrec.plugins import get_registry
 from raytrec.run.footprint import available_memory, gigabytes, parameter_bytes, training_bytes
 from raytrec.run.run_dir import check_target, stage
 from raytrec.run.smoke import smoke_problems
+from raytrec.train.build import build_retriever
 
 CONFIG_FILE = "config.yaml"
 
@@ -106,11 +107,23 @@ def check_against_data(config: dict[str, Any], data_dir: Path, source: str) -> N
         else:
             if section == "mapper":
                 problems += _memory_problems(part, config)
+                problems += retriever_problems(config, info.num_items, part.dim)
     problems += cutoff_problems(config["eval"]["ks"], info.num_items)
     if not problems:
         problems = smoke_problems(config, parts["sampler"], parts["loss"], parts["mapper"], info)
     if problems:
         raise ConfigError(problems, source)
+
+
+def retriever_problems(config: dict[str, Any], num_items: int, dim: int) -> list[Problem]:
+    """The retriever's options against the catalogue, the vector width and the largest K."""
+    args = {k: v for k, v in config["retriever"].items() if k != "name"}
+    try:
+        build_retriever(config).check(num_items, dim, max(config["eval"]["ks"]))
+    except ValueError as exc:
+        return [_keyed("retriever", args, f"{exc} (data: {num_items} items, vectors of "
+                                          f"{dim})")]
+    return []
 
 
 def cutoff_problems(ks: list[int], num_items: int) -> list[Problem]:

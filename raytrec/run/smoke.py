@@ -58,7 +58,7 @@ def smoke_problems(config: dict[str, Any], sampler: Any, loss: Any, mapper: Mapp
     except Exception as exc:
         problems.append(_problem("loss", config, exc))
     try:
-        _retrieve_once(config, mapper)
+        _retrieve_once(config, mapper, info.num_items)
     except Exception as exc:
         problems.append(_problem("retriever", config, exc))
     return problems
@@ -81,12 +81,14 @@ def _loss_once(loss: Any, neg: Any, b: int, dim: int, gen: torch.Generator) -> N
     out.loss.backward()
 
 
-def _retrieve_once(config: dict[str, Any], mapper: Mapper) -> None:
+def _retrieve_once(config: dict[str, Any], mapper: Mapper, num_items: int) -> None:
     retriever = build_retriever(config)
-    vectors = np.random.default_rng(0).normal(size=(64, mapper.dim)).astype(np.float32)
+    n = min(num_items, max(64, retriever.min_build_items()))
+    vectors = np.random.default_rng(0).normal(size=(n, mapper.dim)).astype(np.float32)
     retriever.build(vectors, mapper.distance)
-    scores, ids = retriever.search(vectors[:3], 5)
-    if not (np.shape(ids) == np.shape(scores) == (3, 5) and np.asarray(ids).dtype.kind == "i"):
+    k = min(5, n)
+    scores, ids = retriever.search(vectors[:3], k)
+    if not (np.shape(ids) == np.shape(scores) == (3, k) and np.asarray(ids).dtype.kind == "i"):
         raise ConformanceError(f"{type(retriever).__name__}: search must return (scores, ids), "
                                "both (B, k), ids integers")
 

@@ -189,3 +189,25 @@ def test_row_sparse_training_of_a_mapper_without_id_tables(tmp_path: Path, capsy
     err = refused(capsys, tmp_path, cfg)
     assert "train.sparse: is true, but mapper 'TwoTowerMapper' has no ID tables" in err
     assert "set train.sparse: auto or false" in err
+
+
+def test_retriever_options_checked_against_the_data(tmp_path: Path, capsys) -> None:
+    cfg = write_config(tmp_path / "c.yaml", retriever={"name": "faiss-ivf", "nlist": 500})
+    err = refused(capsys, tmp_path, cfg)
+    assert "retriever.nlist: nlist=500 is larger than the catalogue (200 items)" in err
+    assert "use nlist <= 200" in err
+    cfg = write_config(tmp_path / "d.yaml", retriever={"name": "faiss-hnsw", "ef_search": 10})
+    err = refused(capsys, tmp_path, cfg)
+    assert "retriever.ef_search: ef_search=10 is smaller than the k searched (20" in err
+    cfg = write_config(tmp_path / "e.yaml", retriever={"name": "faiss-ivf", "pq": 6})
+    assert "retriever.pq: pq=6 does not divide the vector width (16)" in \
+        refused(capsys, tmp_path, cfg)
+
+
+def test_evaluate_checks_a_retriever_given_with_set(tmp_path: Path, capsys) -> None:
+    cfg = write_config(tmp_path / "c.yaml", train={"epochs": 1})
+    run = tmp_path / "run"
+    assert run_cli(capsys, "train", cfg, "--run-dir", run)[0] == 0
+    code, _, err = run_cli(capsys, "evaluate", run, "--set", "retriever.name=faiss-ivf",
+                           "--set", "retriever.nprobe=64", "--set", "retriever.nlist=32")
+    assert code == 2 and "retriever.nprobe: nprobe=64 is larger than nlist (32)" in err

@@ -17,6 +17,11 @@ def _run(capsys, *argv: str) -> tuple[int, str, str]:
     return code, out, err
 
 
+def _flat(text: str) -> str:
+    """``text`` with every run of whitespace one space: a table title may wrap anywhere."""
+    return " ".join(text.split())
+
+
 def test_train_evaluate_plugins(tmp_path: Path, capsys) -> None:
     cfg = write_config(tmp_path / "c.yaml", train={"epochs": 2})
     run = tmp_path / "run"
@@ -32,3 +37,35 @@ def test_train_evaluate_plugins(tmp_path: Path, capsys) -> None:
     rows = json.loads(out)
     assert {"kind": "loss", "name": "logistic"}.items() <= next(
         r for r in rows if r["name"] == "logistic").items()
+
+
+def test_evaluate_through_an_approximate_index_beside_exact_search(tmp_path: Path,
+                                                                   capsys) -> None:
+    cfg = write_config(tmp_path / "c.yaml", train={"epochs": 2},
+                       retriever={"name": "faiss-ivf", "nlist": 16, "nprobe": 2})
+    run = tmp_path / "run"
+    code, out, _ = _run(capsys, "train", str(cfg), "--run-dir", str(run))
+    assert code == 0 and "through faiss-ivf (nlist=16, nprobe=2, rerank=10" in _flat(out)
+    summary = json.loads((run / "metrics.json").read_text())
+    assert summary["retriever"] == {"name": "faiss-ivf", "nlist": 16, "nprobe": 2, "pq": None,
+                                    "rerank": 10, "seed": 0, "threads": 0}
+    assert summary["retrieval"]["rows"] == summary["test"]["users"]
+
+    code, out, _ = _run(capsys, "evaluate", str(run), "--retriever", "faiss-hnsw",
+                        "--set", "retriever.ef_search=64", "--json")
+    result = json.loads(out)
+    assert code == 0 and result["retriever"]["name"] == "faiss-hnsw"
+    assert result["retriever"]["ef_search"] == 64
+    exact = result["test, exact"]
+    assert result["retention"]["recall@20"] == pytest.approx(
+        result["test"]["recall@20"] / exact["recall@20"])
+    assert 0.8 <= result["retention"]["recall@20"] <= 1.2
+    assert set(result["index (test)"]) == {"faiss-hnsw", "faiss-flat"}
+    assert all(row["queries_per_s"] > 0 and row["rows"] == exact["users"]
+               for row in result["index (test)"].values())
+
+    code, out, _ = _run(capsys, "evaluate", str(run))  # the run's own index, as a table
+    assert code == 0 and "retention" in out and "test, exact" in out
+    assert "through faiss-ivf (nlist=16, nprobe=2" in _flat(out) and "queries/s" in out
+    code, out, _ = _run(capsys, "evaluate", str(run), "--retriever", "torch-exact", "--json")
+    assert code == 0 and "retention" not in json.loads(out)  # exact: nothing to compare

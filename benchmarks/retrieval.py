@@ -1,0 +1,211 @@
+"""RAY_AUTH_MODE=disabled .venv/bin/python benchmarks/retrieval.py [--smoke-test] [--skip-ml100k]
+    [--out DIR]
+
+What an approximate index costs in recall and buys in speed, on the vectors of trained models.
+
+1. Vectors: ``examples/cml_ml100k.yaml`` (l2, unit ball) and ``examples/bpr_ml100k.yaml``
+   (dot), both at d=64, trained ``EPOCHS`` epochs in this process on synthetic data of 100k
+   users and 1M items (``DATA``); their 1M item vectors, and the vectors of 10k users drawn
+   with a fixed seed as the queries.
+2. Exact search: ``faiss-flat`` top-50 of every query (2 threads): the truth and the time.
+3. Every retriever of ``SWEEPS``, built once per build setting, searched with each value of
+   its main search parameter. One JSON line each: build seconds, queries/s, ``speed_up``
+   (exact search seconds / its seconds, same queries, same threads) and ``retention``: the
+   mean share of the exact top-50 it returns (its Recall@50 against exact search).
+4. ``retrieval.png`` in ``--out`` (default ``benchmarks/out``): retention against speed-up,
+   one curve per retriever and model; ``retrieval.jsonl`` beside it holds the rows.
+5. Unless ``--skip-ml100k``: both example configs trained on MovieLens-100K (in this process),
+   and their test metrics through each retriever at its defaults against exact search, by
+   ``raytrec evaluate``'s own comparison (``raytrec.run.rescore``): Recall@50 retention.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from ml100k import BPR_CONFIG, CML_CONFIG, emit, train
+
+logger = logging.getLogger("benchmarks.retrieval")
+
+ROOT = Path(__file__).resolve().parent
+K, THREADS, QUERIES, EPOCHS = 50, 2, 10_000, 3
+DATA = ("data={name: synthetic, num_users: 100000, num_items: 1000000, "
+        "interactions_per_user: 20, seed: 0}")
+SMOKE_DATA = "data={name: synthetic, num_users: 600, num_items: 5000, seed: 0}"
+MODELS = {"cml": CML_CONFIG, "bpr": BPR_CONFIG}
+TRAIN = ["mapper.dim=64", "scaling.num_workers=0", "train.patience=null",
+         "eval.max_users=2000"]
+# name -> (build options, search option, its values): the main knob of each index.
+SWEEPS: dict[str, tuple[dict[str, Any], str, list[Any]]] = {
+    "faiss-hnsw": ({"m": 32, "ef_construction": 100}, "ef_search", [50, 64, 96, 128, 256]),
+    "faiss-ivf": ({"nlist": 4096}, "nprobe", [1, 2, 4, 8, 16, 32]),
+    "faiss-ivf-pq": ({"nlist": 4096, "pq": 32, "rerank": 4}, "nprobe", [2, 4, 8, 16, 32]),
+    "faiss-lsh": ({"rerank": 10}, "nbits", [128, 256, 512, 1024]),
+}
+SMOKE_SWEEPS: dict[str, tuple[dict[str, Any], str, list[Any]]] = {
+    "faiss-hnsw": ({"m": 16}, "ef_search", [50, 100]),
+    "faiss-ivf": ({"nlist": 64}, "nprobe", [1, 8]),
+    "faiss-ivf-pq": ({"nlist": 64, "pq": 16}, "nprobe", [4]),
+    "faiss-lsh": ({}, "nbits", [128]),
+}
+BUILT_BY_SEARCH = {"nbits"}  # LSH: every value is its own index
+
+
+def vectors(run_dir: Path, num_queries: int) -> tuple[np.ndarray, np.ndarray]:
+    """The run's item vectors and ``num_queries`` of its user vectors (seeded draw)."""
+    import pyarrow.parquet as pq
+
+    def matrix(name: str) -> np.ndarray:
+        table = pq.read_table(run_dir / name).sort_by("index")
+        column = table.column("embedding").combine_chunks()
+        return column.flatten().to_numpy().reshape(len(column), -1).astype(np.float32)
+
+    users = matrix("user_embeddings.parquet")
+    pick = np.random.default_rng(0).choice(len(users), min(num_queries, len(users)),
+                                           replace=False)
+    return matrix("item_embeddings.parquet"), np.ascontiguousarray(users[np.sort(pick)])
+
+
+def registered(name: str) -> str:
+    return "faiss-ivf" if name == "faiss-ivf-pq" else name
+
+
+def build(name: str, options: dict[str, Any], items: np.ndarray, distance: str) -> Any:
+    from raytrec.plugins import get_registry
+
+    threads = {} if name == "torch-exact" else {"threads": THREADS}  # torch's: set in main
+    retriever = get_registry().create("retriever", registered(name), **threads, **options)
+    retriever.build(items, distance)
+    return retriever
+
+
+def timed_search(retriever: Any, queries: np.ndarray) -> tuple[np.ndarray, float]:
+    start = time.perf_counter()
+    _, ids = retriever.search(queries, K)
+    return ids, time.perf_counter() - start
+
+
+def retention(ids: np.ndarray, truth: np.ndarray) -> float:
+    hits = [len(np.intersect1d(a[a >= 0], b)) for a, b in zip(ids, truth, strict=True)]
+    return float(np.mean(hits)) / truth.shape[1]
+
+
+def sweep(model: str, distance: str, items: np.ndarray, queries: np.ndarray,
+          sweeps: dict[str, tuple[dict[str, Any], str, list[Any]]]) -> Iterator[dict[str, Any]]:
+    exact = build("faiss-flat", {}, items, distance)
+    truth, exact_s = timed_search(exact, queries)
+    yield {"model": model, "retriever": "faiss-flat", "build_s": exact.stats.build_seconds,
+           "queries_per_s": len(queries) / exact_s, "speed_up": 1.0, "retention": 1.0}
+    torch_exact = build("torch-exact", {}, items, distance)
+    ids, seconds = timed_search(torch_exact, queries)
+    yield {"model": model, "retriever": "torch-exact",
+           "build_s": torch_exact.stats.build_seconds, "queries_per_s": len(queries) / seconds,
+           "speed_up": exact_s / seconds, "retention": retention(ids, truth)}
+    for name, (options, knob, values) in sweeps.items():
+        retriever = None
+        for value in values:
+            if retriever is None or knob in BUILT_BY_SEARCH:
+                retriever = build(name, {**options, knob: value}, items, distance)
+            setattr(retriever, knob, value)
+            ids, seconds = timed_search(retriever, queries)
+            row = {"model": model, "retriever": name, **options, knob: value,
+                   "build_s": retriever.stats.build_seconds,
+                   "queries_per_s": len(queries) / seconds, "speed_up": exact_s / seconds,
+                   "retention": retention(ids, truth)}
+            logger.info("%s", row)
+            yield row
+        del retriever
+
+
+def plot(rows: list[dict[str, Any]], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, len(MODELS), figsize=(12, 4.5), sharey=True)
+    for ax, model in zip(np.atleast_1d(axes), MODELS, strict=True):
+        for name in SWEEPS:
+            points = sorted((r["speed_up"], r["retention"]) for r in rows
+                            if r["model"] == model and r["retriever"] == name)
+            if points:
+                ax.plot(*zip(*points, strict=True), marker="o", label=name)
+        ax.axhline(0.95, color="grey", linestyle=":", linewidth=1)
+        ax.axvline(50, color="grey", linestyle=":", linewidth=1)
+        ax.set_xscale("log")
+        ax.set_xlabel("queries/s, × exact faiss-flat")
+        ax.set_title(f"{model}: {K} of 1M items, {THREADS} threads")
+        ax.legend()
+    np.atleast_1d(axes)[0].set_ylabel(f"Recall@{K} against exact search")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+
+
+def ml100k_rows(tmp: Path, smoke: bool) -> Iterator[dict[str, Any]]:
+    from raytrec.run.rescore import rescore
+
+    extra = ["scaling.num_workers=0", *(["train.epochs=2"] if smoke else [])]
+    for model, config in MODELS.items():
+        run = train(config, extra, tmp / f"ml100k-{model}")
+        for name in ("faiss-hnsw", "faiss-ivf", "faiss-lsh"):
+            found = rescore(run.run_dir, [], name)
+            yield {"data": "movielens-100k", "model": model, "retriever": name,
+                   "test_recall@50": round(found["test"]["recall@50"], 4),
+                   "exact_recall@50": round(found["test, exact"]["recall@50"], 4),
+                   "retention_recall@50": round(found["retention"]["recall@50"], 4),
+                   "retention_ndcg@10": round(found["retention"]["ndcg@10"], 4)}
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--smoke-test", action="store_true", help="tiny data, < 2 minutes")
+    parser.add_argument("--skip-ml100k", action="store_true")
+    parser.add_argument("--out", type=Path, default=ROOT / "out")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
+                        format="%(asctime)s %(name)s: %(message)s")
+    logging.getLogger("faiss.loader").setLevel(logging.WARNING)
+    import torch
+
+    torch.set_num_threads(THREADS)
+    data, sweeps = (SMOKE_DATA, SMOKE_SWEEPS) if args.smoke_test else (DATA, SWEEPS)
+    epochs = 1 if args.smoke_test else EPOCHS
+    rows: list[dict[str, Any]] = []
+    args.out.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="raytrec-retrieval-") as tmp:
+        for model, config in MODELS.items():
+            run = train(config, [data, *TRAIN, f"train.epochs={epochs}",
+                                 f"eval.every={epochs}"], Path(tmp) / model)
+            items, queries = vectors(run.run_dir, QUERIES)
+            distance = _distance(run.run_dir)
+            for row in sweep(model, distance, items, queries, sweeps):
+                row = {k: round(v, 4) if isinstance(v, float) else v for k, v in row.items()}
+                rows.append(row)
+                emit(row)
+        if not args.skip_ml100k:
+            for row in ml100k_rows(Path(tmp), args.smoke_test):
+                emit(row)
+    (args.out / "retrieval.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    plot(rows, args.out / "retrieval.png")
+    logger.info("wrote %s", args.out / "retrieval.png")
+
+
+def _distance(run_dir: Path) -> str:
+    import yaml
+
+    mapper = yaml.safe_load((run_dir / "config.yaml").read_text())["mapper"]
+    return mapper["distance"]
+
+
+if __name__ == "__main__":
+    main()

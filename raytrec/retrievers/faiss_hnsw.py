@@ -1,0 +1,87 @@
+"""Approximate search on a FAISS HNSW graph."""
+
+from __future__ import annotations
+
+import faiss
+import numpy as np
+
+from raytrec.retrievers.base import Retriever
+from raytrec.retrievers.threads import check_threads, use_threads
+from raytrec.retrievers.transforms import (
+    dot_as_l2,
+    inner_from_l2,
+    largest_norm,
+    normalised,
+    zero_column,
+)
+
+
+class FaissHnswRetriever(Retriever):
+    """Hierarchical navigable small-world graph (``IndexHNSWFlat``, Malkov & Yashunin 2018).
+
+    The graph is built in L2: ``l2`` as it is, ``cosine`` on normalised vectors (L2 ranks
+    unit vectors as cosine does), ``dot`` through the MIPS transform (items
+    ``[x; sqrt(M² - |x|²)]``, queries ``[q; 0]``; ``raytrec.retrievers.transforms``), which
+    graphs search far better than raw inner products. The L2 distances found are turned back
+    into the model's scores exactly (``q·x = (|q|² + |x'|² - d²) / 2``).
+
+    Args:
+        m: neighbours per node (FAISS ``M``): more is better recall, more memory and build time.
+        ef_construction: beam width while building.
+        ef_search: beam width while searching (at least the k searched); the main knob of
+            recall against speed.
+        threads: FAISS OpenMP threads; 0 keeps FAISS's default.
+    """
+
+    def __init__(self, m: int = 32, ef_construction: int = 200, ef_search: int = 128,
+                 threads: int = 0) -> None:
+        if not 2 <= m <= 256:
+            raise ValueError(f"m must be in [2, 256], got {m}")
+        if ef_construction < 1 or ef_search < 1:
+            raise ValueError("ef_construction and ef_search must be >= 1, got "
+                             f"{ef_construction} and {ef_search}")
+        self.m, self.ef_construction, self.ef_search = m, ef_construction, ef_search
+        self.threads = check_threads(threads)
+
+    def check(self, num_items: int, dim: int, k: int) -> None:
+        if self.ef_search < k:
+            raise ValueError(
+                f"ef_search={self.ef_search} is smaller than the k searched ({k}, the largest "
+                f"eval.ks): the beam holds fewer candidates than the list; use ef_search >= {k}")
+
+    def _build(self, items: np.ndarray) -> None:
+        use_threads(self.threads)
+        if self.distance == "dot":
+            self.norm = largest_norm(items)
+            items = dot_as_l2(items, self.norm)
+        elif self.distance == "cosine":
+            items = normalised(items)
+        self.indexed_sq = (items.astype(np.float64) ** 2).sum(1)
+        self.index = faiss.IndexHNSWFlat(items.shape[1], self.m)
+        self.index.hnsw.efConstruction = self.ef_construction
+        self.index.add(items)
+
+    def _queries(self, queries: np.ndarray) -> np.ndarray:
+        q = np.ascontiguousarray(queries, dtype=np.float32)
+        if self.distance == "dot":
+            return zero_column(q)
+        return normalised(q) if self.distance == "cosine" else q
+
+    def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        return self._search(queries, k, max(self.ef_search, k))
+
+    def search_wider(self, queries: np.ndarray, k: int,
+                     attempt: int) -> tuple[np.ndarray, np.ndarray]:
+        return self._search(queries, k, max(self.ef_search, k) * 2 ** attempt)
+
+    def _search(self, queries: np.ndarray, k: int, ef: int) -> tuple[np.ndarray, np.ndarray]:
+        use_threads(self.threads)
+        params = faiss.SearchParametersHNSW(efSearch=int(ef))
+        q = self._queries(queries)
+        d2, ids = self.index.search(q, int(k), params=params)
+        if self.distance == "l2":
+            scores = -d2
+        else:
+            scores = inner_from_l2(d2, (q.astype(np.float64) ** 2).sum(1),
+                                   self.indexed_sq[np.maximum(ids, 0)])
+        return np.where(ids >= 0, scores, -np.inf).astype(np.float32), ids

@@ -1,0 +1,94 @@
+"""Approximate search by sign-random-projection hashing (FAISS ``IndexLSH``)."""
+
+from __future__ import annotations
+
+import faiss
+import numpy as np
+
+from raytrec.retrievers.base import Retriever
+from raytrec.retrievers.threads import check_threads, use_threads
+from raytrec.retrievers.transforms import (
+    dot_as_angle,
+    inner_from_l2,
+    l2_as_dot,
+    l2_as_dot_queries,
+    largest_norm,
+    normalised,
+    zero_column,
+)
+
+
+class FaissLshRetriever(Retriever):
+    """Random hyperplane LSH (Charikar 2002): each vector becomes ``nbits`` signs of random
+    projections, whose Hamming distance estimates the angle between vectors; the
+    ``rerank × k`` nearest codes are re-scored exactly (``IndexRefineFlat``) and the best
+    ``k`` kept, their scores turned back into the model's distance.
+
+    Hyperplanes see only angles, so every distance is reduced to one: ``cosine`` as it is;
+    ``dot`` by simple-LSH (items ``[x/M; sqrt(1 - |x/M|²)]``, queries ``[q/|q|; 0]``, whose
+    cosine orders items as the inner product does); ``l2`` first to an inner product
+    (``[q; 1]·[2x; -|x|²]``), then by simple-LSH (``raytrec.retrievers.transforms``).
+    Both reductions keep the order exactly, but simple-LSH scales every item by the largest
+    norm: where norms differ by orders of magnitude (``-|x|²`` for ``l2`` squares them), the
+    appended coordinate dominates most codes and hashing loses recall. Inside the unit ball
+    (CML) it works well; for such catalogues prefer ``faiss-ivf`` or ``faiss-hnsw``.
+
+    Args:
+        nbits: bits per code: more is closer to exact, slower and larger.
+        rerank: candidates re-scored exactly per result (``rerank × k``).
+        threads: FAISS OpenMP threads; 0 keeps FAISS's default.
+    """
+
+    def __init__(self, nbits: int = 256, rerank: int = 10, threads: int = 0) -> None:
+        if nbits < 1:
+            raise ValueError(f"nbits must be >= 1, got {nbits}")
+        if rerank < 1:
+            raise ValueError(f"rerank must be >= 1, got {rerank}")
+        self.nbits, self.rerank = nbits, rerank
+        self.threads = check_threads(threads)
+
+    def _build(self, items: np.ndarray) -> None:
+        use_threads(self.threads)
+        if self.distance == "cosine":
+            coded = normalised(items)
+        else:
+            base = l2_as_dot(items) if self.distance == "l2" else items
+            self.norm = largest_norm(base)
+            coded = dot_as_angle(base, self.norm)
+        self.coded_sq = (coded.astype(np.float64) ** 2).sum(1)
+        self.lsh = faiss.IndexLSH(coded.shape[1], self.nbits, True, False)
+        self.index = faiss.IndexRefineFlat(self.lsh)
+        self.index.train(coded)  # draws the random rotation
+        self.index.add(coded)
+
+    def _queries(self, queries: np.ndarray) -> np.ndarray:
+        q = np.ascontiguousarray(queries, dtype=np.float32)
+        if self.distance == "cosine":
+            return normalised(q)
+        return zero_column(normalised(l2_as_dot_queries(q) if self.distance == "l2" else q))
+
+    def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        return self._search(queries, k, self.rerank)
+
+    def search_wider(self, queries: np.ndarray, k: int,
+                     attempt: int) -> tuple[np.ndarray, np.ndarray]:
+        return self._search(queries, k, self.rerank * 2 ** attempt)
+
+    def _search(self, queries: np.ndarray, k: int,
+                rerank: int) -> tuple[np.ndarray, np.ndarray]:
+        use_threads(self.threads)
+        q = self._queries(queries)
+        params = faiss.IndexRefineSearchParameters(k_factor=float(rerank))
+        d2, ids = self.index.search(q, int(k), params=params)
+        cos = inner_from_l2(d2, (q.astype(np.float64) ** 2).sum(1),
+                            self.coded_sq[np.maximum(ids, 0)])
+        scores = cos if self.distance == "cosine" else self._from_angle(cos, queries)
+        return np.where(ids >= 0, scores, -np.inf).astype(np.float32), ids
+
+    def _from_angle(self, cos: np.ndarray, queries: np.ndarray) -> np.ndarray:
+        """Back through simple-LSH (``q·x = cos · M · |q|``), and for ``l2`` through
+        ``[q; 1]·[2x; -|x|²] - |q|² = -|q - x|²``."""
+        q = queries.astype(np.float64)
+        lifted = np.hstack([q, np.ones((len(q), 1))]) if self.distance == "l2" else q
+        dots = cos * self.norm * np.linalg.norm(lifted, axis=1, keepdims=True)
+        return dots - (q ** 2).sum(1, keepdims=True) if self.distance == "l2" else dots
