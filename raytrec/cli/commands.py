@@ -18,6 +18,7 @@ from raytrec.cli.tables import (
     metrics_table,
     plugins_rows,
     plugins_table,
+    recommendations_table,
 )
 from raytrec.errors import Interrupted, RaytrecError
 from raytrec.plugins import get_registry
@@ -113,6 +114,47 @@ def evaluate(args: argparse.Namespace, console: Console) -> int:
     title = f"{args.run_dir} through {describe_retriever(results.pop('retriever'))}"
     console.print(metrics_table(title, results, ks))
     console.print(index_table(index))
+    return 0
+
+
+def export(args: argparse.Namespace, console: Console) -> int:
+    from raytrec.serve.export import export_run
+
+    manifest = export_run(Path(args.run_dir), Path(args.out), args.overrides, args.retriever,
+                          args.overwrite)
+    index = manifest["index"]
+    console.print(f"exported {manifest['num_items']} items and {manifest['num_users']} users "
+                  f"({manifest['distance']}, d={manifest['dim']}) to {args.out}", soft_wrap=True)
+    console.print(f"index: {describe_retriever(manifest['retriever'])}, built in "
+                  f"{index['build_seconds']:.2f} s"
+                  + (f"; {index['file']}: {index['transform']}" if "file" in index else
+                     "; built again when loaded"), soft_wrap=True)
+    return 0
+
+
+def recommend(args: argparse.Namespace, console: Console) -> int:
+    from raytrec.serve.recommend import open_source, read_user_ids, write_new_parquet
+    from raytrec.serve.recommend import recommend as top_k
+
+    if bool(args.users) != bool(args.out):
+        raise RaytrecError("--users writes its recommendations to a parquet file: give "
+                           "--out FILE.parquet with it (and --out only with --users)")
+    if args.out and Path(args.out).exists():
+        raise RaytrecError(f"--out {args.out} already exists; raytrec does not replace files "
+                           "it did not make: choose another --out or remove it yourself")
+    ids = read_user_ids(Path(args.users)) if args.users else [args.user]
+    source = open_source(Path(args.source))
+    frame = top_k(source, ids, args.k, args.include_seen)
+    if args.users:
+        write_new_parquet(frame, Path(args.out))
+        console.print(f"{len(frame)} recommendations for {len(ids)} users "
+                      f"({source.retriever_name}) in {args.out}", soft_wrap=True)
+    elif args.json:
+        console.print_json(frame.to_json(orient="records"))
+    else:
+        console.print(recommendations_table(
+            f"user {args.user}: top {args.k} through {source.retriever_name}"
+            + ("" if args.include_seen else ", seen items excluded"), frame))
     return 0
 
 

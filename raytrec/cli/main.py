@@ -1,4 +1,4 @@
-"""``raytrec`` command line: train, tune, evaluate, plugins."""
+"""``raytrec`` command line: train, tune, evaluate, export, recommend, plugins."""
 
 from __future__ import annotations
 
@@ -39,6 +39,27 @@ def _parser() -> argparse.ArgumentParser:
                     "exact search")
     ev.add_argument("--json", action="store_true", help="print JSON instead of a table")
 
+    export = sub.add_parser("export", help="write what serving a finished run needs")
+    export.add_argument("run_dir")
+    export.add_argument("--out", required=True, help="export directory (created)")
+    export.add_argument("--retriever", metavar="NAME", help="index to build (default: the "
+                        "run's); options with --set retriever.KEY=VALUE")
+    export.add_argument("--set", dest="overrides", action="append", default=[],
+                        metavar="KEY=VALUE", help="e.g. retriever.ef_search=128")
+    export.add_argument("--overwrite", action="store_true", help="replace an earlier export")
+
+    rec = sub.add_parser("recommend", help="top-k items for users of a run or an export")
+    rec.add_argument("source", metavar="RUN_DIR|EXPORT_DIR")
+    who = rec.add_mutually_exclusive_group(required=True)
+    who.add_argument("--user", metavar="ID", help="one user's original id")
+    who.add_argument("--users", metavar="FILE", help="parquet/CSV with a 'user' column, or "
+                     "one id per line; writes --out")
+    rec.add_argument("-k", type=int, default=10, help="items per user (default 10)")
+    rec.add_argument("--include-seen", action="store_true",
+                     help="also recommend items the user saw in training")
+    rec.add_argument("--out", help="with --users: the parquet file to write (must not exist)")
+    rec.add_argument("--json", action="store_true", help="with --user: print JSON")
+
     search = sub.add_parser("tune", help="search hyperparameters with Ray Tune")
     search.add_argument("config", nargs="?", help="YAML config with a search: section "
                         "(omit with --resume)")
@@ -62,6 +83,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from raytrec.cli import commands
 
     handler = {"train": commands.train, "tune": commands.tune, "evaluate": commands.evaluate,
+               "export": commands.export, "recommend": commands.recommend,
                "plugins": commands.plugins}[args.command]
     try:
         return handler(args, console)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pandas as pd
 from rich.table import Table
 
 from raytrec.plugins import Registry
@@ -56,4 +57,17 @@ def plugins_table(registry: Registry) -> Table:
         table.add_column(col)
     for row in plugins_rows(registry):
         table.add_row(row["kind"], row["name"], row["distribution"], row["version"], row["class"])
+    return table
+
+
+def recommendations_table(title: str, frame: pd.DataFrame) -> Table:
+    """One user's recommendations: rank, item, score (and title)."""
+    table = Table(title=title)
+    for col in ("rank", "item", "score", *(["title"] if "title" in frame else [])):
+        table.add_column(col, justify="right" if col in ("rank", "score") else "left")
+    for row in frame.itertuples(index=False):
+        cells = [str(row.rank), str(row.item), f"{row.score:.4f}"]
+        if "title" in frame:
+            cells.append(str(row.title))
+        table.add_row(*cells)
     return table

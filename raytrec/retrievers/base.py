@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from abc import ABC, abstractmethod
 from dataclasses import asdict, astuple, dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -58,6 +59,9 @@ class Retriever(ABC):
       ``search_wider(queries, k, attempt)``: the same search made wider (more probes, a
       larger beam) for ``attempt`` = 1, 2, ...
     - ``search_excluding`` (per-user exclusion of seen items) is built on these.
+    - ``save(directory)`` / ``load(directory, saved, items, distance)`` let ``raytrec export``
+      ship the built index (``FaissFileRetriever`` does it for one FAISS index); without
+      them an export builds the index again when it is loaded.
     - Check with ``raytrec.testing.check_retriever(MyIndex)``, against exact search
       (``min_recall`` for an approximate index).
     """
@@ -75,6 +79,25 @@ class Retriever(ABC):
         return 1
 
     def build(self, items: np.ndarray, distance: str) -> None:
+        self._take(items, distance)
+        start = time.perf_counter()
+        self._build(self.items)
+        self.stats.build_seconds = time.perf_counter() - start
+
+    def save(self, directory: Path) -> dict[str, Any]:
+        """Write the built index into ``directory`` for serving and return what ``load``
+        needs (file names, transform parameters; kept in an export's manifest, so JSON).
+        By default nothing: ``load`` builds the index again from the item vectors."""
+        return {}
+
+    def load(self, directory: Path, saved: dict[str, Any], items: np.ndarray,
+             distance: str) -> None:
+        """Restore what ``save`` wrote (``saved``) over the same ``items``; by default
+        ``build``."""
+        self.build(items, distance)
+
+    def _take(self, items: np.ndarray, distance: str) -> None:
+        """What ``build`` and ``load`` keep of the item vectors before indexing them."""
         if distance not in DISTANCES:
             raise ValueError(f"unknown distance {distance!r}; expected one of {DISTANCES}")
         self.distance = distance
@@ -83,9 +106,6 @@ class Retriever(ABC):
         self._unit: np.ndarray | None = None  # caches of search_exactly
         self._sq: np.ndarray | None = None
         self.stats = SearchStats()
-        start = time.perf_counter()
-        self._build(self.items)
-        self.stats.build_seconds = time.perf_counter() - start
 
     @abstractmethod
     def _build(self, items: np.ndarray) -> None:

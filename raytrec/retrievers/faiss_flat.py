@@ -5,11 +5,11 @@ from __future__ import annotations
 import faiss
 import numpy as np
 
-from raytrec.retrievers.base import Retriever
+from raytrec.retrievers.faiss_file import FaissFileRetriever
 from raytrec.retrievers.threads import check_threads, use_threads
 
 
-class FaissFlatRetriever(Retriever):
+class FaissFlatRetriever(FaissFileRetriever):
     """Brute-force exact top-k: ``IndexFlatIP`` for dot/cosine, ``IndexFlatL2`` for l2.
 
     Args:
@@ -29,6 +29,11 @@ class FaissFlatRetriever(Retriever):
         self.index = faiss.IndexFlatL2(items.shape[1]) if self.distance == "l2" else \
             faiss.IndexFlatIP(items.shape[1])
         self.index.add(items)
+
+    def transform(self) -> str:
+        if self.distance == "cosine":
+            return "cosine: items and queries normalised to unit length; inner-product index"
+        return f"none: {'L2' if self.distance == 'l2' else 'inner-product'} index"
 
     def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         q = np.ascontiguousarray(queries, dtype=np.float32)

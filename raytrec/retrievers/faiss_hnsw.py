@@ -5,7 +5,7 @@ from __future__ import annotations
 import faiss
 import numpy as np
 
-from raytrec.retrievers.base import Retriever
+from raytrec.retrievers.faiss_file import FaissFileRetriever
 from raytrec.retrievers.threads import check_threads, use_threads
 from raytrec.retrievers.transforms import (
     dot_as_l2,
@@ -16,7 +16,7 @@ from raytrec.retrievers.transforms import (
 )
 
 
-class FaissHnswRetriever(Retriever):
+class FaissHnswRetriever(FaissFileRetriever):
     """Hierarchical navigable small-world graph (``IndexHNSWFlat``, Malkov & Yashunin 2018).
 
     The graph is built in L2: ``l2`` as it is, ``cosine`` on normalised vectors (L2 ranks
@@ -32,6 +32,8 @@ class FaissHnswRetriever(Retriever):
             recall against speed.
         threads: FAISS OpenMP threads; 0 keeps FAISS's default.
     """
+
+    STATE = ("norm",)
 
     def __init__(self, m: int = 32, ef_construction: int = 200, ef_search: int = 128,
                  threads: int = 0) -> None:
@@ -51,15 +53,31 @@ class FaissHnswRetriever(Retriever):
 
     def _build(self, items: np.ndarray) -> None:
         use_threads(self.threads)
+        self.norm = largest_norm(items) if self.distance == "dot" else 1.0
+        indexed = self._indexed(items)
+        self.index = faiss.IndexHNSWFlat(indexed.shape[1], self.m)
+        self.index.hnsw.efConstruction = self.ef_construction
+        self.index.add(indexed)
+
+    def _indexed(self, items: np.ndarray) -> np.ndarray:
+        """The vectors the graph holds; keeps their squared norms to convert distances."""
         if self.distance == "dot":
-            self.norm = largest_norm(items)
             items = dot_as_l2(items, self.norm)
         elif self.distance == "cosine":
             items = normalised(items)
         self.indexed_sq = (items.astype(np.float64) ** 2).sum(1)
-        self.index = faiss.IndexHNSWFlat(items.shape[1], self.m)
-        self.index.hnsw.efConstruction = self.ef_construction
-        self.index.add(items)
+        return items
+
+    def _loaded(self, items: np.ndarray) -> None:
+        self._indexed(items)
+
+    def transform(self) -> str:
+        if self.distance == "dot":
+            return (f"MIPS: items [x; sqrt(M² - |x|²)] with M={self.norm!r}, queries [q; 0]; "
+                    "L2 index, q·x = (|q|² + M² - d²) / 2")
+        if self.distance == "cosine":
+            return "cosine: items and queries normalised to unit length; L2 index"
+        return "none: L2 index"
 
     def _queries(self, queries: np.ndarray) -> np.ndarray:
         q = np.ascontiguousarray(queries, dtype=np.float32)

@@ -7,12 +7,12 @@ import math
 import faiss
 import numpy as np
 
-from raytrec.retrievers.base import Retriever
+from raytrec.retrievers.faiss_file import FaissFileRetriever
 from raytrec.retrievers.threads import check_threads, use_threads
 from raytrec.retrievers.transforms import normalised
 
 
-class FaissIvfRetriever(Retriever):
+class FaissIvfRetriever(FaissFileRetriever):
     """Inverted file (``IndexIVFFlat``): items clustered into ``nlist`` k-means cells, a
     query searches the ``nprobe`` cells nearest to it. Inner product is native to it (on
     normalised vectors for ``cosine``), so no transform is needed; ``l2`` is searched in L2.
@@ -83,6 +83,17 @@ class FaissIvfRetriever(Retriever):
         self.index = index if self.pq is None else faiss.IndexRefineFlat(index)
         self.index.train(items)
         self.index.add(items)
+
+    def _loaded(self, items: np.ndarray) -> None:
+        self.ivf = faiss.extract_index_ivf(self.index)
+
+    def transform(self) -> str:
+        kind = "inner-product" if self.distance != "l2" else "L2"
+        codes = (f"; {self.pq} 4-bit PQ codes an item, re-ranked exactly on the full vectors "
+                 "(IndexRefineFlat)") if self.pq is not None else ""
+        norm = "cosine: items and queries normalised to unit length; " \
+            if self.distance == "cosine" else ""
+        return f"{norm}{kind} IVF index{codes}"
 
     def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         return self._search(queries, k, self.nprobe)

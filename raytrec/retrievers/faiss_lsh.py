@@ -5,7 +5,7 @@ from __future__ import annotations
 import faiss
 import numpy as np
 
-from raytrec.retrievers.base import Retriever
+from raytrec.retrievers.faiss_file import FaissFileRetriever
 from raytrec.retrievers.threads import check_threads, use_threads
 from raytrec.retrievers.transforms import (
     dot_as_angle,
@@ -18,7 +18,7 @@ from raytrec.retrievers.transforms import (
 )
 
 
-class FaissLshRetriever(Retriever):
+class FaissLshRetriever(FaissFileRetriever):
     """Random hyperplane LSH (Charikar 2002): each vector becomes ``nbits`` signs of random
     projections, whose Hamming distance estimates the angle between vectors; the
     ``rerank × k`` nearest codes are re-scored exactly (``IndexRefineFlat``) and the best
@@ -39,6 +39,8 @@ class FaissLshRetriever(Retriever):
         threads: FAISS OpenMP threads; 0 keeps FAISS's default.
     """
 
+    STATE = ("norm",)
+
     def __init__(self, nbits: int = 256, rerank: int = 10, threads: int = 0) -> None:
         if nbits < 1:
             raise ValueError(f"nbits must be >= 1, got {nbits}")
@@ -49,17 +51,32 @@ class FaissLshRetriever(Retriever):
 
     def _build(self, items: np.ndarray) -> None:
         use_threads(self.threads)
-        if self.distance == "cosine":
-            coded = normalised(items)
-        else:
-            base = l2_as_dot(items) if self.distance == "l2" else items
-            self.norm = largest_norm(base)
-            coded = dot_as_angle(base, self.norm)
-        self.coded_sq = (coded.astype(np.float64) ** 2).sum(1)
+        self.norm = 1.0 if self.distance == "cosine" else largest_norm(
+            l2_as_dot(items) if self.distance == "l2" else items)
+        coded = self._coded(items)
         self.lsh = faiss.IndexLSH(coded.shape[1], self.nbits, True, False)
         self.index = faiss.IndexRefineFlat(self.lsh)
         self.index.train(coded)  # draws the random rotation
         self.index.add(coded)
+
+    def _coded(self, items: np.ndarray) -> np.ndarray:
+        """The unit vectors hashed (and re-ranked); keeps their squared norms."""
+        if self.distance == "cosine":
+            coded = normalised(items)
+        else:
+            coded = dot_as_angle(l2_as_dot(items) if self.distance == "l2" else items, self.norm)
+        self.coded_sq = (coded.astype(np.float64) ** 2).sum(1)
+        return coded
+
+    def _loaded(self, items: np.ndarray) -> None:
+        self._coded(items)
+
+    def transform(self) -> str:
+        reduce = {"cosine": "cosine: items and queries normalised to unit length",
+                  "dot": "simple-LSH: items [x/M; sqrt(1 - |x/M|²)], queries [q/|q|; 0]",
+                  "l2": "l2 as an inner product ([q; 1]·[2x; -|x|²]), then simple-LSH"}
+        return (f"{reduce[self.distance]}, M={self.norm!r}; {self.nbits}-bit sign-projection "
+                "codes, re-ranked exactly (IndexRefineFlat)")
 
     def _queries(self, queries: np.ndarray) -> np.ndarray:
         q = np.ascontiguousarray(queries, dtype=np.float32)

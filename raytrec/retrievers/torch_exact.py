@@ -7,6 +7,8 @@ import torch
 
 from raytrec.retrievers.base import Retriever
 
+CELLS = 1 << 26
+
 
 class TorchExactRetriever(Retriever):
     """Brute-force exact top-k: each chunk of queries is scored against every item in one
@@ -16,7 +18,8 @@ class TorchExactRetriever(Retriever):
     Args:
         device: ``auto`` (CUDA when the process has a GPU, else the CPU), ``cpu``, ``cuda``
             or ``cuda:N``.
-        chunk: queries scored per matrix product (its memory is ``chunk × items`` floats).
+        chunk: most queries scored per matrix product; fewer when ``chunk × items`` scores
+            would pass ``CELLS`` (256 MiB).
     """
 
     exact = True
@@ -47,10 +50,11 @@ class TorchExactRetriever(Retriever):
     @torch.no_grad()
     def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         k = int(min(k, self.num_items))
+        rows = max(1, min(self.chunk, CELLS // self.num_items))
         out_s, out_i = [], []
-        for start in range(0, len(queries), self.chunk):
+        for start in range(0, len(queries), rows):
             q = torch.from_numpy(np.ascontiguousarray(
-                queries[start:start + self.chunk], dtype=np.float32)).to(self.device)
+                queries[start:start + rows], dtype=np.float32)).to(self.device)
             if self.distance == "cosine":
                 q = torch.nn.functional.normalize(q, dim=1)
             scores = q @ self.vectors.T

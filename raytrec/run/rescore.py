@@ -34,20 +34,7 @@ def rescore(run_dir: Path, overrides: list[str],
     run's retriever), test metrics of popularity, and through an approximate index the
     comparison with exact search."""
     job = load_job(run_dir)
-    config = copy.deepcopy(job.config)
-    bad = [o for o in overrides if o.split(".", 1)[0] not in RESCORABLE]
-    if bad:
-        raise ConfigError([Problem(f"--set {o}", "only eval.* and retriever.* can change when "
-                                   "re-scoring; train again for anything else") for o in bad])
-    if retriever_name is not None:
-        overrides = [f"retriever.name={retriever_name}", *overrides]
-    if overrides:
-        if any(o.startswith("retriever.name=") for o in overrides):
-            config["retriever"] = {}
-        problems = apply_overrides(config, overrides)
-        if problems:
-            raise ConfigError(problems)
-        config = validate(config, get_registry(), source=f"{run_dir} with --set")
+    config = retriever_config(job.config, overrides, retriever_name, f"{run_dir} with --set")
     model_path = Path(run_dir) / MODEL_FILE
     if not model_path.is_file():
         raise RunDirError(f"{model_path} is missing: the run has not finished; "
@@ -89,6 +76,27 @@ def rescore(run_dir: Path, overrides: list[str],
                                                   eval_cfg["chunk_size"])
     out["index (test)"] = index
     return out
+
+
+def retriever_config(config: dict[str, Any], overrides: list[str],
+                     retriever_name: str | None, source: str) -> dict[str, Any]:
+    """A run's config with ``--retriever NAME`` and the ``--set`` overrides of ``eval.*`` and
+    ``retriever.*`` applied (anything else is refused: it would need training again)."""
+    config = copy.deepcopy(config)
+    bad = [o for o in overrides if o.split(".", 1)[0] not in RESCORABLE]
+    if bad:
+        raise ConfigError([Problem(f"--set {o}", "only eval.* and retriever.* can change after "
+                                   "training; train again for anything else") for o in bad])
+    if retriever_name is not None:
+        overrides = [f"retriever.name={retriever_name}", *overrides]
+    if not overrides:
+        return config
+    if any(o.startswith("retriever.name=") for o in overrides):
+        config["retriever"] = {}
+    problems = apply_overrides(config, overrides)
+    if problems:
+        raise ConfigError(problems)
+    return validate(config, get_registry(), source=source)
 
 
 def retention(approximate: dict[str, float], exact: dict[str, float]) -> dict[str, float]:

@@ -42,39 +42,43 @@ def _write_marker(directory: Path, content: dict[str, Any]) -> None:
     tmp.replace(directory / MARKER)
 
 
-def check_target(run_dir: Path, overwrite: bool, kind: str = "run") -> None:
-    """Refuse, before any work, a ``--run-dir`` that raytrec may not create or replace."""
+def check_target(run_dir: Path, overwrite: bool, kind: str = "run",
+                 flag: str = "--run-dir") -> None:
+    """Refuse, before any work, a ``--run-dir`` (the directory given with ``flag``) that
+    raytrec may not create or replace."""
     path = Path(os.path.abspath(run_dir))
     for parent in path.parents:
         if parent.exists() and not parent.is_dir():
-            raise RunDirError(f"--run-dir {run_dir}: {parent} is a file, not a directory; "
-                              "choose another --run-dir")
+            raise RunDirError(f"{flag} {run_dir}: {parent} is a file, not a directory; "
+                              f"choose another {flag}")
     if path.exists() and not path.is_dir():
-        raise RunDirError(f"--run-dir {run_dir} is a file, not a directory; choose another "
-                          "--run-dir")
+        raise RunDirError(f"{flag} {run_dir} is a file, not a directory; choose another "
+                          f"{flag}")
     if not path.exists() or not any(path.iterdir()):
         return
     if not overwrite:
+        resume = f"--resume {run_dir} to continue it, " if flag == "--run-dir" else ""
         raise RunDirError(
             f"{kind} directory {run_dir} already exists; pass --overwrite to replace it, "
-            f"--resume {run_dir} to continue it, or choose another --run-dir")
+            f"{resume}or choose another {flag}")
     if read_marker(path) is None:
         raise RunDirError(
             f"--overwrite: {run_dir} was not made by raytrec (it has no {MARKER} file), so "
-            "raytrec will not replace it; choose another --run-dir, or empty it yourself")
+            f"raytrec will not replace it; choose another {flag}, or empty it yourself")
     cwd = Path.cwd().resolve()
     if cwd == path.resolve() or path.resolve() in cwd.parents:
         raise RunDirError(f"--overwrite: {run_dir} is or holds the current directory; run "
-                          "raytrec from elsewhere or choose another --run-dir")
+                          f"raytrec from elsewhere or choose another {flag}")
 
 
-def stage(run_dir: Path, kind: str, fill: Callable[[Path], None], overwrite: bool) -> None:
+def stage(run_dir: Path, kind: str, fill: Callable[[Path], None], overwrite: bool,
+          flag: str = "--run-dir") -> None:
     """Build a new run directory with ``fill`` beside ``run_dir``, then put it in place.
 
     A failure while filling leaves nothing behind (not even parent directories it created). An
     existing ``run_dir`` (checked by ``check_target``) is kept as ``<name>.previous``.
     """
-    check_target(run_dir, overwrite, kind)
+    check_target(run_dir, overwrite, kind, flag)
     path = Path(os.path.abspath(run_dir))
     made = _missing_parents(path)
     try:
@@ -82,8 +86,8 @@ def stage(run_dir: Path, kind: str, fill: Callable[[Path], None], overwrite: boo
         staging = Path(tempfile.mkdtemp(prefix=f".{path.name}.staging-", dir=path.parent))
     except OSError as exc:
         _remove_empty(made)
-        raise RunDirError(f"--run-dir {run_dir}: cannot create it ({exc.strerror or exc}); "
-                          "choose a --run-dir where you can write") from exc
+        raise RunDirError(f"{flag} {run_dir}: cannot create it ({exc.strerror or exc}); "
+                          f"choose a {flag} where you can write") from exc
     try:
         _write_marker(staging, {"kind": kind, "created": time.strftime("%Y-%m-%dT%H:%M:%S")})
         fill(staging)

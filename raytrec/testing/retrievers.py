@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import tempfile
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -50,3 +53,26 @@ def check_retriever(cls: type[Retriever], min_recall: float = 0.9, **kwargs: Any
         fail_unless(recall >= min_recall, retriever,
                     f"{distance}: recall@10 against exact search is {recall:.2f}, below "
                     f"{min_recall}")
+        _check_saved(cls, kwargs, retriever, items, queries, distance, ids)
+
+
+def _check_saved(cls: type[Retriever], kwargs: dict[str, Any], retriever: Retriever,
+                 items: np.ndarray, queries: np.ndarray, distance: str, ids: np.ndarray) -> None:
+    """What ``save`` wrote, ``load``ed by a fresh instance, finds what the original found."""
+    with tempfile.TemporaryDirectory() as tmp:
+        saved = retriever.save(Path(tmp))
+        fail_unless(_is_json(saved), retriever, "save must return JSON values (the manifest "
+                    "keeps them)")
+        again = build(cls, kwargs, "retriever")
+        again.load(Path(tmp), json.loads(json.dumps(saved)), items, distance)
+        _, found = again.search(queries, 10)
+    fail_unless(bool((found == ids).all()), again, f"{distance}: after save and load the "
+                "index must find what it found before")
+
+
+def _is_json(value: Any) -> bool:
+    try:
+        json.dumps(value)
+    except (TypeError, ValueError):
+        return False
+    return True

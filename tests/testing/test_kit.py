@@ -78,6 +78,15 @@ class SwappedRetriever(FaissFlatRetriever):
         return ids.astype(np.float32), scores
 
 
+class ForgetfulRetriever(FaissFlatRetriever):
+    """Saves its index but loads it over the items in another order."""
+
+    def load(self, directory, saved, items, distance):
+        super().load(directory, saved, items[::-1].copy(), distance)
+        self.index.reset()
+        self.index.add(self.items)
+
+
 class NoisyMapper(EmbeddingMapper):
     """Claims deterministic scores but adds noise in train mode."""
 
@@ -111,12 +120,13 @@ class MisnamedTablesMapper(EmbeddingMapper):
     (check_sampler, OffByOneSampler, {"num_negatives": 3}, "ids must lie in [0, 300)"),
     (check_sampler, TensorSampler, {"num_negatives": 3}, "must return raytrec.samplers"),
     (check_retriever, SwappedRetriever, {}, "search returns (scores, ids)"),
+    (check_retriever, ForgetfulRetriever, {}, "after save and load"),
     (check_mapper, NoisyMapper, {"dim": 4}, "deterministic_scores() is True"),
     (check_loss, MaskBlindLoss, {"weight": 2}, "do not bind"),
     (check_mapper, IndexingMapper, {"dim": 4}, "ID table 'item_emb' got a dense gradient"),
     (check_mapper, MisnamedTablesMapper, {}, "id_tables names items"),
 ], ids=["mask", "no-super", "global-rng", "flat-ids", "flat-shared", "off-by-one", "tensor",
-        "swapped", "noisy", "bad-arg", "dense-table", "misnamed-table"])
+        "swapped", "forgetful", "noisy", "bad-arg", "dense-table", "misnamed-table"])
 def test_the_kit_catches(check, cls, kwargs: dict, rule: str) -> None:
     with pytest.raises(ConformanceError) as caught:
         check(cls, **kwargs)

@@ -1,0 +1,146 @@
+"""``raytrec recommend``: top-k items for users of a finished run or of an export of it."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from raytrec.data.store import UserItems
+from raytrec.errors import RaytrecError, RunDirError
+from raytrec.retrievers import Retriever
+from raytrec.serve.export import MANIFEST, read_manifest
+from raytrec.serve.vectors import Vectors
+from raytrec.train.build import build_retriever
+
+CHUNK = 2048  # users searched at once
+
+
+@dataclass
+class Source:
+    """The vectors and the built index recommendations come from."""
+
+    vectors: Vectors
+    retriever: Retriever
+    retriever_name: str
+
+
+def open_source(path: Path) -> Source:
+    """A run directory (its retriever built over its item vectors) or an export directory
+    (its saved index loaded)."""
+    path = Path(path)
+    if (path / MANIFEST).is_file():
+        manifest = read_manifest(path)
+        vectors = Vectors.from_export(path, manifest["distance"])
+        retriever = build_retriever({"retriever": manifest["retriever"]})
+        retriever.load(path, manifest["index"], vectors.items, vectors.distance)
+        return Source(vectors, retriever, manifest["retriever"]["name"])
+    if (path / "config.yaml").is_file():
+        from raytrec.run.job import load_job
+
+        config = load_job(path).config
+        vectors = Vectors.from_run(path)
+        retriever = build_retriever(config)
+        retriever.build(vectors.items, vectors.distance)
+        return Source(vectors, retriever, config["retriever"]["name"])
+    raise RunDirError(f"{path} is neither a run directory (no config.yaml) nor an export "
+                      f"(no {MANIFEST}); give a directory made by raytrec train or "
+                      "raytrec export")
+
+
+def recommend(source: Source, user_ids: list[str], k: int,
+              include_seen: bool = False) -> pd.DataFrame:
+    """One row per (user, rank): ``user``, ``rank`` (1 = best), ``item``, ``score`` and
+    ``title`` where the data has titles; users in the order given."""
+    vectors = source.vectors
+    if k < 1 or k > vectors.num_items:
+        raise RaytrecError(f"-k {k}: give 1 <= k <= {vectors.num_items} (the catalogue)")
+    users = vectors.user_index(user_ids)
+    seen = vectors.seen if not include_seen else UserItems.from_pairs(
+        np.zeros(0, np.int64), np.zeros(0, np.int64), vectors.num_users)
+    parts = []
+    for start in range(0, len(users), CHUNK):
+        batch = users[start:start + CHUNK]
+        queries = vectors.users[batch]
+        top = source.retriever.search_excluding(queries, k, batch, seen)
+        parts.append((batch, top, _scores(vectors, queries, top)))
+    return _frame(vectors, parts, k)
+
+
+def _scores(vectors: Vectors, queries: np.ndarray, top: np.ndarray) -> np.ndarray:
+    """Each recommended item's score in the model's distance (higher is better)."""
+    q = queries.astype(np.float64)
+    v = vectors.items[np.maximum(top, 0)].astype(np.float64)
+    if vectors.distance == "l2":
+        scores = -((v - q[:, None, :]) ** 2).sum(-1)
+    else:
+        if vectors.distance == "cosine":
+            q = q / np.maximum(np.linalg.norm(q, axis=1, keepdims=True), 1e-12)
+            v = v / np.maximum(np.linalg.norm(v, axis=-1, keepdims=True), 1e-12)
+        scores = np.einsum("bkd,bd->bk", v, q)
+    return np.where(top >= 0, scores, np.nan)
+
+
+def _frame(vectors: Vectors, parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]],
+           k: int) -> pd.DataFrame:
+    users = np.concatenate([np.repeat(b, k) for b, _, _ in parts])
+    top = np.concatenate([t.reshape(-1) for _, t, _ in parts])
+    scores = np.concatenate([s.reshape(-1) for _, _, s in parts])
+    kept = top >= 0  # a user who has seen nearly everything gets a shorter list
+    columns: dict[str, Any] = {
+        "user": vectors.user_ids[users][kept],
+        "rank": np.tile(np.arange(1, k + 1), len(users) // k)[kept],
+        "item": vectors.item_ids[top[kept]],
+        "score": scores[kept].astype(np.float32)}
+    if vectors.titles is not None:
+        columns["title"] = vectors.titles[top[kept]]
+    return pd.DataFrame(columns)
+
+
+def read_user_ids(path: Path) -> list[str]:
+    """User ids from ``path``: a parquet or CSV file with a ``user`` column, or a text file
+    with one id per line."""
+    path = Path(path)
+    if not path.is_file():
+        raise RaytrecError(f"--users {path}: no such file; give a file of user ids")
+    try:
+        if path.suffix == ".parquet":
+            frame = pd.read_parquet(path)
+        elif path.suffix == ".csv":
+            frame = pd.read_csv(path, dtype=str)
+        else:
+            lines = [line.strip() for line in path.read_text().splitlines()]
+            frame = pd.DataFrame({"user": [line for line in lines if line]})
+    except (OSError, ValueError) as exc:
+        raise RaytrecError(f"--users {path} cannot be read ({str(exc).splitlines()[0]}); give "
+                           "a parquet or CSV file with a 'user' column, or one id per line") \
+            from None
+    if "user" not in frame.columns:
+        raise RaytrecError(f"--users {path} has no 'user' column (it has "
+                           f"{', '.join(map(str, frame.columns))}); name the id column 'user'")
+    ids = [str(u) for u in frame["user"].tolist()]
+    if not ids:
+        raise RaytrecError(f"--users {path} lists no users")
+    return ids
+
+
+def write_new_parquet(frame: pd.DataFrame, path: Path) -> None:
+    """Write ``frame`` to ``path``, which must not exist: written beside it, then linked into
+    place (which fails rather than replace a file that appeared meanwhile)."""
+    path = Path(path)
+    if not path.parent.is_dir():
+        raise RaytrecError(f"--out {path}: {path.parent} is not a directory; choose an --out "
+                           "in an existing directory")
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        frame.to_parquet(tmp, index=False)
+        os.link(tmp, path)
+    except FileExistsError:
+        raise RaytrecError(f"--out {path} already exists; raytrec does not replace files it "
+                           "did not make: choose another --out or remove it yourself") from None
+    finally:
+        tmp.unlink(missing_ok=True)

@@ -1,0 +1,108 @@
+"""The vectors and ids a finished run serves from: read from its run directory or from an
+export of it (``raytrec.serve.export``), the same way."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow.parquet as pq
+
+from raytrec.data.store import UserItems, read_pairs
+from raytrec.errors import RaytrecError, RunDirError
+from raytrec.train.artifacts import EMBEDDING_FILES as EMBEDDINGS
+
+
+@dataclass
+class Vectors:
+    """Item and user vectors in index order, the original ids of both, the items each user
+    saw in training, and item titles where the data has them."""
+
+    distance: str
+    items: np.ndarray  # (I, D) float32
+    users: np.ndarray  # (U, D) float32
+    item_ids: np.ndarray  # (I,) original ids, index order
+    user_ids: np.ndarray  # (U,)
+    seen: UserItems
+    titles: np.ndarray | None  # (I,) or None
+
+    @property
+    def num_items(self) -> int:
+        return len(self.items)
+
+    @property
+    def num_users(self) -> int:
+        return len(self.users)
+
+    @property
+    def dim(self) -> int:
+        return self.items.shape[1]
+
+    @classmethod
+    def from_run(cls, run_dir: Path) -> Vectors:
+        from raytrec.run.job import load_job
+
+        run_dir = Path(run_dir)
+        job = load_job(run_dir)
+        files = [run_dir / name for name in EMBEDDINGS.values()]
+        missing = [f for f in files if not f.is_file()]
+        if missing:
+            raise RunDirError(f"{missing[0]} is missing: the run has not finished; use "
+                              f"raytrec train --resume {run_dir}")
+        users, items = read_pairs(job.data_dir, "train")
+        return cls._read(run_dir, Path(job.data_dir), job.config["mapper"]["distance"],
+                         users, items)
+
+    @classmethod
+    def from_export(cls, directory: Path, distance: str) -> Vectors:
+        seen = pq.read_table(_existing(directory / "seen.parquet"))
+        return cls._read(directory, directory, distance, seen["user"].to_numpy(),
+                         seen["item"].to_numpy())
+
+    @classmethod
+    def _read(cls, vectors_dir: Path, ids_dir: Path, distance: str, seen_users: np.ndarray,
+              seen_items: np.ndarray) -> Vectors:
+        users, user_ids = _matrix(vectors_dir / EMBEDDINGS["user"])
+        items, item_ids = _matrix(vectors_dir / EMBEDDINGS["item"])
+        features = ids_dir / "item_features.parquet"
+        titles = None
+        if features.is_file() and "title" in pq.read_schema(features).names:
+            table = pq.read_table(features, columns=["index", "title"]).to_pandas()
+            titles = table.set_index("index")["title"].reindex(range(len(items))).to_numpy()
+        return cls(distance, items, users, item_ids, user_ids,
+                   UserItems.from_pairs(seen_users, seen_items, len(users)), titles)
+
+    def seen_pairs(self) -> tuple[np.ndarray, np.ndarray]:
+        counts = self.seen.counts()
+        return np.repeat(np.arange(len(counts)), counts), self.seen.indices
+
+    def user_index(self, ids: list[str]) -> np.ndarray:
+        """The indexes of original user ids (given as text); an unknown id is an error."""
+        lookup = pd.Index(self.user_ids.astype(str))
+        found = lookup.get_indexer(pd.Index([str(i) for i in ids]))
+        if (found < 0).any():
+            unknown = [ids[i] for i in np.flatnonzero(found < 0)[:3]]
+            raise RaytrecError(
+                f"user {', '.join(map(repr, unknown))} is not among the run's "
+                f"{self.num_users} users (ids such as {', '.join(lookup[:3])}); users outside "
+                "the training data have no vector: train again with them, or for two-tower "
+                "give them feature rows in the data (its unseen users are served from "
+                "features)")
+        return found.astype(np.int64)
+
+
+def _existing(path: Path) -> Path:
+    if not path.is_file():
+        raise RunDirError(f"{path} is missing: not a complete raytrec export; export the run "
+                          "again with raytrec export RUN_DIR --out DIR")
+    return path
+
+
+def _matrix(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    """The ``embedding`` column of ``path`` as (N, D) float32 in index order, and the ids."""
+    table = pq.read_table(_existing(path)).sort_by("index")
+    column = table.column("embedding").combine_chunks()
+    vectors = column.flatten().to_numpy().reshape(len(column), -1).astype(np.float32)
+    return vectors, table.column("id").to_numpy()
