@@ -71,3 +71,15 @@ def ray_cluster():
              object_store_memory=512 * 1024**2, log_to_driver=False)
     yield
     ray.shutdown()
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A finished 2-epoch run of ``write_config``'s config, shared read-only by the tests that
+    serve from a run (copy it before changing anything in it)."""
+    from raytrec.cli.main import main
+
+    tmp = tmp_path_factory.mktemp("tiny-run")
+    cfg = write_config(tmp / "c.yaml", train={"epochs": 2})
+    assert main([str(a) for a in ("train", cfg, "--run-dir", tmp / "run")]) == 0
+    return tmp / "run"

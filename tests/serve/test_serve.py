@@ -13,17 +13,6 @@ from raytrec.data.store import read_user_items
 from raytrec.serve.recommend import open_source, recommend
 from raytrec.testing.retrievers import exact_scores
 from tests.bad_input.conftest import run_cli
-from tests.conftest import write_config
-
-
-@pytest.fixture(scope="module")
-def finished_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from raytrec.cli.main import main
-
-    tmp = tmp_path_factory.mktemp("serve")
-    cfg = write_config(tmp / "c.yaml", train={"epochs": 2})
-    assert main([str(a) for a in ("train", cfg, "--run-dir", tmp / "run")]) == 0
-    return tmp / "run"
 
 
 def _exact_top(run: Path, users: np.ndarray, k: int) -> np.ndarray:
@@ -40,10 +29,10 @@ def _exact_top(run: Path, users: np.ndarray, k: int) -> np.ndarray:
 
 @pytest.mark.parametrize("retriever", ["faiss-flat", "faiss-hnsw", "faiss-ivf", "faiss-lsh",
                                        "torch-exact"])
-def test_an_export_serves_what_the_run_serves(finished_run: Path, tmp_path: Path, capsys,
+def test_an_export_serves_what_the_run_serves(tiny_run: Path, tmp_path: Path, capsys,
                                               retriever: str) -> None:
     out = tmp_path / "export"
-    code, _, err = run_cli(capsys, "export", finished_run, "--out", out,
+    code, _, err = run_cli(capsys, "export", tiny_run, "--out", out,
                            "--retriever", retriever)
     assert code == 0, err
     manifest = json.loads((out / "manifest.json").read_text())
@@ -53,8 +42,8 @@ def test_an_export_serves_what_the_run_serves(finished_run: Path, tmp_path: Path
     assert ("file" in manifest["index"]) == retriever.startswith("faiss")
     users = [str(u) for u in range(0, 300, 7)]
     from_export = recommend(open_source(out), users, 10)
-    want = _exact_top(finished_run, np.array([int(u) for u in users]), 10)
-    v = open_source(finished_run).vectors
+    want = _exact_top(tiny_run, np.array([int(u) for u in users]), 10)
+    v = open_source(tiny_run).vectors
     got = from_export.groupby("user", sort=False)["item"].apply(list)
     overlap = np.mean([len(set(got[v.user_ids[int(u)]]) & set(v.item_ids[w])) / 10
                        for u, w in zip(users, want, strict=True)])
@@ -62,9 +51,9 @@ def test_an_export_serves_what_the_run_serves(finished_run: Path, tmp_path: Path
     assert (from_export.groupby("user")["score"].diff().dropna() <= 1e-6).all(), "best first"
 
 
-def test_seen_items_are_excluded_unless_asked(finished_run: Path) -> None:
-    source = open_source(finished_run)
-    seen = read_user_items(finished_run / "data", "train", source.vectors.num_users)
+def test_seen_items_are_excluded_unless_asked(tiny_run: Path) -> None:
+    source = open_source(tiny_run)
+    seen = read_user_items(tiny_run / "data", "train", source.vectors.num_users)
     user = 5
     mine = set(source.vectors.item_ids[seen.indices[seen.indptr[user]:seen.indptr[user + 1]]])
     default = recommend(source, [str(user)], 20)
@@ -74,27 +63,27 @@ def test_seen_items_are_excluded_unless_asked(finished_run: Path) -> None:
     assert everything["rank"].tolist() == list(range(1, 21))
 
 
-def test_recommend_for_many_users_writes_a_parquet(finished_run: Path, tmp_path: Path,
+def test_recommend_for_many_users_writes_a_parquet(tiny_run: Path, tmp_path: Path,
                                                    capsys) -> None:
     ids = tmp_path / "users.txt"
     ids.write_text("3\n\n8\n13\n")
     out = tmp_path / "recs.parquet"
-    code, stdout, err = run_cli(capsys, "recommend", finished_run, "--users", ids, "-k", "4",
+    code, stdout, err = run_cli(capsys, "recommend", tiny_run, "--users", ids, "-k", "4",
                                 "--out", out)
     assert code == 0, err
     frame = pd.read_parquet(out)
     assert frame.columns.tolist() == ["user", "rank", "item", "score"]
     assert frame["user"].tolist() == [3] * 4 + [8] * 4 + [13] * 4
     assert "12 recommendations for 3 users" in stdout
-    code, _, err = run_cli(capsys, "recommend", finished_run, "--users", ids, "--out", out)
+    code, _, err = run_cli(capsys, "recommend", tiny_run, "--users", ids, "--out", out)
     assert code == 2 and "already exists" in err  # never replaced
     assert len(pd.read_parquet(out)) == 12
 
 
-def test_one_user_as_a_table_and_as_json(finished_run: Path, capsys) -> None:
-    code, out, _ = run_cli(capsys, "recommend", finished_run, "--user", "3", "-k", "3")
+def test_one_user_as_a_table_and_as_json(tiny_run: Path, capsys) -> None:
+    code, out, _ = run_cli(capsys, "recommend", tiny_run, "--user", "3", "-k", "3")
     assert code == 0 and "rank" in out and "seen items excluded" in " ".join(out.split())
-    code, out, _ = run_cli(capsys, "recommend", finished_run, "--user", "3", "-k", "3",
+    code, out, _ = run_cli(capsys, "recommend", tiny_run, "--user", "3", "-k", "3",
                            "--json")
     rows = json.loads(out)
     assert [r["rank"] for r in rows] == [1, 2, 3] and all(r["user"] == 3 for r in rows)
