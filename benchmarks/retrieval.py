@@ -80,23 +80,17 @@ class Queries:
     test: Any  # EvalData of the test split
 
 
-def vectors(run_dir: Path, num_queries: int) -> tuple[np.ndarray, Queries]:
-    """The run's item vectors and ``num_queries`` of its users (a seeded draw)."""
-    import pyarrow.parquet as pq
-
+def vectors(run_dir: Path, num_queries: int) -> tuple[str, np.ndarray, Queries]:
+    """The run's distance, item vectors and ``num_queries`` of its users (a seeded draw)."""
     from raytrec.evaluation.data import EvalData
+    from raytrec.serve.vectors import Vectors
 
-    def matrix(name: str) -> np.ndarray:
-        table = pq.read_table(run_dir / name).sort_by("index")
-        column = table.column("embedding").combine_chunks()
-        return column.flatten().to_numpy().reshape(len(column), -1).astype(np.float32)
-
-    users = matrix("user_embeddings.parquet")
-    pick = np.sort(np.random.default_rng(0).choice(len(users), min(num_queries, len(users)),
-                                                   replace=False))
-    test = EvalData.load(str(run_dir / "data"), "test", len(users))
-    return matrix("item_embeddings.parquet"), Queries(pick, np.ascontiguousarray(users[pick]),
-                                                      test)
+    found = Vectors.from_run(run_dir)
+    pick = np.sort(np.random.default_rng(0).choice(
+        found.num_users, min(num_queries, found.num_users), replace=False))
+    test = EvalData.load(str(run_dir / "data"), "test", found.num_users)
+    return found.distance, found.items, Queries(pick, np.ascontiguousarray(found.users[pick]),
+                                                test)
 
 
 def registered(name: str) -> str:
@@ -234,8 +228,7 @@ def main(argv: list[str] | None = None) -> None:
         for model, config in MODELS.items():
             run = train(config, [data, *TRAIN, f"train.epochs={epochs}",
                                  f"eval.every={epochs}"], Path(tmp) / model)
-            items, queries = vectors(run.run_dir, QUERIES)
-            distance = _distance(run.run_dir)
+            distance, items, queries = vectors(run.run_dir, QUERIES)
             for row in sweep(model, distance, items, queries, sweeps):
                 row = {k: round(v, 4) if isinstance(v, float) else v for k, v in row.items()}
                 rows.append(row)
@@ -246,13 +239,6 @@ def main(argv: list[str] | None = None) -> None:
     (args.out / "retrieval.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
     plot(rows, args.out / "retrieval.png")
     logger.info("wrote %s", args.out / "retrieval.png")
-
-
-def _distance(run_dir: Path) -> str:
-    import yaml
-
-    mapper = yaml.safe_load((run_dir / "config.yaml").read_text())["mapper"]
-    return mapper["distance"]
 
 
 if __name__ == "__main__":
