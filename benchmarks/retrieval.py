@@ -1,5 +1,5 @@
 """RAY_AUTH_MODE=disabled .venv/bin/python benchmarks/retrieval.py [--smoke-test] [--skip-ml100k]
-    [--clusters N] [--out DIR]
+    [--clusters N] [--models cml,bpr] [--sweeps NAME,...] [--out DIR]
 
 What an approximate index costs in recall and buys in speed, on the vectors of trained models.
 
@@ -60,6 +60,8 @@ SWEEPS: dict[str, tuple[dict[str, Any], str, list[Any]]] = {
     "faiss-hnsw": ({"m": 32, "ef_construction": 100}, "ef_search", [50, 64, 96, 128, 256]),
     "faiss-ivf": ({"nlist": 4096}, "nprobe", [1, 2, 4, 8, 16, 32]),
     "faiss-ivf-pq": ({"nlist": 4096, "pq": 32, "rerank": 4}, "nprobe", [2, 4, 8, 16, 32]),
+    "faiss-ivf-16k": ({"nlist": 16384}, "nprobe", [4, 8, 16, 32]),
+    "faiss-ivf-16k-pq": ({"nlist": 16384, "pq": 32, "rerank": 10}, "nprobe", [8, 16, 32]),
     "faiss-lsh": ({"rerank": 10}, "nbits", [128, 256, 512, 1024]),
 }
 SMOKE_SWEEPS: dict[str, tuple[dict[str, Any], str, list[Any]]] = {
@@ -94,7 +96,7 @@ def vectors(run_dir: Path, num_queries: int) -> tuple[str, np.ndarray, Queries]:
 
 
 def registered(name: str) -> str:
-    return "faiss-ivf" if name == "faiss-ivf-pq" else name
+    return "faiss-ivf" if name.startswith("faiss-ivf") else name
 
 
 def build(name: str, options: dict[str, Any], items: np.ndarray, distance: str) -> Any:
@@ -211,6 +213,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--skip-ml100k", action="store_true")
     parser.add_argument("--clusters", type=int, default=1000,
                         help="clusters of the synthetic data (default 1000)")
+    parser.add_argument("--models", default=",".join(MODELS), help="e.g. bpr")
+    parser.add_argument("--sweeps", help="names of SWEEPS to run (default all)")
     parser.add_argument("--out", type=Path, default=ROOT / "out")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, stream=sys.stderr,
@@ -221,12 +225,14 @@ def main(argv: list[str] | None = None) -> None:
     torch.set_num_threads(THREADS)
     data, sweeps = (SMOKE_DATA, SMOKE_SWEEPS) if args.smoke_test else \
         (DATA.format(clusters=args.clusters), SWEEPS)
+    if args.sweeps:
+        sweeps = {name: sweeps[name] for name in args.sweeps.split(",")}
     epochs = 1 if args.smoke_test else EPOCHS
     rows: list[dict[str, Any]] = []
     args.out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="raytrec-retrieval-") as tmp:
-        for model, config in MODELS.items():
-            run = train(config, [data, *TRAIN, f"train.epochs={epochs}",
+        for model in args.models.split(","):
+            run = train(MODELS[model], [data, *TRAIN, f"train.epochs={epochs}",
                                  f"eval.every={epochs}"], Path(tmp) / model)
             distance, items, queries = vectors(run.run_dir, QUERIES)
             for row in sweep(model, distance, items, queries, sweeps):
