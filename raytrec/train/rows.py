@@ -6,7 +6,7 @@ not what the table holds: every worker's coalesced rows reach every other worker
 every rank sums the same rows in the same order and applies the same update, so the replicas
 stay bit-identical. On NCCL (GPUs) and on large gloo groups that is one ``all_gather``; on a
 small gloo group (the CPU, ``DIRECT_MAX`` workers or fewer) each pair of workers swaps its rows
-directly with ``isend``/``irecv``, exactly sized: gloo's ``all_gather`` moves 0.5–8 MB 2–5×
+directly with ``isend``/``irecv``, exactly sized: gloo's ``all_gather`` moves 0.5–8 MB 1.5–3×
 slower than its point-to-point sends on one machine (``benchmarks/exchange.py``'s ``transport``
 rows), and a direct swap sends no padding.
 """
