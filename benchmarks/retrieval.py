@@ -1,5 +1,5 @@
 """RAY_AUTH_MODE=disabled .venv/bin/python benchmarks/retrieval.py [--smoke-test] [--skip-ml100k]
-    [--clusters N] [--models cml,bpr] [--sweeps NAME,...] [--out DIR]
+    [--clusters N] [--models cml,bpr] [--sweeps NAME,...] [--out DIR] [--runs DIR]
 
 What an approximate index costs in recall and buys in speed, on the vectors of trained models.
 
@@ -14,7 +14,8 @@ What an approximate index costs in recall and buys in speed, on the vectors of t
 3. Every retriever of ``SWEEPS``, built once per build setting, searched with each value of
    its main search parameter. One JSON line each: build seconds, queries/s (the best of
    ``REPEATS`` searches of all queries), ``speed_up`` against exact search of
-   ``REFERENCE`` queries timed just before (per query, same threads: the machine's speed
+   ``REFERENCE`` queries timed just before, also the best of ``REPEATS`` (per query, same
+   threads: the machine's speed
    drifts with its neighbours' load), ``retention``: the mean share of the exact top-50 it
    returns (its Recall@50 against exact search), and ``heldout_retention``: its test
    Recall@50 over the query users (seen items excluded, as ``raytrec evaluate`` does) over
@@ -58,7 +59,7 @@ TRAIN = ["mapper.dim=64", "scaling.num_workers=0", "train.patience=null",
 # name -> (build options, search option, its values): the main knob of each index.
 SWEEPS: dict[str, tuple[dict[str, Any], str, list[Any]]] = {
     "faiss-hnsw": ({"m": 32, "ef_construction": 100}, "ef_search", [50, 64, 96, 128, 256]),
-    "faiss-ivf": ({"nlist": 4096}, "nprobe", [1, 2, 4, 8, 16, 32]),
+    "faiss-ivf": ({"nlist": 4096}, "nprobe", [1, 2, 4, 6, 8, 12, 16, 32]),
     "faiss-ivf-pq": ({"nlist": 4096, "pq": 32, "rerank": 4}, "nprobe", [2, 4, 8, 16, 32]),
     "faiss-ivf-16k": ({"nlist": 16384}, "nprobe", [4, 8, 16, 32]),
     "faiss-ivf-16k-pq": ({"nlist": 16384, "pq": 32, "rerank": 10}, "nprobe", [8, 16, 32]),
@@ -143,7 +144,7 @@ def sweep(model: str, distance: str, items: np.ndarray, queries: Queries,
     reference = q[:REFERENCE]
 
     def row(name: str, retriever: Any, settings: dict[str, Any]) -> dict[str, Any]:
-        exact_s = per_query_seconds(exact, reference)
+        exact_s = per_query_seconds(exact, reference, REPEATS)
         seconds = per_query_seconds(retriever, q, REPEATS)
         _, ids = retriever.search(q, K)
         found = {"model": model, "retriever": name, **settings,
@@ -216,6 +217,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--models", default=",".join(MODELS), help="e.g. bpr")
     parser.add_argument("--sweeps", help="names of SWEEPS to run (default all)")
     parser.add_argument("--out", type=Path, default=ROOT / "out")
+    parser.add_argument("--runs", type=Path, help="train into RUNS/<model>, or reuse the "
+                        "finished run found there (default: a temporary directory)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, stream=sys.stderr,
                         format="%(asctime)s %(name)s: %(message)s")
@@ -231,10 +234,13 @@ def main(argv: list[str] | None = None) -> None:
     rows: list[dict[str, Any]] = []
     args.out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="raytrec-retrieval-") as tmp:
+        runs = args.runs or Path(tmp)
         for model in args.models.split(","):
-            run = train(MODELS[model], [data, *TRAIN, f"train.epochs={epochs}",
-                                 f"eval.every={epochs}"], Path(tmp) / model)
-            distance, items, queries = vectors(run.run_dir, QUERIES)
+            run_dir = runs / model
+            if not (run_dir / "metrics.json").is_file():
+                train(MODELS[model], [data, *TRAIN, f"train.epochs={epochs}",
+                                      f"eval.every={epochs}"], run_dir)
+            distance, items, queries = vectors(run_dir, QUERIES)
             for row in sweep(model, distance, items, queries, sweeps):
                 row = {k: round(v, 4) if isinstance(v, float) else v for k, v in row.items()}
                 rows.append(row)

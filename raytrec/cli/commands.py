@@ -25,6 +25,7 @@ from raytrec.plugins import get_registry
 from raytrec.run import run_dir
 
 if TYPE_CHECKING:
+    from raytrec.serve.recommend import NewUsers, Source
     from raytrec.tune.plan import Plan
 
 
@@ -144,7 +145,7 @@ def recommend(args: argparse.Namespace, console: Console) -> int:
                            "it did not make: choose another --out or remove it yourself")
     ids = read_user_ids(Path(args.users)) if args.users else [args.user]
     source = open_source(Path(args.source))
-    frame = top_k(source, ids, args.k, args.include_seen)
+    frame = top_k(source, ids, args.k, args.include_seen, _new_users(args, source))
     if args.users:
         write_new_parquet(frame, Path(args.out))
         console.print(f"{len(frame)} recommendations for {len(ids)} users "
@@ -156,6 +157,21 @@ def recommend(args: argparse.Namespace, console: Console) -> int:
             f"user {args.user}: top {args.k} through {source.retriever_name}"
             + ("" if args.include_seen else ", seen items excluded"), frame))
     return 0
+
+
+def _new_users(args: argparse.Namespace, source: Source) -> NewUsers | None:
+    """``--user-features``: the users outside the run, served by the run's mapper."""
+    from raytrec.serve.new_users import FeatureQueries, read_user_features
+    from raytrec.serve.recommend import NewUsers
+
+    if not args.user_features:
+        return None
+    if source.run_dir is None:
+        raise RaytrecError(f"--user-features needs the run's model: give the run directory "
+                           f"that {args.source} was exported from, not the export")
+    path = Path(args.user_features)
+    rows = read_user_features(path)
+    return NewUsers(rows, path, FeatureQueries(source.run_dir))
 
 
 def plugins(args: argparse.Namespace, console: Console) -> int:
@@ -203,7 +219,8 @@ def _print_search_summary(console: Console, tune_dir: Path, summary: dict, plan:
     ks = list(plan.base["eval"]["ks"])
     console.print(metrics_table(f"best trial (valid {metric} "
                                 f"{summary['valid'][metric]:.4f} at epoch "
-                                f"{summary['best_epoch']})",
+                                f"{summary['best_epoch']}; through "
+                                f"{describe_retriever(summary['retriever'])})",
                                 {"valid": summary["valid"], "test": summary["test"]}, ks))
     for name in ("results.csv", "results.parquet", "best.yaml", "best.json", "plots/"):
         console.print(f"  {tune_dir / name}", soft_wrap=True)

@@ -59,6 +59,9 @@ def _parser() -> argparse.ArgumentParser:
                      help="also recommend items the user saw in training")
     rec.add_argument("--out", help="with --users: the parquet file to write (must not exist)")
     rec.add_argument("--json", action="store_true", help="with --user: print JSON")
+    rec.add_argument("--user-features", metavar="FILE", help="parquet/CSV: a 'user' column "
+                     "and user feature columns; users outside the run are served from them "
+                     "by the run's mapper (two-tower with user_features; a run directory)")
 
     search = sub.add_parser("tune", help="search hyperparameters with Ray Tune")
     search.add_argument("config", nargs="?", help="YAML config with a search: section "

@@ -46,6 +46,61 @@ class Encoded:
                        move(self.numeric), move(self.dense))
 
 
+@dataclass
+class Encoding:
+    """What ``fit_encoding`` learned from the training rows: a vocabulary per categorical and
+    multi-hot column, the mean and spread of the numeric ones. ``apply`` encodes any table
+    with those columns the same way (rows never seen in training: served from features)."""
+
+    spec: dict[str, list[str]]
+    what: str
+    vocabularies: list[pd.Index]
+    multi_vocabularies: list[dict[str, int]]
+    mean: np.ndarray
+    std: np.ndarray
+
+    def apply(self, table: pd.DataFrame) -> Encoded:
+        """``table``'s rows encoded; values no training row had map to the unknown id 0."""
+        _check_columns(table, self.spec, self.what)
+        cats = [_categorical(table[c], vocab)
+                for c, vocab in zip(self.spec.get("categorical", []), self.vocabularies,
+                                    strict=True)]
+        multi = [_multi_hot(_lists(table[c]), lookup)
+                 for c, lookup in zip(self.spec.get("multi_hot", []), self.multi_vocabularies,
+                                      strict=True)]
+        numeric = None
+        if self.spec.get("numeric"):
+            values = _numeric_values(table, self.spec["numeric"], self.what)
+            numeric = torch.from_numpy((values - self.mean) / self.std).float()
+        dense = _dense(table, self.spec.get("dense", []), self.what)
+        cat_ids = (torch.stack(cats, 1) if cats
+                   else torch.zeros(len(table), 0, dtype=torch.int64))
+        return Encoded(cat_ids, [len(v) + 1 for v in self.vocabularies], multi,
+                       [len(v) + 1 for v in self.multi_vocabularies], numeric, dense)
+
+
+def fit_encoding(table: pd.DataFrame, spec: dict[str, list[str]], fit: np.ndarray,
+                 what: str) -> Encoding:
+    """Learn ``spec``'s vocabularies and statistics from the rows of ``table`` that ``fit``
+    (bool per row) marks as training rows."""
+    _check_columns(table, spec, what)
+    vocabularies = [pd.Index(sorted(table[c].astype("string")[fit].dropna().unique()))
+                    for c in spec.get("categorical", [])]
+    multi = []
+    for c in spec.get("multi_hot", []):
+        lists = _lists(table[c])
+        seen = sorted({str(x) for row, keep in zip(lists, fit, strict=True) if keep
+                       for x in row})
+        multi.append({v: i + 1 for i, v in enumerate(seen)})
+    cols = spec.get("numeric", [])
+    mean = std = np.zeros(len(cols))
+    if cols:
+        values = _numeric_values(table, cols, what)
+        mean, spread = values[fit].mean(0), values[fit].std(0)
+        std = np.where(spread > 0, spread, 1.0)
+    return Encoding(spec, what, vocabularies, multi, mean, std)
+
+
 def encode(table: pd.DataFrame, spec: dict[str, list[str]], fit: np.ndarray,
            what: str) -> Encoded:
     """Encode ``spec``'s columns of ``table``; ``fit`` (bool per row) marks training rows.
@@ -53,47 +108,38 @@ def encode(table: pd.DataFrame, spec: dict[str, list[str]], fit: np.ndarray,
     Values never seen in a training row map to the unknown id 0 (not an error); NaN or inf in
     numeric or dense columns is an error naming the column.
     """
+    return fit_encoding(table, spec, fit, what).apply(table)
+
+
+def _check_columns(table: pd.DataFrame, spec: dict[str, list[str]], what: str) -> None:
     missing = [c for cols in spec.values() for c in cols if c not in table.columns]
     if missing:
         raise ValueError(f"{what} features {missing} are not in the {what} feature table "
                          f"(columns: {', '.join(map(str, table.columns))})")
-    cats = [_categorical(table[c], fit) for c in spec.get("categorical", [])]
-    multi = [_multi_hot(table[c], fit) for c in spec.get("multi_hot", [])]
-    numeric = _numeric(table, spec.get("numeric", []), fit, what)
-    dense = _dense(table, spec.get("dense", []), what)
-    cat_ids = (torch.stack([ids for ids, _ in cats], 1) if cats
-               else torch.zeros(len(table), 0, dtype=torch.int64))
-    return Encoded(cat_ids, [size for _, size in cats], [ids for ids, _ in multi],
-                   [size for _, size in multi], numeric, dense)
 
 
-def _categorical(col: pd.Series, fit: np.ndarray) -> tuple[torch.Tensor, int]:
-    values = col.astype("string")
-    vocab = pd.Index(sorted(values[fit].dropna().unique()))
-    ids = vocab.get_indexer(values.fillna("\0")) + 1  # -1 (unseen, missing) -> 0
-    return torch.from_numpy(ids.astype(np.int64)), len(vocab) + 1
+def _categorical(col: pd.Series, vocab: pd.Index) -> torch.Tensor:
+    ids = vocab.get_indexer(col.astype("string").fillna("\0")) + 1  # -1 (unseen, missing) -> 0
+    return torch.from_numpy(ids.astype(np.int64))
 
 
-def _multi_hot(col: pd.Series, fit: np.ndarray) -> tuple[torch.Tensor, int]:
-    lists = [list(v) if isinstance(v, list | tuple | np.ndarray) else [] for v in col]
-    seen = sorted({str(x) for row, keep in zip(lists, fit, strict=True) if keep for x in row})
-    lookup = {v: i + 1 for i, v in enumerate(seen)}
+def _lists(col: pd.Series) -> list[list]:
+    return [list(v) if isinstance(v, list | tuple | np.ndarray) else [] for v in col]
+
+
+def _multi_hot(lists: list[list], lookup: dict[str, int]) -> torch.Tensor:
     width = max((len(r) for r in lists), default=0) or 1
     ids = np.zeros((len(lists), width), dtype=np.int64)
     for i, row in enumerate(lists):
         ids[i, :len(row)] = [lookup.get(str(x), 0) for x in row]
-    return torch.from_numpy(ids), len(seen) + 1
+    return torch.from_numpy(ids)
 
 
-def _numeric(table: pd.DataFrame, cols: list[str], fit: np.ndarray,
-             what: str) -> torch.Tensor | None:
-    if not cols:
-        return None
+def _numeric_values(table: pd.DataFrame, cols: list[str], what: str) -> np.ndarray:
     values = np.stack([_numbers(table[c], what) for c in cols], axis=1)
     for c, column in zip(cols, values.T, strict=True):
         _check_finite(table, c, column, what)
-    mean, std = values[fit].mean(0), values[fit].std(0)
-    return torch.from_numpy((values - mean) / np.where(std > 0, std, 1.0)).float()
+    return values
 
 
 def _numbers(col: pd.Series, what: str) -> np.ndarray:

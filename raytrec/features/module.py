@@ -4,23 +4,26 @@ from __future__ import annotations
 
 import itertools
 
+import pandas as pd
 import torch
 from torch import nn
 
-from raytrec.features.encode import Encoded
+from raytrec.features.encode import Encoded, Encoding
 
 CATEGORY_DIM = 16
 
 
 class FeatureEncoder(nn.Module):
     """Concatenates an embedding per categorical column, a mean-pooled bag per multi-hot
-    column, the standardised numeric columns and the dense columns: ``(rows,) -> (B, out_dim)``.
-    """
+    column, the standardised numeric columns and the dense columns: ``(rows,) -> (B, out_dim)``
+    for rows of its table; ``new_rows(table)`` for rows outside it, encoded by ``encoding``
+    (what the table's training rows taught)."""
 
-    def __init__(self, encoded: Encoded) -> None:
+    def __init__(self, encoded: Encoded, encoding: Encoding | None = None) -> None:
         super().__init__()
         # Plain attributes, not buffers: DDP would broadcast buffers on every step.
         self.data = encoded
+        self.encoding = encoding
         self.categorical = nn.ModuleList(nn.Embedding(n, CATEGORY_DIM)
                                          for n in encoded.vocab_sizes)
         self.bags = nn.ModuleList(nn.EmbeddingBag(n, CATEGORY_DIM, mode="mean", padding_idx=0)
@@ -32,10 +35,22 @@ class FeatureEncoder(nn.Module):
     def forward(self, rows: torch.Tensor) -> torch.Tensor:
         if self.data.categorical.device != rows.device:
             self.data = self.data.to(rows.device)
+        return self._parts(self.data, rows)
+
+    def new_rows(self, table: pd.DataFrame) -> torch.Tensor:
+        """``(len(table), out_dim)`` for feature rows outside the training table."""
+        if self.encoding is None:
+            raise ValueError("this encoder was made without its encoding: it encodes the "
+                             "rows of its own table only")
+        device = next(self.parameters(), torch.empty(0)).device
+        data = self.encoding.apply(table).to(device)
+        return self._parts(data, torch.arange(len(table), device=device))
+
+    def _parts(self, data: Encoded, rows: torch.Tensor) -> torch.Tensor:
         flat = rows.reshape(-1)
-        parts = [emb(self.data.categorical[flat, i]) for i, emb in enumerate(self.categorical)]
-        parts += [bag(ids[flat]) for bag, ids in zip(self.bags, self.data.multi_hot, strict=True)]
-        parts += [t[flat] for t in (self.data.numeric, self.data.dense) if t is not None]
+        parts = [emb(data.categorical[flat, i]) for i, emb in enumerate(self.categorical)]
+        parts += [bag(ids[flat]) for bag, ids in zip(self.bags, data.multi_hot, strict=True)]
+        parts += [t[flat] for t in (data.numeric, data.dense) if t is not None]
         return torch.cat(parts, dim=1).view(*rows.shape, self.out_dim)
 
 

@@ -6,6 +6,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Collection
 from dataclasses import dataclass
 
+import pandas as pd
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -57,6 +58,8 @@ class Mapper(nn.Module, ABC):
       with batch statistics) or to fill optional fields, listed in ``provides``.
     - If ``queries``/``items`` are random or update state in train mode (dropout, batch
       norm), ``deterministic_scores`` must say False (the default detects those layers).
+    - A mapper with user features may override ``new_user_queries(features)`` to serve users
+      outside the training data from their feature rows.
     - ``constrain`` projects after each optimiser step (CML's unit ball); ``penalty`` adds a
       term of the mapper's own to the loss.
     - ID tables: list in ``id_tables`` the names (as ``named_parameters`` gives them) of the
@@ -96,6 +99,14 @@ class Mapper(nn.Module, ABC):
     def forward(self, users: torch.Tensor, pos: torch.Tensor, neg: torch.Tensor) -> MapperOutput:
         """``users (B,)``, ``pos (B,)``, ``neg (B, N)`` or ``(N,)`` -> the vectors of each."""
         return MapperOutput(self.queries(users), self.items(pos), self.items(neg))
+
+    def new_user_queries(self, features: pd.DataFrame) -> torch.Tensor:
+        """``(len(features), D)`` query vectors of users outside the training data, from
+        their rows of user features (the columns of the dataset's user feature table), in
+        order; what ``raytrec recommend --user-features`` serves them from. A mapper that
+        reads no user features raises ``ValueError`` (the default)."""
+        raise ValueError(f"{type(self).__name__} reads no user features, so users outside "
+                         "the training data have no vector")
 
     def all_items(self, chunk: int = 65536) -> torch.Tensor:
         """``(I, D)`` vectors of every item, computed in chunks."""

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import torch
 from torch import nn
 
 from raytrec.data.base import DataInfo
-from raytrec.features.encode import check_spec, encode
+from raytrec.features.encode import check_spec, fit_encoding
 from raytrec.features.module import FeatureEncoder, mlp
 from raytrec.mappers.base import Mapper, MapperOutput, check_distance
 
@@ -55,10 +56,23 @@ class Tower(nn.Module):
             parts.append(part)
         if self.encoder is not None:
             parts.append(self.encoder(flat))
+        return self._head(parts).view(*rows.shape, -1)
+
+    def new_rows(self, table: pd.DataFrame) -> torch.Tensor:
+        """``(len(table), dim)`` for feature rows outside the training data: as a row unseen
+        in training (the mean ID embedding) with these features."""
+        if self.encoder is None:
+            raise ValueError("this tower reads no features")
+        features = self.encoder.new_rows(table)
+        parts = [features]
+        if self.ids is not None:
+            mean = self.seen_weights.to(features.device) @ self.ids.weight
+            parts.insert(0, mean.expand(len(table), -1))
+        return self._head(parts)
+
+    def _head(self, parts: list[torch.Tensor]) -> torch.Tensor:
         out = self.net(torch.cat(parts, dim=1))
-        if self.normalise:
-            out = nn.functional.normalize(out, dim=1)
-        return out.view(*rows.shape, -1)
+        return nn.functional.normalize(out, dim=1) if self.normalise else out
 
 
 class TwoTowerMapper(Mapper):
@@ -114,7 +128,8 @@ class TwoTowerMapper(Mapper):
         if spec:
             if table is None:
                 raise ValueError(f"{what}_features: the dataset has no {what} feature table")
-            encoder = FeatureEncoder(encode(table, spec, seen, what))
+            encoding = fit_encoding(table, spec, seen, what)
+            encoder = FeatureEncoder(encoding.apply(table), encoding)
         return Tower(num, seen, encoder, self.id_dim, self.hidden, self.dim, self.dropout,
                      self.distance == "cosine", self.id_dropout[what])
 
@@ -137,6 +152,11 @@ class TwoTowerMapper(Mapper):
 
     def queries(self, users: torch.Tensor) -> torch.Tensor:
         return self.user_tower(users)
+
+    def new_user_queries(self, features: pd.DataFrame) -> torch.Tensor:
+        if not self.user_spec:
+            return super().new_user_queries(features)
+        return self.user_tower.new_rows(features)
 
     def items(self, ids: torch.Tensor) -> torch.Tensor:
         return self.item_tower(ids)

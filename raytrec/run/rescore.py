@@ -14,14 +14,14 @@ import torch
 
 from raytrec.config import apply_overrides, validate
 from raytrec.data.store import read_training_info
-from raytrec.errors import ConfigError, Problem, RunDirError
+from raytrec.errors import ConfigError, Problem
 from raytrec.evaluation.data import EvalData
 from raytrec.evaluation.popularity import popularity_metrics
 from raytrec.plugins import get_registry
+from raytrec.retrievers.base import SearchStats
 from raytrec.run.job import cutoff_problems, load_job, retriever_problems
-from raytrec.run.launch import MODEL_FILE
+from raytrec.run.trained import create_mapper, load_trained, model_path
 from raytrec.train.build import build_retriever
-from raytrec.train.checkpoint import load_file
 from raytrec.train.validation import evaluate_split
 
 RESCORABLE = ("eval", "retriever")
@@ -35,37 +35,26 @@ def rescore(run_dir: Path, overrides: list[str],
     comparison with exact search."""
     job = load_job(run_dir)
     config = retriever_config(job.config, overrides, retriever_name, f"{run_dir} with --set")
-    model_path = Path(run_dir) / MODEL_FILE
-    if not model_path.is_file():
-        raise RunDirError(f"{model_path} is missing: the run has not finished; "
-                          f"use raytrec train --resume {run_dir}")
+    model_path(run_dir)  # before the data is read
     data_dir = job.data_dir
     info = read_training_info(data_dir)
-    registry = get_registry()
-    section = config["mapper"]
-    mapper = registry.create("mapper", section["name"],
-                             **{k: v for k, v in section.items() if k != "name"})
+    mapper = create_mapper(config)
     problems = cutoff_problems(config["eval"]["ks"], info.num_items) + \
         retriever_problems(config, info.num_items, mapper.dim)
     if problems:
         raise ConfigError(problems, f"{run_dir} with --set")
-    mapper.setup(info)
-    again = f"raytrec train --resume {run_dir} writes it again from the last checkpoint"
-    try:
-        mapper.load_state_dict(load_file(model_path, "model")["model"])
-    except RunDirError as exc:
-        raise RunDirError(f"{exc}; {again}") from None
-    except (KeyError, TypeError, RuntimeError) as exc:
-        raise RunDirError(f"model {model_path} does not hold this run's model "
-                          f"({str(exc).splitlines()[0]}); {again}") from None
+    load_trained(run_dir, mapper, info)
     retriever = build_retriever(config)
     eval_cfg = config["eval"]
     device = torch.device("cpu")
     out: dict[str, Any] = {"ks": list(eval_cfg["ks"]), "retriever": config["retriever"]}
     index: dict[str, Any] = {}
-    for split in ("valid", "test"):
-        data = EvalData.load(str(data_dir), split, info.num_users)
-        out[split] = evaluate_split(mapper, retriever, data, eval_cfg, 0, 1, device)
+    valid, data = (EvalData.load(str(data_dir), split, info.num_users)
+                   for split in ("valid", "test"))
+    out["valid"] = evaluate_split(mapper, retriever, valid, eval_cfg, 0, 1, device)
+    # One build for both splits; the searches reported are the test users'.
+    retriever.stats = SearchStats(build_seconds=retriever.stats.build_seconds)
+    out["test"] = evaluate_split(mapper, retriever, data, eval_cfg, 0, 1, device, build=False)
     index[config["retriever"]["name"]] = retriever.stats.report()
     if not retriever.exact:
         exact = build_retriever({"retriever": {"name": EXACT}})

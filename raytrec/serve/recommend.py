@@ -27,6 +27,7 @@ class Source:
     vectors: Vectors
     retriever: Retriever
     retriever_name: str
+    run_dir: Path | None = None  # a run's (with its model), not an export's
 
 
 def open_source(path: Path) -> Source:
@@ -46,29 +47,64 @@ def open_source(path: Path) -> Source:
         vectors = Vectors.from_run(path)
         retriever = build_retriever(config)
         retriever.build(vectors.items, vectors.distance)
-        return Source(vectors, retriever, config["retriever"]["name"])
+        return Source(vectors, retriever, config["retriever"]["name"], path)
     raise RunDirError(f"{path} is neither a run directory (no config.yaml) nor an export "
                       f"(no {MANIFEST}); give a directory made by raytrec train or "
                       "raytrec export")
 
 
-def recommend(source: Source, user_ids: list[str], k: int,
-              include_seen: bool = False) -> pd.DataFrame:
+def recommend(source: Source, user_ids: list[str], k: int, include_seen: bool = False,
+              new_users: NewUsers | None = None) -> pd.DataFrame:
     """One row per (user, rank): ``user``, ``rank`` (1 = best), ``item``, ``score`` and
-    ``title`` where the data has titles; users in the order given."""
+    ``title`` where the data has titles; users in the order given. Users outside the run
+    are served from their rows of ``new_users`` (they have seen nothing)."""
     vectors = source.vectors
     if k < 1 or k > vectors.num_items:
         raise RaytrecError(f"-k {k}: give 1 <= k <= {vectors.num_items} (the catalogue)")
-    users = vectors.user_index(user_ids)
-    seen = vectors.seen if not include_seen else UserItems.from_pairs(
-        np.zeros(0, np.int64), np.zeros(0, np.int64), vectors.num_users)
-    parts = []
-    for start in range(0, len(users), CHUNK):
-        batch = users[start:start + CHUNK]
-        queries = vectors.users[batch]
-        top = source.retriever.search_excluding(queries, k, batch, seen)
-        parts.append((batch, top, _scores(vectors, queries, top)))
-    return _frame(vectors, parts, k)
+    users = vectors.find_users(user_ids)
+    unknown = [u for u, i in zip(user_ids, users, strict=True) if i < 0]
+    if unknown and new_users is not None:
+        unknown = [u for u in unknown if str(u) not in new_users.rows.index]
+    if unknown:
+        raise vectors.unknown_users(unknown)
+    known = users >= 0
+    queries = np.zeros((len(users), vectors.dim), np.float32)
+    queries[known] = vectors.users[users[known]]
+    # Original ids as the run has them; as text when some users are new (ids from a file).
+    ids = vectors.user_ids[np.maximum(users, 0)] if known.all() else \
+        np.array([str(u) for u in user_ids], dtype=object)
+    seen = vectors.seen if not include_seen else _nothing(vectors.num_users)
+    top = np.empty((len(users), k), np.int64)
+    top[known] = _search(source.retriever, queries[known], k, users[known], seen)
+    if not known.all():  # served from features; they have seen nothing
+        assert new_users is not None
+        cold = np.flatnonzero(~known)
+        rows = new_users.rows.loc[[str(user_ids[i]) for i in cold]]
+        queries[cold] = new_users.queries(rows, new_users.path)
+        top[cold] = _search(source.retriever, queries[cold], k, np.arange(len(cold)),
+                            _nothing(len(cold)))
+    return _frame(vectors, [(ids, top, _scores(vectors, queries, top))], k)
+
+
+@dataclass
+class NewUsers:
+    """Feature rows of users outside the run (indexed by id as text), the file they came
+    from, and what makes query vectors of them."""
+
+    rows: pd.DataFrame
+    path: Path
+    queries: Any  # (rows, path) -> (len(rows), D) float32
+
+
+def _nothing(num_users: int) -> UserItems:
+    return UserItems.from_pairs(np.zeros(0, np.int64), np.zeros(0, np.int64), num_users)
+
+
+def _search(retriever: Retriever, queries: np.ndarray, k: int, users: np.ndarray,
+            seen: UserItems) -> np.ndarray:
+    parts = [retriever.search_excluding(queries[s:s + CHUNK], k, users[s:s + CHUNK], seen)
+             for s in range(0, len(users), CHUNK)]
+    return np.concatenate(parts) if parts else np.zeros((0, k), np.int64)
 
 
 def _scores(vectors: Vectors, queries: np.ndarray, top: np.ndarray) -> np.ndarray:
@@ -87,12 +123,13 @@ def _scores(vectors: Vectors, queries: np.ndarray, top: np.ndarray) -> np.ndarra
 
 def _frame(vectors: Vectors, parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]],
            k: int) -> pd.DataFrame:
-    users = np.concatenate([np.repeat(b, k) for b, _, _ in parts])
+    """Parts of (user ids, top item indexes, their scores) as rows."""
+    users = np.concatenate([np.repeat(u, k) for u, _, _ in parts])
     top = np.concatenate([t.reshape(-1) for _, t, _ in parts])
     scores = np.concatenate([s.reshape(-1) for _, _, s in parts])
     kept = top >= 0  # a user who has seen nearly everything gets a shorter list
     columns: dict[str, Any] = {
-        "user": vectors.user_ids[users][kept],
+        "user": users[kept],
         "rank": np.tile(np.arange(1, k + 1), len(users) // k)[kept],
         "item": vectors.item_ids[top[kept]],
         "score": scores[kept].astype(np.float32)}

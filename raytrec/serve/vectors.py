@@ -78,19 +78,20 @@ class Vectors:
         counts = self.seen.counts()
         return np.repeat(np.arange(len(counts)), counts), self.seen.indices
 
-    def user_index(self, ids: list[str]) -> np.ndarray:
-        """The indexes of original user ids (given as text); an unknown id is an error."""
+    def find_users(self, ids: list[str]) -> np.ndarray:
+        """The indexes of original user ids (given as text); ``-1`` for an unknown id."""
         lookup = pd.Index(self.user_ids.astype(str))
-        found = lookup.get_indexer(pd.Index([str(i) for i in ids]))
-        if (found < 0).any():
-            unknown = [ids[i] for i in np.flatnonzero(found < 0)[:3]]
-            raise RaytrecError(
-                f"user {', '.join(map(repr, unknown))} is not among the run's "
-                f"{self.num_users} users (ids such as {', '.join(lookup[:3])}); users outside "
-                "the training data have no vector: train again with them, or for two-tower "
-                "give them feature rows in the data (its unseen users are served from "
-                "features)")
-        return found.astype(np.int64)
+        return lookup.get_indexer(pd.Index([str(i) for i in ids])).astype(np.int64)
+
+    def unknown_users(self, ids: list[str]) -> RaytrecError:
+        """The error for ``ids`` that are not among the run's users (and not served from
+        features)."""
+        examples = ", ".join(str(u) for u in self.user_ids[:3])
+        return RaytrecError(
+            f"user {', '.join(map(repr, ids[:3]))} is not among the run's {self.num_users} "
+            f"users (ids such as {examples}); users outside the training data have no "
+            "vector: train again with them, or, for a model that reads user features "
+            "(two-tower), give their feature rows with --user-features FILE")
 
 
 def _existing(path: Path) -> Path:

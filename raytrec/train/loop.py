@@ -32,7 +32,6 @@ from raytrec.evaluation import MetricSums
 from raytrec.evaluation.data import EvalData
 from raytrec.losses import Loss
 from raytrec.mappers import Mapper
-from raytrec.retrievers.base import SearchStats
 from raytrec.samplers import Sampler
 from raytrec.train.artifacts import METRICS_FILE, write_embeddings, write_json
 from raytrec.train.build import build_parts, build_retriever
@@ -309,19 +308,18 @@ def _finish(job: dict[str, Any], session: Session, mapper: torch.nn.Module, retr
     if best.state is not None:
         mapper.load_state_dict(best.state)
     test = EvalData.load(data_dir, "test", info.num_users, info.positives)
-    groups, cost = {}, SearchStats()
-    for name, users in cold_and_warm(test, info.positives).items():
+    groups = {}
+    for i, (name, users) in enumerate(cold_and_warm(test, info.positives).items()):
         groups[f"test_{name}"] = evaluate_split(mapper, retriever, test, config["eval"],
                                                 session.rank, session.world_size,
-                                                session.device, users)
-        cost = cost.add(retriever.stats)
+                                                session.device, users, build=i == 0)
     if groups:  # cold and warm users partition the test users: combine rather than re-score
         found = (MetricSums.from_means(groups["test_cold"])
                  .add(MetricSums.from_means(groups["test_warm"])).means())
     else:
         found = evaluate_split(mapper, retriever, test, config["eval"], session.rank,
                                session.world_size, session.device)
-        cost = retriever.stats
+    cost = retriever.stats  # one build, both groups' searches
     last = history[-1] if history else {}
     summary = {
         "best_epoch": best.epoch,

@@ -13,17 +13,23 @@ from raytrec.evaluation import MetricSums, evaluate
 from raytrec.evaluation.data import EvalData
 from raytrec.mappers import Mapper
 from raytrec.retrievers import Retriever
+from raytrec.train.shared_index import build_index
 
 
 @torch.no_grad()
 def evaluate_split(
     mapper: Mapper, retriever: Retriever, data: EvalData, eval_cfg: dict[str, Any],
     rank: int, world_size: int, device: torch.device, users: np.ndarray | None = None,
+    build: bool = True,
 ) -> dict[str, float]:
     """Metrics over ``users`` (default: every user with held-out items), each user scored by
-    exactly one rank."""
+    exactly one rank. ``build``: index the mapper's item vectors first (once for all ranks,
+    ``build_index``); ``False`` searches the index built by the last call, for the same
+    model."""
     mapper.eval()
-    retriever.build(mapper.all_items().detach().float().cpu().numpy(), mapper.distance)
+    if build:
+        build_index(retriever, mapper.all_items().detach().float().cpu().numpy(),
+                    mapper.distance)
     users = (data.relevant.users() if users is None else users)[rank::world_size]
 
     def queries(batch: np.ndarray) -> np.ndarray:

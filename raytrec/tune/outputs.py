@@ -38,6 +38,7 @@ def write_outputs(trials: list[Trial], plan: Plan, tune_dir: Path) -> dict[str, 
                   if k.startswith("valid/")},
         "test": {k.removeprefix("test/"): v for k, v in best.last.items()
                  if k.startswith("test/")},
+        "retriever": config["retriever"],  # the index its valid and test metrics came through
         "trials": len(trials),
         "stopped_early": sum(t.status == "stopped" for t in trials),
         "errors": sum(t.status == "error" for t in trials),

@@ -135,3 +135,23 @@ def test_hard_sampler_scores_in_inference_mode() -> None:
     assert mapper.training
     assert all(torch.equal(bn.running_mean, b) for bn, b in zip(_batch_norms(mapper), before,
                                                                  strict=True))
+
+
+def test_a_new_user_is_served_from_features_as_a_cold_user_of_the_data_is() -> None:
+    mapper = _mapper()
+    table = _info().user_features
+    with torch.no_grad():
+        cold = mapper.queries(torch.tensor([3]))  # no training rows: mean ID + features
+        new = mapper.new_user_queries(table.iloc[[3, 1]].reset_index(drop=True))
+    # Encoded with the training rows' vocabulary and statistics ('c' is unknown to both).
+    torch.testing.assert_close(new[:1], cold)
+    assert not torch.allclose(new[1], cold[0]), "other features, another vector"
+
+
+def test_a_mapper_without_user_features_cannot_serve_new_users() -> None:
+    import pytest
+
+    mapper = TwoTowerMapper(dim=8, item_features={"multi_hot": ["genres"]}, id_dim=4)
+    mapper.setup(_info())
+    with pytest.raises(ValueError, match="reads no user features"):
+        mapper.new_user_queries(_info().user_features)

@@ -87,3 +87,62 @@ def test_one_user_as_a_table_and_as_json(tiny_run: Path, capsys) -> None:
                            "--json")
     rows = json.loads(out)
     assert [r["rank"] for r in rows] == [1, 2, 3] and all(r["user"] == 3 for r in rows)
+
+
+def test_users_outside_the_run_are_served_from_their_features(tmp_path: Path, capsys) -> None:
+    """Two-tower reading the synthetic users' ``cluster``: a new user of a cluster gets the
+    vector a user of the data without training rows in that cluster would get, and the
+    items of that cluster; the run's users keep their own vectors."""
+    from raytrec.cli.main import main
+    from raytrec.serve.new_users import FeatureQueries
+    from tests.conftest import write_config
+
+    cfg = write_config(tmp_path / "c.yaml", train={"epochs": 2}, loss={"name": "bpr"},
+                       mapper={"name": "two-tower", "dim": 16, "distance": "cosine",
+                               "user_features": {"categorical": ["cluster"]}, "hidden": [32]})
+    run = tmp_path / "run"
+    assert main([str(a) for a in ("train", cfg, "--run-dir", run)]) == 0
+    capsys.readouterr()
+    clusters = pd.read_parquet(run / "data" / "user_features.parquet")["cluster"]
+    features = tmp_path / "new.parquet"
+    pd.DataFrame({"user": ["newbie", "other"],
+                  "cluster": [clusters.iloc[0], clusters.iloc[-1]]}).to_parquet(features)
+    code, out, err = run_cli(capsys, "recommend", run, "--user", "newbie", "-k", "5",
+                             "--user-features", features, "--json")
+    assert code == 0, err
+    rows = json.loads(out)
+    assert [r["user"] for r in rows] == ["newbie"] * 5 and [r["rank"] for r in rows] == [1, 2,
+                                                                                      3, 4, 5]
+    # The same scores as the mapper gives those features directly.
+    queries = FeatureQueries(run)(pd.DataFrame({"cluster": [clusters.iloc[0]]}), features)
+    v = open_source(run).vectors
+    top = [int(np.flatnonzero(v.item_ids.astype(str) == str(r["item"]))[0]) for r in rows]
+    expected = exact_scores(queries.astype(np.float64), v.items[top].astype(np.float64),
+                            v.distance)[0]
+    np.testing.assert_allclose([r["score"] for r in rows], expected, rtol=1e-4, atol=1e-5)
+
+    # Known users and new ones in one file; ids from the run keep their recommendations.
+    users = tmp_path / "users.txt"
+    users.write_text("0\nnewbie\nother\n")
+    code, _, err = run_cli(capsys, "recommend", run, "--users", users, "--out",
+                           tmp_path / "recs.parquet", "--user-features", features)
+    assert code == 0, err
+    recs = pd.read_parquet(tmp_path / "recs.parquet")
+    assert list(dict.fromkeys(recs["user"])) == ["0", "newbie", "other"]
+    known = recommend(open_source(run), ["0"], 10)
+    assert recs[recs["user"] == "0"]["item"].tolist() == known["item"].tolist()
+
+    code, _, err = run_cli(capsys, "recommend", run, "--user", "stranger", "--user-features",
+                           features)
+    assert code == 2 and "user 'stranger' is not among" in err and "--user-features" in err
+
+
+def test_features_cannot_serve_a_model_without_user_features(tiny_run: Path, tmp_path: Path,
+                                                             capsys) -> None:
+    features = tmp_path / "new.csv"
+    features.write_text("user,cluster\nnewbie,1\n")
+    code, _, err = run_cli(capsys, "recommend", tiny_run, "--user", "newbie",
+                           "--user-features", features)
+    assert code == 2
+    assert "cannot serve users from features" in err and "reads no user features" in err
+    assert "Traceback" not in err

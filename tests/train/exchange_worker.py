@@ -1,8 +1,8 @@
-"""``python exchange_worker.py MODEL SPARSE RANK WORLD PORT OUT [TRANSPORT]`` (SPARSE: true,
-false or auto; TRANSPORT: direct, gloo's default, or all_gather): STEPS training steps on
-fixed global batches of B positives and their negatives, this rank taking its share of the
-rows; writes the mapper's parameters (``OUT``) and what the optimiser exchanged
-(``OUT.json``).
+"""``python exchange_worker.py RANK WORLD PORT MODEL SPARSE OUT [TRANSPORT]``, run by
+``gloo.run_ranks`` (SPARSE: true, false or auto; OUT holds ``{rank}``; TRANSPORT: direct,
+gloo's default, or all_gather): STEPS training steps on fixed global batches of B positives
+and their negatives, this rank taking its share of the rows; writes the mapper's parameters
+(``OUT``) and what the optimiser exchanged (``OUT.json``).
 
 Run by ``test_exchange.py``: as one worker, and as two over gloo, the same steps must give
 the same parameters.
@@ -11,13 +11,11 @@ the same parameters.
 from __future__ import annotations
 
 import json
-import os
 import sys
-from datetime import timedelta
 from typing import Any
 
 import torch
-import torch.distributed as dist
+from gloo import join, leave  # beside this script
 from torch.nn.parallel import DistributedDataParallel
 
 from raytrec.config import validate, with_defaults
@@ -55,15 +53,13 @@ class Given:
         return Negatives(self.ids, torch.zeros(self.ids.shape), shared=False)
 
 
-def main(model: str, sparse: str, rank: int, world: int, port: int, out: str,
+def main(rank: int, world: int, port: int, model: str, sparse: str, out: str,
          transport: str = "direct") -> None:
     torch.set_num_threads(1)
     if transport == "all_gather":
         rows.DIRECT_MAX = 0  # the path of NCCL and of large gloo groups
-    if world > 1:
-        os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
-        dist.init_process_group("gloo", rank=rank, world_size=world,
-                                timeout=timedelta(seconds=60))
+    out = out.format(rank=rank)
+    join(rank, world, port)
     raw = {**CONFIGS[model], "sampler": {"name": "uniform", "num_negatives": N},
            # auto, with batch_size 80 for its rule (bar 80 and 160): the 64-row user
            # table dense (under DDP), the 200-row item table row-sparse, on 1 and 2 workers.
@@ -92,11 +88,9 @@ def main(model: str, sparse: str, rank: int, world: int, port: int, out: str,
         json.dump({"exchanged_bytes": optimizer.exchanged_bytes,
                    "ddp": isinstance(wrapped, DistributedDataParallel),
                    "tables": list(optimizer.tables)}, fh)
-    if world > 1:
-        dist.barrier()  # neither rank tears gloo down while the other still talks to it
-        dist.destroy_process_group()
+    leave(world)
 
 
 if __name__ == "__main__":
-    m, s, r, w, p, o, *t = sys.argv[1:]
-    main(m, s, int(r), int(w), int(p), o, *t)
+    r, w, p, *rest = sys.argv[1:]
+    main(int(r), int(w), int(p), *rest)

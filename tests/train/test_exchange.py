@@ -6,40 +6,21 @@ parameters under DDP, with ``train.sparse: false`` the whole tables under DDP, a
 from __future__ import annotations
 
 import json
-import socket
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import torch
 
+from tests.train.gloo import run_ranks
+
 WORKER = Path(__file__).with_name("exchange_worker.py")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _run(model: str, sparse: str, world: int, out: Path, transport: str = "direct"
          ) -> list[Path]:
-    port = _free_port()
-    outs = [out / f"{model}-{world}-{rank}-{transport}.pt" for rank in range(world)]
-    procs = [subprocess.Popen([sys.executable, str(WORKER), model, sparse,
-                               str(rank), str(world), str(port), str(path), transport],
-                              stderr=subprocess.PIPE, text=True)
-             for rank, path in enumerate(outs)]
-    for proc in procs:
-        try:
-            _, err = proc.communicate(timeout=120)
-        except subprocess.TimeoutExpired:
-            for p in procs:
-                p.kill()
-            raise
-        assert proc.returncode == 0, err[-3000:]
-    return outs
+    name = f"{model}-{world}-{{rank}}-{transport}.pt"
+    run_ranks(WORKER, world, [model, sparse, str(out / name), transport])
+    return [out / name.format(rank=rank) for rank in range(world)]
 
 
 @pytest.mark.parametrize(("model", "sparse", "transport"), [

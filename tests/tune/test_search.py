@@ -149,3 +149,29 @@ def test_asha_stops_a_ray_train_trial_and_the_next_one_runs(tmp_path: Path, ray_
     assert main(["train", str(out / "best.yaml"), "--run-dir", str(run)]) == 0
     metrics = json.loads((run / "metrics.json").read_text())
     assert metrics["valid"]["recall@20"] == pytest.approx(best["valid"]["recall@20"], rel=1e-6)
+
+
+@pytest.mark.ray
+def test_a_search_selects_on_recall_through_an_approximate_index(tmp_path: Path, ray_cluster,
+                                                                  capsys) -> None:
+    """Trials validate through the configured index: one probed IVF cell of 64 finds fewer
+    held-out items than all 64 (exact search) for the same model, the search ranks by that,
+    and best.json names the index its metrics came through."""
+    data = {"name": "synthetic", "num_users": 600, "num_items": 2000,
+            "interactions_per_user": 20, "num_clusters": 20, "seed": 1}
+    path = _search_file(tmp_path, {"retriever.nprobe": {"choice": [1, 64]}},
+                        {"num_samples": 4, "scheduler": "fifo", "max_concurrent_trials": 2},
+                        data=data, retriever={"name": "faiss-ivf", "nlist": 64})
+    out = tmp_path / "tune"
+    assert main(["tune", str(path), "--run-dir", str(out)]) == 0
+    printed = " ".join(capsys.readouterr().out.split())  # the table's title wraps
+    assert "through faiss-ivf (nlist=64, nprobe=64," in printed, printed
+    table = pd.read_parquet(out / "results.parquet")
+    recall = table.groupby("retriever.nprobe")["best_recall@20"]
+    assert set(recall.groups) == {1, 64}
+    # The model does not depend on nprobe (same seed): its validation through one cell is
+    # well below its validation through all of them.
+    assert recall.max()[1] < 0.8 * recall.min()[64]
+    best = json.loads((out / "best.json").read_text())
+    assert best["params"] == {"retriever.nprobe": 64}
+    assert best["retriever"]["name"] == "faiss-ivf" and best["retriever"]["nprobe"] == 64
