@@ -170,8 +170,7 @@ def _new_users(args: argparse.Namespace, source: Source) -> NewUsers | None:
         raise RaytrecError(f"--user-features needs the run's model: give the run directory "
                            f"that {args.source} was exported from, not the export")
     path = Path(args.user_features)
-    rows = read_user_features(path)
-    return NewUsers(rows, path, FeatureQueries(source.run_dir))
+    return NewUsers(read_user_features(path), FeatureQueries(source.run_dir, path))
 
 
 def plugins(args: argparse.Namespace, console: Console) -> int:

@@ -44,22 +44,30 @@ def read_user_features(path: Path) -> pd.DataFrame:
 
 
 class FeatureQueries:
-    """Query vectors from feature rows, by the run's trained mapper."""
+    """Query vectors from feature rows (read from ``path``), by the run's trained mapper,
+    which is loaded on first use: a request whose users are all in the run never reads it."""
 
-    def __init__(self, run_dir: Path) -> None:
-        job = load_job(run_dir)
-        mapper = create_mapper(job.config)
-        self.mapper: Mapper = load_trained(run_dir, mapper,
-                                           read_training_info(job.data_dir))
-        self.source = f"{run_dir}'s mapper {job.config['mapper']['name']!r}"
+    def __init__(self, run_dir: Path, path: Path) -> None:
+        self.run_dir, self.path = Path(run_dir), Path(path)
+        self.mapper: Mapper | None = None
+
+    def _load(self) -> Mapper:
+        if self.mapper is None:
+            job = load_job(self.run_dir)
+            self.name = job.config["mapper"]["name"]
+            self.mapper = load_trained(self.run_dir, create_mapper(job.config),
+                                       read_training_info(job.data_dir))
+        return self.mapper
 
     @torch.no_grad()
-    def __call__(self, rows: pd.DataFrame, path: Path) -> np.ndarray:
-        """``(len(rows), D)`` float32 query vectors of ``rows`` (read from ``path``)."""
+    def __call__(self, rows: pd.DataFrame) -> np.ndarray:
+        """``(len(rows), D)`` float32 query vectors of ``rows``."""
+        mapper = self._load()
         try:
-            parts = [self.mapper.new_user_queries(rows.iloc[s:s + CHUNK].reset_index(drop=True))
+            parts = [mapper.new_user_queries(rows.iloc[s:s + CHUNK].reset_index(drop=True))
                      for s in range(0, len(rows), CHUNK)]
         except ValueError as exc:
-            raise RaytrecError(f"--user-features {path}: {self.source} cannot serve users "
-                               f"from features: {exc}") from None
+            raise RaytrecError(f"--user-features {self.path}: {self.run_dir}'s mapper "
+                               f"{self.name!r} cannot serve users from features: {exc}") \
+                from None
         return torch.cat(parts).float().cpu().numpy()

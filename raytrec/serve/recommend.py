@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -80,7 +81,7 @@ def recommend(source: Source, user_ids: list[str], k: int, include_seen: bool = 
         assert new_users is not None
         cold = np.flatnonzero(~known)
         rows = new_users.rows.loc[[str(user_ids[i]) for i in cold]]
-        queries[cold] = new_users.queries(rows, new_users.path)
+        queries[cold] = new_users.queries(rows)
         top[cold] = _search(source.retriever, queries[cold], k, np.arange(len(cold)),
                             _nothing(len(cold)))
     return _frame(vectors, [(ids, top, _scores(vectors, queries, top))], k)
@@ -88,12 +89,11 @@ def recommend(source: Source, user_ids: list[str], k: int, include_seen: bool = 
 
 @dataclass
 class NewUsers:
-    """Feature rows of users outside the run (indexed by id as text), the file they came
-    from, and what makes query vectors of them."""
+    """Feature rows of users outside the run (indexed by id as text) and what makes their
+    query vectors (``FeatureQueries``)."""
 
     rows: pd.DataFrame
-    path: Path
-    queries: Any  # (rows, path) -> (len(rows), D) float32
+    queries: Callable[[pd.DataFrame], np.ndarray]  # rows -> (len(rows), D) float32
 
 
 def _nothing(num_users: int) -> UserItems:

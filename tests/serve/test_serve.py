@@ -114,7 +114,7 @@ def test_users_outside_the_run_are_served_from_their_features(tmp_path: Path, ca
     assert [r["user"] for r in rows] == ["newbie"] * 5 and [r["rank"] for r in rows] == [1, 2,
                                                                                       3, 4, 5]
     # The same scores as the mapper gives those features directly.
-    queries = FeatureQueries(run)(pd.DataFrame({"cluster": [clusters.iloc[0]]}), features)
+    queries = FeatureQueries(run, features)(pd.DataFrame({"cluster": [clusters.iloc[0]]}))
     v = open_source(run).vectors
     top = [int(np.flatnonzero(v.item_ids.astype(str) == str(r["item"]))[0]) for r in rows]
     expected = exact_scores(queries.astype(np.float64), v.items[top].astype(np.float64),
