@@ -1,4 +1,5 @@
-"""``raytrec`` command line: train, tune, evaluate, export, recommend, plugins."""
+"""``raytrec`` command line: train, tune, evaluate, export, recommend, submit, jobs,
+plugins."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from collections.abc import Sequence
 
 from rich.console import Console
 
+from raytrec.cli import cluster
 from raytrec.debug import DEBUG_ENV
 from raytrec.errors import Interrupted, RaytrecError
 
@@ -72,6 +74,8 @@ def _parser() -> argparse.ArgumentParser:
     search.add_argument("--overwrite", action="store_true", help="replace an existing dir")
     search.add_argument("--resume", metavar="TUNE_DIR", help="continue an interrupted search")
 
+    cluster.add_parsers(sub)
+
     plugins = sub.add_parser("plugins", help="list every registered component")
     plugins.add_argument("--json", action="store_true", help="print JSON instead of a table")
     return parser
@@ -87,7 +91,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     handler = {"train": commands.train, "tune": commands.tune, "evaluate": commands.evaluate,
                "export": commands.export, "recommend": commands.recommend,
-               "plugins": commands.plugins}[args.command]
+               "plugins": commands.plugins, "submit": cluster.submit,
+               "jobs": cluster.jobs}[args.command]
     try:
         return handler(args, console)
     except Interrupted as exc:

@@ -100,7 +100,11 @@ class ScalingSection:
         use_gpu: one GPU per worker (NCCL between them).
         cpus_per_worker: CPUs Ray reserves per worker (also torch's thread count).
         max_failures: times Ray Train restarts the workers from the last checkpoint after a
-            worker dies (a lost node, an out-of-memory kill) before the run fails.
+            worker dies (a lost node, a preempted or out-of-memory-killed process) before the
+            run fails. An error raytrec raises itself (a diverged loss, a component's bug) is
+            never retried: the same checkpoint and seed would repeat it. The default, 3, rides
+            out the occasional lost node of a long run; a run that loses more workers than that
+            has a cause a restart does not fix (a node type that runs out of memory).
         start_timeout_s: seconds to wait for the workers' resources to come free before the
             run fails (raise it on an autoscaling cluster, where nodes take minutes to start).
     """
@@ -108,7 +112,7 @@ class ScalingSection:
     num_workers: int = 1
     use_gpu: bool = False
     cpus_per_worker: float = 1.0
-    max_failures: int = 0
+    max_failures: int = 3
     start_timeout_s: float = 120.0
 
     def __post_init__(self) -> None:

@@ -32,12 +32,19 @@ def build_trainer(payload: dict[str, Any], storage: Path, callbacks: list[Any]) 
 
     class Trainer(TorchTrainer):
         """Keeps the controller instead of installing Ray's SIGINT handler, whose blocking
-        ``ray.get`` inside the handler made Ctrl-C do nothing while workers waited to start."""
+        ``ray.get`` inside the handler made Ctrl-C do nothing while workers waited to start;
+        retries only lost workers (``raytrec.run.failure_policy``)."""
 
         controller: Any = None
 
         def _register_sigint_handler(self, controller: Any) -> None:
             self.controller = controller
+
+        def _initialize_and_run_controller(self, **kwargs: Any) -> Any:
+            from raytrec.run.failure_policy import RaytrecFailurePolicy
+
+            kwargs["failure_policy"] = RaytrecFailurePolicy(self.run_config.failure_config)
+            return super()._initialize_and_run_controller(**kwargs)
 
     scaling = payload["config"]["scaling"]
     # The controller reads it from the environment this process passes on to it.

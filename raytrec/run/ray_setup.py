@@ -8,6 +8,8 @@ from typing import Any
 
 from raytrec.debug import DEBUG_ENV, debugging
 
+# Set by Ray in the driver of a submitted job.
+JOB_CONFIG_ENV = "RAY_JOB_CONFIG_JSON_ENV_VAR"
 # Set before Ray is imported: faster Train start-up, no usage reporting, no duplicate prints.
 RAY_ENV_DEFAULTS = {
     "RAY_USAGE_STATS_ENABLED": "0",
@@ -47,8 +49,11 @@ def ensure_ray(num_cpus: int | None = None, **kwargs: Any) -> None:
     # Worker and controller logs stay in Ray's session logs unless debugging: progress reaches
     # the driver through the run directory, failures as exceptions.
     options: dict[str, Any] = {"log_to_driver": debugging(),
-                               "logging_level": logging.DEBUG if debugging() else logging.WARNING,
-                               "runtime_env": {"env_vars": plugin_env()}}
+                               "logging_level": logging.DEBUG if debugging() else logging.WARNING}
+    if JOB_CONFIG_ENV not in os.environ:
+        # A submitted job's runtime_env carries these already (raytrec.cluster.submit), and
+        # Ray refuses a driver's runtime_env that sets them again.
+        options["runtime_env"] = {"env_vars": plugin_env()}
     if address:
         ray.init(address=address, **options, **kwargs)
     else:

@@ -36,10 +36,14 @@ def blame(tb: TracebackType | None) -> str | None:
 @contextmanager
 def reported(run_dir: str | Path, rank: int, where: str) -> Iterator[None]:
     """Turn an unexpected exception into a ComponentError (a raytrec error, which pickles to
-    the driver whole), with its full traceback written to ``<run_dir>/logs/``."""
+    the driver whole), with its full traceback written to ``<run_dir>/logs/``. A failed
+    exchange with another worker (``torch.distributed.DistError``: a peer died) stays as it
+    is, so that Ray Train restarts the workers (``raytrec.run.failure_policy``)."""
+    from torch.distributed import DistError
+
     try:
         yield
-    except RaytrecError:
+    except (RaytrecError, DistError):
         raise
     except Exception as exc:
         log = Path(run_dir) / LOGS / f"error-rank{rank}.log"

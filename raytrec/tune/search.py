@@ -140,8 +140,10 @@ def run_search(search: Search, resume: bool = False, live: bool = True) -> Any:
                 verbose=0,
                 callbacks=[*([LiveTable(plan)] if live else []),
                            CompletionLog(str(search.ended_log.resolve()))],
-                failure_config=tune.FailureConfig(max_failures=plan.base["scaling"]
-                                                  ["max_failures"]),
+                # A trial's Ray Train workers are restarted by its own trainer
+                # (scaling.max_failures); a trial that raised (most often a draw that
+                # diverged) would only fail again, and --resume re-runs errored trials.
+                failure_config=tune.FailureConfig(max_failures=0),
                 checkpoint_config=tune.CheckpointConfig(num_to_keep=2)),
         )
     return tuner.fit()
