@@ -21,6 +21,9 @@ CONNECT_TIMEOUT_S = 5.0
 # How long `jobs stop` waits for the job to end after asking it to.
 STOP_TIMEOUT_S = 60.0
 TERMINAL = ("SUCCEEDED", "FAILED", "STOPPED")
+# Ray's job client modules that set their loggers to INFO themselves.
+CLIENT_LOGGERS = ("ray.dashboard.modules.dashboard_sdk", "ray.dashboard.modules.job.sdk",
+                  "ray._private.runtime_env.packaging")
 
 
 class JobsError(RaytrecError):
@@ -63,7 +66,8 @@ def connect(address: str | None) -> Any:
     from ray.job_submission import JobSubmissionClient
 
     if not debugging():  # Ray's client logs each upload and websocket at INFO
-        logging.getLogger("ray").setLevel(logging.WARNING)
+        for name in ("ray", *CLIENT_LOGGERS):
+            logging.getLogger(name).setLevel(logging.WARNING)
     try:
         return JobSubmissionClient(url)
     except (ConnectionError, RuntimeError) as exc:

@@ -6,7 +6,8 @@ only repeat it."""
 
 from __future__ import annotations
 
-from ray.train import FailureConfig, WorkerGroupError
+from ray.train import ControllerError, FailureConfig, WorkerGroupError
+from ray.train.v2._internal.exceptions import WorkerGroupStartupFailedError
 from ray.train.v2._internal.execution.failure_handling import create_failure_policy
 from ray.train.v2._internal.execution.failure_handling.failure_policy import (
     FailureDecision,
@@ -29,9 +30,18 @@ class RaytrecFailurePolicy(FailurePolicy):
     def __init__(self, failure_config: FailureConfig) -> None:
         super().__init__(failure_config)
         self.default = create_failure_policy(failure_config)
+        self.startup_failures = 0
 
     def make_decision(self, training_failed_error: TrainingFailedError) -> FailureDecision:
         if isinstance(training_failed_error, WorkerGroupError) and deterministic(
                 training_failed_error.worker_failures):
             return FailureDecision.RAISE
+        if isinstance(training_failed_error, ControllerError) and isinstance(
+                training_failed_error.controller_failure, WorkerGroupStartupFailedError):
+            # A worker lost while the group starts (after a restart too) is a lost worker;
+            # a start-up that timed out is not retried (scaling.start_timeout_s).
+            self.startup_failures += 1
+            limit = self.failure_config.max_failures
+            return (FailureDecision.RETRY if limit == -1 or self.startup_failures <= limit
+                    else FailureDecision.RAISE)
         return self.default.make_decision(training_failed_error)

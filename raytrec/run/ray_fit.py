@@ -87,11 +87,18 @@ def fit(trainer: Any, scaling: dict[str, Any]) -> Any:
                 ray.kill(controller)  # its workers go with it
         raise
     except WorkerGroupError as exc:
-        raise _raytrec_cause(exc.worker_failures.values()) or exc from None
+        cause = _raytrec_cause(exc.worker_failures.values())
+        if cause is not None:
+            raise cause from None
+        lost = "; ".join(f"worker {rank}: {str(f).strip().splitlines()[0]}"
+                         for rank, f in sorted(exc.worker_failures.items()))
+        raise RaytrecError(f"the Ray Train workers failed more than scaling.max_failures="
+                           f"{scaling['max_failures']} times ({lost}); raise it, or see what "
+                           "kills them (memory, preemption) in Ray's logs") from exc
     except ControllerError as exc:
         if type(exc.controller_failure).__name__ == "WorkerGroupStartupTimeoutError":
             raise StartTimeout(_start_timeout_message(scaling)) from None
-        raise
+        raise RaytrecError(f"Ray Train stopped: {exc.controller_failure}") from exc
 
 
 def _raytrec_cause(failures: Any) -> RaytrecError | None:

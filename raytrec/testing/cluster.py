@@ -21,8 +21,10 @@ import sys
 import tempfile
 import time
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 START_TIMEOUT_S = 90.0
 STOP_TIMEOUT_S = 60.0
@@ -84,8 +86,10 @@ def start_head(num_cpus: int = 2, env: dict[str, str] | None = None) -> Head:
                 **(env or {})}
     full_env.pop("RAY_ADDRESS", None)
     with log.open("w") as out:
+        # SIGINT is what stops the head: a caller started in the background (which ignores
+        # SIGINT, and passes that on) must not leave it deaf to it.
         process = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=full_env,
-                                   start_new_session=True)
+                                   start_new_session=True, preexec_fn=_default_sigint)
     head = Head(process, f"http://127.0.0.1:{dashboard}", f"127.0.0.1:{gcs}", temp_dir, log)
     deadline = time.monotonic() + START_TIMEOUT_S
     while time.monotonic() < deadline:
@@ -101,6 +105,10 @@ def start_head(num_cpus: int = 2, env: dict[str, str] | None = None) -> Head:
     raise RuntimeError(f"the job server did not answer within {START_TIMEOUT_S:g} s")
 
 
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _kill_leftovers(temp_dir: Path) -> None:
     """Any process still naming the cluster's temp dir (a raylet, a worker) is killed."""
     for pid in running(temp_dir):
@@ -112,3 +120,24 @@ def running(temp_dir: Path) -> list[str]:
     """Processes that still belong to the cluster."""
     return subprocess.run(["pgrep", "-f", str(temp_dir)], capture_output=True, text=True,
                           check=False).stdout.split()
+
+
+def train_workers(address: str) -> list[int]:
+    """The pids of the live Ray Train workers of the cluster, found through Ray's state API."""
+    from ray.util.state import list_actors
+
+    actors = list_actors(address=address, filters=[("class_name", "=", "RayTrainWorker"),
+                                                   ("state", "=", "ALIVE")])
+    return sorted(a.pid for a in actors)
+
+
+def wait_for(condition: Callable[[], Any], timeout_s: float, what: str,
+             every_s: float = 0.2) -> Any:
+    """Poll ``condition`` until it returns something true; TimeoutError naming ``what``."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        found = condition()
+        if found:
+            return found
+        time.sleep(every_s)
+    raise TimeoutError(f"{what}: not within {timeout_s:g} s")
