@@ -7,7 +7,10 @@ only repeat it."""
 from __future__ import annotations
 
 from ray.train import ControllerError, FailureConfig, WorkerGroupError
-from ray.train.v2._internal.exceptions import WorkerGroupStartupFailedError
+from ray.train.v2._internal.exceptions import (
+    WorkerGroupStartupFailedError,
+    WorkerGroupStartupTimeoutError,
+)
 from ray.train.v2._internal.execution.failure_handling import create_failure_policy
 from ray.train.v2._internal.execution.failure_handling.failure_policy import (
     FailureDecision,
@@ -36,10 +39,13 @@ class RaytrecFailurePolicy(FailurePolicy):
         if isinstance(training_failed_error, WorkerGroupError) and deterministic(
                 training_failed_error.worker_failures):
             return FailureDecision.RAISE
+        failure = getattr(training_failed_error, "controller_failure", None)
+        if isinstance(failure, WorkerGroupStartupTimeoutError):
+            # The cluster lacks the resources asked for: waiting again would time out again.
+            return FailureDecision.RAISE
         if isinstance(training_failed_error, ControllerError) and isinstance(
-                training_failed_error.controller_failure, WorkerGroupStartupFailedError):
-            # A worker lost while the group starts (after a restart too) is a lost worker;
-            # a start-up that timed out is not retried (scaling.start_timeout_s).
+                failure, WorkerGroupStartupFailedError):
+            # A worker lost while the group starts (after a restart too) is a lost worker.
             self.startup_failures += 1
             limit = self.failure_config.max_failures
             return (FailureDecision.RETRY if limit == -1 or self.startup_failures <= limit

@@ -7,7 +7,11 @@ import pytest
 pytest.importorskip("ray.train")
 
 from ray.exceptions import ActorDiedError, RayTaskError
-from ray.train import FailureConfig, WorkerGroupError
+from ray.train import ControllerError, FailureConfig, WorkerGroupError
+from ray.train.v2._internal.exceptions import (
+    WorkerGroupStartupFailedError,
+    WorkerGroupStartupTimeoutError,
+)
 from ray.train.v2._internal.execution.failure_handling.failure_policy import (
     FailureDecision,
 )
@@ -48,3 +52,17 @@ def test_a_raytrec_error_beside_a_lost_worker_is_retried() -> None:
 
 def test_runs_survive_a_lost_worker_by_default() -> None:
     assert ScalingSection().max_failures > 0
+
+
+def test_a_worker_lost_during_start_up_is_retried_up_to_max_failures() -> None:
+    """A worker killed while the group starts (after a restart too) is a lost worker."""
+    policy = RaytrecFailurePolicy(FailureConfig(max_failures=2))
+    lost = ControllerError(WorkerGroupStartupFailedError("actor died during start-up"))
+    assert [policy.make_decision(lost) for _ in range(3)] == [
+        FailureDecision.RETRY, FailureDecision.RETRY, FailureDecision.RAISE]
+
+
+def test_a_start_up_that_timed_out_is_not_retried() -> None:
+    policy = RaytrecFailurePolicy(FailureConfig(max_failures=3))
+    timed_out = ControllerError(WorkerGroupStartupTimeoutError(num_workers=2))
+    assert policy.make_decision(timed_out) == FailureDecision.RAISE
