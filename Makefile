@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 # torch is pinned and installed first: a looser requirement resolved on its own pulls a CUDA build.
 TORCH_PIN ?= torch==2.13.0
 
-.PHONY: install demo test lint bench clean
+.PHONY: install demo test lint bench wheels clean
 
 PLUGINS := plugins/raytrec-example plugins/raytrec-plugin-template
 
@@ -33,6 +33,10 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/throughput.py
 	$(BIN)/python benchmarks/ml100k.py
 	$(BIN)/python benchmarks/compare_ml100k.py
+
+# Wheels of raytrec and the plugins under plugins/ for a cluster's nodes (cluster.yaml copies them).
+wheels: $(STAMP)
+	$(BIN)/pip wheel --quiet --no-deps --no-build-isolation -w dist . $(PLUGINS)
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache

@@ -31,13 +31,16 @@ if TYPE_CHECKING:
 
 def train(args: argparse.Namespace, console: Console) -> int:
     from raytrec.run.job import create_job, load_job
-    from raytrec.run.launch import check_resumable, has_checkpoint, run_job
+    from raytrec.run.launch import check_resumable, has_checkpoint, resume_point, run_job
 
     _check_resume_args(args, "train", "RUN_DIR")
     if args.resume:
         job = load_job(Path(args.resume))
         for note in check_resumable(job.run_dir):
             console.print(f"note: {note}", soft_wrap=True)
+        start = resume_point(job.run_dir)
+        console.print(f"resuming from {start}" if start else "no checkpoint yet: the run "
+                      "starts from its first epoch", soft_wrap=True)
     else:
         job = create_job(args.config, args.overrides, args.run_dir, args.overwrite)
         _print_data(console, job.data_dir)

@@ -52,6 +52,12 @@ def check_resumable(run_dir: Path) -> list[str]:
             for path, why in damaged]
 
 
+def resume_point(run_dir: Path) -> Path | None:
+    """The checkpoint a resumed run starts from: the newest one not visibly damaged."""
+    intact = [d for d in checkpoint_dirs(run_dir) if not damage(d / STATE_FILE)]
+    return intact[-1] if intact else None
+
+
 def _collect(checkpoint_dir: Path, run_dir: Path) -> None:
     """Copy the final checkpoint's outputs next to the config, each file replaced whole."""
     names = [METRICS_FILE, *EMBEDDING_FILES.values()]

@@ -30,12 +30,14 @@ def _newest_state(run: Path) -> Path:
 def test_resume_passes_over_a_damaged_checkpoint(finished_run: Path, capsys,
                                                  damage: str) -> None:
     newest = _newest_state(finished_run)
+    before = sorted((finished_run / "checkpoints").glob("checkpoint_*"))[-2]
     data = newest.read_bytes()
     newest.write_bytes(data[: len(data) // 2] if damage == "truncated" else b"")
     expected = json.loads((finished_run / "metrics.json").read_text())
     code, out, err = run_cli(capsys, "train", "--resume", finished_run)
     assert code == 0, err
     assert f"checkpoint {newest} is damaged" in out and "resuming from the one before it" in out
+    assert f"resuming from {before}\n" in out
     # The checkpoint before the final one is epoch 3's: only the last scoring runs again.
     result = json.loads((finished_run / "metrics.json").read_text())
     assert result["test"] == pytest.approx(expected["test"])

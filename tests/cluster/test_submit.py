@@ -3,33 +3,16 @@
 from __future__ import annotations
 
 import json
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from raytrec.testing.cluster import Head, wait_for
+from tests.cluster.cli import JOB_TIMEOUT_S, cli, job_id
 from tests.conftest import write_config
 
 pytestmark = pytest.mark.ray
-
-JOB_TIMEOUT_S = 600
-
-
-def cli(*args: object, site: Path | None = None) -> subprocess.CompletedProcess:
-    env = {**os.environ, "RAY_AUTH_MODE": "disabled"}
-    env.pop("RAY_ADDRESS", None)
-    if site is not None:
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(site), env.get("PYTHONPATH")]))
-    return subprocess.run([sys.executable, "-m", "raytrec.cli.main", *map(str, args)],
-                          capture_output=True, text=True, timeout=JOB_TIMEOUT_S, env=env)
-
-
-def job_id(output: str) -> str:
-    return re.search(r"submitted job (\S+)", output).group(1)
 
 
 def test_a_submitted_training_gets_the_plugins_it_names(head: Head, offsite_site: Path,
