@@ -16,8 +16,10 @@ from raytrec.testing.cluster import Head, running, start_head
 OFFSITE = "raytrec-offsite"
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def head() -> Iterator[Head]:
+    """Per module: a second cluster left running on 2 cores slowed the Ray tests after it
+    (a stopped Tune trial's workers came back only after 120 s)."""
     cluster = start_head()
     yield cluster
     cluster.stop()
