@@ -31,7 +31,7 @@ import yaml
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("RAY_AUTH_MODE", "disabled")
 
-from raytrec.cluster.jobs import TERMINAL, connect
+from raytrec.cluster.jobs import connect, wait_until_done
 from raytrec.cluster.submit import Request, submit
 from raytrec.testing.cluster import start_head, train_workers, wait_for
 
@@ -61,9 +61,7 @@ def run(address: str, config: Path, run_dir: Path) -> tuple[str, float, int]:
 
 
 def finish(address: str, job_id: str) -> str:
-    client = connect(address)
-    return wait_for(lambda: (s := str(client.get_job_info(job_id).status)) in TERMINAL and s,
-                    RUN_TIMEOUT_S, f"job {job_id}", every_s=1.0)
+    return wait_until_done(connect(address), job_id, RUN_TIMEOUT_S)
 
 
 def main() -> None:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from raytrec.cluster.jobs import wait_until_done
 from raytrec.testing.cluster import Head, train_workers, wait_for
 from tests.cluster.cli import JOB_TIMEOUT_S, cli, final_test_metrics, job_id
 from tests.conftest import write_config
@@ -47,8 +48,9 @@ def status(head: Head, job: str) -> str:
 
 
 def finished(head: Head, job: str) -> str:
-    return wait_for(lambda: (s := status(head, job)) in ("SUCCEEDED", "FAILED", "STOPPED")
-                    and s, JOB_TIMEOUT_S, f"job {job}", every_s=1.0)
+    from ray.job_submission import JobSubmissionClient
+
+    return wait_until_done(JobSubmissionClient(head.address), job, JOB_TIMEOUT_S)
 
 
 def logs(head: Head, job: str) -> str:

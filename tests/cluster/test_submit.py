@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from raytrec.cluster.jobs import wait_until_done
 from raytrec.testing.cluster import Head, wait_for
 from tests.cluster.cli import JOB_TIMEOUT_S, cli, job_id
 from tests.conftest import write_config
@@ -24,8 +25,7 @@ def test_a_submitted_training_gets_the_plugins_it_names(head: Head, offsite_site
     client = JobSubmissionClient(head.address)
     lacking = client.submit_job(entrypoint="python -c \"import importlib.metadata as m; "
                                 "m.distribution('raytrec-offsite')\"")
-    assert wait_for(lambda: str(client.get_job_status(lacking)) in ("SUCCEEDED", "FAILED")
-                    and str(client.get_job_status(lacking)), 60, "probe") == "FAILED"
+    assert wait_until_done(client, lacking, 60) == "FAILED"
 
     config = write_config(tmp_path / "tiny.yaml", loss={"name": "logistic"},
                           retriever={"name": "offsite-exact"}, train={"epochs": 2},
