@@ -22,7 +22,7 @@ from raytrec.cli.tables import (
 )
 from raytrec.errors import Interrupted, RaytrecError
 from raytrec.plugins import get_registry
-from raytrec.run import run_dir
+from raytrec.run import remote, run_dir
 
 if TYPE_CHECKING:
     from raytrec.serve.recommend import NewUsers, Source
@@ -35,23 +35,31 @@ def train(args: argparse.Namespace, console: Console) -> int:
 
     _check_resume_args(args, "train", "RUN_DIR")
     if args.resume:
-        job = load_job(Path(args.resume))
+        job = load_job(remote.readable(args.resume, "--resume"))
         for note in check_resumable(job.run_dir):
             console.print(f"note: {note}", soft_wrap=True)
         start = resume_point(job.run_dir)
+        if start and remote.uri_of(job.run_dir):  # a checkpoint of the mirror, as at the URI
+            start = str(start).replace(str(job.run_dir), remote.location(job.run_dir), 1)
         console.print(f"resuming from {start}" if start else "no checkpoint yet: the run "
                       "starts from its first epoch", soft_wrap=True)
     else:
         job = create_job(args.config, args.overrides, args.run_dir, args.overwrite)
         _print_data(console, job.data_dir)
-    console.print(f"run directory: {job.run_dir}", soft_wrap=True)
+    where = remote.location(job.run_dir)
+    console.print(f"run directory: {where}" + (f" (working copy {job.run_dir})" if where !=
+                                                 str(job.run_dir) else ""), soft_wrap=True)
     cfg = job.config
     keep = bool(args.resume)  # a run the user resumed is never removed
-    with _interruptible("train", job.run_dir), \
-            run_dir.outcome(job.run_dir, lambda: keep or has_checkpoint(job.run_dir)), \
-            ProgressWatcher(job.run_dir, cfg["train"]["epochs"], cfg["eval"]["metric"], console):
-        summary = run_job(job)
-    _print_summary(console, job.run_dir, summary, cfg["eval"])
+    try:
+        with _interruptible("train", job.run_dir), \
+                run_dir.outcome(job.run_dir, lambda: keep or has_checkpoint(job.run_dir)), \
+                ProgressWatcher(job.run_dir, cfg["train"]["epochs"], cfg["eval"]["metric"],
+                                console):
+            summary = run_job(job)
+        _print_summary(console, job.run_dir, summary, cfg["eval"])
+    finally:
+        remote.forget(job.run_dir)
     return 0
 
 
@@ -65,7 +73,7 @@ def _interruptible(command: str, directory: Path) -> Iterator[None]:
         old = run_dir.replaced(directory)
         kept = f" (the run it replaces is kept in {old} until then)" if old else ""
         raise Interrupted(f"interrupted; continue with raytrec {command} --resume "
-                          f"{directory}{kept}") from exc
+                          f"{remote.location(directory)}{kept}") from exc
 
 
 def _print_data(console: Console, data_dir: Path) -> None:
@@ -104,13 +112,14 @@ def _print_summary(console: Console, run_dir: Path, summary: dict, eval_cfg: dic
         columns["model, cold users"] = summary["test_cold"]
         columns["model, warm users"] = summary["test_warm"]
     console.print(metrics_table(title, columns, ks))
-    console.print(f"metrics: {run_dir / 'metrics.json'}")
+    console.print(f"metrics: {remote.location(run_dir)}/metrics.json", soft_wrap=True)
 
 
 def evaluate(args: argparse.Namespace, console: Console) -> int:
     from raytrec.run.rescore import rescore
 
-    results = rescore(Path(args.run_dir), args.overrides, args.retriever)
+    with remote.reading(args.run_dir) as run:
+        results = rescore(run, args.overrides, args.retriever)
     if args.json:
         console.print_json(json.dumps(results))
         return 0
@@ -124,8 +133,9 @@ def evaluate(args: argparse.Namespace, console: Console) -> int:
 def export(args: argparse.Namespace, console: Console) -> int:
     from raytrec.serve.export import export_run
 
-    manifest = export_run(Path(args.run_dir), Path(args.out), args.overrides, args.retriever,
-                          args.overwrite)
+    with remote.reading(args.run_dir) as run:
+        manifest = export_run(run, Path(args.out), args.overrides, args.retriever,
+                              args.overwrite)
     index = manifest["index"]
     console.print(f"exported {manifest['num_items']} items and {manifest['num_users']} users "
                   f"({manifest['distance']}, d={manifest['dim']}) to {args.out}", soft_wrap=True)
@@ -147,8 +157,9 @@ def recommend(args: argparse.Namespace, console: Console) -> int:
         raise RaytrecError(f"--out {args.out} already exists; raytrec does not replace files "
                            "it did not make: choose another --out or remove it yourself")
     ids = read_user_ids(Path(args.users)) if args.users else [args.user]
-    source = open_source(Path(args.source))
-    frame = top_k(source, ids, args.k, args.include_seen, _new_users(args, source))
+    with remote.reading(args.source, "RUN_DIR|EXPORT_DIR") as path:
+        source = open_source(path)
+        frame = top_k(source, ids, args.k, args.include_seen, _new_users(args, source))
     if args.users:
         write_new_parquet(frame, Path(args.out))
         console.print(f"{len(frame)} recommendations for {len(ids)} users "

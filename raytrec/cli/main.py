@@ -28,7 +28,8 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("config", nargs="?", help="YAML config (omit with --resume)")
     train.add_argument("--set", dest="overrides", action="append", default=[],
                        metavar="KEY=VALUE", help="override a config key, e.g. loss.margin=0.3")
-    train.add_argument("--run-dir", help="output directory (default runs/<config>-<time>)")
+    train.add_argument("--run-dir", help="output directory (default runs/<config>-<time>), or "
+                       "a URI: s3://, gs://, file://")
     train.add_argument("--overwrite", action="store_true", help="replace an existing run dir")
     train.add_argument("--resume", metavar="RUN_DIR", help="continue an interrupted run")
 

@@ -28,6 +28,7 @@ from raytrec.cluster.stage import (
 from raytrec.debug import DEBUG_ENV, debugging
 from raytrec.errors import RaytrecError
 from raytrec.run.ray_setup import RAY_ENV_DEFAULTS, plugin_env
+from raytrec.run.remote import check_scheme, is_uri, local_only
 
 JOB_ENV = {
     # Log lines of a job are read through a pipe: unbuffered, tables wide enough not to wrap.
@@ -36,7 +37,6 @@ JOB_ENV = {
     # directory kept for --resume), with time to finish that before Ray kills it.
     "RAY_JOB_STOP_SIGNAL": "SIGINT", "RAY_JOB_STOP_WAIT_TIME_S": "30",
 }
-UNSUPPORTED_SCHEMES = ("s3://", "gs://", "gcs://", "hdfs://", "abfs://", "az://")
 
 
 @dataclass
@@ -66,21 +66,22 @@ class Submitted:
     referenced: dict[str, str]
 
 
-def cluster_path(flag: str, value: str) -> str:
-    """A run directory as every node names it: an absolute path (``file://`` accepted)."""
-    if value.startswith("file://"):
-        value = value.removeprefix("file://")
-    elif value.startswith(UNSUPPORTED_SCHEMES):
-        raise RaytrecError(f"{flag} {value}: an object-store run directory is not supported "
-                           "yet; mount the bucket at the same path on every node (s3fs, "
-                           "gcsfuse, EFS) and give that path")
-    elif "://" in value:
-        raise RaytrecError(f"{flag} {value}: give an absolute path on shared storage or a "
-                           "file:// URI")
+def cluster_path(flag: str, value: str, tune: bool = False) -> str:
+    """A run directory as every node names it: an absolute path, or a URI of a store
+    (``raytrec.run.remote``; not for a search, which keeps to a path)."""
+    if is_uri(value):
+        check_scheme(flag, value)
+        if tune:
+            local_only(value, flag)
+        return value.rstrip("/")
+    if "://" in value:
+        raise RaytrecError(f"{flag} {value}: give an absolute path on shared storage or a URI "
+                           "(s3://, gs://, file://)")
     if not os.path.isabs(value):
         raise RaytrecError(f"{flag} {value} is relative: the job runs in a temporary folder "
                            "on the head node, which is deleted with it; give an absolute "
-                           "path on storage every node sees (e.g. /mnt/raytrec/runs/NAME)")
+                           "path on storage every node sees (e.g. /mnt/raytrec/runs/NAME), "
+                           "or a URI (s3://, gs://)")
     return os.path.normpath(value)
 
 
@@ -130,13 +131,14 @@ def submit(request: Request, address: str | None, say: Callable[[str], None]) ->
         raise RaytrecError("a submitted run needs --run-dir: an absolute path on storage every "
                            "node of the cluster sees (the job's own folder is deleted with it)")
     run_dir = cluster_path("--resume" if request.resume else "--run-dir",
-                           request.resume or request.run_dir or "")
+                           request.resume or request.run_dir or "", request.tune)
     shared = shared_dirs(request.shared)
     if request.config:
         check_schema(request)
     client = connect(address)
     url = client.get_address()
-    if not on_shared(run_dir, shared):
+    node_path = run_dir.removeprefix("file://")  # a path on each node, or a store's URI
+    if not is_uri(node_path) and not on_shared(node_path, shared):
         say(f"warning: {run_dir} is not under a --shared directory: on a cluster of several "
             "nodes the workers write checkpoints there and read the prepared data from it, so "
             "it must be storage every node sees at that path (fine on one node)")

@@ -20,6 +20,7 @@ from raytrec.data.store import read_training_info
 from raytrec.errors import ConfigError, Problem, RunDirError
 from raytrec.plugins import get_registry
 from raytrec.run.footprint import available_memory, gigabytes, parameter_bytes, training_bytes
+from raytrec.run.remote import check_new, create, is_uri, location, uri_of
 from raytrec.run.run_dir import check_target, stage
 from raytrec.run.smoke import smoke_problems
 from raytrec.train.build import build_retriever
@@ -37,9 +38,10 @@ class Job:
         return self.run_dir / "data"
 
     def payload(self) -> dict[str, Any]:
-        """The plain dict every worker receives."""
+        """The plain dict every worker receives; ``run_uri`` names the run's place when
+        ``run_dir`` is the driver's mirror of a run at a URI (``raytrec.run.remote``)."""
         return {"config": self.config, "run_dir": str(self.run_dir.resolve()),
-                "data_dir": str(self.data_dir.resolve())}
+                "data_dir": str(self.data_dir.resolve()), "run_uri": uri_of(self.run_dir)}
 
 
 def resolve_config(path: str | Path, overrides: list[str]) -> dict[str, Any]:
@@ -51,26 +53,30 @@ def default_run_dir(config_path: str | Path) -> Path:
     return Path("runs") / f"{Path(config_path).stem}-{time.strftime('%Y%m%d-%H%M%S')}"
 
 
-def create_job(config_path: str | Path, overrides: list[str], run_dir: Path | None,
+def create_job(config_path: str | Path, overrides: list[str], run_dir: str | Path | None,
                overwrite: bool) -> Job:
-    """Validate everything, load the data, and only then create the run directory."""
+    """Validate everything, load the data, and only then create the run directory (at a path,
+    or at a URI through its local mirror)."""
     config = resolve_config(config_path, overrides)
-    run_dir = Path(run_dir) if run_dir else default_run_dir(config_path)
 
     def fill(staging: Path) -> None:
         check_against_data(config, staging / "data", str(config_path))
         (staging / CONFIG_FILE).write_text(yaml.safe_dump(config, sort_keys=False))
 
-    prepare_run_dir(run_dir, config, overwrite, fill)
-    return Job(config, run_dir)
+    made = prepare_run_dir(run_dir or default_run_dir(config_path), config, overwrite, fill)
+    return Job(config, made)
 
 
-def prepare_run_dir(run_dir: Path, config: dict[str, Any], overwrite: bool,
-                    fill: Callable[[Path], None], kind: str = "run") -> None:
+def prepare_run_dir(run_dir: str | Path, config: dict[str, Any], overwrite: bool,
+                    fill: Callable[[Path], None], kind: str = "run") -> Path:
     """Prepare ``config``'s data and ``fill`` the rest in a staging directory; only when all
     of it succeeded does it take ``run_dir``'s place, so a failure leaves nothing half-written
-    (``raytrec.run.run_dir`` says what may be replaced)."""
-    check_target(run_dir, overwrite, kind)
+    (``raytrec.run.run_dir`` says what may be replaced). Returns the directory to work in:
+    ``run_dir``, or the mirror of a run at a URI."""
+    if is_uri(run_dir):
+        check_new(str(run_dir), overwrite, kind)
+    else:
+        check_target(Path(run_dir), overwrite, kind)
     section = config["data"]
     dataset = get_registry().create("dataset", section["name"],
                                     **{k: v for k, v in section.items() if k != "name"})
@@ -80,7 +86,10 @@ def prepare_run_dir(run_dir: Path, config: dict[str, Any], overwrite: bool,
         prepare(raw, SplitConfig(**config["split"]), staging / "data")
         fill(staging)
 
-    stage(run_dir, kind, build, overwrite)
+    if is_uri(run_dir):
+        return create(str(run_dir), kind, overwrite, build)
+    stage(Path(run_dir), kind, build, overwrite)
+    return Path(run_dir)
 
 
 def check_against_data(config: dict[str, Any], data_dir: Path, source: str) -> None:
@@ -155,12 +164,15 @@ def _memory_problems(mapper: Any, config: dict[str, Any]) -> list[Problem]:
 
 
 def load_job(run_dir: Path) -> Job:
+    """The run in ``run_dir``: a path, or the mirror of a run at a URI (``remote.readable``)."""
     run_dir = Path(run_dir)
     path = run_dir / CONFIG_FILE
     if not path.is_file():
-        raise RunDirError(f"{run_dir} is not a raytrec run directory (no {CONFIG_FILE})")
+        raise RunDirError(f"{location(run_dir)} is not a raytrec run directory (no "
+                          f"{CONFIG_FILE})")
     if not (run_dir / "data" / "info.json").is_file():
-        raise RunDirError(f"{run_dir}/data is incomplete; start a new run with raytrec train")
+        raise RunDirError(f"{location(run_dir)}/data is incomplete; start a new run with "
+                          "raytrec train")
     config = validate(read_yaml(path, "run config"), get_registry(), source=str(path))
     return Job(config, run_dir)
 

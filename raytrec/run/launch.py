@@ -7,11 +7,12 @@ from pathlib import Path
 from typing import Any
 
 from raytrec.errors import RunDirError
+from raytrec.run import remote
 from raytrec.run.job import Job
+from raytrec.run.run_dir import RAY_STORAGE
 from raytrec.train.artifacts import EMBEDDING_FILES, METRICS_FILE
 from raytrec.train.checkpoint import STATE_FILE, damage
 
-RAY_STORAGE = "ray"
 MODEL_FILE = "model.pt"
 
 
@@ -27,6 +28,11 @@ def run_job(job: Job) -> dict[str, Any]:
     return _fit_on_ray(job)
 
 
+def outputs() -> list[str]:
+    """The files a finished run leaves beside its config."""
+    return [METRICS_FILE, *EMBEDDING_FILES.values(), MODEL_FILE]
+
+
 def checkpoint_dirs(run_dir: Path) -> list[Path]:
     """The run's complete checkpoints, in-process and Ray Train ones, oldest first."""
     local = sorted((Path(run_dir) / "checkpoints").glob("checkpoint_*"))
@@ -35,8 +41,9 @@ def checkpoint_dirs(run_dir: Path) -> list[Path]:
 
 
 def has_checkpoint(run_dir: Path) -> bool:
-    """Whether a run directory holds an epoch to resume from."""
-    return bool(checkpoint_dirs(run_dir))
+    """Whether a run directory (or the run at its mirror's URI) holds an epoch to resume
+    from."""
+    return bool(checkpoint_dirs(run_dir) or remote.checkpoints(run_dir))
 
 
 def check_resumable(run_dir: Path) -> list[str]:
@@ -52,22 +59,22 @@ def check_resumable(run_dir: Path) -> list[str]:
             for path, why in damaged]
 
 
-def resume_point(run_dir: Path) -> Path | None:
-    """The checkpoint a resumed run starts from: the newest one not visibly damaged."""
+def resume_point(run_dir: Path) -> Path | str | None:
+    """The checkpoint a resumed run starts from: the newest one not visibly damaged (Ray
+    Train's at a URI are not read here: a damaged one is passed over when it is loaded)."""
     intact = [d for d in checkpoint_dirs(run_dir) if not damage(d / STATE_FILE)]
-    return intact[-1] if intact else None
+    found: list[Path | str] = [*intact, *remote.checkpoints(run_dir)]
+    return found[-1] if found else None
 
 
 def _collect(checkpoint_dir: Path, run_dir: Path) -> None:
-    """Copy the final checkpoint's outputs next to the config, each file replaced whole."""
-    names = [METRICS_FILE, *EMBEDDING_FILES.values()]
-    for name in names:
+    """Copy the final checkpoint's outputs next to the config, each file replaced whole, and
+    publish them to the run's URI when it has one."""
+    for name in outputs():
         tmp = run_dir / f".{name}.tmp"
-        shutil.copyfile(checkpoint_dir / name, tmp)
+        shutil.copyfile(checkpoint_dir / (STATE_FILE if name == MODEL_FILE else name), tmp)
         tmp.replace(run_dir / name)
-    tmp = run_dir / f".{MODEL_FILE}.tmp"
-    shutil.copyfile(checkpoint_dir / STATE_FILE, tmp)
-    tmp.replace(run_dir / MODEL_FILE)
+    remote.publish(run_dir, *outputs())
 
 
 def _fit_on_ray(job: Job) -> dict[str, Any]:
@@ -80,13 +87,17 @@ def _fit_on_ray(job: Job) -> dict[str, Any]:
 
     scaling = job.config["scaling"]
     check_resources(scaling, str(job.run_dir / "config.yaml"))
-    trainer = build_trainer(job.payload(), job.run_dir / RAY_STORAGE,
-                            [ProgressCallback(str(job.run_dir.resolve()))])
+    uri = remote.uri_of(job.run_dir)
+    store = remote.Remote.open(uri) if uri else None
+    trainer = build_trainer(job.payload(),
+                            store.path(RAY_STORAGE) if store else job.run_dir / RAY_STORAGE,
+                            [ProgressCallback(str(job.run_dir.resolve()))],
+                            filesystem=store.fs if store else None)
     result = fit(trainer, scaling)
     if result.return_value is None:
         raise RunDirError(
             f"training stopped before it finished; continue it with "
-            f"raytrec train --resume {job.run_dir}")
+            f"raytrec train --resume {remote.location(job.run_dir)}")
     with result.checkpoint.as_directory() as d:
         _collect(Path(d), job.run_dir)
     return result.return_value

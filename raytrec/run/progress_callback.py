@@ -1,5 +1,5 @@
 """A Train V2 callback that records rank 0's metrics in the run directory, with every
-worker's peak memory."""
+worker's peak memory (published to the run's URI when it has one)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ from typing import Any
 
 from ray.train import UserCallback
 
-from raytrec.train.session import append_progress
+from raytrec.run.remote import publish
+from raytrec.train.session import PROGRESS_FILE, append_progress
 
 
 class ProgressCallback(UserCallback):
@@ -25,3 +26,4 @@ class ProgressCallback(UserCallback):
         if len(metrics) > 1 and "peak_rss_mb" in row:
             row["peak_rss_mb_by_rank"] = [m.get("peak_rss_mb") for m in metrics]
         append_progress(Path(self.run_dir), row)
+        publish(Path(self.run_dir), PROGRESS_FILE)

@@ -22,9 +22,10 @@ class StartTimeout(RaytrecError):
     """Ray Train's workers did not get their resources in time."""
 
 
-def build_trainer(payload: dict[str, Any], storage: Path, callbacks: list[Any]) -> Any:
+def build_trainer(payload: dict[str, Any], storage: Path | str, callbacks: list[Any],
+                  filesystem: Any = None) -> Any:
     """A TorchTrainer of ``payload``'s config; ``fit`` resumes from its last checkpoint in
-    ``storage`` when there is one."""
+    ``storage`` when there is one: a local path, or a path in the pyarrow ``filesystem``."""
     import ray.train
     from ray.train.torch import TorchConfig, TorchTrainer
 
@@ -59,7 +60,8 @@ def build_trainer(payload: dict[str, Any], storage: Path, callbacks: list[Any]) 
         ),
         run_config=ray.train.RunConfig(
             name="train",
-            storage_path=str(Path(storage).resolve()),
+            storage_path=str(storage) if filesystem else str(Path(storage).resolve()),
+            storage_filesystem=filesystem,
             checkpoint_config=ray.train.CheckpointConfig(num_to_keep=2),
             # A start-up that timed out is an error, not a retry without end.
             failure_config=ray.train.FailureConfig(max_failures=scaling["max_failures"],

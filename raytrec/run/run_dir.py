@@ -23,6 +23,7 @@ from raytrec.errors import RunDirError
 MARKER = ".raytrec"
 REPLACES = "replaces"
 LOGS = "logs"  # where a failed run keeps its error (raytrec.train.failures)
+RAY_STORAGE = "ray"  # Ray Train's (or Tune's) storage: its checkpoints
 
 
 def read_marker(directory: Path) -> dict[str, Any] | None:
@@ -36,7 +37,7 @@ def read_marker(directory: Path) -> dict[str, Any] | None:
         return {}  # a damaged marker still says raytrec made the directory
 
 
-def _write_marker(directory: Path, content: dict[str, Any]) -> None:
+def write_marker(directory: Path, content: dict[str, Any]) -> None:
     tmp = directory / (MARKER + ".tmp")
     tmp.write_text(json.dumps(content, indent=2))
     tmp.replace(directory / MARKER)
@@ -89,7 +90,7 @@ def stage(run_dir: Path, kind: str, fill: Callable[[Path], None], overwrite: boo
         raise RunDirError(f"{flag} {run_dir}: cannot create it ({exc.strerror or exc}); "
                           f"choose a {flag} where you can write") from exc
     try:
-        _write_marker(staging, {"kind": kind, "created": time.strftime("%Y-%m-%dT%H:%M:%S")})
+        write_marker(staging, {"kind": kind, "created": time.strftime("%Y-%m-%dT%H:%M:%S")})
         fill(staging)
         _install(staging, path)
     except BaseException:
@@ -112,7 +113,7 @@ def _install(staging: Path, path: Path) -> None:
             backup = _free_name(path.parent, f"{path.name}.previous")
             path.rename(backup)
             marker[REPLACES] = backup.name
-        _write_marker(staging, marker)
+        write_marker(staging, marker)
     elif path.exists():
         path.rmdir()
     staging.rename(path)
@@ -153,7 +154,7 @@ def finished(run_dir: Path) -> None:
     marker = read_marker(run_dir)
     if marker is not None and REPLACES in marker:
         del marker[REPLACES]
-        _write_marker(Path(run_dir), marker)
+        write_marker(Path(run_dir), marker)
 
 
 def failed(run_dir: Path, resumable: bool) -> str:
@@ -161,6 +162,10 @@ def failed(run_dir: Path, resumable: bool) -> str:
     resume (``resumable`` False). A failed run that logged its error is kept, beside the
     restored one as ``<name>.failed``. Returns a sentence that says what was done."""
     run_dir = Path(run_dir)
+    if (read_marker(run_dir) or {}).get("uri"):
+        from raytrec.run.remote import failed_remote
+
+        return failed_remote(run_dir, resumable)
     logged = (run_dir / LOGS).is_dir()
     old = replaced(run_dir)
     if old is not None:

@@ -26,6 +26,7 @@ import pyarrow.parquet as pq
 
 from raytrec.errors import ConfigError, RunDirError
 from raytrec.run.job import load_job, retriever_problems
+from raytrec.run.remote import location
 from raytrec.run.rescore import retriever_config
 from raytrec.run.run_dir import stage
 from raytrec.serve.vectors import EMBEDDINGS, Vectors
@@ -59,7 +60,7 @@ def export_run(run_dir: Path, out: Path, overrides: list[str],
         retriever.build(vectors.items, vectors.distance)
         manifest.update({
             "format": FORMAT, "raytrec_version": version("raytrec"),
-            "created": time.strftime("%Y-%m-%dT%H:%M:%S"), "run_dir": str(Path(run_dir)),
+            "created": time.strftime("%Y-%m-%dT%H:%M:%S"), "run_dir": location(run_dir),
             "config_sha256": config_hash(Path(run_dir) / "config.yaml"),
             "distance": vectors.distance, "dim": vectors.dim,
             "num_users": vectors.num_users, "num_items": vectors.num_items,

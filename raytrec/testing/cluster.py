@@ -82,8 +82,9 @@ def start_head(num_cpus: int = 2, env: dict[str, str] | None = None) -> Head:
            f"--min-worker-port={workers}", f"--max-worker-port={workers + 200}",
            f"--temp-dir={temp_dir}", "--disable-usage-stats",
            "--object-store-memory=600000000"]
+    # The nodes' caches (raytrec.run.remote) go with the cluster, not into the user's home.
     full_env = {**os.environ, "RAY_AUTH_MODE": "disabled", "RAY_USAGE_STATS_ENABLED": "0",
-                **(env or {})}
+                "RAYTREC_CACHE_DIR": str(temp_dir / "cache"), **(env or {})}
     full_env.pop("RAY_ADDRESS", None)
     with log.open("w") as out:
         # SIGINT is what stops the head: a caller started in the background (which ignores

@@ -36,7 +36,8 @@ def blame(tb: TracebackType | None) -> str | None:
 @contextmanager
 def reported(run_dir: str | Path, rank: int, where: str) -> Iterator[None]:
     """Turn an unexpected exception into a ComponentError (a raytrec error, which pickles to
-    the driver whole), with its full traceback written to ``<run_dir>/logs/``. A failed
+    the driver whole), with its full traceback written to ``<run_dir>/logs/`` (``run_dir``
+    may be a run's URI). A failed
     exchange with another worker (``torch.distributed.DistError``: a peer died) stays as it
     is, so that Ray Train restarts the workers (``raytrec.run.failure_policy``)."""
     from torch.distributed import DistError
@@ -46,17 +47,27 @@ def reported(run_dir: str | Path, rank: int, where: str) -> Iterator[None]:
     except (RaytrecError, DistError):
         raise
     except Exception as exc:
-        log = Path(run_dir) / LOGS / f"error-rank{rank}.log"
         details = "".join(traceback.format_exception(exc))
-        try:
-            log.parent.mkdir(parents=True, exist_ok=True)
-            log.write_text(details)
-            kept = f"the full traceback is in {log}"
-        except OSError:
-            kept = "the traceback could not be saved"
+        kept = _keep(run_dir, f"{LOGS}/error-rank{rank}.log", details)
         cause = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
         who = blame(exc.__traceback__)
         fix = "fix or uninstall that plugin" if who and "(raytrec " not in who \
             else "please report it with that traceback"
         raise ComponentError(f"{who or 'raytrec'} failed {where}: {cause}; {kept}; {fix}",
                              details) from exc
+
+
+def _keep(run_dir: str | Path, name: str, details: str) -> str:
+    """Write a traceback into the run directory; says where it went."""
+    from raytrec.run.remote import Remote, is_uri
+
+    try:
+        if is_uri(run_dir):
+            Remote.open(str(run_dir)).write_text(name, details)
+            return f"the full traceback is in {str(run_dir).rstrip('/')}/{name}"
+        log = Path(run_dir) / name
+        log.parent.mkdir(parents=True, exist_ok=True)
+        log.write_text(details)
+        return f"the full traceback is in {log}"
+    except (OSError, RaytrecError):
+        return "the traceback could not be saved"

@@ -32,6 +32,7 @@ from raytrec.evaluation import MetricSums
 from raytrec.evaluation.data import EvalData
 from raytrec.losses import Loss
 from raytrec.mappers import Mapper
+from raytrec.run.remote import fetch_data
 from raytrec.samplers import Sampler
 from raytrec.train.artifacts import METRICS_FILE, write_embeddings, write_json
 from raytrec.train.build import build_parts, build_retriever
@@ -54,7 +55,10 @@ def ray_train_loop(job: dict[str, Any]) -> dict[str, Any]:
     scaling = job["config"]["scaling"]
     threads = job["config"]["train"]["threads"] or int(scaling["cpus_per_worker"])
     session = RayTrainSession(threads)
-    with reported(job["run_dir"], session.rank, f"in Ray Train worker {session.rank}"):
+    where = job.get("run_uri") or job["run_dir"]
+    with reported(where, session.rank, f"in Ray Train worker {session.rank}"):
+        if job.get("run_uri"):  # the driver's mirror is not on this node
+            job = {**job, "data_dir": str(fetch_data(job["run_uri"]))}
         return train_loop(job, session)
 
 

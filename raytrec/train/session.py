@@ -14,6 +14,7 @@ from typing import Any, Protocol
 
 import torch
 
+from raytrec.run.remote import publish
 from raytrec.train.checkpoint import STATE_FILE, newest_readable
 from raytrec.train.rows import distributed
 
@@ -50,7 +51,7 @@ def load_reported(checkpoint: Any) -> dict[str, Any] | None:
     if checkpoint is None:
         return None
     here = Path(checkpoint.path)
-    if here.is_dir():
+    if checkpoint.filesystem.type_name == "local" and here.is_dir():
         earlier = sorted(p for p in here.parent.glob("checkpoint_*") if p.name <= here.name)
         return newest_readable(earlier)
     with checkpoint.as_directory() as d:
@@ -80,7 +81,8 @@ def distribute(module: torch.nn.Module, ignore: tuple[str, ...],
 
 
 class LocalSession:
-    """The loop in this process: checkpoints kept under ``<run_dir>/checkpoints``."""
+    """The loop in this process: checkpoints kept under ``<run_dir>/checkpoints`` (and
+    published with the progress to the run's URI when ``run_dir`` is a mirror)."""
 
     rank = 0
     world_size = 1
@@ -108,6 +110,7 @@ class LocalSession:
     def report(self, metrics: dict[str, Any], checkpoint_dir: Path | None) -> None:
         append_progress(self.run_dir, metrics)
         if checkpoint_dir is None:
+            publish(self.run_dir, PROGRESS_FILE)
             return
         self.root.mkdir(parents=True, exist_ok=True)
         existing = [int(p.name.split("_")[-1]) for p in self.root.glob("checkpoint_*")]
@@ -118,6 +121,7 @@ class LocalSession:
         tmp.rename(target)  # a crash mid-copy never leaves a checkpoint that looks complete
         for old in self._complete()[: -self.keep]:
             shutil.rmtree(old, ignore_errors=True)
+        publish(self.run_dir, PROGRESS_FILE, self.root.name)
 
 
 class RayTrainSession:

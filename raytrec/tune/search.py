@@ -13,6 +13,8 @@ import yaml
 from raytrec.errors import ConfigError, Problem, RunDirError
 from raytrec.plugins import get_registry
 from raytrec.run.job import check_against_data, default_run_dir, prepare_run_dir
+from raytrec.run.remote import local_only
+from raytrec.run.run_dir import RAY_STORAGE
 from raytrec.tune.plan import Plan, corner_problems, load_plan
 from raytrec.tune.space import ConditionalSpace
 from raytrec.tune.trial import run_trial, trains_itself, trial_resources
@@ -25,7 +27,6 @@ TUNE_ENV = {
     "TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S": "0",
 }
 EXPERIMENT = "search"
-RAY_STORAGE = "ray"
 ENDED_LOG = "ended.jsonl"
 
 
@@ -56,6 +57,7 @@ class Search:
 def create_search(config_path: str | Path, overrides: list[str], tune_dir: Path | None,
                   overwrite: bool = False) -> Search:
     """Check the whole search file, prepare its data, and only then create ``tune_dir``."""
+    local_only(tune_dir, "--run-dir")
     plan = load_plan(config_path, overrides)
     tune_dir = Path(tune_dir) if tune_dir else default_run_dir(config_path)
 
@@ -83,6 +85,7 @@ def _check_against_data(plan: Plan, data_dir: Path) -> None:
 
 
 def load_search(tune_dir: Path) -> Search:
+    local_only(tune_dir, "--resume")
     tune_dir = Path(tune_dir)
     path = tune_dir / PLAN_FILE
     if not path.is_file():

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import socket
 import sys
 import textwrap
@@ -168,16 +167,18 @@ def test_no_address_names_both_ways_to_give_one(monkeypatch: pytest.MonkeyPatch)
         connect(None)
 
 
-@pytest.mark.parametrize(("value", "message"), [
-    ("runs/x", "is relative: the job runs in a temporary folder"),
-    ("s3://bucket/runs/x", "object-store run directory is not supported yet"),
-    ("ftp://host/x", "give an absolute path on shared storage or a file:// URI"),
+@pytest.mark.parametrize(("value", "tune", "message"), [
+    ("runs/x", False, "is relative: the job runs in a temporary folder"),
+    ("ftp://host/x", False, "raytrec cannot store a run at a ftp:// URI"),
+    ("s3://bucket/runs/x", True, "raytrec tune keeps a search on a file system path"),
 ])
-def test_a_run_dir_the_cluster_cannot_use_is_refused(value: str, message: str) -> None:
+def test_a_run_dir_the_cluster_cannot_use_is_refused(value: str, tune: bool,
+                                                     message: str) -> None:
     with pytest.raises(RaytrecError, match=message):
-        cluster_path("--run-dir", value)
+        cluster_path("--run-dir", value, tune)
 
 
-def test_a_file_uri_run_dir_is_its_path() -> None:
-    assert cluster_path("--run-dir", "file:///mnt/raytrec/runs/a/") == "/mnt/raytrec/runs/a"
-    assert os.path.isabs(cluster_path("--run-dir", "/mnt/raytrec/runs/a"))
+def test_a_run_dir_is_an_absolute_path_or_a_store_uri() -> None:
+    assert cluster_path("--run-dir", "s3://bucket/runs/a/") == "s3://bucket/runs/a"
+    assert cluster_path("--run-dir", "file:///mnt/raytrec/runs/a") == "file:///mnt/raytrec/runs/a"
+    assert cluster_path("--run-dir", "/mnt/raytrec/runs/a/") == "/mnt/raytrec/runs/a"
