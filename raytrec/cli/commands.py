@@ -39,8 +39,9 @@ def train(args: argparse.Namespace, console: Console) -> int:
         for note in check_resumable(job.run_dir):
             console.print(f"note: {note}", soft_wrap=True)
         start = resume_point(job.run_dir)
-        if start and remote.uri_of(job.run_dir):  # a checkpoint of the mirror, as at the URI
-            start = str(start).replace(str(job.run_dir), remote.location(job.run_dir), 1)
+        if isinstance(start, Path) and remote.uri_of(job.run_dir):  # the mirror's, as at
+            start = remote.joined(remote.location(job.run_dir),  # the URI
+                                  str(start.relative_to(job.run_dir)))
         console.print(f"resuming from {start}" if start else "no checkpoint yet: the run "
                       "starts from its first epoch", soft_wrap=True)
     else:
@@ -112,7 +113,8 @@ def _print_summary(console: Console, run_dir: Path, summary: dict, eval_cfg: dic
         columns["model, cold users"] = summary["test_cold"]
         columns["model, warm users"] = summary["test_warm"]
     console.print(metrics_table(title, columns, ks))
-    console.print(f"metrics: {remote.location(run_dir)}/metrics.json", soft_wrap=True)
+    console.print(f"metrics: {remote.joined(remote.location(run_dir), 'metrics.json')}",
+                  soft_wrap=True)
 
 
 def evaluate(args: argparse.Namespace, console: Console) -> int:

@@ -66,9 +66,15 @@ def cache_dir() -> Path:
     return Path(os.environ.get(CACHE_ENV) or Path.home() / ".cache" / "raytrec")
 
 
+def joined(where: str, rel: str) -> str:
+    """``rel`` inside a run directory's path or URI (before a URI's ``?options``)."""
+    base, sep, query = where.partition("?")
+    return f"{base.rstrip('/')}/{rel}{sep}{query}"
+
+
 def mirror_of(uri: str) -> Path:
     """The local copy of the run at ``uri`` on this node."""
-    name = uri.rstrip("/").rsplit("/", 1)[-1] or "run"
+    name = uri.partition("?")[0].rstrip("/").rsplit("/", 1)[-1] or "run"
     return cache_dir() / "runs" / f"{name}-{hashlib.sha1(uri.encode()).hexdigest()[:12]}"
 
 
@@ -102,7 +108,8 @@ class Remote:
         except (OSError, ValueError) as exc:
             raise RunDirError(f"{flag} {uri}: cannot open it ({_first_line(exc)}); check the "
                               "URI and the store's credentials") from None
-        return cls(uri.rstrip("/"), fs, root.rstrip("/"))
+        base, sep, query = uri.partition("?")
+        return cls(base.rstrip("/") + sep + query, fs, root.rstrip("/"))
 
     def path(self, rel: str = "") -> str:
         return f"{self.root}/{rel}" if rel else self.root
@@ -329,7 +336,8 @@ def fetch_data(uri: str) -> Path:
     remote = Remote.open(uri)
     info = remote.read_text("data/info.json")
     if info is None:
-        raise RunDirError(f"{uri}/data is incomplete; start a new run with raytrec train")
+        raise RunDirError(f"{joined(uri, 'data')} is incomplete; start a new run with raytrec "
+                          "train")
     key = hashlib.sha256(f"{remote.uri}\n{info}".encode()).hexdigest()[:16]
     target = cache_dir() / "data" / key
     if target.is_dir():
@@ -364,6 +372,6 @@ def checkpoints(run_dir: Path) -> list[str]:
         return []
     remote = Remote.open(uri)
     storage = f"{RAY_STORAGE}/train"
-    return [f"{remote.uri}/{storage}/{name}" for name in remote.names(storage)
+    return [joined(remote.uri, f"{storage}/{name}") for name in remote.names(storage)
             if name.startswith("checkpoint_") and
             remote.kind(f"{storage}/{name}/{STATE_FILE}") == "file"]

@@ -59,12 +59,12 @@ def reported(run_dir: str | Path, rank: int, where: str) -> Iterator[None]:
 
 def _keep(run_dir: str | Path, name: str, details: str) -> str:
     """Write a traceback into the run directory; says where it went."""
-    from raytrec.run.remote import Remote, is_uri
+    from raytrec.run.remote import Remote, is_uri, joined
 
     try:
         if is_uri(run_dir):
             Remote.open(str(run_dir)).write_text(name, details)
-            return f"the full traceback is in {str(run_dir).rstrip('/')}/{name}"
+            return f"the full traceback is in {joined(str(run_dir), name)}"
         log = Path(run_dir) / name
         log.parent.mkdir(parents=True, exist_ok=True)
         log.write_text(details)
