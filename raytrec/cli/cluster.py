@@ -22,7 +22,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     submit.add_argument("--set", dest="overrides", action="append", default=[],
                         metavar="KEY=VALUE", help="override a config key")
     submit.add_argument("--run-dir", help="run directory as the cluster's nodes see it: an "
-                        "absolute path on shared storage, or file://PATH")
+                        "absolute path on shared storage, or a URI: s3://, gs://, file://")
     submit.add_argument("--overwrite", action="store_true", help="replace an earlier run "
                         "made by raytrec in --run-dir")
     submit.add_argument("--resume", metavar="RUN_DIR", help="continue a run on the cluster "

@@ -8,7 +8,7 @@ from typing import Any
 
 from ray.train import UserCallback
 
-from raytrec.run.remote import publish
+from raytrec.run.remote import publish_quietly
 from raytrec.train.session import PROGRESS_FILE, append_progress
 
 
@@ -26,4 +26,4 @@ class ProgressCallback(UserCallback):
         if len(metrics) > 1 and "peak_rss_mb" in row:
             row["peak_rss_mb_by_rank"] = [m.get("peak_rss_mb") for m in metrics]
         append_progress(Path(self.run_dir), row)
-        publish(Path(self.run_dir), PROGRESS_FILE)
+        publish_quietly(Path(self.run_dir), PROGRESS_FILE)

@@ -16,7 +16,9 @@ refused): an object store has no rename to keep the earlier run until the new on
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import logging
 import os
 import re
 import shutil
@@ -30,6 +32,8 @@ from typing import Any
 
 from raytrec.errors import RunDirError
 from raytrec.run.run_dir import LOGS, MARKER, RAY_STORAGE, read_marker, stage, write_marker
+
+logger = logging.getLogger(__name__)
 
 CACHE_ENV = "RAYTREC_CACHE_DIR"
 URI_KEY = "uri"  # raytrec.run.run_dir.failed reads it too
@@ -100,11 +104,10 @@ class Remote:
 
     @classmethod
     def open(cls, uri: str, flag: str = "--run-dir") -> Remote:
-        import pyarrow.fs
 
         check_scheme(flag, uri)
         try:
-            fs, root = pyarrow.fs.FileSystem.from_uri(uri)
+            fs, root = _from_uri(uri)
         except (OSError, ValueError) as exc:
             raise RunDirError(f"{flag} {uri}: cannot open it ({_first_line(exc)}); check the "
                               "URI and the store's credentials") from None
@@ -205,6 +208,15 @@ class Remote:
     def _make_parent(self, rel: str) -> None:
         parent = self.path(rel).rsplit("/", 1)[0]
         self.fs.create_dir(parent, recursive=True)
+
+
+@functools.lru_cache(maxsize=16)
+def _from_uri(uri: str) -> tuple[Any, str]:
+    """pyarrow's filesystem of ``uri`` (opening an ``s3://`` one asks the bucket's region
+    of the network, so it is done once per process)."""
+    import pyarrow.fs
+
+    return pyarrow.fs.FileSystem.from_uri(uri)
 
 
 def _first_line(exc: BaseException) -> str:
@@ -322,6 +334,14 @@ def failed_remote(run_dir: Path, resumable: bool) -> str:
         return f"{uri} held nothing to resume and was removed"
     except RunDirError as exc:
         return f"{uri} is left as it was ({exc})"
+
+
+def publish_quietly(run_dir: Path, *names: str) -> None:
+    """``publish``, a failure only logged: the progress of a long run is not worth its end."""
+    try:
+        publish(run_dir, *names)
+    except RunDirError as exc:
+        logger.warning("the progress was not published (it is retried next epoch): %s", exc)
 
 
 def forget(run_dir: Path) -> None:

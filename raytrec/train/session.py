@@ -14,7 +14,7 @@ from typing import Any, Protocol
 
 import torch
 
-from raytrec.run.remote import publish
+from raytrec.run.remote import publish, publish_quietly
 from raytrec.train.checkpoint import STATE_FILE, newest_readable
 from raytrec.train.rows import distributed
 
@@ -110,7 +110,7 @@ class LocalSession:
     def report(self, metrics: dict[str, Any], checkpoint_dir: Path | None) -> None:
         append_progress(self.run_dir, metrics)
         if checkpoint_dir is None:
-            publish(self.run_dir, PROGRESS_FILE)
+            publish_quietly(self.run_dir, PROGRESS_FILE)
             return
         self.root.mkdir(parents=True, exist_ok=True)
         existing = [int(p.name.split("_")[-1]) for p in self.root.glob("checkpoint_*")]
@@ -121,7 +121,8 @@ class LocalSession:
         tmp.rename(target)  # a crash mid-copy never leaves a checkpoint that looks complete
         for old in self._complete()[: -self.keep]:
             shutil.rmtree(old, ignore_errors=True)
-        publish(self.run_dir, PROGRESS_FILE, self.root.name)
+        publish(self.run_dir, self.root.name)
+        publish_quietly(self.run_dir, PROGRESS_FILE)
 
 
 class RayTrainSession:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from raytrec.errors import RaytrecError
 from tests.bad_input.conftest import run_cli
 from tests.bad_input.test_data_loss import BoomLoss
 from tests.conftest import write_config
@@ -126,3 +127,19 @@ def test_workers_fetch_the_data_once_per_node(tmp_path: Path, tiny_run: Path,
         p.name for p in (store / "data").iterdir())
     (store / "data" / "info.json").write_text('{"changed": true}')  # another run's data
     assert fetch_data(f"file://{store}") != first
+
+
+def test_progress_that_cannot_be_published_does_not_end_the_run(
+        tmp_path: Path, cache: Path, caplog: pytest.LogCaptureFixture) -> None:
+    from raytrec.run.remote import URI_KEY, publish, publish_quietly
+    from raytrec.run.run_dir import write_marker
+
+    (tmp_path / "blocker").write_text("a file where the store's directory should be")
+    mirror = tmp_path / "mirror"
+    mirror.mkdir()
+    write_marker(mirror, {URI_KEY: f"file://{tmp_path}/blocker/run"})
+    (mirror / "progress.jsonl").write_text("{}\n")
+    publish_quietly(mirror, "progress.jsonl")
+    assert "the progress was not published (it is retried next epoch)" in caplog.text
+    with pytest.raises(RaytrecError, match=r"blocker/run: cannot write progress\.jsonl"):
+        publish(mirror, "progress.jsonl")  # a checkpoint's failure is the run's
