@@ -104,7 +104,6 @@ class Remote:
 
     @classmethod
     def open(cls, uri: str, flag: str = "--run-dir") -> Remote:
-
         check_scheme(flag, uri)
         try:
             fs, root = _from_uri(uri)
@@ -196,11 +195,14 @@ class Remote:
     def sync(self, local: Path, rel: str) -> None:
         """Make the tree ``rel`` hold what ``local`` holds: new entries copied, files replaced,
         entries ``local`` no longer has removed. A directory in it is written once (a
-        checkpoint): one already there is kept as it is."""
+        checkpoint): one already there is kept as it is, unless its upload was cut short
+        before its ``STATE_FILE``."""
         present = set(self.names(rel))
         wanted = {p.name: p for p in local.iterdir()} if local.is_dir() else {}
         for name, path in sorted(wanted.items()):
-            if path.is_file() or name not in present:
+            cut_short = (path / STATE_FILE).is_file() and \
+                self.kind(f"{rel}/{name}/{STATE_FILE}") != "file"
+            if path.is_file() or name not in present or cut_short:
                 self.put(path, f"{rel}/{name}")
         for name in sorted(present - set(wanted)):
             self.remove(f"{rel}/{name}")

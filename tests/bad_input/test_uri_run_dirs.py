@@ -143,3 +143,20 @@ def test_progress_that_cannot_be_published_does_not_end_the_run(
     assert "the progress was not published (it is retried next epoch)" in caplog.text
     with pytest.raises(RaytrecError, match=r"blocker/run: cannot write progress\.jsonl"):
         publish(mirror, "progress.jsonl")  # a checkpoint's failure is the run's
+
+
+def test_a_checkpoint_whose_upload_was_cut_short_is_uploaded_again(tmp_path: Path,
+                                                                   cache: Path) -> None:
+    from raytrec.run.remote import Remote
+
+    local = tmp_path / "checkpoints" / "checkpoint_000001"
+    local.mkdir(parents=True)
+    (local / "config.json").write_text("{}")
+    (local / "state.pt").write_bytes(b"state")
+    store = tmp_path / "store"
+    (store / "checkpoints" / "checkpoint_000001").mkdir(parents=True)
+    (store / "checkpoints" / "checkpoint_000001" / "config.json").write_text("{}")
+    (store / "checkpoints" / "checkpoint_000000").mkdir()  # pruned here since
+    Remote.open(f"file://{store}").sync(tmp_path / "checkpoints", "checkpoints")
+    assert [p.name for p in (store / "checkpoints").iterdir()] == ["checkpoint_000001"]
+    assert (store / "checkpoints" / "checkpoint_000001" / "state.pt").read_bytes() == b"state"
