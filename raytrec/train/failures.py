@@ -37,9 +37,9 @@ def blame(tb: TracebackType | None) -> str | None:
 def reported(run_dir: str | Path, rank: int, where: str) -> Iterator[None]:
     """Turn an unexpected exception into a ComponentError (a raytrec error, which pickles to
     the driver whole), with its full traceback written to ``<run_dir>/logs/`` (``run_dir``
-    may be a run's URI). A failed
-    exchange with another worker (``torch.distributed.DistError``: a peer died) stays as it
-    is, so that Ray Train restarts the workers (``raytrec.run.failure_policy``)."""
+    may be a run's URI). A failed exchange with another worker (``torch.distributed.DistError``:
+    a peer died) stays as it is, so that Ray Train restarts the workers
+    (``raytrec.run.failure_policy``)."""
     from torch.distributed import DistError
 
     try:
