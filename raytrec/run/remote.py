@@ -36,7 +36,7 @@ from raytrec.run.run_dir import LOGS, MARKER, RAY_STORAGE, read_marker, stage, w
 logger = logging.getLogger(__name__)
 
 CACHE_ENV = "RAYTREC_CACHE_DIR"
-URI_KEY = "uri"  # raytrec.run.run_dir.failed reads it too
+URI_KEY = "uri"
 DATA_CACHE_DAYS = 7  # a node's copy of a run's data is dropped after a week unused
 SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 # What pyarrow opens; checked without opening, which for s3:// already asks the network.
@@ -162,13 +162,13 @@ class Remote:
         files = [local] if local.is_file() else sorted(
             (p for p in local.rglob("*") if p.is_file()), key=lambda p: (p.name in LAST, p))
         here = pyarrow.fs.LocalFileSystem()
+        # A local store writes in place: a copy beside it, renamed, is never half-seen. An
+        # object store's write is whole already, and it has no cheap rename.
+        atomic = self.fs.type_name == "local"
         with self._io(f"write {rel}"):
             for file in files:
                 target = rel if file == local else f"{rel}/{file.relative_to(local).as_posix()}"
                 self._make_parent(target)
-                # A local store writes in place: a copy beside it, renamed, is never half-seen.
-                # An object store's write is whole already, and it has no cheap rename.
-                atomic = self.fs.type_name == "local"
                 dest = self.path(target) + (".tmp" if atomic else "")
                 pyarrow.fs.copy_files(str(file), dest, source_filesystem=here,
                                       destination_filesystem=self.fs)

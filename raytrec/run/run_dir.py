@@ -162,9 +162,9 @@ def failed(run_dir: Path, resumable: bool) -> str:
     resume (``resumable`` False). A failed run that logged its error is kept, beside the
     restored one as ``<name>.failed``. Returns a sentence that says what was done."""
     run_dir = Path(run_dir)
-    if (read_marker(run_dir) or {}).get("uri"):
-        from raytrec.run.remote import failed_remote
+    from raytrec.run.remote import failed_remote, uri_of
 
+    if uri_of(run_dir):
         return failed_remote(run_dir, resumable)
     logged = (run_dir / LOGS).is_dir()
     old = replaced(run_dir)
