@@ -109,12 +109,44 @@ def _print_summary(console: Console, run_dir: Path, summary: dict, eval_cfg: dic
     title = (f"test metrics (best epoch {summary['best_epoch']} of {summary['epochs_run']}; "
              f"through {describe_retriever(summary.get('retriever', {'name': '?'}))})")
     columns = {"model": summary["test"], "popularity": popular}
+    note = _ease_column(columns, run_dir / "data", eval_cfg)
     if "test_cold" in summary:
         columns["model, cold users"] = summary["test_cold"]
         columns["model, warm users"] = summary["test_warm"]
     console.print(metrics_table(title, columns, ks))
+    if note:
+        console.print(note, soft_wrap=True)
     console.print(f"metrics: {remote.joined(remote.location(run_dir), 'metrics.json')}",
                   soft_wrap=True)
+
+
+def _ease_column(columns: dict[str, dict[str, float]], data_dir: Path,
+                 eval_cfg: dict) -> str | None:
+    """Adds EASE's test metrics to ``columns`` (``eval.ease``); says how λ was chosen, or why
+    EASE was left out."""
+    from raytrec.data.store import read_info
+    from raytrec.evaluation import ease
+    from raytrec.run.footprint import available_memory, gigabytes
+
+    when = eval_cfg.get("ease", "auto")  # a run made before the key existed: its default
+    if when is False:
+        return None
+    num_items = read_info(data_dir).num_items
+    if when == "auto" and num_items > ease.AUTO_MAX_ITEMS:
+        return (f"EASE left out: {num_items} items are more than eval.ease: auto fits "
+                f"({ease.AUTO_MAX_ITEMS}); eval.ease: true fits it anyway (its time grows with "
+                "the cube of the catalogue)")
+    free = available_memory()
+    if not ease.fits(num_items, free):
+        return (f"EASE skipped: its dense item × item matrices for {num_items} items need "
+                f"{gigabytes(ease.needed_bytes(num_items))}, more than half of the "
+                f"{'assumed ' if free is None else ''}"
+                f"{gigabytes(free or ease.UNKNOWN_FREE_BYTES)} free (eval.ease: false leaves "
+                "it out)")
+    result = ease.ease_metrics(data_dir, list(eval_cfg["ks"]), eval_cfg["metric"],
+                               eval_cfg["chunk_size"])
+    columns["EASE"] = result.test
+    return f"EASE: λ = {result.lam:.3g}, chosen on validation {eval_cfg['metric']}"
 
 
 def evaluate(args: argparse.Namespace, console: Console) -> int:

@@ -67,6 +67,12 @@ class EvalSection:
         max_users: validate on a sample of this many validation users (drawn once, seeded by
             ``train.seed``), to pick the best epoch cheaply on a large data set; null: all.
             Test always scores every test user.
+        ease: after training, ``raytrec train`` also fits the EASE baseline (closed-form
+            item-item ridge, λ chosen on validation) and prints it beside the model, so a
+            run shows where it stands against the strongest simple baseline. ``auto``: up to
+            ``raytrec.evaluation.ease.AUTO_MAX_ITEMS`` items (its cost grows with the cube of
+            the catalogue); ``true``: whatever the catalogue; ``false``: never. Skipped, with
+            a note, when its dense items × items matrices do not fit in half the free memory.
     """
 
     ks: list[int] = field(default_factory=lambda: [10, 20, 50, 100])
@@ -74,6 +80,7 @@ class EvalSection:
     chunk_size: int = 2048
     every: int = 1
     max_users: int | None = None
+    ease: bool | Literal["auto"] = "auto"
 
     def __post_init__(self) -> None:
         if not self.ks or any(int(k) < 1 for k in self.ks):

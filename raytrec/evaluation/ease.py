@@ -22,6 +22,10 @@ from raytrec.retrievers.faiss_flat import FaissFlatRetriever
 GRID = tuple(10.0 ** e for e in np.arange(-2.0, 1.01, 0.5))  # × mean item popularity
 MATRICES = 3  # XᵀX, its inverse and B are alive at once while fitting
 UNKNOWN_FREE_BYTES = 4 * 1024**3  # a laptop's spare memory: about 13,000 items
+# ``eval.ease: auto`` fits EASE after a run up to this many items: one inversion per λ of the
+# grid costs 2n³ flops, about 7 s at 5,000 items on two CPU cores (a minute for the grid),
+# and 8 minutes for the grid at 10,000.
+AUTO_MAX_ITEMS = 5_000
 
 
 def needed_bytes(num_items: int) -> int:

@@ -28,6 +28,7 @@ from typing import Any
 
 START_TIMEOUT_S = 90.0
 STOP_TIMEOUT_S = 60.0
+WORKER_PORTS = 200  # one per worker process the tests start, with room to spare
 
 
 def free_ports(n: int) -> list[int]:
@@ -65,13 +66,13 @@ class Head:
         shutil.rmtree(self.temp_dir, ignore_errors=True)
 
 
-def start_head(num_cpus: int = 2, env: dict[str, str] | None = None) -> Head:
-    """Start a head node and wait (at most ``START_TIMEOUT_S``) for its job server."""
-    gcs, dashboard, client, node, objects, metrics, agent, agent_grpc, runtime_env = \
-        free_ports(9)
-    workers = free_ports(1)[0]
-    temp_dir = Path(tempfile.mkdtemp(prefix="rt-", dir="/tmp"))
-    log = temp_dir / "head.log"
+def head_command(temp_dir: Path, num_cpus: int) -> tuple[list[str], int, int]:
+    """``ray start --head`` on free ports of its own; also its GCS and dashboard ports."""
+    # The workers' ports come from the same draw as the components' ports: a range next to a
+    # random port could hold one of them, and Ray refuses to start on such an overlap.
+    ports = free_ports(9 + WORKER_PORTS)
+    gcs, dashboard, client, node, objects, metrics, agent, agent_grpc, runtime_env = ports[:9]
+    workers = ",".join(map(str, ports[9:]))
     ray = str(Path(sys.executable).parent / "ray")
     cmd = [ray, "start", "--head", "--block", f"--num-cpus={num_cpus}", "--num-gpus=0",
            f"--port={gcs}", f"--dashboard-port={dashboard}", "--include-dashboard=true",
@@ -79,9 +80,16 @@ def start_head(num_cpus: int = 2, env: dict[str, str] | None = None) -> Head:
            f"--node-manager-port={node}", f"--object-manager-port={objects}",
            f"--metrics-export-port={metrics}", f"--dashboard-agent-listen-port={agent}",
            f"--dashboard-agent-grpc-port={agent_grpc}", f"--runtime-env-agent-port={runtime_env}",
-           f"--min-worker-port={workers}", f"--max-worker-port={workers + 200}",
-           f"--temp-dir={temp_dir}", "--disable-usage-stats",
+           f"--worker-port-list={workers}", f"--temp-dir={temp_dir}", "--disable-usage-stats",
            "--object-store-memory=600000000"]
+    return cmd, gcs, dashboard
+
+
+def start_head(num_cpus: int = 2, env: dict[str, str] | None = None) -> Head:
+    """Start a head node and wait (at most ``START_TIMEOUT_S``) for its job server."""
+    temp_dir = Path(tempfile.mkdtemp(prefix="rt-", dir="/tmp"))
+    log = temp_dir / "head.log"
+    cmd, gcs, dashboard = head_command(temp_dir, num_cpus)
     # The nodes' caches (raytrec.run.remote) go with the cluster, not into the user's home.
     full_env = {**os.environ, "RAY_AUTH_MODE": "disabled", "RAY_USAGE_STATS_ENABLED": "0",
                 "RAYTREC_CACHE_DIR": str(temp_dir / "cache"), **(env or {})}
@@ -95,8 +103,9 @@ def start_head(num_cpus: int = 2, env: dict[str, str] | None = None) -> Head:
     deadline = time.monotonic() + START_TIMEOUT_S
     while time.monotonic() < deadline:
         if process.poll() is not None:
+            said = log.read_text()[-2000:]
             head.stop()
-            raise RuntimeError(f"ray start exited: {log.read_text()[-2000:]}")
+            raise RuntimeError(f"ray start exited with {process.returncode}: {said}")
         try:
             with urllib.request.urlopen(f"{head.address}/api/version", timeout=2):
                 return head

@@ -28,6 +28,7 @@ def test_train_evaluate_plugins(tmp_path: Path, capsys) -> None:
     code, out, _ = _run(capsys, "train", str(cfg), "--run-dir", str(run),
                         "--set", "loss.margin=0.3")
     assert code == 0 and "popularity" in out and "recall@20" in out
+    assert "EASE" in out and "λ = " in out and "chosen on validation recall@20" in _flat(out)
     assert json.loads((run / "metrics.json").read_text())["epochs_run"] == 2
     code, out, _ = _run(capsys, "evaluate", str(run), "--json")
     result = json.loads(out)
@@ -37,6 +38,22 @@ def test_train_evaluate_plugins(tmp_path: Path, capsys) -> None:
     rows = json.loads(out)
     assert {"kind": "loss", "name": "logistic"}.items() <= next(
         r for r in rows if r["name"] == "logistic").items()
+
+
+def test_ease_is_skipped_with_a_note_when_its_matrices_do_not_fit(tmp_path: Path, capsys,
+                                                                  monkeypatch) -> None:
+    monkeypatch.setattr("raytrec.run.footprint.available_memory", lambda: 1024)
+    cfg = write_config(tmp_path / "c.yaml", train={"epochs": 1})
+    code, out, _ = _run(capsys, "train", str(cfg), "--run-dir", str(tmp_path / "run"))
+    flat = _flat(out)
+    assert code == 0 and "popularity" in out and "EASE skipped" in flat
+    assert "more than half of the 0.0 GiB free (eval.ease: false leaves it out)" in flat
+    monkeypatch.setattr("raytrec.evaluation.ease.AUTO_MAX_ITEMS", 10)
+    code, out, _ = _run(capsys, "train", str(cfg), "--run-dir", str(tmp_path / "run1"))
+    assert code == 0 and "EASE left out" in out and "EASE skipped" not in out
+    code, out, _ = _run(capsys, "train", str(cfg), "--run-dir", str(tmp_path / "run2"),
+                        "--set", "eval.ease=false")
+    assert code == 0 and "EASE" not in out
 
 
 def test_evaluate_through_an_approximate_index_beside_exact_search(tmp_path: Path,
