@@ -149,6 +149,24 @@ def _ease_column(columns: dict[str, dict[str, float]], data_dir: Path,
     return f"EASE: λ = {result.lam:.3g}, chosen on validation {eval_cfg['metric']}"
 
 
+def _search_verdict(summary: dict, metric: str) -> str:
+    """The best trial against the config as given and against popularity."""
+    best, popular = summary["valid"][metric], summary["popularity"]
+    lines = [f"valid {metric}: best trial {best:.4f}"]
+    default = summary["default"]
+    if "missing" in default:
+        lines.append(f"  the config as given: not among the trials ({default['missing']})")
+    else:
+        value = default["valid"]
+        how = "" if default["status"] == "finished" else f", {default['status']}"
+        gain = f" ({(best / value - 1) * 100:+.0f}% for the search)" if value > 0 else ""
+        lines.append(f"  the config as given (trial {default['trial_id']}{how}): "
+                     f"{value:.4f}{gain}")
+    lines.append(f"  popularity: {popular['valid'][metric]:.4f} (test {popular['test'][metric]:.4f}"
+                 f" against the best trial's {summary['test'][metric]:.4f})")
+    return "\n".join(lines)
+
+
 def evaluate(args: argparse.Namespace, console: Console) -> int:
     from raytrec.run.rescore import rescore
 
@@ -269,5 +287,6 @@ def _print_search_summary(console: Console, tune_dir: Path, summary: dict, plan:
                                 f"{summary['best_epoch']}; through "
                                 f"{describe_retriever(summary['retriever'])})",
                                 {"valid": summary["valid"], "test": summary["test"]}, ks))
+    console.print(_search_verdict(summary, metric), soft_wrap=True)
     for name in ("results.csv", "results.parquet", "best.yaml", "best.json", "plots/"):
         console.print(f"  {tune_dir / name}", soft_wrap=True)

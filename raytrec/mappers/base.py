@@ -160,8 +160,10 @@ class Mapper(nn.Module, ABC):
     def constrain(self, touched: dict[str, torch.Tensor] | None = None) -> None:
         """Project parameters back onto their constraint set after an optimizer step.
 
-        ``touched``: under ``train.sparse``, the ids of the rows the step changed in each ID
-        table (by name); only those can have left the set. None: any may have."""
+        ``touched``: under ``train.sparse``, the ids of the rows the step changed in each
+        row-sparse ID table (by name); only those can have left the set. A table it does not
+        name (a dense one beside row-sparse ones) may have changed anywhere, as may every
+        parameter when it is None."""
 
     def penalty(self) -> torch.Tensor | None:
         """An extra loss term of the mapper itself (added to the loss), or None."""

@@ -105,8 +105,8 @@ class EmbeddingMapper(Mapper):
         for name in self.id_tables:
             table = getattr(self, name).data
             # y' = y / max(‖y‖ / max_norm, 1), in place; on the touched rows when known.
-            if touched is None:
+            if touched is None or name not in touched:
                 table.renorm_(2, 0, self.max_norm)
-            elif len(rows := touched.get(name, table.new_empty(0, dtype=torch.int64))):
+            elif len(rows := touched[name]):
                 table.index_copy_(0, rows, table.index_select(0, rows).renorm_(2, 0,
                                                                                 self.max_norm))

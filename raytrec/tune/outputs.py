@@ -8,9 +8,18 @@ from typing import Any
 
 import yaml
 
+from raytrec.tune.default_trial import default_point, find_default
 from raytrec.tune.plan import Plan
 from raytrec.tune.plots import write_plots
-from raytrec.tune.results import BEST_CONFIG, BEST_SUMMARY, RESULTS, Trial, best_trial, table
+from raytrec.tune.results import (
+    BEST_CONFIG,
+    BEST_SUMMARY,
+    RESULTS,
+    Trial,
+    best_trial,
+    best_value,
+    table,
+)
 from raytrec.tune.trial import trial_threads
 
 
@@ -42,9 +51,37 @@ def write_outputs(trials: list[Trial], plan: Plan, tune_dir: Path) -> dict[str, 
         "trials": len(trials),
         "stopped_early": sum(t.status == "stopped" for t in trials),
         "errors": sum(t.status == "error" for t in trials),
+        "default": _default(trials, plan),
+        "popularity": _popularity(tune_dir / "data", plan),
     }
     _replace(tune_dir / BEST_SUMMARY, lambda p: p.write_text(json.dumps(summary, indent=2)))
     return summary
+
+
+def _default(trials: list[Trial], plan: Plan) -> dict[str, Any]:
+    """How the config's own values did (``raytrec.tune.default_trial``), or why no trial ran
+    them."""
+    point, why = default_point(plan)
+    if not plan.settings.include_default:
+        return {"missing": "tune.include_default is false"}
+    if point is None:
+        return {"missing": why}
+    trial = find_default(trials, plan)
+    if trial is None:
+        return {"missing": "the search ended before the trial of the config's own values ran"}
+    found: dict[str, Any] = {"trial_id": trial.trial_id, "status": trial.status,
+                             "valid": best_value(trial, plan)}
+    if trial.status == "finished":
+        found["test"] = {k.removeprefix("test/"): v for k, v in trial.last.items()
+                         if k.startswith("test/")}
+    return found
+
+
+def _popularity(data_dir: Path, plan: Plan) -> dict[str, dict[str, float]]:
+    from raytrec.evaluation.popularity import popularity_metrics
+
+    ks, chunk = list(plan.base["eval"]["ks"]), plan.base["eval"]["chunk_size"]
+    return {split: popularity_metrics(data_dir, split, ks, chunk) for split in ("valid", "test")}
 
 
 def _replace(path: Path, write: Any) -> None:

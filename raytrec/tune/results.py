@@ -92,6 +92,11 @@ def _cell(value: Any) -> Any:
 
 def best_trial(trials: list[Trial], plan: Plan) -> Trial:
     finished = [t for t in trials if t.status == "finished"]
+    budget = plan.settings.time_budget_s
+    if not finished and budget is not None and any(t.status == "stopped" for t in trials):
+        raise RunDirError(f"no trial finished within tune.time_budget_s ({budget:g} s), so "
+                          "there is no best configuration; raise the budget (or lower "
+                          "train.epochs) and start the search again")
     if not finished:
         raise RunDirError("no trial finished, so there is no best configuration; see the "
                           "errors in the results table")

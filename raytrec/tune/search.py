@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ from raytrec.plugins import get_registry
 from raytrec.run.job import check_against_data, default_run_dir, prepare_run_dir
 from raytrec.run.remote import local_only
 from raytrec.run.run_dir import RAY_STORAGE
+from raytrec.tune.default_trial import default_point
 from raytrec.tune.plan import Plan, corner_problems, load_plan
 from raytrec.tune.space import ConditionalSpace
 from raytrec.tune.trial import run_trial, trains_itself, trial_resources
@@ -34,6 +36,7 @@ ENDED_LOG = "ended.jsonl"
 class Search:
     plan: Plan
     tune_dir: Path
+    out_of_time: bool = False  # the last run_search ended at tune.time_budget_s
 
     @property
     def data_dir(self) -> Path:
@@ -44,10 +47,12 @@ class Search:
         return self.tune_dir / ENDED_LOG
 
     def interrupted(self) -> bool:
-        """Whether some trial has not ended yet (the search was stopped before its end)."""
+        """Whether the search was stopped before its end: some trial has not ended yet, and
+        the search did not run out of its time budget."""
         from raytrec.tune.live import ended_trials
 
-        return len(ended_trials(self.ended_log)) < self.plan.settings.num_samples
+        return not self.out_of_time and \
+            len(ended_trials(self.ended_log)) < self.plan.settings.num_samples
 
     @property
     def experiment_dir(self) -> Path:
@@ -134,6 +139,7 @@ def run_search(search: Search, resume: bool = False, live: bool = True) -> Any:
             param_space={} if _conditional(plan) else {p.key: p.domain() for p in plan.params},
             tune_config=tune.TuneConfig(
                 metric=plan.metric_key, mode=settings.mode, num_samples=settings.num_samples,
+                time_budget_s=settings.time_budget_s,
                 # Random search takes its limit itself (Tune applies it to Searchers only).
                 max_concurrent_trials=None if settings.algorithm == "random"
                 else settings.max_concurrent_trials,
@@ -149,7 +155,11 @@ def run_search(search: Search, resume: bool = False, live: bool = True) -> Any:
                 failure_config=tune.FailureConfig(max_failures=0),
                 checkpoint_config=tune.CheckpointConfig(num_to_keep=2)),
         )
-    return tuner.fit()
+    started = time.monotonic()
+    grid = tuner.fit()
+    budget = search.plan.settings.time_budget_s
+    search.out_of_time = budget is not None and time.monotonic() - started >= budget
+    return grid
 
 
 def _check_trial_resources(plan: Plan, resources: dict[str, float]) -> None:
@@ -192,17 +202,20 @@ def _scheduler(plan: Plan) -> Any:
 
 def _search_algorithm(plan: Plan) -> Any:
     settings = plan.settings
+    point, _ = default_point(plan)
+    first = [point] if settings.include_default and point is not None else None
     if settings.algorithm == "random":
         from ray.tune.search.basic_variant import BasicVariantGenerator
 
-        return BasicVariantGenerator(random_state=settings.seed,
+        return BasicVariantGenerator(points_to_evaluate=first, random_state=settings.seed,
                                      max_concurrent=settings.max_concurrent_trials or 0)
     from ray.tune.search.optuna import OptunaSearch
 
     if _conditional(plan):
         return OptunaSearch(space=ConditionalSpace.build(plan.params, get_registry()),
-                            metric=plan.metric_key, mode=settings.mode, seed=settings.seed)
-    return OptunaSearch(seed=settings.seed)
+                            metric=plan.metric_key, mode=settings.mode,
+                            points_to_evaluate=first, seed=settings.seed)
+    return OptunaSearch(points_to_evaluate=first, seed=settings.seed)
 
 
 def _conditional(plan: Plan) -> bool:

@@ -27,6 +27,13 @@ class TuneSection:
             0 or 1), else 0.5 (it only drives its Ray Train workers).
         gpus_per_trial: GPUs of a trial that trains itself; default 1 with
             ``scaling.use_gpu``, else 0.
+        include_default: the first trial trains the config's own values of the searched keys
+            (``raytrec.tune.default_trial``), so the end of the search compares the best
+            trial with the config as given.
+        time_budget_s: end the search after this many seconds of wall time: no trial starts
+            after it, and the running ones are stopped (as ASHA stops a trial: they count
+            with the best validation epoch they reached, but only a trial that finished can
+            be the best). Default: no limit, the search ends after ``num_samples`` trials.
     """
 
     num_samples: int = 10
@@ -40,6 +47,8 @@ class TuneSection:
     seed: int = 0
     cpus_per_trial: float | None = None
     gpus_per_trial: float | None = None
+    include_default: bool = True
+    time_budget_s: float | None = None
 
     def __post_init__(self) -> None:
         if self.num_samples < 1:
@@ -55,3 +64,5 @@ class TuneSection:
             raise ValueError(f"cpus_per_trial must be > 0, got {self.cpus_per_trial}")
         if self.gpus_per_trial is not None and self.gpus_per_trial < 0:
             raise ValueError(f"gpus_per_trial must be >= 0, got {self.gpus_per_trial}")
+        if self.time_budget_s is not None and self.time_budget_s <= 0:
+            raise ValueError(f"time_budget_s must be > 0 or null, got {self.time_budget_s}")

@@ -70,6 +70,25 @@ class Param:
             return self.args[int(drawn)]
         return round(drawn) if self.integer else drawn
 
+    def encode(self, value: Any) -> tuple[bool, Any]:
+        """What the search algorithm would draw to give config ``value``: ``(True, drawn)``,
+        or ``(False, None)`` when ``value`` lies outside the distribution."""
+        if self.kind == "choice":
+            for i, choice in enumerate(self.args):
+                if choice == value and isinstance(choice, bool) == isinstance(value, bool):
+                    return True, i if self.indexed else choice
+            return False, None
+        if not _is_number(value) or not self.args[0] <= value <= self.args[1]:
+            return False, None
+        if self.integer:
+            step = self.args[2] if self.kind == "quniform" else 1
+            on_grid = isinstance(value, int) and (value - self.args[0]) % step == 0
+            return (True, value) if on_grid else (False, None)
+        if self.kind == "quniform":
+            steps = (value - self.args[0]) / self.args[2]
+            return (True, value) if math.isclose(steps, round(steps)) else (False, None)
+        return True, value
+
     def corners(self) -> list[Any]:
         """The values that bound what a trial may draw: both ends, or every choice."""
         if self.kind == "choice":

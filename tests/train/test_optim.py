@@ -54,6 +54,21 @@ def test_sparse_adagrad_and_sgd_are_their_dense_forms(name: str) -> None:
         assert torch.allclose(sparse.mapper.state_dict()[name_], value, atol=1e-6), name_
 
 
+def test_a_dense_table_beside_a_row_sparse_one_is_kept_in_the_unit_ball() -> None:
+    """``auto`` with 100 positives per batch: 500 items row-sparse, 40 users dense. The dense
+    table is constrained whole, as without row-sparse tables: the same parameters."""
+    dense_config, dense = _parts(sparse=False, batch_size=100)
+    mixed_config, mixed = _parts(sparse="auto", batch_size=100)
+    dense_opt = build_optimizer(dense_config, dense.mapper)
+    mixed_opt = build_optimizer(mixed_config, mixed.mapper)
+    assert set(mixed_opt.tables) == {"item_emb"}
+    _steps(dense, dense_opt, 8)
+    _steps(mixed, mixed_opt, 8)
+    assert float(mixed.mapper.user_emb.detach().norm(dim=1).max()) <= 1.0 + 1e-5
+    for name_, value in dense.mapper.state_dict().items():
+        assert torch.allclose(mixed.mapper.state_dict()[name_], value, atol=1e-6), name_
+
+
 @pytest.mark.parametrize(("sparse", "batch", "expected"), [
     ("auto", 16, {"user_emb", "item_emb"}), ("auto", 100, {"item_emb"}),
     ("auto", 500, set()), (True, 500, {"user_emb", "item_emb"}), (False, 16, set())])

@@ -61,6 +61,15 @@ def test_search_writes_its_outputs_and_best_yaml_retrains(tmp_path: Path, ray_cl
     best = json.loads((out / "best.json").read_text())
     assert best["valid"]["recall@20"] == pytest.approx(finished["best_recall@20"].max())
     assert 0 < best["test"]["recall@20"] <= 1
+    # The first trial trained the config's own values; the end compares the best with it.
+    default = table.set_index("trial_id").loc[best["default"]["trial_id"]]
+    assert (default["loss.name"], default["loss.margin"], default["sampler.num_negatives"],
+            default["eval.ks"]) == ("cml", 0.5, 10, "[10, 20]")
+    assert best["default"]["valid"] == pytest.approx(default["best_recall@20"])
+    assert 0 < best["popularity"]["valid"]["recall@20"] < 1
+    flat = " ".join(printed.split())
+    assert f"the config as given (trial {best['default']['trial_id']}" in flat
+    assert f"popularity: {best['popularity']['valid']['recall@20']:.4f}" in flat
     plots = {p.name for p in (out / "plots").iterdir()}
     assert plots == {"learning_curves.png", "metric_vs_loss.margin.png",
                      "metric_vs_sampler.num_negatives.png", "metric_vs_loss.name.png",
@@ -76,6 +85,19 @@ def test_search_writes_its_outputs_and_best_yaml_retrains(tmp_path: Path, ray_cl
     # Same seed and thread count (best.yaml carries it): the same sums, the same metric.
     assert metrics["valid"]["recall@20"] == pytest.approx(best["valid"]["recall@20"], rel=1e-6)
     assert metrics["best_epoch"] == best["best_epoch"]
+
+
+@pytest.mark.ray
+def test_a_time_budget_ends_the_search_before_its_trials_run_out(tmp_path: Path, ray_cluster,
+                                                                capsys) -> None:
+    path = _search_file(tmp_path, {"loss.margin": {"uniform": [0.1, 1.5]}},
+                        {"num_samples": 200, "scheduler": "fifo", "max_concurrent_trials": 1,
+                         "time_budget_s": 30}, train={"epochs": 2})
+    out = tmp_path / "tune"
+    assert main(["tune", str(path), "--run-dir", str(out)]) == 0
+    table = pd.read_parquet(out / "results.parquet")
+    assert 1 <= len(table) < 200
+    assert "finished" in set(table["status"])
 
 
 def _experiment_results(out: Path) -> dict[str, pd.DataFrame]:

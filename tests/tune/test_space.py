@@ -189,3 +189,38 @@ def test_conditional_space_draws_an_argument_only_for_plugins_that_take_it() -> 
         assert 1 <= trial.params["sampler.num_negatives"] <= 5
         study.tell(trial, 0.0)
     assert names == {"cml", "bpr", "warp"}
+
+
+def test_a_value_is_encoded_as_the_draw_that_gives_it_back() -> None:
+    cases = [
+        (Param("loss.margin", "uniform", (0.1, 1.5)), 0.5, (True, 0.5)),
+        (Param("loss.margin", "uniform", (0.1, 1.5)), 2.0, (False, None)),
+        (Param("train.lr", "loguniform", (1e-3, 1.0)), 0.05, (True, 0.05)),
+        (Param("mapper.dim", "quniform", (32, 128, 32)), 64, (True, 64)),
+        (Param("mapper.dim", "quniform", (32, 128, 32)), 100, (False, None)),
+        (Param("sampler.num_negatives", "randint", (1, 20)), 20, (True, 20)),
+        (Param("sampler.num_negatives", "randint", (1, 20)), 2.5, (False, None)),
+        (Param("sampler.num_negatives", "choice", (1, 3, 10)), 3, (True, 3)),
+        (Param("loss.rank_weight", "choice", (1, 0)), True, (False, None)),  # True is not 1
+        (Param("eval.ks", "choice", ([10, 20], [20, 50])), [20, 50], (True, 1)),
+    ]
+    for param, value, expected in cases:
+        assert param.encode(value) == expected, (param, value)
+        if expected[0]:
+            assert param.decode(expected[1]) == value
+
+
+def test_the_default_trial_is_the_config_as_given(tmp_path: Path) -> None:
+    from raytrec.tune.default_trial import default_point
+
+    space = {"loss.name": {"choice": ["bpr", "cml"]}, "loss.margin": {"uniform": [0.1, 1.5]},
+             "train.lr": {"loguniform": [0.01, 1.0]}}
+    plan = load_plan(_search_file(tmp_path, space, loss={"name": "cml", "margin": 0.7}), [])
+    assert default_point(plan) == ({"loss.name": "cml", "loss.margin": 0.7, "train.lr": 0.1},
+                                   "")
+    # bpr takes no margin: the search draws it only for the trials that need one
+    plan = load_plan(_search_file(tmp_path, space, loss={"name": "bpr"}), [])
+    assert default_point(plan) == ({"loss.name": "bpr", "train.lr": 0.1}, "")
+    plan = load_plan(_search_file(tmp_path, space, train={"lr": 2.0}), [])
+    assert default_point(plan) == (None, "the config's own train.lr=2.0 lies outside "
+                                         "search.train.lr")
