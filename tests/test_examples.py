@@ -29,3 +29,18 @@ def test_there_are_search_examples() -> None:
     names = {p.name for p in EXAMPLES}
     assert {"tune_cml_ml100k.yaml", "tune_two_tower_ml100k.yaml",
             "tune_loss_choice.yaml"} <= names
+
+
+def test_the_generic_search_starts_from_raytrecs_defaults() -> None:
+    """Its first trial is the untuned default, so the end of a search compares against it."""
+    from raytrec.config import validate, with_defaults
+    from raytrec.plugins import get_registry
+    from raytrec.tune.default_trial import default_point
+
+    plan = load_plan(EXAMPLES[0].parent / "tune_any.yaml", [])
+    defaults = validate(with_defaults({}), get_registry())
+    for section in ("mapper", "sampler", "loss", "train", "eval"):
+        assert plan.base[section] == defaults[section], section
+    point, why = default_point(plan)
+    assert point is not None, why
+    assert plan.settings.time_budget_s and plan.settings.include_default

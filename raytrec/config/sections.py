@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from raytrec.config.defaults import EPOCHS, PATIENCE
+
 METRIC_NAMES = ("recall", "ndcg", "mrr", "hr")
 
 
@@ -13,14 +15,17 @@ class TrainSection:
     """How to optimise.
 
     Attributes:
-        epochs: passes over the training interactions.
+        epochs: at most this many passes over the training interactions; a run normally
+            ends earlier, on ``patience`` (defaults and their reasons:
+            ``raytrec.config.defaults``).
         batch_size: positives per step, summed over all workers.
         optimizer: ``adagrad`` (CML paper), ``adam`` or ``sgd``.
         lr: learning rate.
         weight_decay: optimizer weight decay (prefer a loss's own regulariser).
         seed: seeds initialisation, batching and sampling; same seed, same run.
         device: ``auto`` picks CUDA when the worker has a GPU.
-        patience: stop after this many evaluations without a better validation metric.
+        patience: stop after this many evaluations without a better validation metric;
+            null: train all ``epochs``.
         threads: torch intra-op threads per worker; default: the CPUs Ray gives the worker.
         sparse: row-sparse ID tables (``Mapper.id_tables``): each step updates, exchanges
             between workers and constrains only the rows it touched, so its cost does not
@@ -32,14 +37,14 @@ class TrainSection:
             by DDP.
     """
 
-    epochs: int = 20
+    epochs: int = EPOCHS
     batch_size: int = 4096
     optimizer: Literal["adagrad", "adam", "sgd"] = "adagrad"
     lr: float = 0.05
     weight_decay: float = 0.0
     seed: int = 0
     device: Literal["auto", "cpu", "cuda"] = "auto"
-    patience: int | None = None
+    patience: int | None = PATIENCE
     threads: int | None = None
     sparse: bool | Literal["auto"] = "auto"
 

@@ -70,13 +70,24 @@ class CMLLoss(Loss):
         rank_weight: apply ``w_ij``; without it every violating pair weighs 1.
         lambda_f: weight of the feature loss (paper: 1, MovieLens 0.5); needs a mapper that
             provides ``item_features``.
+        negative: which of the U candidates the hinge uses. ``hardest`` (paper): the closest
+            to the user. ``semi-hard`` (FaceNet's rule): the closest of those farther from
+            the user than the positive, the hardest only when every candidate is closer. A
+            candidate closer than a known positive is, once the model is good, often an item
+            the user likes that is not in training, and pushing it away hurts most on dense
+            data, where such items are common among U candidates.
     """
 
     distances = ("l2",)
+    NEGATIVES = ("hardest", "semi-hard")
 
     def __init__(self, margin: float = 0.5, lambda_c: float = 10.0, rank_weight: bool = True,
-                 lambda_f: float = 0.0):
+                 lambda_f: float = 0.0, negative: str = "hardest"):
         super().__init__()
+        if negative not in self.NEGATIVES:
+            raise ValueError(f"negative must be one of {', '.join(self.NEGATIVES)}, got "
+                             f"{negative!r}")
+        self.negative = negative
         self.margin = check_non_negative("margin", margin)
         self.lambda_c = check_non_negative("lambda_c", lambda_c)
         self.lambda_f = check_non_negative("lambda_f", lambda_f)
@@ -87,8 +98,17 @@ class CMLLoss(Loss):
                mask: torch.Tensor | None = None) -> RankSelection:
         if mask is not None:
             neg = neg.masked_fill(~mask, float("-inf"))
+        return RankSelection(self._pick(pos, neg), self._violators(pos, neg),
+                             self._candidates(neg, mask))
+
+    def _pick(self, pos: torch.Tensor, neg: torch.Tensor) -> torch.Tensor:
+        """``(B, 1)`` index of the candidate the hinge uses (masked candidates are -inf)."""
         hardest = neg.argmax(dim=1, keepdim=True)
-        return RankSelection(hardest, self._violators(pos, neg), self._candidates(neg, mask))
+        if self.negative == "hardest":
+            return hardest
+        farther = (neg < pos.unsqueeze(1)) & torch.isfinite(neg)
+        semi = neg.masked_fill(~farther, float("-inf")).argmax(dim=1, keepdim=True)
+        return torch.where(farther.any(dim=1, keepdim=True), semi, hardest)
 
     def _violators(self, pos: torch.Tensor, neg: torch.Tensor) -> torch.Tensor:
         return (self.margin - pos.unsqueeze(1) + neg > 0).sum(1)
@@ -111,7 +131,9 @@ class CMLLoss(Loss):
         else:
             violators = self._violators(pos.detach(), neg.detach())
             candidates = self._candidates(neg, batch.mask)
-        hinge = torch.relu(self.margin - pos + neg.max(dim=1).values)
+        if neg.shape[1] > 1:  # no selection before the batch: pick among all candidates here
+            neg = neg.gather(1, self._pick(pos.detach(), neg.detach()))
+        hinge = torch.relu(self.margin - pos + neg[:, 0])
         if self.rank_weight:
             rank = violators.to(pos.dtype) * self.num_items / candidates.to(pos.dtype)
             hinge = hinge * torch.log(rank + 1.0)

@@ -17,8 +17,10 @@ def _problems(config: dict) -> dict[str, str]:
 
 def test_defaults_are_valid_and_fully_resolved() -> None:
     resolved = validate(with_defaults({}), get_registry())
-    assert resolved["loss"] == {"name": "cml", "margin": 0.5, "lambda_c": 10.0,
-                                "rank_weight": True, "lambda_f": 0.0}
+    assert resolved["loss"] == {"name": "cml", "margin": 1.9, "lambda_c": 10.0,
+                                "rank_weight": True, "lambda_f": 0.0, "negative": "hardest"}
+    assert resolved["sampler"]["num_negatives"] == 3
+    assert (resolved["train"]["epochs"], resolved["train"]["patience"]) == (500, 20)
     assert resolved["split"]["ratios"] == [0.6, 0.2, 0.2]
     assert resolved["train"]["optimizer"] == "adagrad"
 
