@@ -113,6 +113,10 @@ def _print_summary(console: Console, run_dir: Path, summary: dict, eval_cfg: dic
     if "test_cold" in summary:
         columns["model, cold users"] = summary["test_cold"]
         columns["model, warm users"] = summary["test_warm"]
+    if "test_cold_items" in summary:
+        columns["model, cold items"] = summary["test_cold_items"]
+        columns["model, cold items among them"] = summary["test_cold_items_among_cold"]
+        columns["model, warm items"] = summary["test_warm_items"]
     console.print(metrics_table(title, columns, ks))
     if note:
         console.print(note, soft_wrap=True)

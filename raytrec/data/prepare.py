@@ -40,7 +40,15 @@ def prepare(raw: RawData, split: SplitConfig, out_dir: Path) -> dict[str, object
     for col in (RATING, TIMESTAMP):
         if col in df.columns:
             table[col] = df[col].to_numpy(dtype=np.float64)
-    codes = _given_split(df[SPLIT]) if SPLIT in df.columns else split_interactions(table, split)
+    if SPLIT in df.columns:
+        held = [k for k in ("cold_users", "cold_items") if getattr(split, k)]
+        if held:
+            raise DataError(f"split.{held[0]} holds rows out of a split raytrec makes, but "
+                            f"{raw.name} comes split already (train/valid/test files); give "
+                            f"one file (path) for raytrec to split, or drop split.{held[0]}")
+        codes = _given_split(df[SPLIT])
+    else:
+        codes = split_interactions(table, split)
     tmp = out_dir.with_name(out_dir.name + ".partial")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)

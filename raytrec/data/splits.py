@@ -8,7 +8,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from raytrec.data.base import TIMESTAMP, USER
+from raytrec.data.base import ITEM, TIMESTAMP, USER
 
 TRAIN, VALID, TEST = 0, 1, 2
 
@@ -23,7 +23,10 @@ class SplitConfig:
     - ``temporal``: one global cut by timestamp at the ``ratios`` quantiles.
 
     ``cold_users`` holds a seeded share of users out entirely: all their interactions go to
-    test, so they are scored with no training history (cold start).
+    test, so they are scored with no training history (cold start). ``cold_items`` does the
+    same for items: a seeded share of the catalogue gets no training or validation rows, so a
+    model can only place them from their features, and test reports them apart. Either hold-out
+    leaves the other rows' split as it is without it.
     """
 
     method: Literal["ratio", "leave-last-out", "temporal"] = "ratio"
@@ -31,6 +34,7 @@ class SplitConfig:
     min_user_interactions: int = 5
     seed: int = 0
     cold_users: float = 0.0
+    cold_items: float = 0.0
 
     def __post_init__(self) -> None:
         r = [float(x) for x in self.ratios]
@@ -39,8 +43,9 @@ class SplitConfig:
                 f"ratios must be three non-negative numbers summing to 1 (train, valid, test), "
                 f"got {list(self.ratios)}"
             )
-        if not 0.0 <= self.cold_users < 1.0:
-            raise ValueError(f"cold_users must be in [0, 1), got {self.cold_users}")
+        for name in ("cold_users", "cold_items"):
+            if not 0.0 <= getattr(self, name) < 1.0:
+                raise ValueError(f"{name} must be in [0, 1), got {getattr(self, name)}")
         if self.min_user_interactions < 1:
             raise ValueError(f"must be >= 1, got {self.min_user_interactions}")
         self.ratios = tuple(r)
@@ -63,6 +68,12 @@ def split_interactions(df: pd.DataFrame, cfg: SplitConfig) -> np.ndarray:
         rng = np.random.default_rng([cfg.seed, 1])
         cold = rng.choice(unique, size=round(cfg.cold_users * len(unique)), replace=False)
         codes[np.isin(users, cold)] = TEST
+    if cfg.cold_items > 0:
+        items = df[ITEM].to_numpy()
+        unique = np.unique(items)
+        rng = np.random.default_rng([cfg.seed, 2])  # its own stream, as for cold users
+        cold = rng.choice(unique, size=round(cfg.cold_items * len(unique)), replace=False)
+        codes[np.isin(items, cold)] = TEST
     return codes
 
 

@@ -17,7 +17,9 @@ class FeatureMLPMapper(EmbeddingMapper):
 
     Retrieval uses the item vectors ``v_j``; ``f(x_j)`` is a prior on them, applied by the CML
     loss's feature term ``λ_f ‖f(x_j) - v_j‖²`` (``loss.lambda_f``). ``forward`` returns
-    ``f(x_j)`` of the batch's positive items as the extra ``item_features``.
+    ``f(x_j)`` of the batch's positive items as the extra ``item_features``. An item with no
+    training interaction (a new item, ``split.cold_items``) has no learnt ``v_j``: outside
+    training it is served by ``f(x_j)`` (within ``max_norm``), from its features alone.
 
     Args:
         dim, distance, max_norm, init_std: as for ``embedding`` (CML: 100, l2, 1.0).
@@ -51,6 +53,20 @@ class FeatureMLPMapper(EmbeddingMapper):
                          "item")
         self.encoder = FeatureEncoder(encoded)
         self.project = mlp([self.encoder.out_dim, self.hidden, self.dim], self.dropout)
+        # Not in the state dict: it follows from the data, as the tables' sizes do.
+        self.register_buffer("unseen", torch.from_numpy(np.asarray(info.item_counts) == 0),
+                             persistent=False)
+
+    def all_items(self, chunk: int = 65536) -> torch.Tensor:
+        vectors = super().all_items(chunk)
+        if self.training or not bool(self.unseen.any()):
+            return vectors
+        ids = torch.nonzero(self.unseen).flatten()
+        served = torch.cat([self.item_feature_vectors(ids[s:s + chunk])
+                            for s in range(0, len(ids), chunk)])
+        if self.max_norm is not None:
+            served = served.renorm(2, 0, self.max_norm)
+        return vectors.detach().index_copy(0, ids, served.to(vectors.dtype))
 
     def deterministic_scores(self) -> bool:
         return True  # the dropout is in the feature projection; scores use the ID tables

@@ -37,6 +37,7 @@ from raytrec.samplers import Sampler
 from raytrec.train.artifacts import METRICS_FILE, write_embeddings, write_json
 from raytrec.train.build import build_parts, build_retriever
 from raytrec.train.checkpoint import write_checkpoint
+from raytrec.train.cold_items import cold_item_metrics
 from raytrec.train.failures import reported
 from raytrec.train.optim import RunOptimizer, build_optimizer
 from raytrec.train.session import LocalSession, RayTrainSession, Session
@@ -323,7 +324,10 @@ def _finish(job: dict[str, Any], session: Session, mapper: torch.nn.Module, retr
     else:
         found = evaluate_split(mapper, retriever, test, config["eval"], session.rank,
                                session.world_size, session.device)
-    cost = retriever.stats  # one build, both groups' searches
+    if config["split"].get("cold_items"):
+        groups.update(cold_item_metrics(mapper, retriever, test, info, config["eval"],
+                                        session.rank, session.world_size, session.device))
+    cost = retriever.stats  # one build, every group's searches
     last = history[-1] if history else {}
     summary = {
         "best_epoch": best.epoch,

@@ -91,3 +91,28 @@ def test_cold_users_go_entirely_to_test_and_leave_the_rest_unchanged() -> None:
     assert set(df["user"][changed]) <= set(cold)
     with pytest.raises(ValueError, match="cold_users"):
         SplitConfig(cold_users=1.0)
+
+
+def test_cold_items_have_no_training_or_validation_rows_and_leave_the_rest_unchanged() -> None:
+    df = _frame(n_users=50)
+    warm = split_interactions(df, SplitConfig(seed=2))
+    codes = split_interactions(df, SplitConfig(seed=2, cold_items=0.2))
+    per_item = pd.DataFrame({"item": df["item"], "code": codes}).groupby("item")["code"]
+    cold = {i for i, c in per_item if (c == 2).all()}
+    held = {i for i, c in pd.DataFrame({"item": df["item"], "code": warm}).groupby("item")[
+        "code"] if (c == 2).all()}
+    # Items whose every row fell to test by chance are cold either way.
+    assert len(cold) >= round(0.2 * df["item"].nunique()) > len(held)
+    changed = codes != warm
+    assert changed.any() and set(df["item"][changed]) <= cold
+    with pytest.raises(ValueError, match="cold_items"):
+        SplitConfig(cold_items=-0.1)
+
+
+def test_a_hold_out_of_data_that_comes_split_is_refused(tmp_path: Path) -> None:
+    df = pd.DataFrame({"user": [0, 0, 1], "item": [0, 1, 1], "split": ["train", "test", "train"]})
+    for key in ("cold_items", "cold_users"):
+        with pytest.raises(DataError, match=f"split.{key} holds rows out of a split raytrec "
+                                            "makes, but t comes split already"):
+            prepare(RawData(df, name="t"), SplitConfig(**{key: 0.5}), tmp_path / "d")
+    assert not (tmp_path / "d").exists()

@@ -1,0 +1,72 @@
+"""Items held out of training (``split.cold_items``): served from their features, scored
+apart."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from raytrec.data.store import UserItems
+from raytrec.run.job import create_job
+from raytrec.run.launch import run_job
+from raytrec.train.cold_items import restrict
+from tests.conftest import write_config
+
+FEATURE_MLP = {"name": "feature-mlp", "dim": 16, "hidden": 32,
+               "item_features": {"categorical": ["cluster"]}}
+
+
+def test_restrict_keeps_only_the_items_asked_for() -> None:
+    data = UserItems.from_pairs(np.array([0, 0, 2, 2, 2]), np.array([1, 4, 0, 3, 4]), 3)
+    kept = restrict(data, np.array([True, False, False, True, True]))
+    assert kept.indptr.tolist() == [0, 1, 1, 4]
+    assert kept.indices.tolist() == [4, 0, 3, 4]
+
+
+def _train(tmp_path: Path, name: str, mapper: dict, loss: dict) -> dict:
+    cfg = write_config(tmp_path / f"{name}.yaml", mapper=mapper, loss=loss,
+                       split={"cold_items": 0.2}, train={"epochs": 12})
+    return run_job(create_job(cfg, [], tmp_path / name, overwrite=False))
+
+
+def test_cold_items_are_served_from_their_features_and_reported_apart(tmp_path: Path) -> None:
+    # Each user likes one of 5 clusters; an item's cluster is its only feature. The cold
+    # items' vectors come from the feature MLP alone, so a user's cold items rank near the
+    # top of the cold ones; an ID embedding never trained on them ranks them at random.
+    features = _train(tmp_path, "cmlf", FEATURE_MLP, {"name": "cml", "lambda_f": 1.0})
+    ids_only = _train(tmp_path, "cml", {"name": "embedding", "dim": 16}, {"name": "cml"})
+    for summary in (features, ids_only):
+        groups = ("test_cold_items", "test_cold_items_among_cold", "test_warm_items")
+        assert all(summary[g]["users"] > 0 for g in groups)
+        assert summary["test_cold_items"]["users"] == \
+            summary["test_cold_items_among_cold"]["users"]
+    among = features["test_cold_items_among_cold"]["recall@10"]
+    assert among > 0.5 and among > 1.5 * ids_only["test_cold_items_among_cold"]["recall@10"]
+    assert features["test_cold_items"]["recall@20"] > ids_only["test_cold_items"]["recall@20"]
+
+
+def test_the_feature_mapper_gives_unseen_items_their_feature_vectors(tmp_path: Path) -> None:
+    from raytrec.config import read_yaml, validate, with_defaults
+    from raytrec.data.store import read_training_info
+    from raytrec.plugins import get_registry
+    from raytrec.train.build import build_parts
+
+    _train(tmp_path, "cmlf", FEATURE_MLP, {"name": "cml", "lambda_f": 1.0})
+    run = tmp_path / "cmlf"
+    config = validate(with_defaults(read_yaml(run / "config.yaml")), get_registry())
+    info = read_training_info(run / "data")
+    mapper = build_parts(config, info).mapper
+    unseen = np.flatnonzero(info.item_counts == 0)
+    assert len(unseen) >= 40  # 20% of 200 items
+    mapper.eval()
+    with torch.no_grad():
+        served = mapper.all_items()
+        ids = torch.from_numpy(unseen)
+        expected = mapper.item_feature_vectors(ids).renorm(2, 0, 1.0)
+        assert torch.allclose(served[ids], expected, atol=1e-6)
+        seen = torch.from_numpy(np.flatnonzero(info.item_counts > 0))
+        assert torch.equal(served[seen], mapper.item_emb[seen])
+    mapper.train()
+    assert torch.equal(mapper.all_items(), mapper.item_emb)
