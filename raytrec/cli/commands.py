@@ -163,9 +163,10 @@ def _search_verdict(summary: dict, metric: str) -> str:
     else:
         value = default["valid"]
         how = "" if default["status"] == "finished" else f", {default['status']}"
-        gain = f" ({(best / value - 1) * 100:+.0f}% for the search)" if value > 0 else ""
+        gain = f", {(best / value - 1) * 100:+.0f}% for the search" if value > 0 else ""
+        test = f"test {default['test'][metric]:.4f}" if "test" in default else "no test score"
         lines.append(f"  the config as given (trial {default['trial_id']}{how}): "
-                     f"{value:.4f}{gain}")
+                     f"{value:.4f} ({test}{gain})")
     lines.append(f"  popularity: {popular['valid'][metric]:.4f} (test {popular['test'][metric]:.4f}"
                  f" against the best trial's {summary['test'][metric]:.4f})")
     return "\n".join(lines)

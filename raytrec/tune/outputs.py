@@ -61,9 +61,9 @@ def write_outputs(trials: list[Trial], plan: Plan, tune_dir: Path) -> dict[str, 
 def _default(trials: list[Trial], plan: Plan) -> dict[str, Any]:
     """How the config's own values did (``raytrec.tune.default_trial``), or why no trial ran
     them."""
-    point, why = default_point(plan)
     if not plan.settings.include_default:
         return {"missing": "tune.include_default is false"}
+    point, why = default_point(plan)
     if point is None:
         return {"missing": why}
     trial = find_default(trials, plan)
