@@ -161,12 +161,15 @@ def _search_verdict(summary: dict, metric: str) -> str:
     if "missing" in default:
         lines.append(f"  the config as given: not among the trials ({default['missing']})")
     else:
-        value = default["valid"]
-        how = "" if default["status"] == "finished" else f", {default['status']}"
-        gain = f", {(best / value - 1) * 100:+.0f}% for the search" if value > 0 else ""
-        test = f"test {default['test'][metric]:.4f}" if "test" in default else "no test score"
-        lines.append(f"  the config as given (trial {default['trial_id']}{how}): "
-                     f"{value:.4f} ({test}{gain})")
+        value, trial = default["valid"], f"trial {default['trial_id']}"
+        if default["status"] == "finished":
+            gain = f", {(best / value - 1) * 100:+.0f}% for the search" if value > 0 else ""
+            lines.append(f"  the config as given ({trial}): {value:.4f} (test "
+                         f"{default['test'][metric]:.4f}{gain})")
+        else:  # stopped by the scheduler or the budget, or failed: its best so far
+            how = "failed" if default["status"] == "error" else "was stopped"
+            lines.append(f"  the config as given ({trial}): {value:.4f} when it {how} after "
+                         f"{default['epochs_run']} epochs, a lower bound of what it reaches")
     lines.append(f"  popularity: {popular['valid'][metric]:.4f} (test {popular['test'][metric]:.4f}"
                  f" against the best trial's {summary['test'][metric]:.4f})")
     return "\n".join(lines)

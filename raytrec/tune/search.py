@@ -116,6 +116,9 @@ def run_search(search: Search, resume: bool = False, live: bool = True) -> Any:
     if not debugging():
         # The live table says what matters; Tune's and Optuna's INFO lines would scroll it away.
         logging.getLogger("ray.tune").setLevel(logging.WARNING)
+        # "The `process_trial_result` operation took 0.944 s": Tune timing its own loop on a
+        # busy machine, which the user can do nothing about.
+        logging.getLogger("ray.tune.utils.util").setLevel(logging.ERROR)
         import optuna
 
         optuna.logging.set_verbosity(optuna.logging.WARNING)
