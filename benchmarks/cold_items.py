@@ -76,27 +76,23 @@ def _vectors(run_dir: Path, kind: str) -> np.ndarray:
     return np.stack(table["embedding"].to_numpy(zero_copy_only=False)).astype(np.float32)
 
 
-def among(run_dir: Path, items: np.ndarray, relevant: Any, exclude: Any,
-          distance: str) -> dict[str, float]:
-    """``relevant`` ranked among ``items`` only, from a finished run's embeddings."""
-    from raytrec.data.store import UserItems
+def among(run_dir: Path, items: np.ndarray, data: Any, distance: str) -> dict[str, float]:
+    """``data`` (``EvalData.among(items)``) ranked among ``items`` only, from a finished run's
+    embeddings."""
     from raytrec.evaluation.evaluate import evaluate
     from raytrec.retrievers.faiss_flat import FaissFlatRetriever
 
-    ids = np.flatnonzero(items)
-    position = np.cumsum(items) - 1
     index = FaissFlatRetriever()
-    index.build(np.ascontiguousarray(_vectors(run_dir, "item")[ids]), distance)
+    index.build(np.ascontiguousarray(_vectors(run_dir, "item")[items]), distance)
     users = _vectors(run_dir, "user")
-    return evaluate(users.__getitem__, index, relevant.users(),
-                    UserItems(relevant.indptr, position[relevant.indices]),
-                    UserItems(exclude.indptr, position[exclude.indices]), [10, 50]).means()
+    return evaluate(users.__getitem__, index, data.relevant.users(), data.relevant,
+                    data.exclude, [10, 50]).means()
 
 
-def genre_popularity(data_dir: Path, cold: np.ndarray, relevant: Any) -> dict[str, float]:
+def genre_popularity(data_dir: Path, cold: np.ndarray, data: Any) -> dict[str, float]:
     """Cold items ranked, per user, by the mean share of the user's training items in each
     of the item's genres."""
-    from raytrec.data.store import UserItems, read_features, read_info, read_user_items
+    from raytrec.data.store import read_features, read_info, read_user_items
     from raytrec.evaluation.evaluate import evaluate
     from raytrec.retrievers.faiss_flat import FaissFlatRetriever
 
@@ -114,14 +110,10 @@ def genre_popularity(data_dir: Path, cold: np.ndarray, relevant: Any) -> dict[st
         if len(seen):
             shares[u] = onehot[seen].mean(0)
     per_item = onehot / np.maximum(onehot.sum(1, keepdims=True), 1.0)  # mean over its genres
-    ids = np.flatnonzero(cold)
-    position = np.cumsum(cold) - 1
     index = FaissFlatRetriever()
-    index.build(np.ascontiguousarray(per_item[ids]), "dot")
-    empty = UserItems(np.zeros_like(relevant.indptr), np.empty(0, dtype=np.int64))
-    return evaluate(shares.__getitem__, index, relevant.users(),
-                    UserItems(relevant.indptr, position[relevant.indices]), empty,
-                    [10, 50]).means()
+    index.build(np.ascontiguousarray(per_item[cold]), "dot")
+    return evaluate(shares.__getitem__, index, data.relevant.users(), data.relevant,
+                    data.exclude, [10, 50]).means()
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -135,7 +127,6 @@ def main(argv: list[str] | None = None) -> None:
     os.environ.setdefault("RAY_AUTH_MODE", "disabled")
     from raytrec.data.store import read_info
     from raytrec.evaluation.data import EvalData
-    from raytrec.train.cold_items import restrict
 
     work = Path(tempfile.mkdtemp(prefix="raytrec-cold-items-"))
     data = write_data(work)
@@ -150,13 +141,12 @@ def main(argv: list[str] | None = None) -> None:
         cold = info.item_counts == 0
         test = EvalData.load(str(held / "data"), "test", info.num_users)
         if baseline is None:
-            baseline = genre_popularity(held / "data", cold, restrict(test.relevant, cold))
+            baseline = genre_popularity(held / "data", cold, test.among(cold))
             print(json.dumps({"model": "genre-popularity", "cold_items": int(cold.sum()),
                               "cold_recall@50_among_cold": round(baseline["recall@50"], 4),
                               "cold_ndcg@10_among_cold": round(baseline["ndcg@10"], 4)}),
                   flush=True)
-        warm_plain = among(work / f"{name}-plain", ~cold, restrict(test.relevant, ~cold),
-                           restrict(test.exclude, ~cold), _distance(held))
+        warm_plain = among(work / f"{name}-plain", ~cold, test.among(~cold), _distance(held))
         among_cold = summary["test_cold_items_among_cold"]
         print(json.dumps({
             "model": name,

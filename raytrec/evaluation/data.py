@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+
 from raytrec.data.store import UserItems, read_user_items
 
 
@@ -23,3 +25,26 @@ class EvalData:
             return cls(read_user_items(data_dir, "valid", num_users), train)
         valid = read_user_items(data_dir, "valid", num_users)
         return cls(read_user_items(data_dir, "test", num_users), train.merge(valid))
+
+    def only(self, items: np.ndarray) -> EvalData:
+        """The answers within ``items`` (a ``(num_items,)`` bool mask), ranked over the whole
+        catalogue: the exclusions stay as they are."""
+        return EvalData(_only(self.relevant, items), self.exclude)
+
+    def among(self, items: np.ndarray) -> EvalData:
+        """Answers and exclusions within ``items`` only (a ``(num_items,)`` bool mask), item
+        ids renumbered to their rank among them: what an index over just those items
+        returns."""
+        position = np.cumsum(items) - 1
+        return EvalData(*(_renumbered(_only(part, items), position)
+                          for part in (self.relevant, self.exclude)))
+
+
+def _only(data: UserItems, keep: np.ndarray) -> UserItems:
+    users = np.repeat(np.arange(len(data.indptr) - 1), data.counts())
+    kept = keep[data.indices]
+    return UserItems.from_pairs(users[kept], data.indices[kept], len(data.indptr) - 1)
+
+
+def _renumbered(data: UserItems, position: np.ndarray) -> UserItems:
+    return UserItems(data.indptr, position[data.indices])

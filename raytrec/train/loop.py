@@ -96,6 +96,11 @@ def train_loop(job: dict[str, Any], session: Session) -> dict[str, Any]:
     start, history = _restore(session, mapper, loss, optimizer, best)
     retriever = build_retriever(config)
     valid = EvalData.load(data_dir, "valid", info.num_users, info.positives)
+    # With items held out (split.cold_items), validation ranks the items training knows: it
+    # has no answers among the others, and their feature-served vectors would only crowd it.
+    known = info.item_counts > 0 if config["split"].get("cold_items") else None
+    if known is not None:
+        valid = valid.among(known)
     valid_users = sample_users(valid.relevant.users(), eval_cfg["max_users"], train["seed"])
     for epoch in range(start, train["epochs"]):
         if best.should_stop:
@@ -115,7 +120,7 @@ def train_loop(job: dict[str, Any], session: Session) -> dict[str, Any]:
         if (epoch + 1) % eval_cfg["every"] == 0 or epoch + 1 == train["epochs"]:
             started = time.perf_counter()
             found = evaluate_split(mapper, retriever, valid, eval_cfg, session.rank,
-                                   session.world_size, device, valid_users)
+                                   session.world_size, device, valid_users, items=known)
             metrics["eval_seconds"] = time.perf_counter() - started
             metrics.update({f"valid/{k}": v for k, v in found.items()})
             best.update(epoch + 1, metrics, mapper)
@@ -325,7 +330,7 @@ def _finish(job: dict[str, Any], session: Session, mapper: torch.nn.Module, retr
         found = evaluate_split(mapper, retriever, test, config["eval"], session.rank,
                                session.world_size, session.device)
     if config["split"].get("cold_items"):
-        groups.update(cold_item_metrics(mapper, retriever, test, info, config["eval"],
+        groups.update(cold_item_metrics(mapper, retriever, test, info, config,
                                         session.rank, session.world_size, session.device))
     cost = retriever.stats  # one build, every group's searches
     last = history[-1] if history else {}

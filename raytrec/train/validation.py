@@ -20,16 +20,17 @@ from raytrec.train.shared_index import build_index
 def evaluate_split(
     mapper: Mapper, retriever: Retriever, data: EvalData, eval_cfg: dict[str, Any],
     rank: int, world_size: int, device: torch.device, users: np.ndarray | None = None,
-    build: bool = True,
+    build: bool = True, items: np.ndarray | None = None,
 ) -> dict[str, float]:
     """Metrics over ``users`` (default: every user with held-out items), each user scored by
     exactly one rank. ``build``: index the mapper's item vectors first (once for all ranks,
     ``build_index``); ``False`` searches the index built by the last call, for the same
-    model."""
+    model. ``items``: a ``(num_items,)`` bool mask to rank among those items only (``data``
+    as ``EvalData.among(items)`` gives it; implies ``build``)."""
     mapper.eval()
-    if build:
-        build_index(retriever, mapper.all_items().detach().float().cpu().numpy(),
-                    mapper.distance)
+    if build or items is not None:
+        vectors = mapper.all_items().detach().float().cpu().numpy()
+        build_index(retriever, vectors if items is None else vectors[items], mapper.distance)
     users = (data.relevant.users() if users is None else users)[rank::world_size]
 
     def queries(batch: np.ndarray) -> np.ndarray:

@@ -9,20 +9,26 @@ import numpy as np
 import torch
 
 from raytrec.data.store import UserItems
+from raytrec.evaluation.data import EvalData
 from raytrec.run.job import create_job
 from raytrec.run.launch import run_job
-from raytrec.train.cold_items import restrict
 from tests.conftest import write_config
 
 FEATURE_MLP = {"name": "feature-mlp", "dim": 16, "hidden": 32,
                "item_features": {"categorical": ["cluster"]}}
 
 
-def test_restrict_keeps_only_the_items_asked_for() -> None:
-    data = UserItems.from_pairs(np.array([0, 0, 2, 2, 2]), np.array([1, 4, 0, 3, 4]), 3)
-    kept = restrict(data, np.array([True, False, False, True, True]))
-    assert kept.indptr.tolist() == [0, 1, 1, 4]
-    assert kept.indices.tolist() == [4, 0, 3, 4]
+def test_answers_within_some_items_over_the_catalogue_and_among_themselves() -> None:
+    relevant = UserItems.from_pairs(np.array([0, 0, 2, 2, 2]), np.array([1, 4, 0, 3, 4]), 3)
+    seen = UserItems.from_pairs(np.array([1, 2]), np.array([3, 2]), 3)
+    keep = np.array([True, False, False, True, True])
+    only = EvalData(relevant, seen).only(keep)
+    assert only.relevant.indptr.tolist() == [0, 1, 1, 4]
+    assert only.relevant.indices.tolist() == [4, 0, 3, 4]
+    assert only.exclude is seen
+    among = EvalData(relevant, seen).among(keep)  # items 0, 3, 4 become 0, 1, 2
+    assert among.relevant.indices.tolist() == [2, 0, 1, 2]
+    assert among.exclude.indptr.tolist() == [0, 0, 1, 1] and among.exclude.indices.tolist() == [1]
 
 
 def _train(tmp_path: Path, name: str, mapper: dict, loss: dict) -> dict:
