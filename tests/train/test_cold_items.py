@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pytest
 import torch
 
 from raytrec.data.store import UserItems
@@ -76,3 +77,35 @@ def test_the_feature_mapper_gives_unseen_items_their_feature_vectors(tmp_path: P
         assert torch.equal(served[seen], mapper.item_emb[seen])
     mapper.train()
     assert torch.equal(mapper.all_items(), mapper.item_emb)
+
+
+def test_ranking_among_some_items_is_ranking_with_the_others_excluded() -> None:
+    """``evaluate_split(items=...)`` indexes just those items: the same metrics as ranking the
+    whole catalogue with every other item excluded for every user."""
+    from raytrec.config import validate, with_defaults
+    from raytrec.plugins import get_registry
+    from raytrec.retrievers.faiss_flat import FaissFlatRetriever
+    from raytrec.testing.common import tiny_info
+    from raytrec.train.build import build_parts
+    from raytrec.train.validation import evaluate_split
+
+    info = tiny_info(num_users=12, num_items=300)
+    config = validate(with_defaults({"mapper": {"name": "embedding", "dim": 8}}), get_registry())
+    torch.manual_seed(0)
+    mapper = build_parts(config, info).mapper
+    rng = np.random.default_rng(1)
+    users = np.repeat(np.arange(12), 20)
+    relevant = UserItems.from_pairs(users, rng.integers(0, 300, len(users)), 12)
+    data = EvalData(relevant, info.positives)
+    keep = rng.random(300) < 0.5
+    eval_cfg = {"ks": [5, 20], "chunk_size": 4}
+    among = evaluate_split(mapper, FaissFlatRetriever(), data.among(keep), eval_cfg, 0, 1,
+                           torch.device("cpu"), items=keep)
+    others = np.flatnonzero(~keep)
+    hidden = UserItems.from_pairs(np.repeat(np.arange(12), len(others)), np.tile(others, 12), 12)
+    excluded = evaluate_split(mapper, FaissFlatRetriever(), EvalData(
+        data.only(keep).relevant, info.positives.merge(hidden)), eval_cfg, 0, 1,
+        torch.device("cpu"))
+    assert among["users"] == excluded["users"] > 0
+    for key in ("recall@5", "recall@20", "ndcg@20"):
+        assert among[key] == pytest.approx(excluded[key], abs=1e-6), key
