@@ -35,7 +35,7 @@ def test_search_writes_its_outputs_and_best_yaml_retrains(tmp_path: Path, ray_cl
                                                           capsys) -> None:
     path = _search_file(tmp_path, SPACE, {"num_samples": 4, "grace_period": 1,
                                           "reduction_factor": 2, "max_concurrent_trials": 2},
-                        train={"epochs": 3})
+                        train={"epochs": 3}, loss={"name": "cml", "margin": 0.5})
     out = tmp_path / "tune"
     assert main(["tune", str(path), "--run-dir", str(out)]) == 0
     printed = capsys.readouterr().out
@@ -92,7 +92,7 @@ def test_a_time_budget_ends_the_search_before_its_trials_run_out(tmp_path: Path,
                                                                 capsys) -> None:
     path = _search_file(tmp_path, {"loss.margin": {"uniform": [0.1, 1.5]}},
                         {"num_samples": 200, "scheduler": "fifo", "max_concurrent_trials": 1,
-                         "time_budget_s": 30}, train={"epochs": 2})
+                         "time_budget_s": 20}, train={"epochs": 2})
     out = tmp_path / "tune"
     assert main(["tune", str(path), "--run-dir", str(out)]) == 0
     table = pd.read_parquet(out / "results.parquet")
@@ -154,7 +154,8 @@ def test_asha_stops_a_ray_train_trial_and_the_next_one_runs(tmp_path: Path, ray_
     # fall below its first-epoch metric.
     path = _search_file(tmp_path, {"train.lr": {"choice": [0.1, 1e-6]}},
                         {"num_samples": 3, "max_concurrent_trials": 1, "grace_period": 1,
-                         "reduction_factor": 2, "algorithm": "random", "seed": 1},
+                         "reduction_factor": 2, "algorithm": "random", "seed": 1,
+                         "include_default": False},
                         train={"epochs": 2},
                         scaling={"num_workers": 2, "cpus_per_worker": 0.5})
     out = tmp_path / "tune"

@@ -221,6 +221,7 @@ def test_the_default_trial_is_the_config_as_given(tmp_path: Path) -> None:
     # bpr takes no margin: the search draws it only for the trials that need one
     plan = load_plan(_search_file(tmp_path, space, loss={"name": "bpr"}), [])
     assert default_point(plan) == ({"loss.name": "bpr", "train.lr": 0.1}, "")
-    plan = load_plan(_search_file(tmp_path, space, train={"lr": 2.0}), [])
+    plan = load_plan(_search_file(tmp_path, space, loss={"name": "cml", "margin": 0.7},
+                                  train={"lr": 2.0}), [])
     assert default_point(plan) == (None, "the config's own train.lr=2.0 lies outside "
                                          "search.train.lr")
