@@ -7,7 +7,8 @@ section changed, beside popularity, EASE and a tuned implicit ALS on the same sp
 
 - ``ml100k``: MovieLens-100K (943 users, 1,682 items, 6.3% dense);
 - ``ml100k-1%``, ``ml100k-0.1%``: MovieLens-100K with a seeded random sixth / sixty-third of its
-  ratings kept (users left with fewer than 5 stay train-only, as in every 60/20/20 split);
+  ratings kept (users left with fewer than 5 stay train-only, as in every 60/20/20 split), with
+  its user and item feature tables, so the CML+F and two-tower examples run on them too;
 - ``synthetic-sparse``: 8,000 users and 5,000 items with 6 interactions each (0.12% dense),
   50 taste clusters, power-law popularity;
 - ``citeulike-synthetic``: a ``users.dat`` in CiteULike's format written from 3,000 synthetic
@@ -36,7 +37,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
@@ -53,12 +53,19 @@ def data_section(name: str, work: Path) -> str:
     if name == "ml100k":
         return "data={name: movielens-100k}"
     if name in KEEP:
-        path = work / f"{name}.parquet"
+        path, items, users = (work / f"{name}{part}.parquet"
+                              for part in ("", "-items", "-users"))
         if not path.exists():
-            ratings = _ml100k_ratings()
+            raw = _ml100k()
+            ratings = raw.interactions[["user", "item"]].rename(
+                columns={"user": "user_id", "item": "item_id"})
             keep = np.random.default_rng(0).random(len(ratings)) < 1.0 / KEEP[name]
             ratings[keep].to_parquet(path)
-        return f"data={{name: parquet, path: {path}}}"
+            # The feature tables too, so the CML+F and two-tower examples run on it.
+            raw.item_features.rename_axis("item_id").reset_index().to_parquet(items)
+            raw.user_features.rename_axis("user_id").reset_index().to_parquet(users)
+        return (f"data={{name: parquet, path: {path}, item_features: {items}, "
+                f"user_features: {users}}}")
     if name == "synthetic-sparse":
         return ("data={name: synthetic, num_users: 8000, num_items: 5000, "
                 "interactions_per_user: 6, num_clusters: 50, in_cluster: 0.6}")
@@ -70,12 +77,10 @@ def data_section(name: str, work: Path) -> str:
     raise SystemExit(f"unknown data set {name!r}; choose from {', '.join(DATA)}")
 
 
-def _ml100k_ratings() -> pd.DataFrame:
+def _ml100k() -> Any:
     from raytrec.data.movielens import MovieLens100K
 
-    raw = MovieLens100K().load()
-    return raw.interactions[["user", "item"]].rename(columns={"user": "user_id",
-                                                              "item": "item_id"})
+    return MovieLens100K().load()
 
 
 def _write_users_dat(path: Path) -> None:
