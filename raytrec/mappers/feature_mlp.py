@@ -19,7 +19,8 @@ class FeatureMLPMapper(EmbeddingMapper):
     loss's feature term ``λ_f ‖f(x_j) - v_j‖²`` (``loss.lambda_f``). ``forward`` returns
     ``f(x_j)`` of the batch's positive items as the extra ``item_features``. An item with no
     training interaction (a new item, ``split.cold_items``) has no learnt ``v_j``: outside
-    training it is served by ``f(x_j)`` (within ``max_norm``), from its features alone.
+    training it is served from its features alone, by ``f(x_j)``'s direction at the median
+    norm of the learnt item vectors (within ``max_norm``).
 
     Args:
         dim, distance, max_norm, init_std: as for ``embedding`` (CML: 100, l2, 1.0).
@@ -64,6 +65,13 @@ class FeatureMLPMapper(EmbeddingMapper):
         ids = torch.nonzero(self.unseen).flatten()
         served = torch.cat([self.item_feature_vectors(ids[s:s + chunk])
                             for s in range(0, len(ids), chunk)])
+        # f(x_j) regresses the learnt vectors of the items that share x_j, so it sits nearer
+        # the centre than any of them, and the centre is near everyone: served at its own
+        # norm, a new item would outrank the catalogue for every user. It keeps its direction
+        # at the median norm of the learnt item vectors.
+        known = vectors.detach()[~self.unseen].norm(dim=1)
+        scale = known.median() if len(known) else torch.tensor(1.0)
+        served = served / served.norm(dim=1, keepdim=True).clamp_min(1e-12) * scale
         if self.max_norm is not None:
             served = served.renorm(2, 0, self.max_norm)
         return vectors.detach().index_copy(0, ids, served.to(vectors.dtype))
