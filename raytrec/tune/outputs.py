@@ -18,6 +18,7 @@ from raytrec.tune.results import (
     Trial,
     best_trial,
     best_value,
+    epochs_run,
     table,
 )
 from raytrec.tune.trial import trial_threads
@@ -69,10 +70,8 @@ def _default(trials: list[Trial], plan: Plan) -> dict[str, Any]:
     trial = find_default(trials, plan)
     if trial is None:
         return {"missing": "the search ended before the trial of the config's own values ran"}
-    epochs = trial.curve["epoch"].max() if "epoch" in trial.curve else 0
     found: dict[str, Any] = {"trial_id": trial.trial_id, "status": trial.status,
-                             "valid": best_value(trial, plan),
-                             "epochs_run": int(epochs) if epochs == epochs else 0}
+                             "valid": best_value(trial, plan), "epochs_run": epochs_run(trial)}
     if trial.status == "finished":
         found["test"] = {k.removeprefix("test/"): v for k, v in trial.last.items()
                          if k.startswith("test/")}

@@ -63,17 +63,22 @@ def best_value(trial: Trial, plan: Plan) -> float:
     return float(values.max() if plan.settings.mode == "max" else values.min())
 
 
+def epochs_run(trial: Trial) -> int:
+    """The epochs a trial reported (0 before its first)."""
+    epochs = trial.curve["epoch"].max() if "epoch" in trial.curve else 0
+    return int(epochs) if epochs == epochs else 0  # NaN: no epoch reported
+
+
 def table(trials: list[Trial], plan: Plan) -> pd.DataFrame:
     rows = []
     for trial in trials:
         _, notes = plan.trial_config(trial.values)
-        epochs = trial.curve["epoch"].max() if "epoch" in trial.curve else 0
         rows.append({
             "trial_id": trial.trial_id,
             **{k: _cell(trial.values.get(k)) for k in plan.by_key},
             f"best_{plan.settings.metric}": best_value(trial, plan),
             "best_epoch": trial.last.get("best_epoch") if trial.status == "finished" else None,
-            "epochs_run": int(epochs) if epochs == epochs else 0,
+            "epochs_run": epochs_run(trial),
             "status": trial.status,
             "stopped_early": trial.status == "stopped",
             "wall_s": round(trial.wall_s, 2),
