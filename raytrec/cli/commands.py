@@ -101,6 +101,12 @@ def _check_resume_args(args: argparse.Namespace, what: str, directory: str) -> N
                            "was configured; it takes no --set or --run-dir")
 
 
+# A summary's test groups (cold and warm users, split.cold_items) and their columns.
+TEST_GROUPS = {"test_cold": "cold users", "test_warm": "warm users",
+               "test_cold_items": "cold items", "test_cold_items_among_cold":
+               "cold items among them", "test_warm_items": "warm items"}
+
+
 def _print_summary(console: Console, run_dir: Path, summary: dict, eval_cfg: dict) -> None:
     from raytrec.evaluation.popularity import popularity_metrics
 
@@ -110,13 +116,8 @@ def _print_summary(console: Console, run_dir: Path, summary: dict, eval_cfg: dic
              f"through {describe_retriever(summary.get('retriever', {'name': '?'}))})")
     columns = {"model": summary["test"], "popularity": popular}
     note = _ease_column(columns, run_dir / "data", eval_cfg)
-    if "test_cold" in summary:
-        columns["model, cold users"] = summary["test_cold"]
-        columns["model, warm users"] = summary["test_warm"]
-    if "test_cold_items" in summary:
-        columns["model, cold items"] = summary["test_cold_items"]
-        columns["model, cold items among them"] = summary["test_cold_items_among_cold"]
-        columns["model, warm items"] = summary["test_warm_items"]
+    columns.update({f"model, {label}": summary[key] for key, label in TEST_GROUPS.items()
+                    if key in summary})
     console.print(metrics_table(title, columns, ks))
     if note:
         console.print(note, soft_wrap=True)
@@ -185,6 +186,8 @@ def evaluate(args: argparse.Namespace, console: Console) -> int:
         return 0
     ks, index = results.pop("ks"), results.pop("index (test)")
     title = f"{args.run_dir} through {describe_retriever(results.pop('retriever'))}"
+    results = {f"test, {TEST_GROUPS[k]}" if k in TEST_GROUPS else k: v
+               for k, v in results.items()}
     console.print(metrics_table(title, results, ks))
     console.print(index_table(index))
     return 0

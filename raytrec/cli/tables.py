@@ -13,13 +13,16 @@ from raytrec.plugins import Registry
 def metrics_table(title: str, columns: dict[str, dict[str, float]], ks: list[int]) -> Table:
     """Rows: metric@K; one column per model (e.g. the trained model and popularity)."""
     table = Table(title=title)
-    table.add_column("metric")
+    table.add_column("metric", min_width=len(f"recall@{max(ks)}"), no_wrap=True)
     for name in columns:
         table.add_column(name, justify="right")
     for metric in ("recall", "ndcg", "mrr", "hr"):
         for k in ks:
             key = f"{metric}@{k}"
-            table.add_row(key, *(f"{col.get(key, float('nan')):.4f}" for col in columns.values()))
+            # A column without the key: a cut-off beyond its group's size, e.g. 50 of 30 cold
+            # items (ranking them all says nothing more).
+            table.add_row(key, *(f"{col[key]:.4f}" if key in col else "–"
+                                 for col in columns.values()))
     first = next(iter(columns.values()), {})
     if "users" in first:
         table.add_row("users", *(f"{int(col['users'])}" if "users" in col else ""

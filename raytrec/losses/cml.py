@@ -65,7 +65,9 @@ class CMLLoss(Loss):
     its features, which a feature mapper (``feature-mlp``) provides.
 
     Args:
-        margin: m, the safety margin (paper: 0.5).
+        margin: m, the safety margin (paper: 0.5), in squared distance: it scales with the
+            square of the mapper's ``max_norm`` (raytrec's default 1.9 is for the unit ball,
+            where two random vectors lie about 2 apart; within radius r use 1.9·r²).
         lambda_c: weight of the covariance regulariser (paper: 10).
         rank_weight: apply ``w_ij``; without it every violating pair weighs 1.
         lambda_f: weight of the feature loss (paper: 1, MovieLens 0.5); needs a mapper that

@@ -22,6 +22,7 @@ from raytrec.retrievers.base import SearchStats
 from raytrec.run.job import cutoff_problems, load_job, retriever_problems
 from raytrec.run.trained import create_mapper, load_trained, model_path
 from raytrec.train.build import build_retriever
+from raytrec.train.cold_items import cold_item_metrics, known_items
 from raytrec.train.validation import evaluate_split
 
 RESCORABLE = ("eval", "retriever")
@@ -31,8 +32,9 @@ EXACT = "faiss-flat"  # what an approximate index is compared with
 def rescore(run_dir: Path, overrides: list[str],
             retriever_name: str | None = None) -> dict[str, Any]:
     """Valid and test metrics of the run's best model (through ``retriever_name``, else the
-    run's retriever), test metrics of popularity, and through an approximate index the
-    comparison with exact search."""
+    run's retriever), test metrics of popularity, through an approximate index the
+    comparison with exact search, and with items held out of training (``split.cold_items``)
+    the cold-item groups of ``raytrec train``'s summary."""
     job = load_job(run_dir)
     config = retriever_config(job.config, overrides, retriever_name, f"{run_dir} with --set")
     model_path(run_dir)  # before the data is read
@@ -49,13 +51,22 @@ def rescore(run_dir: Path, overrides: list[str],
     device = torch.device("cpu")
     out: dict[str, Any] = {"ks": list(eval_cfg["ks"]), "retriever": config["retriever"]}
     index: dict[str, Any] = {}
-    valid, data = (EvalData.load(str(data_dir), split, info.num_users)
+    valid, data = (EvalData.load(str(data_dir), split, info.num_users, info.positives)
                    for split in ("valid", "test"))
-    out["valid"] = evaluate_split(mapper, retriever, valid, eval_cfg, 0, 1, device)
-    # One build for both splits; the searches reported are the test users'.
-    retriever.stats = SearchStats(build_seconds=retriever.stats.build_seconds)
-    out["test"] = evaluate_split(mapper, retriever, data, eval_cfg, 0, 1, device, build=False)
+    known = known_items(config, info)
+    if known is None:
+        out["valid"] = evaluate_split(mapper, retriever, valid, eval_cfg, 0, 1, device)
+        # One build for both splits; the searches reported are the test users'.
+        retriever.stats = SearchStats(build_seconds=retriever.stats.build_seconds)
+        out["test"] = evaluate_split(mapper, retriever, data, eval_cfg, 0, 1, device,
+                                     build=False)
+    else:  # validation ranked the known items only, as in training
+        out["valid"] = evaluate_split(mapper, build_retriever(config), valid.among(known),
+                                      eval_cfg, 0, 1, device, items=known)
+        out["test"] = evaluate_split(mapper, retriever, data, eval_cfg, 0, 1, device)
     index[config["retriever"]["name"]] = retriever.stats.report()
+    if known is not None:  # after the report: these groups search indexes of their own
+        out.update(cold_item_metrics(mapper, retriever, data, info, config, 0, 1, device))
     if not retriever.exact:
         exact = build_retriever({"retriever": {"name": EXACT}})
         out["test, exact"] = evaluate_split(mapper, exact, data, eval_cfg, 0, 1, device)

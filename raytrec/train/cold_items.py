@@ -28,6 +28,15 @@ from raytrec.train.build import build_retriever
 from raytrec.train.validation import evaluate_split
 
 
+def known_items(config: dict[str, Any], info: DataInfo) -> np.ndarray | None:
+    """With items held out (``split.cold_items``), the mask of the items training knows, which
+    validation ranks among: it has no answers among the others, and their feature-served
+    vectors would only crowd it. None without a hold-out."""
+    if not config["split"].get("cold_items"):
+        return None
+    return np.asarray(info.item_counts) > 0
+
+
 def cold_item_metrics(mapper: Mapper, retriever: Retriever, test: EvalData, info: DataInfo,
                       config: dict[str, Any], rank: int, world_size: int,
                       device: torch.device) -> dict[str, dict[str, float]]:

@@ -37,7 +37,7 @@ from raytrec.samplers import Sampler
 from raytrec.train.artifacts import METRICS_FILE, write_embeddings, write_json
 from raytrec.train.build import build_parts, build_retriever
 from raytrec.train.checkpoint import write_checkpoint
-from raytrec.train.cold_items import cold_item_metrics
+from raytrec.train.cold_items import cold_item_metrics, known_items
 from raytrec.train.failures import reported
 from raytrec.train.optim import RunOptimizer, build_optimizer
 from raytrec.train.session import LocalSession, RayTrainSession, Session
@@ -96,9 +96,7 @@ def train_loop(job: dict[str, Any], session: Session) -> dict[str, Any]:
     start, history = _restore(session, mapper, loss, optimizer, best)
     retriever = build_retriever(config)
     valid = EvalData.load(data_dir, "valid", info.num_users, info.positives)
-    # With items held out (split.cold_items), validation ranks the items training knows: it
-    # has no answers among the others, and their feature-served vectors would only crowd it.
-    known = info.item_counts > 0 if config["split"].get("cold_items") else None
+    known = known_items(config, info)
     if known is not None:
         valid = valid.among(known)
     valid_users = sample_users(valid.relevant.users(), eval_cfg["max_users"], train["seed"])

@@ -32,18 +32,28 @@ def test_answers_within_some_items_over_the_catalogue_and_among_themselves() -> 
     assert among.exclude.indptr.tolist() == [0, 0, 1, 1] and among.exclude.indices.tolist() == [1]
 
 
-def _train(tmp_path: Path, name: str, mapper: dict, loss: dict) -> dict:
-    cfg = write_config(tmp_path / f"{name}.yaml", mapper=mapper, loss=loss,
+def _train(root: Path, name: str, mapper: dict, loss: dict) -> dict:
+    cfg = write_config(root / f"{name}.yaml", mapper=mapper, loss=loss,
                        split={"cold_items": 0.2}, train={"epochs": 12})
-    return run_job(create_job(cfg, [], tmp_path / name, overwrite=False))
+    return run_job(create_job(cfg, [], root / name, overwrite=False))
 
 
-def test_cold_items_are_served_from_their_features_and_reported_apart(tmp_path: Path) -> None:
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict, dict]:
+    """A CML+F run and a CML run with a fifth of the items held out: the run directory of the
+    first and both summaries."""
+    root = tmp_path_factory.mktemp("cold-items")
+    features = _train(root, "cmlf", FEATURE_MLP, {"name": "cml", "lambda_f": 1.0})
+    ids_only = _train(root, "cml", {"name": "embedding", "dim": 16}, {"name": "cml"})
+    return root / "cmlf", features, ids_only
+
+
+def test_cold_items_are_served_from_their_features_and_reported_apart(
+        runs: tuple[Path, dict, dict]) -> None:
     # Each user likes one of 5 clusters; an item's cluster is its only feature. The cold
     # items' vectors come from the feature MLP alone, so a user's cold items rank near the
     # top of the cold ones; an ID embedding never trained on them ranks them at random.
-    features = _train(tmp_path, "cmlf", FEATURE_MLP, {"name": "cml", "lambda_f": 1.0})
-    ids_only = _train(tmp_path, "cml", {"name": "embedding", "dim": 16}, {"name": "cml"})
+    _, features, ids_only = runs
     for summary in (features, ids_only):
         groups = ("test_cold_items", "test_cold_items_among_cold", "test_warm_items")
         assert all(summary[g]["users"] > 0 for g in groups)
@@ -52,6 +62,19 @@ def test_cold_items_are_served_from_their_features_and_reported_apart(tmp_path: 
     among = features["test_cold_items_among_cold"]["recall@10"]
     assert among > 0.5 and among > 1.5 * ids_only["test_cold_items_among_cold"]["recall@10"]
     assert features["test_cold_items"]["recall@20"] > ids_only["test_cold_items"]["recall@20"]
+
+
+def test_evaluate_scores_a_cold_item_run_as_training_did(
+        runs: tuple[Path, dict, dict]) -> None:
+    """``raytrec evaluate`` ranks validation among the known items and reports the three
+    cold-item groups, with the values of the run's own summary."""
+    from raytrec.run.rescore import rescore
+
+    run_dir, summary, _ = runs
+    again = rescore(run_dir, [])
+    for group in ("valid", "test", "test_cold_items", "test_cold_items_among_cold",
+                  "test_warm_items"):
+        assert again[group] == pytest.approx(summary[group], rel=1e-6), group
 
 
 def test_the_feature_mapper_gives_unseen_items_their_feature_vectors(tmp_path: Path) -> None:
