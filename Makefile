@@ -8,7 +8,7 @@ TORCH_PIN ?= torch==2.13.0
 
 .PHONY: install demo test lint bench wheels clean
 
-PLUGINS := plugins/raytrec-example plugins/raytrec-plugin-template
+PLUGINS := plugins/raytrec-example plugins/raytrec-plugin-template plugins/raytrec-gru4rec
 
 $(STAMP): pyproject.toml $(addsuffix /pyproject.toml,$(PLUGINS))
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -23,7 +23,7 @@ demo: $(STAMP)
 	$(BIN)/raytrec train examples/cml_ml100k.yaml --overwrite --run-dir runs/demo
 
 test: $(STAMP)
-	$(BIN)/python -m pytest tests plugins/raytrec-plugin-template/tests -q
+	$(BIN)/python -m pytest tests plugins/raytrec-plugin-template/tests plugins/raytrec-gru4rec/tests -q
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

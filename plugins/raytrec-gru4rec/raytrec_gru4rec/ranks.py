@@ -1,0 +1,47 @@
+"""Next-item ranks and the metrics of them (GRU4Rec's evaluation protocol).
+
+The target's rank among all items of the catalogue is the number of items scoring strictly
+higher, plus one; ``conservative`` counts ties against the target (every item scoring at least
+as high, the target included), which a model that scores many items alike cannot game.
+Nothing is excluded: an item already in the session may come again.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+
+def target_ranks(scores: torch.Tensor, targets: torch.Tensor,
+                 conservative: bool = False) -> torch.Tensor:
+    """Ranks (1 = top) of ``targets (B,)`` under ``scores (B, I)``."""
+    target = scores.gather(1, targets.view(-1, 1))
+    if conservative:
+        return (scores >= target).sum(1)
+    return (scores > target).sum(1) + 1
+
+
+class RankMetrics:
+    """Recall@k (the target within the top k) and MRR@k (1/rank there, 0 beyond), summed over
+    events as they come and averaged at the end."""
+
+    def __init__(self, ks: list[int]) -> None:
+        self.ks = sorted(set(ks))
+        self.events = 0
+        self.recall = np.zeros(len(self.ks))
+        self.mrr = np.zeros(len(self.ks))
+
+    def add(self, ranks: torch.Tensor) -> None:
+        r = ranks.detach().to("cpu", torch.float64)
+        for i, k in enumerate(self.ks):
+            hit = r <= k
+            self.recall[i] += float(hit.sum())
+            self.mrr[i] += float((hit / r).sum())
+        self.events += len(r)
+
+    def means(self) -> dict[str, float]:
+        out = {"events": float(self.events)}
+        for i, k in enumerate(self.ks):
+            out[f"recall@{k}"] = float(self.recall[i]) / max(self.events, 1)
+            out[f"mrr@{k}"] = float(self.mrr[i]) / max(self.events, 1)
+        return out

@@ -1,0 +1,35 @@
+"""The loss of one session-parallel step, with raytrec's samplers and losses.
+
+The queries are the GRU's outputs after each slot's input item; the positives are the next
+items; the negatives come from the run's sampler given the targets as the batch's positives:
+with ``mixed`` (GRU4Rec with top-k gains) the other slots' targets plus ``num_negatives``
+extra items shared by the batch, drawn ∝ count^alpha, each row's own target masked out of its
+negatives. Scores are dot products of queries and output vectors (bias included), so every
+loss of raytrec applies as it does to user–item batches. The hidden state goes on detached,
+as in the reference: gradients stop at the step (truncated backpropagation of one event).
+"""
+
+from __future__ import annotations
+
+import torch
+
+from raytrec.distance import candidate_scores, pair_scores
+from raytrec.losses import Loss, LossInput, LossOutput
+from raytrec.samplers import Sampler
+from raytrec_gru4rec.gru import GRU4RecNetwork, Hidden
+
+
+def session_loss(network: GRU4RecNetwork, sampler: Sampler, loss: Loss, inputs: torch.Tensor,
+                 targets: torch.Tensor, reset: torch.Tensor, hidden: Hidden,
+                 generator: torch.Generator) -> tuple[LossOutput, Hidden]:
+    """The loss of one step of ``B`` slots and the hidden state for the next step."""
+    query, hidden = network.step(inputs, hidden, reset)
+    slots = torch.arange(len(targets), device=targets.device)
+    neg = sampler.sample(slots, targets, generator)
+    positive = network.items(targets)
+    negatives = network.items(neg.ids)
+    log_q = neg.log_q if neg.log_q.dim() == 2 else neg.log_q.expand(len(targets), -1)
+    batch = LossInput(pair_scores("dot", query, positive),
+                      candidate_scores("dot", query, negatives), log_q, query, positive,
+                      mask=neg.mask, pos_log_q=neg.pos_log_q)
+    return loss(batch), [h.detach() for h in hidden]
