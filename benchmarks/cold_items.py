@@ -37,8 +37,10 @@ ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
 FEATURES = "{multi_hot: [genres], numeric: [year]}"
 ROWS = {
-    "cml+f": ("cmlf_ml100k.yaml", [f"mapper.item_features={FEATURES}"]),
-    "two-tower": ("two_tower_ml100k.yaml", [f"mapper.item_features={FEATURES}"]),
+    "cml+f": ("cmlf_ml100k.yaml", [f"mapper.item_features={FEATURES}",
+                                   "mapper.unseen_items=features"]),
+    "two-tower": ("two_tower_ml100k.yaml", [f"mapper.item_features={FEATURES}",
+                                            "mapper.item_id_dropout=0.0"]),
     "two-tower+id-dropout": ("two_tower_ml100k.yaml", [f"mapper.item_features={FEATURES}",
                                                        "mapper.item_id_dropout=0.3"]),
 }

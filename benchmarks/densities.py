@@ -1,9 +1,11 @@
 """RAY_AUTH_MODE=disabled .venv/bin/python benchmarks/densities.py [--smoke-test]
     [--data NAME,...] [--config NAME=FILE ...] [--set KEY=VALUE ...] [--skip-baselines]
+    [--old REV]
 
-Does a config hold on data it was not tuned on? Each config (default: every example model that
-trains on interactions alone) on data sets of several densities, with only the ``data:``
-section changed, beside popularity, EASE and a tuned implicit ALS on the same split:
+Does a config hold on data it was not tuned on? Each config (default: every example model; the
+CML+F and two-tower ones, which read MovieLens' feature columns, on the MovieLens sets only) on
+data sets of several densities, with only the ``data:`` section changed, beside popularity,
+EASE and a tuned implicit ALS on the same split:
 
 - ``ml100k``: MovieLens-100K (943 users, 1,682 items, 6.3% dense);
 - ``ml100k-1%``, ``ml100k-0.1%``: MovieLens-100K with a seeded random sixth / sixty-third of its
@@ -30,6 +32,7 @@ import itertools
 import json
 import logging
 import os
+import subprocess
 import sys
 import tempfile
 import time
@@ -40,7 +43,9 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
-CONFIGS = {"cml": "cml_ml100k.yaml", "bpr": "bpr_ml100k.yaml", "mf": "mf_ml100k.yaml"}
+CONFIGS = {"cml": "cml_ml100k.yaml", "bpr": "bpr_ml100k.yaml", "mf": "mf_ml100k.yaml",
+           "cmlf": "cmlf_ml100k.yaml", "two-tower": "two_tower_ml100k.yaml"}
+FEATURES = ("genres", "occupation")  # a config naming these needs MovieLens' feature tables
 DATA = ("ml100k", "ml100k-1%", "ml100k-0.1%", "synthetic-sparse", "citeulike-synthetic")
 KEEP = {"ml100k-1%": 6, "ml100k-0.1%": 63}  # keep one rating in this many
 ALS_GRID = {"factors": (64, 128), "regularization": (0.01, 0.1, 1.0), "alpha": (1.0, 10.0)}
@@ -95,6 +100,19 @@ def _write_users_dat(path: Path) -> None:
     for _, items in frame.groupby("user", sort=True)["item"]:
         lines.append(" ".join(map(str, [len(items), *items.to_numpy()])))
     path.write_text("\n".join(lines) + "\n")
+
+
+def old_configs(configs: dict[str, Path], rev: str, work: Path) -> dict[str, Path]:
+    """The examples among ``configs`` as they were at git revision ``rev``."""
+    old = {}
+    for model, config in configs.items():
+        relative = config.resolve().relative_to(ROOT)
+        text = subprocess.run(["git", "show", f"{rev}:{relative}"], cwd=ROOT, check=True,
+                              capture_output=True, text=True).stdout
+        path = work / f"old-{config.name}"
+        path.write_text(text)
+        old[f"{model}-old"] = path
+    return old
 
 
 def train(config: Path, overrides: list[str], run_dir: Path) -> tuple[dict[str, Any], float]:
@@ -189,6 +207,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                         help="a config override for every config")
     parser.add_argument("--skip-baselines", action="store_true")
+    parser.add_argument("--old", metavar="REV",
+                        help="also run each example as it was at git revision REV (as "
+                             "'<model>-old')")
     parser.add_argument("--work", help="where the data files and runs go (default: a temp dir)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, stream=sys.stderr)
@@ -201,10 +222,14 @@ def main(argv: list[str] | None = None) -> None:
         names, extra = names[:1], [*extra, "train.epochs=2"]
     work = Path(args.work or tempfile.mkdtemp(prefix="raytrec-densities-"))
     work.mkdir(parents=True, exist_ok=True)
+    if args.old:
+        configs = {**configs, **old_configs(configs, args.old, work)}
     for name in names:
         data = data_section(name, work)
         first = True
         for model, config in configs.items():
+            if not name.startswith("ml100k") and any(f in config.read_text() for f in FEATURES):
+                continue  # a feature model: only the MovieLens sets have its columns
             run = work / "runs" / f"{name}-{model}".replace("%", "pct")
             summary, seconds = train(config, [*extra, data, "eval.ks=[10,50]"], run)
             if first:

@@ -77,14 +77,14 @@ def test_evaluate_scores_a_cold_item_run_as_training_did(
         assert again[group] == pytest.approx(summary[group], rel=1e-6), group
 
 
-def test_the_feature_mapper_gives_unseen_items_their_feature_vectors(tmp_path: Path) -> None:
+def test_the_feature_mapper_gives_unseen_items_their_feature_vectors(
+        runs: tuple[Path, dict, dict]) -> None:
     from raytrec.config import read_yaml, validate, with_defaults
     from raytrec.data.store import read_training_info
     from raytrec.plugins import get_registry
     from raytrec.train.build import build_parts
 
-    _train(tmp_path, "cmlf", FEATURE_MLP, {"name": "cml", "lambda_f": 1.0})
-    run = tmp_path / "cmlf"
+    run = runs[0]
     config = validate(with_defaults(read_yaml(run / "config.yaml")), get_registry())
     info = read_training_info(run / "data")
     mapper = build_parts(config, info).mapper
@@ -100,6 +100,9 @@ def test_the_feature_mapper_gives_unseen_items_their_feature_vectors(tmp_path: P
         direction = torch.nn.functional.normalize(mapper.item_feature_vectors(ids), dim=1)
         norm = mapper.item_emb[seen].norm(dim=1).median()
         assert torch.allclose(served[ids], direction * norm, atol=1e-5)
+        mapper.unseen_items = "ids"  # rare items, not new ones: their own vectors
+        assert torch.equal(mapper.all_items(), mapper.item_emb)
+        mapper.unseen_items = "features"
     mapper.train()
     assert torch.equal(mapper.all_items(), mapper.item_emb)
 
