@@ -25,9 +25,7 @@ class ItemKNN:
         rows = np.repeat(np.arange(len(train)), train.lengths)
         x = csr_matrix((np.ones(len(rows), dtype=np.float64), (rows, train.items)),
                        shape=(len(train), self.num_items))
-        x.data[:] = 1.0  # an item repeated in a session counts once
-        x.sum_duplicates()
-        x.data[:] = 1.0
+        x.data[:] = 1.0  # duplicates were summed: an item repeated in a session counts once
         support = np.asarray(x.sum(0)).ravel()
         co = (x.T @ x).tocsr()
         co.setdiag(0)
