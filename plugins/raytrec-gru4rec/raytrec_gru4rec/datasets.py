@@ -14,6 +14,7 @@ import pandas as pd
 from raytrec.data import Dataset
 from raytrec.data.base import ITEM, TIMESTAMP, USER, RawData
 from raytrec.data.movielens import MovieLens100K, default_cache_dir
+from raytrec.data.tabular import CsvDataset, ParquetDataset
 from raytrec.errors import DataError
 from raytrec_gru4rec.sessions import SESSION, TIME, sessionize
 from raytrec_gru4rec.yoochoose import fetch_sdist, read_sample
@@ -25,12 +26,13 @@ def _raw(events: pd.DataFrame, name: str, dropped: dict[str, int] | None = None)
 
 
 class SessionsFile(Dataset):
-    """Click events from a CSV or Parquet file: one row per event.
+    """Click events from a CSV or Parquet file, one row per event, read by raytrec's ``csv`` /
+    ``parquet`` datasets with the session as the user (their id typing and error messages).
 
     Args:
         path: the ``.csv`` or ``.parquet`` file.
         session_col, item_col, time_col: its columns of session id, item id and event time
-            (numbers in seconds, or date-times).
+            (numbers in seconds, or dates and date-times).
     """
 
     path_args: ClassVar[tuple[str, ...]] = ("path",)
@@ -41,23 +43,13 @@ class SessionsFile(Dataset):
 
     def load(self) -> RawData:
         path = Path(self.path)
-        if path.suffix not in (".csv", ".parquet"):
+        reader = {".csv": CsvDataset, ".parquet": ParquetDataset}.get(path.suffix)
+        if reader is None:
             raise DataError(f"sessions file {path}: give a .csv or .parquet file")
-        if not path.is_file():
-            raise DataError(f"sessions file {path} does not exist")
-        frame = pd.read_csv(path) if path.suffix == ".csv" else pd.read_parquet(path)
-        missing = [c for c in self.cols if c not in frame.columns]
-        if missing:
-            raise DataError(f"{path} has no column {', '.join(missing)} (columns: "
-                            f"{', '.join(map(str, frame.columns))}); set session_col, "
-                            "item_col and time_col")
         session, item, time = self.cols
-        times = frame[time]
-        if not pd.api.types.is_numeric_dtype(times):
-            epoch = pd.Timestamp("1970-01-01", tz="UTC")
-            times = (pd.to_datetime(times, utc=True) - epoch).dt.total_seconds()
-        events = pd.DataFrame({SESSION: frame[session], ITEM: frame[item], TIME: times})
-        return _raw(events, f"sessions:{path.name}")
+        raw = reader(path=self.path, user_col=session, item_col=item, timestamp_col=time).load()
+        raw.name = f"sessions:{path.name}"
+        return raw
 
 
 class YoochooseSample(Dataset):

@@ -38,5 +38,5 @@ def test_a_sessions_file_with_dates(tmp_path: Path) -> None:
 def test_a_sessions_file_missing_a_column_names_it(tmp_path: Path) -> None:
     path = tmp_path / "clicks.csv"
     path.write_text("session_id,item_id\n1,a\n")
-    with pytest.raises(DataError, match="no column timestamp"):
+    with pytest.raises(DataError, match="column 'timestamp' is not in"):
         SessionsFile(str(path)).load()
