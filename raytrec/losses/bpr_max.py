@@ -14,20 +14,21 @@ class BPRMaxLoss(Loss):
     regularisation ``λ Σ_j s_j r_j²`` keeps negative scores from drifting (the paper's bpreg).
 
     Args:
-        score_reg: λ, weight of the softmax-weighted squared negative scores.
+        bpreg: λ, weight of the softmax-weighted squared negative scores (the reference
+            implementation's name and default).
     """
 
-    def __init__(self, score_reg: float = 1.0) -> None:
+    def __init__(self, bpreg: float = 1.0) -> None:
         super().__init__()
-        self.score_reg = check_non_negative("score_reg", score_reg)
+        self.bpreg = check_non_negative("bpreg", bpreg)
 
     def compute(self, batch: LossInput) -> LossOutput:
         s = batch.neg_softmax()
         win = (s * torch.sigmoid(batch.pos.unsqueeze(1) - batch.neg)).sum(1)
         ranking = -torch.log(win + 1e-24).mean()
         loss, parts = ranking, {"bpr_max": ranking.detach()}
-        if self.score_reg > 0:
+        if self.bpreg > 0:
             reg = (s * batch.neg.pow(2)).sum(1).mean()
-            loss = loss + self.score_reg * reg
-            parts["score_reg"] = reg.detach()
+            loss = loss + self.bpreg * reg
+            parts["bpreg"] = reg.detach()
         return LossOutput(loss, parts)

@@ -70,7 +70,7 @@ def test_bpr_max_with_score_regularisation() -> None:
     rank1 = -math.log(s1[0] * _sig(1.0) + s1[1] * _sig(0.0))
     reg0, reg1 = s0[0] * 0.25 + s0[1] * 4.0, s1[0] * 1.0
     want = (rank0 + rank1) / 2 + 0.5 * (reg0 + reg1) / 2
-    assert BPRMaxLoss(score_reg=0.5)(_in()).loss.item() == pytest.approx(want)
+    assert BPRMaxLoss(bpreg=0.5)(_in()).loss.item() == pytest.approx(want)
 
 
 def test_infonce_temperature_and_logq() -> None:

@@ -73,7 +73,7 @@ def test_bpr_max_is_the_reference(batch) -> None:
     s = softmax_neg(x)
     diag = np.diag(x)[:, None]
     want = np.mean(-np.log((s * sigmoid(diag - x)).sum(1) + 1e-24) + bpreg * (s * x**2).sum(1))
-    assert float(BPRMaxLoss(score_reg=bpreg)(got).loss) == pytest.approx(want, rel=1e-6)
+    assert float(BPRMaxLoss(bpreg=bpreg)(got).loss) == pytest.approx(want, rel=1e-6)
 
 
 def test_top1_max_is_the_reference(batch) -> None:
