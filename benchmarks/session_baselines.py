@@ -29,9 +29,7 @@ def popularity(train, test, num_items: int, ks: list[int], conservative: bool) -
     from raytrec_gru4rec.ranks import RankMetrics, target_ranks
 
     counts = torch.from_numpy(np.bincount(train.items, minlength=num_items).astype(np.float64))
-    last = np.zeros(len(test.items), dtype=bool)
-    last[test.offsets[1:] - 1] = True
-    targets = torch.from_numpy(test.items[np.flatnonzero(~last) + 1])
+    targets = torch.from_numpy(test.items[test.inputs() + 1])
     metrics = RankMetrics(ks)
     metrics.add(target_ranks(counts.expand(len(targets), -1), targets, conservative))
     return metrics.means()

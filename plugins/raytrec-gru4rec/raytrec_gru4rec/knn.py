@@ -45,9 +45,7 @@ class ItemKNN:
                  conservative: bool = False) -> dict[str, float]:
         """Recall@k and MRR@k of every transition of ``sessions``."""
         chunk = max(1, (1 << 24) // self.num_items)  # rows of dense scores: 128 MiB at most
-        starts = np.ones(len(sessions.items), dtype=bool)
-        starts[sessions.offsets[1:] - 1] = False  # a session's last event has no next
-        inputs = np.flatnonzero(starts)
+        inputs = sessions.inputs()
         metrics = RankMetrics(ks)
         for s in range(0, len(inputs), chunk):
             at = inputs[s:s + chunk]

@@ -34,6 +34,13 @@ class Sessions:
         """Input → target pairs: one fewer than each session's events."""
         return int(self.lengths.sum() - len(self))
 
+    def inputs(self) -> np.ndarray:
+        """Positions in ``items`` of every transition's input: each event but its session's
+        last (the target is the next position)."""
+        last = np.zeros(len(self.items), dtype=bool)
+        last[self.offsets[1:] - 1] = True
+        return np.flatnonzero(~last)
+
     def take(self, which: np.ndarray) -> Sessions:
         """The sessions ``which`` (indexes, in that order)."""
         which = np.asarray(which, dtype=np.int64)
