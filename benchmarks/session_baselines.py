@@ -19,20 +19,7 @@ import argparse
 import json
 import sys
 
-import numpy as np
-import torch
-
 DATA = {"yoochoose-sample": ({}, 1.0), "movielens-100k-sessions": ({"gap_hours": 1.0}, 14.0)}
-
-
-def popularity(train, test, num_items: int, ks: list[int], conservative: bool) -> dict:
-    from raytrec_gru4rec.ranks import RankMetrics, target_ranks
-
-    counts = torch.from_numpy(np.bincount(train.items, minlength=num_items).astype(np.float64))
-    targets = torch.from_numpy(test.items[test.inputs() + 1])
-    metrics = RankMetrics(ks)
-    metrics.add(target_ranks(counts.expand(len(targets), -1), targets, conservative))
-    return metrics.means()
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -42,6 +29,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     from raytrec_gru4rec.datasets import MovieLensSessions, YoochooseSample
     from raytrec_gru4rec.knn import ItemKNN
+    from raytrec_gru4rec.popularity import popularity
     from raytrec_gru4rec.sessions import split_by_time
 
     loaders = {"yoochoose-sample": YoochooseSample, "movielens-100k-sessions": MovieLensSessions}

@@ -6,6 +6,13 @@ from raytrec.hookspecs import Register, hookimpl
 
 
 @hookimpl
+def register_tasks(register: Register) -> None:
+    from raytrec.tasks.user_item import UserItemTask
+
+    register("user-item", UserItemTask)
+
+
+@hookimpl
 def register_samplers(register: Register) -> None:
     from raytrec.samplers.hard import HardSampler
     from raytrec.samplers.in_batch import InBatchSampler

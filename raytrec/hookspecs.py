@@ -14,7 +14,8 @@ def register_losses(register):
 
 A hook without ``@raytrec.hookimpl``, or with a name not below, is an error naming the
 distribution. What each kind must do is in its base class's docstring ("Writing a ..."):
-``raytrec.losses.Loss``, ``raytrec.samplers.Sampler``, ``raytrec.mappers.Mapper``,
+``raytrec.tasks.Task``, ``raytrec.losses.Loss``, ``raytrec.samplers.Sampler``,
+``raytrec.mappers.Mapper`` (``raytrec.mappers.ItemModel`` for another task's models),
 ``raytrec.retrievers.Retriever``, ``raytrec.data.Dataset``. ``raytrec.testing`` checks it.
 
 Rules for every component:
@@ -53,6 +54,13 @@ hookspec = pluggy.HookspecMarker("raytrec")
 hookimpl = pluggy.HookimplMarker("raytrec")
 
 Register = Callable[[str, type[Any]], None]
+
+
+@hookspec
+def register_tasks(register: Register) -> None:
+    """Register tasks: subclasses of ``raytrec.tasks.Task``. A task is what a run trains on
+    and how it is scored (user-item pairs and top-K retrieval; sessions and next-item
+    prediction); the other kinds are its parts."""
 
 
 @hookspec

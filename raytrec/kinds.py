@@ -25,8 +25,9 @@ class Kind:
 
 
 KINDS: tuple[Kind, ...] = (
+    Kind("task", "task", "register_tasks", "raytrec.tasks:Task"),
     Kind("sampler", "sampler", "register_samplers", "raytrec.samplers:Sampler"),
-    Kind("mapper", "mapper", "register_mappers", "raytrec.mappers:Mapper"),
+    Kind("mapper", "mapper", "register_mappers", "raytrec.mappers:ItemModel"),
     Kind("loss", "loss", "register_losses", "raytrec.losses:Loss"),
     Kind("retriever", "retriever", "register_retrievers", "raytrec.retrievers:Retriever"),
     Kind("dataset", "data", "register_datasets", "raytrec.data:Dataset"),

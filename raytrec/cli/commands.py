@@ -58,7 +58,7 @@ def train(args: argparse.Namespace, console: Console) -> int:
                 ProgressWatcher(job.run_dir, cfg["train"]["epochs"], cfg["eval"]["metric"],
                                 console):
             summary = run_job(job)
-        _print_summary(console, job.run_dir, summary, cfg["eval"])
+        _print_summary(console, job.run_dir, summary, cfg)
     finally:
         remote.forget(job.run_dir)
     return 0
@@ -81,7 +81,9 @@ def _print_data(console: Console, data_dir: Path) -> None:
     """What preparation made of the data, including what it left out or merged."""
     info = json.loads((data_dir / "info.json").read_text())
     split = " / ".join(f"{n} {name}" for name, n in info["num_interactions"].items())
-    console.print(f"data: {info['num_users']} users, {info['num_items']} items, "
+    # A task whose queries are not users names them (the session task: training sessions).
+    queries = info.get("queries", "users")
+    console.print(f"data: {info['num_users']} {queries}, {info['num_items']} items, "
                   f"interactions {split}", soft_wrap=True)
     for reason, n in info.get("dropped", {}).items():
         if n:
@@ -101,62 +103,34 @@ def _check_resume_args(args: argparse.Namespace, what: str, directory: str) -> N
                            "was configured; it takes no --set or --run-dir")
 
 
-# A summary's test groups (cold and warm users, split.cold_items) and their columns.
-TEST_GROUPS = {"test_cold": "cold users", "test_warm": "warm users",
-               "test_cold_items": "cold items", "test_cold_items_among_cold":
-               "cold items among them", "test_warm_items": "warm items"}
+def _print_summary(console: Console, run_dir: Path, summary: dict, config: dict) -> None:
+    from raytrec.train.build import build_task
 
-
-def _print_summary(console: Console, run_dir: Path, summary: dict, eval_cfg: dict) -> None:
-    from raytrec.evaluation.popularity import popularity_metrics
-
-    ks = list(eval_cfg["ks"])
-    popular = popularity_metrics(run_dir / "data", "test", ks, eval_cfg["chunk_size"])
+    task = build_task(config)
+    ks = list(config["eval"]["ks"])
     title = (f"test metrics (best epoch {summary['best_epoch']} of {summary['epochs_run']}; "
-             f"through {describe_retriever(summary.get('retriever', {'name': '?'}))})")
-    columns = {"model": summary["test"], "popularity": popular}
-    note = _ease_column(columns, run_dir / "data", eval_cfg)
-    columns.update({f"model, {label}": summary[key] for key, label in TEST_GROUPS.items()
+             f"{_scored_how(summary)})")
+    baselines = task.baselines(run_dir / "data", config, "test")
+    columns = {"model": summary["test"], **baselines.metrics}
+    columns.update({f"model, {label}": summary[key] for key, label in task.group_labels.items()
                     if key in summary})
     console.print(metrics_table(title, columns, ks))
-    if note:
+    for note in baselines.notes:
         console.print(note, soft_wrap=True)
     console.print(f"metrics: {remote.joined(remote.location(run_dir), 'metrics.json')}",
                   soft_wrap=True)
 
 
-def _ease_column(columns: dict[str, dict[str, float]], data_dir: Path,
-                 eval_cfg: dict) -> str | None:
-    """Adds EASE's test metrics to ``columns`` (``eval.ease``); says how λ was chosen, or why
-    EASE was left out."""
-    from raytrec.data.store import read_info
-    from raytrec.evaluation import ease
-    from raytrec.run.footprint import available_memory, gigabytes
-
-    when = eval_cfg.get("ease", "auto")  # a run made before the key existed: its default
-    if when is False:
-        return None
-    num_items = read_info(data_dir).num_items
-    if when == "auto" and num_items > ease.AUTO_MAX_ITEMS:
-        return (f"EASE left out: {num_items} items are more than eval.ease: auto fits "
-                f"({ease.AUTO_MAX_ITEMS}); eval.ease: true fits it anyway (its time grows with "
-                "the cube of the catalogue)")
-    free = available_memory()
-    if not ease.fits(num_items, free):
-        return (f"EASE skipped: its dense item × item matrices for {num_items} items need "
-                f"{gigabytes(ease.needed_bytes(num_items))}, more than half of the "
-                f"{'assumed ' if free is None else ''}"
-                f"{gigabytes(free or ease.UNKNOWN_FREE_BYTES)} free (eval.ease: false leaves "
-                "it out)")
-    result = ease.ease_metrics(data_dir, list(eval_cfg["ks"]), eval_cfg["metric"],
-                               eval_cfg["chunk_size"])
-    columns["EASE"] = result.test
-    return f"EASE: λ = {result.lam:.3g}, chosen on validation {eval_cfg['metric']}"
+def _scored_how(results: dict) -> str:
+    """How a summary's test metrics were found: through which index, or exactly."""
+    if "retriever" not in results:
+        return "ranked exactly over the whole catalogue"
+    return f"through {describe_retriever(results['retriever'])}"
 
 
 def _search_verdict(summary: dict, metric: str) -> str:
-    """The best trial against the config as given and against popularity."""
-    best, popular = summary["valid"][metric], summary["popularity"]
+    """The best trial against the config as given and against the task's baseline."""
+    best, popular = summary["valid"][metric], summary.get("baseline", {})
     lines = [f"valid {metric}: best trial {best:.4f}"]
     default = summary["default"]
     if "missing" in default:
@@ -171,25 +145,31 @@ def _search_verdict(summary: dict, metric: str) -> str:
             how = "failed" if default["status"] == "error" else "was stopped"
             lines.append(f"  the config as given ({trial}): {value:.4f} when it {how} after "
                          f"{default['epochs_run']} epochs, a lower bound of what it reaches")
-    lines.append(f"  popularity: {popular['valid'][metric]:.4f} (test {popular['test'][metric]:.4f}"
-                 f" against the best trial's {summary['test'][metric]:.4f})")
+    if popular:
+        lines.append(f"  {popular['name']}: {popular['valid'][metric]:.4f} (test "
+                     f"{popular['test'][metric]:.4f} against the best trial's "
+                     f"{summary['test'][metric]:.4f})")
     return "\n".join(lines)
 
 
 def evaluate(args: argparse.Namespace, console: Console) -> int:
+    from raytrec.run.job import load_job
     from raytrec.run.rescore import rescore
+    from raytrec.train.build import build_task
 
     with remote.reading(args.run_dir) as run:
         results = rescore(run, args.overrides, args.retriever)
+        labels = build_task(load_job(run).config).group_labels
     if args.json:
         console.print_json(json.dumps(results))
         return 0
-    ks, index = results.pop("ks"), results.pop("index (test)")
-    title = f"{args.run_dir} through {describe_retriever(results.pop('retriever'))}"
-    results = {f"test, {TEST_GROUPS[k]}" if k in TEST_GROUPS else k: v
-               for k, v in results.items()}
+    ks, index = results.pop("ks"), results.pop("index (test)", None)
+    title = f"{args.run_dir} {_scored_how(results)}"
+    results.pop("retriever", None)
+    results = {f"test, {labels[k]}" if k in labels else k: v for k, v in results.items()}
     console.print(metrics_table(title, results, ks))
-    console.print(index_table(index))
+    if index is not None:
+        console.print(index_table(index))
     return 0
 
 

@@ -19,14 +19,17 @@ def metrics_table(title: str, columns: dict[str, dict[str, float]], ks: list[int
     for metric in ("recall", "ndcg", "mrr", "hr"):
         for k in ks:
             key = f"{metric}@{k}"
+            if not any(key in col for col in columns.values()):
+                continue  # a metric the task does not measure (next-item: no nDCG)
             # A column without the key: a cut-off beyond its group's size, e.g. 50 of 30 cold
             # items (ranking them all says nothing more).
             table.add_row(key, *(f"{col[key]:.4f}" if key in col else "–"
                                  for col in columns.values()))
     first = next(iter(columns.values()), {})
-    if "users" in first:
-        table.add_row("users", *(f"{int(col['users'])}" if "users" in col else ""
-                                 for col in columns.values()))
+    for count in ("users", "events"):  # what the metrics are averaged over
+        if count in first:
+            table.add_row(count, *(f"{int(col[count])}" if count in col else ""
+                                   for col in columns.values()))
     return table
 
 

@@ -17,6 +17,8 @@ EPOCHS = 500
 PATIENCE = 20
 
 DEFAULTS: dict[str, Any] = {
+    # what a run trains on and how it is scored (raytrec.tasks)
+    "task": {"name": "user-item"},
     "data": {"name": "movielens-100k"},
     # per-user 60/20/20, users with < 5 interactions train-only (the CML paper's protocol)
     "split": {},

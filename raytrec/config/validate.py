@@ -22,6 +22,8 @@ PLAIN_SECTIONS: dict[str, type[Any]] = {
 
 def validate(config: dict[str, Any], registry: Registry, source: str = "config") -> dict[str, Any]:
     """The resolved config (every argument explicit), or ConfigError listing every problem."""
+    if "task" not in config:  # a run made before tasks were a kind: the task it trained
+        config = {"task": DEFAULTS["task"], **config}
     problems: list[Problem] = []
     resolved: dict[str, Any] = {}
     built: dict[str, Any] = {}
@@ -85,7 +87,14 @@ def _plain_value(v: Any) -> Any:
 
 def _cross_checks(built: dict[str, Any]) -> list[Problem]:
     problems = []
-    loss, mapper = built.get("loss"), built.get("mapper")
+    loss, mapper, task = built.get("loss"), built.get("mapper"), built.get("task")
+    if task is not None and mapper is not None and not isinstance(mapper, task.mapper_base):
+        base = task.mapper_base
+        problems.append(Problem(
+            "mapper.name", f"'{type(mapper).__name__}' is not a {base.__module__}."
+            f"{base.__name__}, which task '{type(task).__name__}' trains; name a mapper "
+            "written for that task"))
+        mapper = None
     allowed = getattr(loss, "distances", None)
     if loss is not None and mapper is not None and allowed and mapper.distance not in allowed:
         problems.append(Problem(

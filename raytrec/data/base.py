@@ -46,6 +46,9 @@ class DataInfo:
     user_features: Any = None
     item_features: Any = None
     extra: dict[str, object] = field(default_factory=dict)
+    # What ``num_users`` counts, as messages name it: a task whose queries are not user ids
+    # says what they are ("training sessions").
+    queries: str = "users"
 
 
 class Dataset(ABC):

@@ -1,5 +1,5 @@
 """Mappers (embedding models)."""
 
-from raytrec.mappers.base import Mapper, MapperOutput
+from raytrec.mappers.base import ItemModel, Mapper, MapperOutput
 
-__all__ = ["Mapper", "MapperOutput"]
+__all__ = ["ItemModel", "Mapper", "MapperOutput"]

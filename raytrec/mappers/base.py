@@ -40,73 +40,31 @@ class MapperOutput:
     item_features: torch.Tensor | None = None
 
 
-class Mapper(nn.Module, ABC):
-    """Base class of mappers.
+class ItemModel(nn.Module, ABC):
+    """What every mapper is: item vectors in a metric space, and the parameters behind them.
 
-    Writing a mapper:
-
-    - Options go to ``__init__`` after ``super().__init__()`` (see the rules for every
-      component in ``raytrec.hookspecs``). Set ``self.distance`` (``dot``, ``cosine`` or
-      ``l2``: how a query and an item vector score) and ``self.dim`` (the vectors' size).
-      Create no parameters there: it runs during config validation.
-    - ``setup(info)`` creates the parameters for ``info.num_users`` users and
-      ``info.num_items`` items, and sets ``self.num_users`` and ``self.num_items``.
-    - ``queries(users (B,))`` -> ``(B, D)``; ``items(ids of any shape S)`` -> ``(*S, D)``.
-    - ``forward(users, pos, neg)`` is the one differentiable entry point (so that
-      DistributedDataParallel sees every use of the weights) and returns ``MapperOutput``.
-      The default calls ``queries`` and ``items``; override it to share one pass (a tower
-      with batch statistics) or to fill optional fields, listed in ``provides``.
-    - If ``queries``/``items`` are random or update state in train mode (dropout, batch
-      norm), ``deterministic_scores`` must say False (the default detects those layers).
-    - A mapper with user features may override ``new_user_queries(features)`` to serve users
-      outside the training data from their feature rows.
-    - ``constrain`` projects after each optimiser step (CML's unit ball); ``penalty`` adds a
-      term of the mapper's own to the loss.
-    - ID tables: list in ``id_tables`` the names (as ``named_parameters`` gives them) of the
-      ``(rows, D)`` tables the mapper reads by row only, and read them through
-      ``self.lookup(table, ids)`` or an ``nn.Embedding``. Under ``train.sparse`` (on by
-      default for such tables) their gradients are then row-sparse: a step updates, exchanges
-      between workers and ``constrain``s only the rows it touched, at a cost that does not
-      grow with the catalogue. Any other use of a listed table (a product with the whole
-      table) must not need its gradient — detach it when the table is in
-      ``self.row_sparse``.
-    - Check with ``raytrec.testing.check_mapper(MyMapper, dim=32)``.
+    The optimiser (``train.sparse`` ID tables), ``constrain``, ``penalty`` and the index of
+    item vectors work on this. How queries are made is the task's business (``raytrec.tasks``):
+    the ``user-item`` task trains ``Mapper``s, whose queries are user ids; a task of another
+    kind names its own subclass of ``ItemModel`` in ``Task.mapper_base``.
     """
 
     distance: str
     dim: int
-    # Names of the ID tables (see "ID tables" above); set in __init__.
+    # Names of the ID tables (see "ID tables" in Mapper); set in __init__.
     id_tables: tuple[str, ...] = ()
     # The ID tables whose gradients are row-sparse this run, by name (set by the trainer).
     row_sparse: frozenset[str] = frozenset()
     _sparse_params: frozenset[int] = frozenset()
+    num_items: int
 
     @abstractmethod
     def setup(self, info: DataInfo) -> None:
-        """Create parameters for ``info.num_users`` users and ``info.num_items`` items."""
-
-    @abstractmethod
-    def queries(self, users: torch.Tensor) -> torch.Tensor:
-        """``(B,)`` user ids -> ``(B, D)`` query vectors."""
+        """Create parameters for the data of ``info`` (``info.num_items`` items)."""
 
     @abstractmethod
     def items(self, ids: torch.Tensor) -> torch.Tensor:
         """Item ids of any shape ``S`` -> vectors ``(*S, D)``."""
-
-    # The optional ``MapperOutput`` fields ``forward`` fills (losses may require some).
-    provides: tuple[str, ...] = ()
-
-    def forward(self, users: torch.Tensor, pos: torch.Tensor, neg: torch.Tensor) -> MapperOutput:
-        """``users (B,)``, ``pos (B,)``, ``neg (B, N)`` or ``(N,)`` -> the vectors of each."""
-        return MapperOutput(self.queries(users), self.items(pos), self.items(neg))
-
-    def new_user_queries(self, features: pd.DataFrame) -> torch.Tensor:
-        """``(len(features), D)`` query vectors of users outside the training data, from
-        their rows of user features (the columns of the dataset's user feature table), in
-        order; what ``raytrec recommend --user-features`` serves them from. A mapper that
-        reads no user features raises ``ValueError`` (the default)."""
-        raise ValueError(f"{type(self).__name__} reads no user features, so users outside "
-                         "the training data have no vector")
 
     def all_items(self, chunk: int = 65536) -> torch.Tensor:
         """``(I, D)`` vectors of every item, computed in chunks."""
@@ -122,7 +80,7 @@ class Mapper(nn.Module, ABC):
         return candidate_scores(self.distance, q, self.items(ids))
 
     def deterministic_scores(self) -> bool:
-        """Whether ``queries`` and ``items`` give the same vectors on every call in train mode
+        """Whether queries and ``items`` give the same vectors on every call in train mode
         and change no state: no dropout, no batch statistics.
 
         The trainer scores candidates without gradient (the two-phase step, the hard
@@ -168,3 +126,56 @@ class Mapper(nn.Module, ABC):
     def penalty(self) -> torch.Tensor | None:
         """An extra loss term of the mapper itself (added to the loss), or None."""
         return None
+
+
+class Mapper(ItemModel):
+    """Base class of the mappers of the ``user-item`` task: queries are user ids.
+
+    Writing a mapper:
+
+    - Options go to ``__init__`` after ``super().__init__()`` (see the rules for every
+      component in ``raytrec.hookspecs``). Set ``self.distance`` (``dot``, ``cosine`` or
+      ``l2``: how a query and an item vector score) and ``self.dim`` (the vectors' size).
+      Create no parameters there: it runs during config validation.
+    - ``setup(info)`` creates the parameters for ``info.num_users`` users and
+      ``info.num_items`` items, and sets ``self.num_users`` and ``self.num_items``.
+    - ``queries(users (B,))`` -> ``(B, D)``; ``items(ids of any shape S)`` -> ``(*S, D)``.
+    - ``forward(users, pos, neg)`` is the one differentiable entry point (so that
+      DistributedDataParallel sees every use of the weights) and returns ``MapperOutput``.
+      The default calls ``queries`` and ``items``; override it to share one pass (a tower
+      with batch statistics) or to fill optional fields, listed in ``provides``.
+    - If ``queries``/``items`` are random or update state in train mode (dropout, batch
+      norm), ``deterministic_scores`` must say False (the default detects those layers).
+    - A mapper with user features may override ``new_user_queries(features)`` to serve users
+      outside the training data from their feature rows.
+    - ``constrain`` projects after each optimiser step (CML's unit ball); ``penalty`` adds a
+      term of the mapper's own to the loss.
+    - ID tables: list in ``id_tables`` the names (as ``named_parameters`` gives them) of the
+      ``(rows, D)`` tables the mapper reads by row only, and read them through
+      ``self.lookup(table, ids)`` or an ``nn.Embedding``. Under ``train.sparse`` (on by
+      default for such tables) their gradients are then row-sparse: a step updates, exchanges
+      between workers and ``constrain``s only the rows it touched, at a cost that does not
+      grow with the catalogue. Any other use of a listed table (a product with the whole
+      table) must not need its gradient — detach it when the table is in
+      ``self.row_sparse``.
+    - Check with ``raytrec.testing.check_mapper(MyMapper, dim=32)``.
+    """
+
+    @abstractmethod
+    def queries(self, users: torch.Tensor) -> torch.Tensor:
+        """``(B,)`` user ids -> ``(B, D)`` query vectors."""
+
+    # The optional ``MapperOutput`` fields ``forward`` fills (losses may require some).
+    provides: tuple[str, ...] = ()
+
+    def forward(self, users: torch.Tensor, pos: torch.Tensor, neg: torch.Tensor) -> MapperOutput:
+        """``users (B,)``, ``pos (B,)``, ``neg (B, N)`` or ``(N,)`` -> the vectors of each."""
+        return MapperOutput(self.queries(users), self.items(pos), self.items(neg))
+
+    def new_user_queries(self, features: pd.DataFrame) -> torch.Tensor:
+        """``(len(features), D)`` query vectors of users outside the training data, from
+        their rows of user features (the columns of the dataset's user feature table), in
+        order; what ``raytrec recommend --user-features`` serves them from. A mapper that
+        reads no user features raises ``ValueError`` (the default)."""
+        raise ValueError(f"{type(self).__name__} reads no user features, so users outside "
+                         "the training data have no vector")

@@ -14,16 +14,12 @@ import torch
 import yaml
 
 from raytrec.config import read_config, read_yaml, validate, with_defaults
-from raytrec.data.prepare import prepare
-from raytrec.data.splits import SplitConfig
-from raytrec.data.store import read_training_info
 from raytrec.errors import ConfigError, Problem, RunDirError
 from raytrec.plugins import get_registry
 from raytrec.run.footprint import available_memory, gigabytes, parameter_bytes, training_bytes
 from raytrec.run.remote import check_new, create, is_uri, location, uri_of
 from raytrec.run.run_dir import check_target, stage
-from raytrec.run.smoke import smoke_problems
-from raytrec.train.build import build_retriever
+from raytrec.train.build import build_retriever, build_task
 
 CONFIG_FILE = "config.yaml"
 
@@ -83,7 +79,7 @@ def prepare_run_dir(run_dir: str | Path, config: dict[str, Any], overwrite: bool
     raw = dataset.load()
 
     def build(staging: Path) -> None:
-        prepare(raw, SplitConfig(**config["split"]), staging / "data")
+        build_task(config).prepare(raw, config["split"], staging / "data")
         fill(staging)
 
     if is_uri(run_dir):
@@ -96,11 +92,13 @@ def check_against_data(config: dict[str, Any], data_dir: Path, source: str) -> N
     """Set the sampler, loss and mapper up on the prepared data, so that what only the data can
     refute (more negatives than items, a feature column it lacks, tables larger than memory)
     fails here with a config error, not in a worker. The mapper is set up on torch's ``meta``
-    device: its tables are sized, never allocated. Then every component runs once on a tiny
-    batch (``raytrec.run.smoke``)."""
-    info = read_training_info(data_dir)
+    device: its tables are sized, never allocated. Then the task checks the rest
+    (``Task.check``; the user-item task runs every component once on a tiny batch,
+    ``raytrec.run.smoke``)."""
+    task = build_task(config)
+    info = task.training_info(data_dir)
     problems = []
-    sizes = f"(data: {info.num_users} users, {info.num_items} items)"
+    sizes = f"(data: {info.num_users} {info.queries}, {info.num_items} items)"
     parts = {}
     for section in ("sampler", "loss", "mapper"):
         args = {k: v for k, v in config[section].items() if k != "name"}
@@ -116,10 +114,9 @@ def check_against_data(config: dict[str, Any], data_dir: Path, source: str) -> N
         else:
             if section == "mapper":
                 problems += _memory_problems(part, config)
-                problems += retriever_problems(config, info.num_items, part.dim)
     problems += cutoff_problems(config["eval"]["ks"], info.num_items)
     if not problems:
-        problems = smoke_problems(config, parts["sampler"], parts["loss"], parts["mapper"], info)
+        problems = task.check(config, info, parts)
     if problems:
         raise ConfigError(problems, source)
 

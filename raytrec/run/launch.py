@@ -10,7 +10,7 @@ from raytrec.errors import RunDirError
 from raytrec.run import remote
 from raytrec.run.job import Job
 from raytrec.run.run_dir import RAY_STORAGE
-from raytrec.train.artifacts import EMBEDDING_FILES, METRICS_FILE
+from raytrec.train.artifacts import METRICS_FILE
 from raytrec.train.checkpoint import STATE_FILE, damage
 
 MODEL_FILE = "model.pt"
@@ -23,14 +23,17 @@ def run_job(job: Job) -> dict[str, Any]:
         from raytrec.train.session import LocalSession
 
         summary = local_train_loop(job.payload())
-        _collect(LocalSession(job.run_dir).latest(), job.run_dir)
+        _collect(LocalSession(job.run_dir).latest(), job.run_dir, outputs(job.config))
         return summary
     return _fit_on_ray(job)
 
 
-def outputs() -> list[str]:
-    """The files a finished run leaves beside its config."""
-    return [METRICS_FILE, *EMBEDDING_FILES.values(), MODEL_FILE]
+def outputs(config: dict[str, Any]) -> list[str]:
+    """The files a finished run leaves beside its config: the metrics, the task's outputs
+    (``Task.outputs``) and the model."""
+    from raytrec.train.build import build_task
+
+    return [METRICS_FILE, *build_task(config).outputs, MODEL_FILE]
 
 
 def checkpoint_dirs(run_dir: Path) -> list[Path]:
@@ -67,14 +70,14 @@ def resume_point(run_dir: Path) -> Path | str | None:
     return found[-1] if found else None
 
 
-def _collect(checkpoint_dir: Path, run_dir: Path) -> None:
-    """Copy the final checkpoint's outputs next to the config, each file replaced whole, and
-    publish them to the run's URI when it has one."""
-    for name in outputs():
+def _collect(checkpoint_dir: Path, run_dir: Path, names: list[str]) -> None:
+    """Copy the final checkpoint's outputs ``names`` next to the config, each file replaced
+    whole, and publish them to the run's URI when it has one."""
+    for name in names:
         tmp = run_dir / f".{name}.tmp"
         shutil.copyfile(checkpoint_dir / (STATE_FILE if name == MODEL_FILE else name), tmp)
         tmp.replace(run_dir / name)
-    remote.publish(run_dir, *outputs())
+    remote.publish(run_dir, *names)
 
 
 def _fit_on_ray(job: Job) -> dict[str, Any]:
@@ -99,5 +102,5 @@ def _fit_on_ray(job: Job) -> dict[str, Any]:
             f"training stopped before it finished; continue it with "
             f"raytrec train --resume {remote.location(job.run_dir)}")
     with result.checkpoint.as_directory() as d:
-        _collect(Path(d), job.run_dir)
+        _collect(Path(d), job.run_dir, outputs(job.config))
     return result.return_value

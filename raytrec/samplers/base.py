@@ -99,11 +99,14 @@ class Sampler(ABC):
     # its negatives by score (``hard``) reports the proposal's, which a logQ correction must
     # not use.
     log_q_known: bool = True
+    # Whether drawing more negatives than the catalogue holds is the sampler's intent (a
+    # batch's shared extras, drawn with replacement); otherwise it is refused as a mistake.
+    repeats_by_design: bool = False
 
     def setup(self, info: DataInfo) -> None:
         """Called once per worker with training-data statistics, before the first batch."""
         self.num_items = info.num_items
-        if getattr(self, "num_negatives", 0) > info.num_items:
+        if getattr(self, "num_negatives", 0) > info.num_items and not self.repeats_by_design:
             raise ValueError(
                 f"num_negatives={self.num_negatives} is larger than the catalogue "
                 f"({info.num_items} items); lower sampler.num_negatives"

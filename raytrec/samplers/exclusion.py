@@ -26,7 +26,8 @@ class PositiveFilter:
 
     def __init__(self, info: DataInfo, item_probs: np.ndarray) -> None:
         if info.positives is None:
-            raise ValueError("exclude_positives needs the training pairs; none were loaded")
+            raise ValueError("exclude_positives needs each query's training items, which this "
+                             "task's data does not give; set it to false")
         counts = info.positives.counts()
         users = np.repeat(np.arange(len(counts), dtype=np.int64), counts)
         self.num_items = info.num_items

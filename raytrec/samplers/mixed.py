@@ -29,11 +29,14 @@ class MixedSampler(InBatchSampler):
         exclude_positives: mask negatives that are the row user's training positives.
     """
 
+    repeats_by_design = True  # the extras: GRU4Rec draws 2048 whatever the catalogue's size
+
     def __init__(self, num_negatives: int = 256, alpha: float = 0.75,
                  exclude_positives: bool = False) -> None:
         super().__init__(exclude_positives)
         self.num_negatives = check_num_negatives(num_negatives)
         self.extras = PopularitySampler(num_negatives=num_negatives, alpha=alpha, shared=True)
+        self.extras.repeats_by_design = True
         self.alpha = self.extras.alpha
 
     def setup(self, info: DataInfo) -> None:

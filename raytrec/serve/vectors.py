@@ -43,9 +43,15 @@ class Vectors:
     @classmethod
     def from_run(cls, run_dir: Path) -> Vectors:
         from raytrec.run.job import load_job
+        from raytrec.train.build import build_task
 
         run_dir = Path(run_dir)
         job = load_job(run_dir)
+        task = job.config["task"]["name"]
+        if not build_task(job.config).servable:
+            raise RunDirError(f"{run_dir} trained the '{task}' task, whose queries are not user "
+                              "ids: raytrec export and recommend serve user-item runs; score "
+                              f"this one with raytrec evaluate {run_dir}")
         files = [run_dir / name for name in EMBEDDINGS.values()]
         missing = [f for f in files if not f.is_file()]
         if missing:

@@ -8,11 +8,24 @@ import torch
 
 from raytrec.distance import DISTANCES, candidate_scores
 from raytrec.mappers.base import Mapper, MapperOutput
-from raytrec.testing.common import build, check_pickles, fail_unless, tiny_info
+from raytrec.testing.common import (
+    ConformanceError,
+    build,
+    check_pickles,
+    fail_unless,
+    tiny_info,
+)
 
 
 def check_mapper(cls: type[Mapper], **kwargs: Any) -> None:
-    """Check a mapper class built with ``kwargs`` (its config arguments)."""
+    """Check a mapper class of the user-item task (a ``raytrec.mappers.Mapper``) built with
+    ``kwargs`` (its config arguments). A mapper of another task is checked in that task by
+    ``check_training(cls, companions={"task": ...})``."""
+    if not (isinstance(cls, type) and issubclass(cls, Mapper)):
+        raise ConformanceError(
+            f"{getattr(cls, '__name__', cls)}: check_mapper checks mappers of the user-item "
+            "task (subclasses of raytrec.mappers.Mapper); check a model of another task with "
+            "check_training(cls, companions={'task': {'name': ...}, 'data': ...})")
     mapper = build(cls, kwargs, "mapper")
     fail_unless(mapper.distance in DISTANCES, mapper, f"distance must be one of {DISTANCES}")
     info = tiny_info()

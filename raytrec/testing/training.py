@@ -48,18 +48,24 @@ class _Stop(Exception):
     """Raised by the session after the first epoch's checkpoint, as a crash would."""
 
 
-def check_training(cls: type[Any], **kwargs: Any) -> dict[str, Any]:
-    """Train ``cls`` (a loss, sampler, mapper, retriever or dataset, built with ``kwargs``)
-    for two epochs through raytrec's own loop, in this process, with built-in components in
-    the other sections; then train it again, stopped after the first epoch and resumed. The
-    resumed run must end with exactly the model of the uninterrupted one: a component that
-    draws from a generator other than the one it is given, or keeps state a checkpoint does
-    not hold, fails here. Returns the uninterrupted run's ``metrics.json`` summary."""
+def check_training(cls: type[Any], companions: dict[str, Any] | None = None,
+                   **kwargs: Any) -> dict[str, Any]:
+    """Train ``cls`` (a task, loss, sampler, mapper, retriever or dataset, built with
+    ``kwargs``) for two epochs through raytrec's own loop, in this process, with built-in
+    components in the other sections; then train it again, stopped after the first epoch and
+    resumed. The resumed run must end with exactly the model of the uninterrupted one: a
+    component that draws from a generator other than the one it is given, or keeps state a
+    checkpoint does not hold, fails here. Returns the uninterrupted run's ``metrics.json``
+    summary.
+
+    ``companions``: config sections to use instead of the built-in ones, whole (a task's
+    mapper and data, a mapper's task), e.g. ``{"task": {"name": "session"}}``."""
     from raytrec.plugins import registered
 
     section, kind = _section(cls)
     component = build(cls, kwargs, section)
     config = _config(section, component, kwargs)
+    config.update({k: v for k, v in (companions or {}).items() if k != section})
     components = [(kind, UNDER_TEST, cls)] + ([] if section == "data" else
                                                [("dataset", DATA, KitData)])
     with tempfile.TemporaryDirectory(prefix="raytrec-check-") as tmp, registered(components):

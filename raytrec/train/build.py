@@ -11,6 +11,7 @@ from raytrec.mappers import Mapper
 from raytrec.plugins import get_registry
 from raytrec.retrievers import Retriever
 from raytrec.samplers import Sampler
+from raytrec.tasks import Task
 
 
 @dataclass
@@ -33,6 +34,11 @@ def build_parts(config: dict[str, Any], info: DataInfo) -> Parts:
     sampler.setup(info)
     loss.setup(info)
     return Parts(mapper, sampler, loss)
+
+
+def build_task(config: dict[str, Any]) -> Task:
+    section = config["task"]
+    return get_registry().create("task", section["name"], **_kwargs(section))
 
 
 def build_retriever(config: dict[str, Any]) -> Retriever:

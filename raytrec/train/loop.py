@@ -12,7 +12,6 @@
 from __future__ import annotations
 
 import logging
-import math
 import resource
 import shutil
 import sys
@@ -24,25 +23,21 @@ from typing import Any
 import torch
 from torch import nn
 
-from raytrec.data.base import DataInfo
-from raytrec.data.store import read_train_ratings, read_train_shard, read_training_info
 from raytrec.debug import debugging
 from raytrec.errors import TrainingDiverged
-from raytrec.evaluation import MetricSums
-from raytrec.evaluation.data import EvalData
 from raytrec.losses import Loss
-from raytrec.mappers import Mapper
+from raytrec.mappers import ItemModel
+from raytrec.retrievers import Retriever
 from raytrec.run.remote import fetch_data
 from raytrec.samplers import Sampler
-from raytrec.train.artifacts import METRICS_FILE, write_embeddings, write_json
-from raytrec.train.build import build_parts, build_retriever
+from raytrec.tasks import Batches, Evaluation, Task
+from raytrec.train.artifacts import METRICS_FILE, write_json
+from raytrec.train.build import build_parts, build_retriever, build_task
 from raytrec.train.checkpoint import write_checkpoint
-from raytrec.train.cold_items import cold_item_metrics, known_items
 from raytrec.train.failures import reported
 from raytrec.train.optim import RunOptimizer, build_optimizer
 from raytrec.train.session import LocalSession, RayTrainSession, Session
-from raytrec.train.step import train_step
-from raytrec.train.validation import cold_and_warm, evaluate_split, sample_users
+from raytrec.train.step import apply_step
 
 logger = logging.getLogger(__name__)
 
@@ -77,12 +72,12 @@ def train_loop(job: dict[str, Any], session: Session) -> dict[str, Any]:
 
     ``job``: ``config`` (resolved), ``data_dir`` (prepared data), ``run_dir``.
     """
-    config, data_dir = job["config"], job["data_dir"]
+    config, data_dir = job["config"], Path(job["data_dir"])
     train, eval_cfg = config["train"], config["eval"]
     device = session.device
     torch.manual_seed(train["seed"])
-    # Every worker holds all training pairs: samplers exclude them, evaluation skips them.
-    info = read_training_info(data_dir)
+    task = build_task(config)
+    info = task.training_info(data_dir)
     parts = build_parts(config, info)
     mapper = parts.mapper.to(device)
     loss = parts.loss.to(device)
@@ -91,15 +86,12 @@ def train_loop(job: dict[str, Any], session: Session) -> dict[str, Any]:
     model = session.prepare(mapper, ignore=tuple(optimizer.tables))
     parts.sampler.attach(mapper)
     generator = torch.Generator(device=device)
-    batches = _batches(data_dir, session, info.num_train, train["batch_size"], loss.uses_ratings)
+    batches = task.batches(data_dir, info, config, session.rank, session.world_size, device,
+                           loss)
     best = Best(f"valid/{eval_cfg['metric']}", train["patience"])
     start, history = _restore(session, mapper, loss, optimizer, best)
     retriever = build_retriever(config)
-    valid = EvalData.load(data_dir, "valid", info.num_users, info.positives)
-    known = known_items(config, info)
-    if known is not None:
-        valid = valid.among(known)
-    valid_users = sample_users(valid.relevant.users(), eval_cfg["max_users"], train["seed"])
+    evaluation = task.evaluation(data_dir, info, config)
     for epoch in range(start, train["epochs"]):
         if best.should_stop:
             break
@@ -110,15 +102,16 @@ def train_loop(job: dict[str, Any], session: Session) -> dict[str, Any]:
         generator.manual_seed(epoch_seed)
         torch.manual_seed(epoch_seed + 1_000_000_007)
         try:
-            stats = run_epoch(model, mapper, parts.sampler, loss, optimizer, batches, generator)
+            stats = run_epoch(task, model, mapper, parts.sampler, loss, optimizer, batches,
+                              generator)
         except NonFinite as exc:  # stop before the epoch is saved: the last checkpoint is good
             raise TrainingDiverged(_diverged(epoch + 1, exc, history, train)) from None
         metrics: dict[str, Any] = {"epoch": epoch + 1}
         metrics.update({f"train/{k}": v for k, v in stats.items()})
         if (epoch + 1) % eval_cfg["every"] == 0 or epoch + 1 == train["epochs"]:
             started = time.perf_counter()
-            found = evaluate_split(mapper, retriever, valid, eval_cfg, session.rank,
-                                   session.world_size, device, valid_users, items=known)
+            found = evaluation.validate(mapper, retriever, session.rank, session.world_size,
+                                        device)
             metrics["eval_seconds"] = time.perf_counter() - started
             metrics.update({f"valid/{k}": v for k, v in found.items()})
             best.update(epoch + 1, metrics, mapper)
@@ -128,49 +121,13 @@ def train_loop(job: dict[str, Any], session: Session) -> dict[str, Any]:
                  "optimizer": optimizer.state_dict(), "tracker": best.state_dict(),
                  "history": history, "finished": False}
         _report(session, config, metrics, state)
-    return _finish(job, session, mapper, retriever, best, history, info)
+    return _finish(job, session, task, evaluation, mapper, retriever, best, history)
 
 
 def peak_rss_mb() -> float:
     """This process's peak resident memory so far, in MiB (Linux reports KiB, macOS bytes)."""
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return peak / (1 << 20) if sys.platform == "darwin" else peak / 1024
-
-
-def _batches(data_dir: str, session: Session, num_train: int, batch_size: int,
-             ratings: bool) -> ShardBatches:
-    """This worker's shard in memory on its device (ratings only when the loss uses them)."""
-    def tensor(a):
-        return None if a is None else torch.from_numpy(a.copy()).to(session.device)
-
-    users, items = read_train_shard(data_dir, session.rank, session.world_size)
-    rated = read_train_ratings(data_dir, session.rank, session.world_size) if ratings else None
-    return ShardBatches(tensor(users), tensor(items), num_train, batch_size, session.world_size,
-                        None if rated is None else tensor(rated).float())
-
-
-class ShardBatches:
-    """Shuffled batches of this worker's positives, the same number of steps on every rank.
-
-    DDP needs every rank to take the same number of steps, whatever its shard size, so the
-    step count comes from the global train size and a short shard wraps around.
-    """
-
-    def __init__(self, users: torch.Tensor, items: torch.Tensor, global_rows: int,
-                 batch_size: int, world_size: int, ratings: torch.Tensor | None = None) -> None:
-        self.users, self.items, self.ratings = users, items, ratings
-        self.local_batch = max(1, batch_size // world_size)
-        self.steps = max(1, math.ceil(global_rows / batch_size))
-
-    def epoch(self, generator: torch.Generator):
-        n = len(self.users)
-        need = self.steps * self.local_batch
-        perm = torch.cat([torch.randperm(n, generator=generator, device=self.users.device)
-                          for _ in range(math.ceil(need / n))])
-        for s in range(self.steps):
-            idx = perm[s * self.local_batch:(s + 1) * self.local_batch]
-            yield (self.users[idx], self.items[idx],
-                   None if self.ratings is None else self.ratings[idx])
 
 
 class Best:
@@ -219,8 +176,8 @@ def _restore(session: Session, mapper: torch.nn.Module, loss: torch.nn.Module,
 
 
 def run_epoch(
-    model: nn.Module, mapper: Mapper, sampler: Sampler, loss: Loss,
-    optimizer: RunOptimizer, batches: ShardBatches, generator: torch.Generator,
+    task: Task, model: nn.Module, mapper: ItemModel, sampler: Sampler, loss: Loss,
+    optimizer: RunOptimizer, batches: Batches, generator: torch.Generator,
 ) -> dict[str, float]:
     """Train one epoch; mean loss and parts, positives/s of this worker, wall seconds, and
     with 2+ workers the MB a worker received per step for the exchange of gradients (and the
@@ -234,14 +191,15 @@ def run_epoch(
     watch = _FirstNonFinite()
     start = time.perf_counter()
     rows, exchanged, exchanging = 0, optimizer.exchanged_bytes, optimizer.exchange_seconds
-    for step, (users, items, ratings) in enumerate(batches.epoch(generator)):
-        out = train_step(model, mapper, sampler, loss, optimizer, users, items, generator,
-                         ratings)
+    for step, batch in enumerate(batches.epoch(generator)):
+        optimizer.zero_grad()
+        out = task.batch_loss(model, mapper, sampler, loss, batch, generator)
+        apply_step(mapper, loss, optimizer, out)
         terms = {"loss": out.loss.detach(), **out.parts}
         watch.see(step, terms)
         for name, value in terms.items():
             total[name] = total.get(name, 0.0) + value
-        rows += len(users)
+        rows += len(batch)
     seconds = time.perf_counter() - start  # training only: the checks below are not timed
     watch.check(batches.steps)
     bad = [name for module in (mapper, loss) for name, p in module.named_parameters()
@@ -310,27 +268,15 @@ def _report(session: Session, config: dict[str, Any], metrics: dict[str, Any],
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def _finish(job: dict[str, Any], session: Session, mapper: torch.nn.Module, retriever: Any,
-            best: Best, history: list[dict], info: DataInfo) -> dict[str, Any]:
-    config, data_dir = job["config"], job["data_dir"]
+def _finish(job: dict[str, Any], session: Session, task: Task, evaluation: Evaluation,
+            mapper: ItemModel, retriever: Retriever, best: Best,
+            history: list[dict]) -> dict[str, Any]:
+    config, data_dir = job["config"], Path(job["data_dir"])
     if best.state is not None:
         mapper.load_state_dict(best.state)
-    test = EvalData.load(data_dir, "test", info.num_users, info.positives)
-    groups = {}
-    for i, (name, users) in enumerate(cold_and_warm(test, info.positives).items()):
-        groups[f"test_{name}"] = evaluate_split(mapper, retriever, test, config["eval"],
-                                                session.rank, session.world_size,
-                                                session.device, users, build=i == 0)
-    if groups:  # cold and warm users partition the test users: combine rather than re-score
-        found = (MetricSums.from_means(groups["test_cold"])
-                 .add(MetricSums.from_means(groups["test_warm"])).means())
-    else:
-        found = evaluate_split(mapper, retriever, test, config["eval"], session.rank,
-                               session.world_size, session.device)
-    if config["split"].get("cold_items"):
-        groups.update(cold_item_metrics(mapper, retriever, test, info, config,
-                                        session.rank, session.world_size, session.device))
-    cost = retriever.stats  # one build, every group's searches
+    groups = evaluation.test(mapper, retriever, session.rank, session.world_size,
+                             session.device)
+    found = groups.pop("test")
     last = history[-1] if history else {}
     summary = {
         "best_epoch": best.epoch,
@@ -338,10 +284,11 @@ def _finish(job: dict[str, Any], session: Session, mapper: torch.nn.Module, retr
         "valid": {k.removeprefix("valid/"): v for k, v in _best_valid(history, best).items()},
         "test": found,
         **groups,
-        "retriever": config["retriever"],  # the index that produced the test metrics
-        "retrieval": cost.report(),  # on this rank's test users
         "train": {k.removeprefix("train/"): v for k, v in last.items() if k.startswith("train/")},
     }
+    if task.uses_retriever:
+        summary["retriever"] = config["retriever"]  # the index that produced the test metrics
+        summary["retrieval"] = retriever.stats.report()  # one build, this rank's searches
     # The best epoch's validation metrics ride along: what a search ranks the run by.
     metrics = {"epoch": len(history), "finished": True, "best_epoch": best.epoch,
                **_best_valid(history, best)}
@@ -350,7 +297,7 @@ def _finish(job: dict[str, Any], session: Session, mapper: torch.nn.Module, retr
              "tracker": best.state_dict(), "history": history}
 
     def outputs(directory: Path) -> None:
-        write_embeddings(directory, Path(data_dir), mapper, session.device)
+        task.write_outputs(directory, data_dir, mapper, session.device)
         write_json(directory / METRICS_FILE, summary)
 
     _report(session, config, metrics, state if session.rank == 0 else None, outputs)

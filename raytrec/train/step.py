@@ -11,7 +11,7 @@ from torch import nn
 
 from raytrec.distance import candidate_scores, pair_scores
 from raytrec.losses import Loss, LossInput, LossOutput
-from raytrec.mappers import Mapper, MapperOutput
+from raytrec.mappers import ItemModel, Mapper, MapperOutput
 from raytrec.samplers import Sampler
 from raytrec.train.optim import RunOptimizer
 
@@ -76,13 +76,10 @@ def _sync_loss_grads(loss: Loss) -> None:
             p.grad /= dist.get_world_size()
 
 
-def train_step(
-    model: nn.Module, mapper: Mapper, sampler: Sampler, loss: Loss, optimizer: RunOptimizer,
-    users: torch.Tensor, items: torch.Tensor, generator: torch.Generator,
-    ratings: torch.Tensor | None = None,
-) -> LossOutput:
-    optimizer.zero_grad()
-    out = loss_of_batch(model, mapper, sampler, loss, users, items, generator, ratings)
+def apply_step(mapper: ItemModel, loss: Loss, optimizer: RunOptimizer,
+               out: LossOutput) -> None:
+    """Backpropagate ``out.loss``, step the optimiser, constrain: the end of every step of
+    every task (the gradients were zeroed before the loss was computed)."""
     out.loss.backward()
     _sync_loss_grads(loss)
     touched = optimizer.step()
@@ -90,11 +87,22 @@ def train_step(
         mapper.constrain(touched)
     else:
         mapper.constrain()
+
+
+def train_step(
+    model: nn.Module, mapper: Mapper, sampler: Sampler, loss: Loss, optimizer: RunOptimizer,
+    users: torch.Tensor, items: torch.Tensor, generator: torch.Generator,
+    ratings: torch.Tensor | None = None,
+) -> LossOutput:
+    """One step of the user-item task on positives ``users, items``."""
+    optimizer.zero_grad()
+    out = loss_of_batch(model, mapper, sampler, loss, users, items, generator, ratings)
+    apply_step(mapper, loss, optimizer, out)
     return out
 
 
 @functools.cache
-def _constrains_rows(cls: type[Mapper]) -> bool:
+def _constrains_rows(cls: type[ItemModel]) -> bool:
     """Whether ``cls.constrain`` takes the touched rows (one written before they existed
     does not, and is given none: it projects whole tables)."""
     return "touched" in inspect.signature(cls.constrain).parameters

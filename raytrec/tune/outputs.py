@@ -53,7 +53,7 @@ def write_outputs(trials: list[Trial], plan: Plan, tune_dir: Path) -> dict[str, 
         "stopped_early": sum(t.status == "stopped" for t in trials),
         "errors": sum(t.status == "error" for t in trials),
         "default": _default(trials, plan),
-        "popularity": _popularity(tune_dir / "data", plan),
+        "baseline": _baseline(tune_dir / "data", plan),
     }
     _replace(tune_dir / BEST_SUMMARY, lambda p: p.write_text(json.dumps(summary, indent=2)))
     return summary
@@ -78,11 +78,18 @@ def _default(trials: list[Trial], plan: Plan) -> dict[str, Any]:
     return found
 
 
-def _popularity(data_dir: Path, plan: Plan) -> dict[str, dict[str, float]]:
-    from raytrec.evaluation.popularity import popularity_metrics
+def _baseline(data_dir: Path, plan: Plan) -> dict[str, Any]:
+    """The task's first quick baseline (popularity for the user-item task) on valid and
+    test: the yardstick of the search's verdict."""
+    from raytrec.train.build import build_task
 
-    ks, chunk = list(plan.base["eval"]["ks"]), plan.base["eval"]["chunk_size"]
-    return {split: popularity_metrics(data_dir, split, ks, chunk) for split in ("valid", "test")}
+    task = build_task(plan.base)
+    found = {split: task.baselines(data_dir, plan.base, split, quick=True).metrics
+             for split in ("valid", "test")}
+    if not found["test"]:
+        return {}
+    name = next(iter(found["test"]))
+    return {"name": name, "valid": found["valid"][name], "test": found["test"][name]}
 
 
 def _replace(path: Path, write: Any) -> None:

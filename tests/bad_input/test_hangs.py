@@ -158,9 +158,9 @@ def test_ctrl_c_before_a_run_directory_exists_writes_nothing(tmp_path: Path, cap
     run = tmp_path / "run"
     if command == "evaluate":
         assert run_cli(capsys, "train", cfg, "--run-dir", run)[0] == 0
-        from raytrec.run import rescore
+        from raytrec.tasks import user_item_eval
 
-        target, argv = rescore, ["evaluate", run]
+        target, argv = user_item_eval, ["evaluate", run]
         name = "evaluate_split"
     else:
         from raytrec.data.synthetic import SyntheticDataset

@@ -25,6 +25,33 @@ def test_defaults_are_valid_and_fully_resolved() -> None:
     assert resolved["train"]["optimizer"] == "adagrad"
 
 
+def test_a_run_config_from_before_tasks_resolves_to_the_user_item_task() -> None:
+    """A run directory's config.yaml is fully resolved; one written before ``task`` was a
+    section has none, and must still load (evaluate, export, resume)."""
+    old = validate(with_defaults({}), get_registry())
+    del old["task"]
+    assert validate(old, get_registry())["task"] == {"name": "user-item"}
+
+
+def test_a_mapper_of_another_task_is_refused_by_name() -> None:
+    from raytrec.mappers import ItemModel
+    from raytrec.plugins import registered
+
+    class ItemsOnly(ItemModel):
+        distance, dim = "dot", 4
+
+        def setup(self, info):
+            self.num_items = info.num_items
+
+        def items(self, ids):
+            raise NotImplementedError
+
+    with registered([("mapper", "items-only", ItemsOnly)]):
+        problems = _problems({"mapper": {"name": "items-only"}})
+    assert "is not a raytrec.mappers.base.Mapper, which task 'UserItemTask'" in \
+        problems["mapper.name"]
+
+
 def test_all_problems_reported_together() -> None:
     problems = _problems({"loss": {"name": "cmll"},
                           "sampler": {"name": "uniform", "num_negative": 5},

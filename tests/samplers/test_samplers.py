@@ -246,3 +246,17 @@ def test_mixed_log_q_is_the_expected_count_of_the_whole_sample() -> None:
     expected = seen / rounds
     drawn = expected > 0.05
     assert torch.allclose(log_q[drawn].exp() * (batch + extras), expected[drawn], rtol=0.05)
+
+
+def test_mixed_draws_more_extras_than_the_catalogue_holds() -> None:
+    """GRU4Rec draws its 2048 extras with replacement whatever the catalogue's size (the
+    Yoochoose sample has 1,172 training items); only samplers of distinct candidates per
+    positive are bound by the catalogue."""
+    from raytrec.samplers.mixed import MixedSampler
+
+    sampler = MixedSampler(num_negatives=4 * len(COUNTS), alpha=0.5)
+    sampler.setup(INFO)
+    neg = sampler.sample(torch.arange(3), torch.tensor([1, 2, 3]), torch.Generator())
+    assert neg.ids.shape == (3 + 4 * len(COUNTS),)
+    with pytest.raises(ValueError, match="larger than the catalogue"):
+        UniformSampler(num_negatives=4 * len(COUNTS)).setup(INFO)

@@ -66,10 +66,11 @@ def test_search_writes_its_outputs_and_best_yaml_retrains(tmp_path: Path, ray_cl
     assert (default["loss.name"], default["loss.margin"], default["sampler.num_negatives"],
             default["eval.ks"]) == ("cml", 0.5, 10, "[10, 20]")
     assert best["default"]["valid"] == pytest.approx(default["best_recall@20"])
-    assert 0 < best["popularity"]["valid"]["recall@20"] < 1
+    assert 0 < best["baseline"]["valid"]["recall@20"] < 1
     flat = " ".join(printed.split())
     assert f"the config as given (trial {best['default']['trial_id']}" in flat
-    assert f"popularity: {best['popularity']['valid']['recall@20']:.4f}" in flat
+    assert best["baseline"]["name"] == "popularity"
+    assert f"popularity: {best['baseline']['valid']['recall@20']:.4f}" in flat
     plots = {p.name for p in (out / "plots").iterdir()}
     assert plots == {"learning_curves.png", "metric_vs_loss.margin.png",
                      "metric_vs_sampler.num_negatives.png", "metric_vs_loss.name.png",

@@ -9,13 +9,18 @@ the catalogue's scores computed in chunks so that millions of items fit in memor
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TypeAlias
 
 import numpy as np
 import torch
 
 from raytrec_gru4rec.gru import GRU4RecNetwork
+from raytrec_gru4rec.mapper import SessionMapper
 from raytrec_gru4rec.ranks import RankMetrics
 from raytrec_gru4rec.sessions import Sessions
+
+# What evaluation steps: the network itself or the mapper around it.
+SessionModel: TypeAlias = GRU4RecNetwork | SessionMapper
 
 
 def evaluation_steps(sessions: Sessions, slots: int) -> Iterator[tuple[np.ndarray, ...]]:
@@ -62,23 +67,29 @@ def chunked_ranks(queries: torch.Tensor, vectors: torch.Tensor, targets: torch.T
 
 
 @torch.no_grad()
-def evaluate_sessions(network: GRU4RecNetwork, sessions: Sessions, ks: list[int],
-                      slots: int = 512, conservative: bool = False) -> dict[str, float]:
-    """Recall@k and MRR@k of every next event of ``sessions``."""
-    was_training = network.training
-    network.eval()
-    device = network.out_items.device
-    vectors = network.items(torch.arange(network.out_items.shape[0], device=device))
-    hidden = network.initial_hidden(slots, device)
+def session_metrics(model: SessionModel, sessions: Sessions, ks: list[int], slots: int = 512,
+                    conservative: bool = False) -> RankMetrics:
+    """Recall@k and MRR@k sums over every next event of ``sessions``."""
+    was_training = model.training
+    model.eval()
+    device = next(model.parameters()).device
+    vectors = model.items(torch.arange(model.num_items, device=device))
+    hidden = model.initial_hidden(slots, device)
     metrics = RankMetrics(ks)
     for rows, inputs, targets, reset in evaluation_steps(sessions, slots):
         index = torch.from_numpy(rows).to(device)
         state = [h[index] for h in hidden]
-        query, state = network.step(torch.from_numpy(inputs).to(device), state,
-                                    torch.from_numpy(reset).to(device))
+        query, state = model.step(torch.from_numpy(inputs).to(device), state,
+                                  torch.from_numpy(reset).to(device))
         for h, new in zip(hidden, state, strict=True):
             h[index] = new
         metrics.add(chunked_ranks(query, vectors, torch.from_numpy(targets).to(device),
                                   conservative))
-    network.train(was_training)
-    return metrics.means()
+    model.train(was_training)
+    return metrics
+
+
+def evaluate_sessions(model: SessionModel, sessions: Sessions, ks: list[int], slots: int = 512,
+                      conservative: bool = False) -> dict[str, float]:
+    """Recall@k and MRR@k of every next event of ``sessions``."""
+    return session_metrics(model, sessions, ks, slots, conservative).means()

@@ -21,6 +21,7 @@ rows whose ``reset`` is set (a slot that starts a new session).
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from itertools import pairwise
 
 import torch
@@ -36,6 +37,18 @@ ACTIVATIONS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
 }
 
 Hidden = list[torch.Tensor]
+
+
+@dataclass
+class SessionOutput:
+    """One step of a session model: the queries after each slot's input, the vectors of the
+    targets and of the negatives (``(B, N, D)`` or ``(N, D)`` as their ids were), and the
+    hidden state after the step."""
+
+    query: torch.Tensor
+    target: torch.Tensor
+    negatives: torch.Tensor
+    hidden: Hidden
 
 
 class GRUCell(nn.Module):
@@ -70,6 +83,7 @@ class GRU4RecNetwork(nn.Module):
                         ("dropout_hidden", dropout_hidden)):
             if not 0.0 <= p < 1.0:
                 raise ValueError(f"{name} must be in [0, 1), got {p}")
+        self.num_items = num_items
         self.layers, self.constrained = list(layers), bool(constrained_embedding)
         self.activation = ACTIVATIONS[final_activation]
         out = layers[-1]
@@ -129,6 +143,14 @@ class GRU4RecNetwork(nn.Module):
         query = self.activation(out)
         ones = torch.ones(len(query), 1, dtype=query.dtype, device=query.device)
         return torch.cat([query, ones], dim=1), new
+
+    def forward(self, inputs: torch.Tensor, hidden: Hidden, reset: torch.Tensor,
+                targets: torch.Tensor, negatives: torch.Tensor) -> SessionOutput:
+        """``step`` and the output vectors of ``targets`` and ``negatives``: the one
+        differentiable pass of a training step (DistributedDataParallel sees every use of
+        the weights)."""
+        query, hidden = self.step(inputs, hidden, reset)
+        return SessionOutput(query, self.items(targets), self.items(negatives), hidden)
 
     def items(self, ids: torch.Tensor) -> torch.Tensor:
         """Output vectors with their bias ``(*ids.shape, H + 1)``."""

@@ -45,3 +45,20 @@ class RankMetrics:
             out[f"recall@{k}"] = float(self.recall[i]) / max(self.events, 1)
             out[f"mrr@{k}"] = float(self.mrr[i]) / max(self.events, 1)
         return out
+
+    def all_reduced(self, device: torch.device) -> RankMetrics:
+        """The sums over every Ray Train worker (each scored its own sessions); itself
+        outside a process group."""
+        import torch.distributed as dist
+
+        if not (dist.is_available() and dist.is_initialized()):
+            return self
+        t = torch.tensor([self.events, *self.recall, *self.mrr], dtype=torch.float64,
+                         device=device)
+        dist.all_reduce(t, op=dist.ReduceOp.SUM)
+        values = t.cpu().numpy()
+        out = RankMetrics(self.ks)
+        n = len(self.ks)
+        out.events = int(values[0])
+        out.recall, out.mrr = values[1:1 + n].copy(), values[1 + n:].copy()
+        return out

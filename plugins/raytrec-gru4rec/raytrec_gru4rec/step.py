@@ -12,24 +12,25 @@ as in the reference: gradients stop at the step (truncated backpropagation of on
 from __future__ import annotations
 
 import torch
+from torch import nn
 
 from raytrec.distance import candidate_scores, pair_scores
 from raytrec.losses import Loss, LossInput, LossOutput
 from raytrec.samplers import Sampler
-from raytrec_gru4rec.gru import GRU4RecNetwork, Hidden
+from raytrec_gru4rec.gru import Hidden, SessionOutput
 
 
-def session_loss(network: GRU4RecNetwork, sampler: Sampler, loss: Loss, inputs: torch.Tensor,
+def session_loss(model: nn.Module, sampler: Sampler, loss: Loss, inputs: torch.Tensor,
                  targets: torch.Tensor, reset: torch.Tensor, hidden: Hidden,
                  generator: torch.Generator) -> tuple[LossOutput, Hidden]:
-    """The loss of one step of ``B`` slots and the hidden state for the next step."""
-    query, hidden = network.step(inputs, hidden, reset)
+    """The loss of one step of ``B`` slots and the hidden state for the next step; ``model``
+    is a session model (``GRU4RecNetwork``, the ``gru4rec`` mapper or its DDP wrapper):
+    ``model(inputs, hidden, reset, targets, negative_ids) -> SessionOutput``."""
     slots = torch.arange(len(targets), device=targets.device)
     neg = sampler.sample(slots, targets, generator)
-    positive = network.items(targets)
-    negatives = network.items(neg.ids)
+    out: SessionOutput = model(inputs, hidden, reset, targets, neg.ids)
     log_q = neg.log_q if neg.log_q.dim() == 2 else neg.log_q.expand(len(targets), -1)
-    batch = LossInput(pair_scores("dot", query, positive),
-                      candidate_scores("dot", query, negatives), log_q, query, positive,
-                      mask=neg.mask, pos_log_q=neg.pos_log_q)
-    return loss(batch), [h.detach() for h in hidden]
+    batch = LossInput(pair_scores("dot", out.query, out.target),
+                      candidate_scores("dot", out.query, out.negatives), log_q, out.query,
+                      out.target, mask=neg.mask, pos_log_q=neg.pos_log_q)
+    return loss(batch), [h.detach() for h in out.hidden]

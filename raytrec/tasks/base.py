@@ -1,0 +1,150 @@
+"""Tasks: what a run trains on and how it is scored.
+
+The training loop (``raytrec.train.loop``) owns what every task shares: building the
+components, the optimiser and DistributedDataParallel, seeding, epochs, divergence checks,
+early stopping, checkpoints and resuming. A task owns what differs between kinds of query:
+the prepared data, its batches, the loss of one batch, validation and test scoring, the
+outputs beside the model and the baselines shown next to it. ``user-item`` (user ids as
+queries, top-K retrieval of held-out items) is raytrec's own; a plugin adds another, such as
+sessions with next-item prediction, without touching the loop.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterator, Sized
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar, Protocol
+
+import torch
+from torch import nn
+
+from raytrec.data.base import DataInfo, RawData
+from raytrec.errors import Problem
+from raytrec.losses import Loss, LossOutput
+from raytrec.mappers import ItemModel, Mapper
+from raytrec.retrievers import Retriever
+from raytrec.samplers import Sampler
+
+
+class Batches(Protocol):
+    """One worker's training batches. ``steps`` must be the same on every worker (DDP steps
+    together), so it follows the global data, not the shard; ``epoch`` yields ``steps``
+    batches, each ``Sized``: its ``len`` is the positives it trains on (for throughput)."""
+
+    steps: int
+
+    def epoch(self, generator: torch.Generator) -> Iterator[Sized]: ...
+
+
+@dataclass
+class Baselines:
+    """Baselines' metrics by name, in the order shown (the first is a search's yardstick),
+    and one line each on how they were set up or why one was left out."""
+
+    metrics: dict[str, dict[str, float]] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+
+class Evaluation(ABC):
+    """Scoring of one run's model, on the worker (each rank a share, sums combined over
+    ranks) or in this process (``rank 0`` of ``world_size 1``)."""
+
+    @abstractmethod
+    def validate(self, mapper: ItemModel, retriever: Retriever, rank: int, world_size: int,
+                 device: torch.device) -> dict[str, float]:
+        """Metrics on the validation split (``eval.metric`` among them): what early stopping
+        and a search rank by. Called every ``eval.every`` epochs: keep it cheap
+        (``eval.max_users`` bounds it for the user-item task)."""
+
+    @abstractmethod
+    def test(self, mapper: ItemModel, retriever: Retriever, rank: int, world_size: int,
+             device: torch.device) -> dict[str, dict[str, float]]:
+        """Test metrics by group: ``"test"`` (every test query) first, then any groups of the
+        task's own (``test_cold``...), each a metrics dict."""
+
+
+class Task(ABC):
+    """Base class of tasks.
+
+    Writing a task (the rules for every component in ``raytrec.hookspecs`` apply: options in
+    ``__init__``, checked there and nothing else):
+
+    - ``mapper_base``: the class the run's mapper must subclass; config validation refuses
+      another. ``Mapper`` (queries are user ids) unless the task makes queries otherwise.
+    - ``prepare(raw, split, out_dir)`` writes the prepared data into ``out_dir`` (a fresh
+      directory raytrec swaps into place only when the whole run directory is ready; it
+      is fetched to every node of a cluster). ``split`` is the run's ``split`` section.
+      Bad data raises ``raytrec.errors.DataError`` naming the cause and the fix.
+    - ``training_info(data_dir)`` reads back what the sampler, loss and mapper set themselves
+      up from (``DataInfo``: ``num_items`` and ``item_counts`` at least), on every worker.
+    - ``batches(...)`` returns this worker's ``Batches``: worker ``rank`` of ``world_size``
+      reads its own shard, the same number of steps on each.
+    - ``batch_loss(model, mapper, sampler, loss, batch, generator)`` is the loss of one batch;
+      ``model`` is ``mapper`` or its DistributedDataParallel wrapper: call ``model`` for every
+      use of weights that need a gradient. The loop steps the optimiser and constrains.
+      State carried from batch to batch (a recurrent hidden state) lives on the task; every
+      epoch's first batch must start it afresh, so that a resumed run matches.
+    - ``evaluation(data_dir, info, config)`` returns the ``Evaluation`` of the run.
+    - ``write_outputs(directory, data_dir, mapper, device)`` writes the files ``outputs``
+      names into the final checkpoint, whence they are copied beside the run's config (the
+      user-item task: user and item embeddings).
+    - ``baselines(data_dir, config, split)``: metrics of models that need no training, shown
+      beside the model's by ``raytrec train``, ``raytrec evaluate`` and ``raytrec tune``.
+    - ``check(config, info, parts)``: what only the data can refute, as ``Problem``s, run on
+      the driver before a run directory exists (``parts``: the sampler, loss and mapper built
+      from the config, the mapper set up on the ``meta`` device, without memory).
+    """
+
+    mapper_base: ClassVar[type[ItemModel]] = Mapper
+    # Whether scoring goes through the configured retriever (``Evaluation`` receives it
+    # either way); a task that ranks exactly says False and the summary names no index.
+    uses_retriever: ClassVar[bool] = True
+    # Whether ``raytrec export`` and ``recommend`` serve its runs: user ids as queries, user
+    # and item embeddings among ``outputs``.
+    servable: ClassVar[bool] = False
+    # The files ``write_outputs`` writes, copied beside the run's config when it ends.
+    outputs: ClassVar[tuple[str, ...]] = ()
+    # Column labels of the test groups ``Evaluation.test`` returns beside ``"test"``.
+    group_labels: ClassVar[dict[str, str]] = {}
+
+    @abstractmethod
+    def prepare(self, raw: RawData, split: dict[str, Any], out_dir: Path) -> None:
+        """Write the prepared data of ``raw`` into ``out_dir``."""
+
+    @abstractmethod
+    def training_info(self, data_dir: Path) -> DataInfo:
+        """What components set themselves up from, read from the prepared data."""
+
+    @abstractmethod
+    def batches(self, data_dir: Path, info: DataInfo, config: dict[str, Any], rank: int,
+                world_size: int, device: torch.device, loss: Loss) -> Batches:
+        """This worker's training batches, on ``device``."""
+
+    @abstractmethod
+    def batch_loss(self, model: nn.Module, mapper: ItemModel, sampler: Sampler, loss: Loss,
+                   batch: Any, generator: torch.Generator) -> LossOutput:
+        """The loss of one of ``batches``' batches."""
+
+    @abstractmethod
+    def evaluation(self, data_dir: Path, info: DataInfo, config: dict[str, Any]) -> Evaluation:
+        """How this run is scored on validation and test."""
+
+    def write_outputs(self, directory: Path, data_dir: Path, mapper: ItemModel,
+                      device: torch.device) -> None:
+        """Files beside the model in the final checkpoint; none by default."""
+        return None
+
+    def baselines(self, data_dir: Path, config: dict[str, Any], split: str,
+                  quick: bool = False) -> Baselines:
+        """Metrics on ``split`` (``valid`` or ``test``) of models that need no training, by
+        name, shown beside the model's; ``quick``: only those that cost little (a search's
+        summary). None by default."""
+        return Baselines()
+
+    def check(self, config: dict[str, Any], info: DataInfo,
+              parts: dict[str, Any]) -> list[Problem]:
+        """Problems only the prepared data shows; none by default."""
+        return []
+

@@ -1,0 +1,58 @@
+"""The user-item task's batches: shuffled (user, item) positives of this worker's shard."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from raytrec.data.store import read_train_ratings, read_train_shard
+
+
+@dataclass
+class PairBatch:
+    users: torch.Tensor  # (B,)
+    items: torch.Tensor  # (B,) the positives
+    ratings: torch.Tensor | None = None  # (B,) when the loss uses them
+
+    def __len__(self) -> int:
+        return len(self.users)
+
+
+class ShardBatches:
+    """Shuffled batches of this worker's positives, the same number of steps on every rank.
+
+    DDP needs every rank to take the same number of steps, whatever its shard size, so the
+    step count comes from the global train size and a short shard wraps around.
+    """
+
+    def __init__(self, users: torch.Tensor, items: torch.Tensor, global_rows: int,
+                 batch_size: int, world_size: int, ratings: torch.Tensor | None = None) -> None:
+        self.users, self.items, self.ratings = users, items, ratings
+        self.local_batch = max(1, batch_size // world_size)
+        self.steps = max(1, math.ceil(global_rows / batch_size))
+
+    def epoch(self, generator: torch.Generator) -> Iterator[PairBatch]:
+        n = len(self.users)
+        need = self.steps * self.local_batch
+        perm = torch.cat([torch.randperm(n, generator=generator, device=self.users.device)
+                          for _ in range(math.ceil(need / n))])
+        for s in range(self.steps):
+            idx = perm[s * self.local_batch:(s + 1) * self.local_batch]
+            yield PairBatch(self.users[idx], self.items[idx],
+                            None if self.ratings is None else self.ratings[idx])
+
+
+def shard_batches(data_dir: Path, rank: int, world_size: int, device: torch.device,
+                  num_train: int, batch_size: int, ratings: bool) -> ShardBatches:
+    """This worker's shard in memory on ``device`` (ratings only when the loss uses them)."""
+    def tensor(a):
+        return None if a is None else torch.from_numpy(a.copy()).to(device)
+
+    users, items = read_train_shard(data_dir, rank, world_size)
+    rated = read_train_ratings(data_dir, rank, world_size) if ratings else None
+    return ShardBatches(tensor(users), tensor(items), num_train, batch_size, world_size,
+                        None if rated is None else tensor(rated).float())

@@ -1,0 +1,56 @@
+"""The user-item task's scoring: held-out items of each user retrieved among the catalogue.
+
+Validation ranks at most ``eval.max_users`` users (drawn once by ``train.seed``), among the
+items training knows when items are held out (``split.cold_items``). Test ranks every test
+user, split into cold and warm users when some have no training row, plus the cold-item
+groups of ``raytrec.train.cold_items``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from raytrec.data.base import DataInfo
+from raytrec.evaluation import MetricSums
+from raytrec.evaluation.data import EvalData
+from raytrec.mappers import Mapper
+from raytrec.retrievers import Retriever
+from raytrec.tasks.base import Evaluation
+from raytrec.train.cold_items import cold_item_metrics, known_items
+from raytrec.train.validation import cold_and_warm, evaluate_split, sample_users
+
+
+class UserItemEvaluation(Evaluation):
+    def __init__(self, data_dir: Path, info: DataInfo, config: dict[str, Any]) -> None:
+        self.data_dir, self.info, self.config = str(data_dir), info, config
+        self.known = known_items(config, info)
+        valid = EvalData.load(self.data_dir, "valid", info.num_users, info.positives)
+        self.valid = valid if self.known is None else valid.among(self.known)
+        self.valid_users = sample_users(self.valid.relevant.users(),
+                                        config["eval"]["max_users"], config["train"]["seed"])
+
+    def validate(self, mapper: Mapper, retriever: Retriever, rank: int, world_size: int,
+                 device: torch.device) -> dict[str, float]:
+        return evaluate_split(mapper, retriever, self.valid, self.config["eval"], rank,
+                              world_size, device, self.valid_users, items=self.known)
+
+    def test(self, mapper: Mapper, retriever: Retriever, rank: int, world_size: int,
+             device: torch.device) -> dict[str, dict[str, float]]:
+        info, eval_cfg = self.info, self.config["eval"]
+        test = EvalData.load(self.data_dir, "test", info.num_users, info.positives)
+        groups = {}
+        for i, (name, users) in enumerate(cold_and_warm(test, info.positives).items()):
+            groups[f"test_{name}"] = evaluate_split(mapper, retriever, test, eval_cfg, rank,
+                                                    world_size, device, users, build=i == 0)
+        if groups:  # cold and warm users partition the test users: combine, not re-score
+            found = (MetricSums.from_means(groups["test_cold"])
+                     .add(MetricSums.from_means(groups["test_warm"])).means())
+        else:
+            found = evaluate_split(mapper, retriever, test, eval_cfg, rank, world_size, device)
+        if self.known is not None:
+            groups.update(cold_item_metrics(mapper, retriever, test, info, self.config, rank,
+                                            world_size, device))
+        return {"test": found, **groups}
