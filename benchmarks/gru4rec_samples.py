@@ -1,5 +1,5 @@
 """RAY_AUTH_MODE=disabled .venv/bin/python benchmarks/gru4rec_samples.py [--smoke-test]
-    [--data NAME,...] [--losses NAME,...] [--samples N,...] [--out DIR]
+    [--data NAME,...] [--losses NAME,...] [--samples N,...] [--seed N] [--out DIR]
 
 Seed 002's claim (GRU4Rec with top-k gains): with more extra negatives the max-losses keep
 improving while TOP1 degrades past ~128. Every (data, loss, samples) trains the plugin's
@@ -15,9 +15,11 @@ with only the loss and the sampler changed:
 Each run stops on validation MRR@20 (patience as in the example, at most ``EPOCHS``
 epochs); one JSON line each: test Recall@20 and MRR@20 of the best validation epoch, that
 epoch, and the median training seconds per epoch. Then the best run per data set (by
-validation MRR@20) against item-kNN and popularity, and ``gru4rec_samples.png`` in ``--out``
-(default ``benchmarks/out``): Recall@20 and MRR@20 against samples per loss and data set,
-epoch seconds against samples; ``gru4rec_samples.jsonl`` beside it holds the rows.
+validation MRR@20) against item-kNN and popularity (ties for and against the target), how
+much of the catalogue N samples reach, and
+``gru4rec_samples.png`` in ``--out`` (default ``benchmarks/out``): Recall@20 and MRR@20
+against samples per loss and data set, epoch seconds against samples;
+``gru4rec_samples.jsonl`` beside it holds the rows.
 """
 
 from __future__ import annotations
@@ -51,13 +53,15 @@ def sampler(n: int) -> str:
     return "{name: in-batch}" if n == 0 else f"{{name: mixed, num_negatives: {n}, alpha: 0.5}}"
 
 
-def run_one(data: str, loss: str, n: int, epochs: int, tmp: Path) -> dict[str, Any]:
+def run_one(data: str, loss: str, n: int, epochs: int, seed: int,
+            tmp: Path) -> dict[str, Any]:
     overrides = [f"loss={LOSSES[loss]}", f"sampler={sampler(n)}", f"train.epochs={epochs}",
-                 "train.threads=1"]
+                 f"train.seed={seed}", "train.threads=1"]
     run = train(DATA[data], overrides, tmp / f"{data}-{loss}-{n}")
     best = run.summary
     seconds = [row["train/epoch_seconds"] for row in run.progress]
-    return {"data": data, "loss": loss, "samples": n, "best_epoch": best["best_epoch"],
+    return {"data": data, "loss": loss, "samples": n, "seed": seed,
+            "best_epoch": best["best_epoch"],
             "epochs_run": best["epochs_run"],
             "valid_mrr@20": round(best["valid"]["mrr@20"], 4),
             "test_recall@20": round(best["test"]["recall@20"], 4),
@@ -67,12 +71,37 @@ def run_one(data: str, loss: str, n: int, epochs: int, tmp: Path) -> dict[str, A
 
 
 def baselines(run_dir: Path) -> dict[str, dict[str, float]]:
-    from raytrec.run.rescore import rescore
+    """The task's baselines on the run's test split, ties counted for the target (as the
+    GRU's are; its scores are continuous) and against it ("conservative")."""
+    from raytrec.run.job import load_job
+    from raytrec.train.build import build_task
 
-    found = rescore(run_dir, [])
-    return {name.removesuffix(" (test)"): {k: round(found[name][k], 4)
-                                           for k in ("recall@20", "mrr@20")}
-            for name in ("item-kNN (test)", "popularity (test)")}
+    config = load_job(run_dir).config
+    found = {}
+    for conservative in (False, True):
+        task = build_task({**config, "task": {**config["task"], "conservative": conservative}})
+        for name, m in task.baselines(run_dir / "data", config, "test", quick=True).metrics.items():
+            found[name + (", conservative" if conservative else "")] = {
+                k: round(m[k], 4) for k in ("recall@20", "mrr@20")}
+    return found
+
+
+def coverage(run_dir: Path, samples: list[int]) -> dict[str, dict[str, float]]:
+    """Per number of extra samples, how much of the catalogue one batch's draws (∝ count^0.5,
+    with replacement) reach in expectation: distinct items, their share of the items and of
+    the training events."""
+    import numpy as np
+
+    counts = np.load(run_dir / "data" / "item_counts.npy").astype(np.float64)
+    p = counts**0.5 / (counts**0.5).sum()
+    found = {}
+    for n in (n for n in samples if n > 0):
+        reached = 1.0 - (1.0 - p) ** n
+        found[str(n)] = {"distinct_items": round(float(reached.sum())),
+                         "share_of_items": round(float(reached.mean()), 3),
+                         "share_of_events": round(float((counts * reached).sum() / counts.sum()),
+                                                  3)}
+    return found
 
 
 def plot(rows: list[dict[str, Any]], path: Path) -> None:
@@ -111,6 +140,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--data", default=",".join(DATA))
     parser.add_argument("--losses", default=",".join(LOSSES))
     parser.add_argument("--samples", default=",".join(map(str, SAMPLES)))
+    parser.add_argument("--seed", type=int, default=0,
+                        help="train.seed of every run (initialisation, session order, samples)")
     parser.add_argument("--out", type=Path, default=ROOT / "out")
     return parser.parse_args(argv)
 
@@ -130,13 +161,14 @@ def main(argv: list[str] | None = None) -> None:
             epochs = 2 if args.smoke_test else EPOCHS[name]
             for loss in losses:
                 for n in samples:
-                    rows.append(run_one(name, loss, n, epochs, Path(tmp)))
+                    rows.append(run_one(name, loss, n, epochs, args.seed, Path(tmp)))
                     emit(rows[-1])
             best = max((r for r in rows if r["data"] == name), key=lambda r: r["valid_mrr@20"])
             emit({"data": name, "best": {k: best[k] for k in ("loss", "samples",
                                                                "test_recall@20",
                                                                "test_mrr@20")},
                   **baselines(Path(best["run_dir"]))})
+            emit({"data": name, "coverage": coverage(Path(best["run_dir"]), samples)})
     for row in rows:
         row.pop("run_dir")
     args.out.mkdir(parents=True, exist_ok=True)

@@ -65,13 +65,17 @@ def rescore(run_dir: Path, overrides: list[str],
 
 def retriever_config(config: dict[str, Any], overrides: list[str],
                      retriever_name: str | None, source: str) -> dict[str, Any]:
-    """A run's config with ``--retriever NAME`` and the ``--set`` overrides of ``eval.*`` and
-    ``retriever.*`` applied (anything else is refused: it would need training again)."""
+    """A run's config with ``--retriever NAME`` and the ``--set`` overrides of ``eval.*``,
+    ``retriever.*`` and the task's ``Task.rescorable`` options applied (anything else is
+    refused: it would need training again)."""
     config = copy.deepcopy(config)
-    bad = [o for o in overrides if o.split(".", 1)[0] not in RESCORABLE]
+    task_keys = [f"task.{key}" for key in build_task(config).rescorable]
+    bad = [o for o in overrides if o.split(".", 1)[0] not in RESCORABLE
+           and o.split("=", 1)[0].strip() not in task_keys]
     if bad:
-        raise ConfigError([Problem(f"--set {o}", "only eval.* and retriever.* can change after "
-                                   "training; train again for anything else") for o in bad])
+        allowed = ", ".join(["eval.*", "retriever.*", *task_keys])
+        raise ConfigError([Problem(f"--set {o}", f"only {allowed} can change after training; "
+                                   "train again for anything else") for o in bad])
     if retriever_name is not None:
         overrides = [f"retriever.name={retriever_name}", *overrides]
     if not overrides:

@@ -108,6 +108,10 @@ class Task(ABC):
     outputs: ClassVar[tuple[str, ...]] = ()
     # Column labels of the test groups ``Evaluation.test`` returns beside ``"test"``.
     group_labels: ClassVar[dict[str, str]] = {}
+    # Options of the ``task`` section that change only how a trained model is scored, so
+    # that ``raytrec evaluate --set task.KEY=VALUE`` may change them (the others shape the
+    # prepared data or the training: changing them needs a new run).
+    rescorable: ClassVar[tuple[str, ...]] = ()
 
     @abstractmethod
     def prepare(self, raw: RawData, split: dict[str, Any], out_dir: Path) -> None:

@@ -68,6 +68,17 @@ class GRUCell(nn.Module):
         return (1 - z) * n + z * h
 
 
+def check_options(final_activation: str, dropout_embedding: float,
+                  dropout_hidden: float) -> None:
+    """ValueError naming the first of these options out of range."""
+    if final_activation not in ACTIVATIONS:
+        raise ValueError(f"final_activation must be one of {', '.join(ACTIVATIONS)}, got "
+                         f"{final_activation!r}")
+    for name, p in (("dropout_embedding", dropout_embedding), ("dropout_hidden", dropout_hidden)):
+        if not 0.0 <= p < 1.0:
+            raise ValueError(f"{name} must be in [0, 1), got {p}")
+
+
 class GRU4RecNetwork(nn.Module):
     def __init__(self, num_items: int, layers: list[int], embedding: int = 0,
                  constrained_embedding: bool = False, dropout_embedding: float = 0.0,
@@ -76,13 +87,7 @@ class GRU4RecNetwork(nn.Module):
         super().__init__()
         if not layers or any(h < 1 for h in layers):
             raise ValueError(f"layers must list one hidden size >= 1 per layer, got {layers}")
-        if final_activation not in ACTIVATIONS:
-            raise ValueError(f"final_activation must be one of {', '.join(ACTIVATIONS)}, got "
-                             f"{final_activation!r}")
-        for name, p in (("dropout_embedding", dropout_embedding),
-                        ("dropout_hidden", dropout_hidden)):
-            if not 0.0 <= p < 1.0:
-                raise ValueError(f"{name} must be in [0, 1), got {p}")
+        check_options(final_activation, dropout_embedding, dropout_hidden)
         self.num_items = num_items
         self.layers, self.constrained = list(layers), bool(constrained_embedding)
         self.activation = ACTIVATIONS[final_activation]

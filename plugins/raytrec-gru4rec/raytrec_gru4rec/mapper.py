@@ -14,7 +14,7 @@ import torch
 
 from raytrec.data.base import DataInfo
 from raytrec.mappers import ItemModel
-from raytrec_gru4rec.gru import ACTIVATIONS, GRU4RecNetwork, Hidden, SessionOutput
+from raytrec_gru4rec.gru import GRU4RecNetwork, Hidden, SessionOutput, check_options
 
 
 class SessionMapper(ItemModel):
@@ -67,13 +67,7 @@ class GRU4RecMapper(SessionMapper):
             raise ValueError(f"layers must be >= 1, got {layers}")
         if embedding < 0:
             raise ValueError(f"embedding must be >= 0 (0: one-hot input), got {embedding}")
-        if final_activation not in ACTIVATIONS:
-            raise ValueError(f"final_activation must be one of {', '.join(ACTIVATIONS)}, got "
-                             f"{final_activation!r}")
-        for name, p in (("dropout_embedding", dropout_embedding),
-                        ("dropout_hidden", dropout_hidden)):
-            if not 0.0 <= p < 1.0:
-                raise ValueError(f"{name} must be in [0, 1), got {p}")
+        check_options(final_activation, dropout_embedding, dropout_hidden)
         if init_std is not None and not init_std > 0:
             raise ValueError(f"init_std must be > 0 or null, got {init_std}")
         self.options = dict(layers=[hidden] * layers, embedding=embedding,

@@ -85,6 +85,7 @@ class SessionTask(Task):
     mapper_base = SessionMapper
     uses_retriever = False  # every target ranked exactly among the whole catalogue
     outputs = (EMBEDDING_FILES["item"],)
+    rescorable = ("conservative", "eval_slots")  # raytrec evaluate --set task.conservative=true
 
     def __init__(self, test_days: float = 1.0, valid_days: float = 1.0,
                  conservative: bool = False, eval_slots: int = 512) -> None:
