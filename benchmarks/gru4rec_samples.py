@@ -15,7 +15,7 @@ with only the loss and the sampler changed:
 Each run stops on validation MRR@20 (patience as in the example, at most ``EPOCHS``
 epochs); one JSON line each: test Recall@20 and MRR@20 of the best validation epoch, that
 epoch, and the median training seconds per epoch. Then the best run per data set (by
-validation MRR@20) against item-kNN and popularity (ties for and against the target), how
+validation MRR@20) against item-kNN (ties for and against the target) and popularity, how
 much of the catalogue N samples reach, and
 ``gru4rec_samples.png`` in ``--out`` (default ``benchmarks/out``): Recall@20 and MRR@20
 against samples per loss and data set, epoch seconds against samples;
@@ -71,19 +71,15 @@ def run_one(data: str, loss: str, n: int, epochs: int, seed: int,
 
 
 def baselines(run_dir: Path) -> dict[str, dict[str, float]]:
-    """The task's baselines on the run's test split, ties counted for the target (as the
-    GRU's are; its scores are continuous) and against it ("conservative")."""
+    """The task's baselines on the run's test split: item-kNN with ties counted for the target
+    (as the GRU's, which has none) and against it, popularity."""
     from raytrec.run.job import load_job
     from raytrec.train.build import build_task
 
     config = load_job(run_dir).config
-    found = {}
-    for conservative in (False, True):
-        task = build_task({**config, "task": {**config["task"], "conservative": conservative}})
-        for name, m in task.baselines(run_dir / "data", config, "test", quick=True).metrics.items():
-            found[name + (", conservative" if conservative else "")] = {
-                k: round(m[k], 4) for k in ("recall@20", "mrr@20")}
-    return found
+    found = build_task(config).baselines(run_dir / "data", config, "test", quick=True)
+    return {name: {k: round(m[k], 4) for k in ("recall@20", "mrr@20")}
+            for name, m in found.metrics.items()}
 
 
 def coverage(run_dir: Path, samples: list[int]) -> dict[str, dict[str, float]]:

@@ -275,8 +275,7 @@ def _print_search_summary(console: Console, tune_dir: Path, summary: dict, plan:
     ks = list(plan.base["eval"]["ks"])
     console.print(metrics_table(f"best trial (valid {metric} "
                                 f"{summary['valid'][metric]:.4f} at epoch "
-                                f"{summary['best_epoch']}; through "
-                                f"{describe_retriever(summary['retriever'])})",
+                                f"{summary['best_epoch']}; {_scored_how(summary)})",
                                 {"valid": summary["valid"], "test": summary["test"]}, ks))
     console.print(_search_verdict(summary, metric), soft_wrap=True)
     for name in ("results.csv", "results.parquet", "best.yaml", "best.json", "plots/"):

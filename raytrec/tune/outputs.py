@@ -8,6 +8,7 @@ from typing import Any
 
 import yaml
 
+from raytrec.train.build import build_task
 from raytrec.tune.default_trial import default_point, find_default
 from raytrec.tune.plan import Plan
 from raytrec.tune.plots import write_plots
@@ -48,13 +49,14 @@ def write_outputs(trials: list[Trial], plan: Plan, tune_dir: Path) -> dict[str, 
                   if k.startswith("valid/")},
         "test": {k.removeprefix("test/"): v for k, v in best.last.items()
                  if k.startswith("test/")},
-        "retriever": config["retriever"],  # the index its valid and test metrics came through
         "trials": len(trials),
         "stopped_early": sum(t.status == "stopped" for t in trials),
         "errors": sum(t.status == "error" for t in trials),
         "default": _default(trials, plan),
         "baseline": _baseline(tune_dir / "data", plan),
     }
+    if build_task(plan.base).uses_retriever:
+        summary["retriever"] = config["retriever"]  # the index its metrics came through
     _replace(tune_dir / BEST_SUMMARY, lambda p: p.write_text(json.dumps(summary, indent=2)))
     return summary
 
@@ -81,8 +83,6 @@ def _default(trials: list[Trial], plan: Plan) -> dict[str, Any]:
 def _baseline(data_dir: Path, plan: Plan) -> dict[str, Any]:
     """The task's first quick baseline (popularity for the user-item task) on valid and
     test: the yardstick of the search's verdict."""
-    from raytrec.train.build import build_task
-
     task = build_task(plan.base)
     found = {split: task.baselines(data_dir, plan.base, split, quick=True).metrics
              for split in ("valid", "test")}

@@ -342,6 +342,9 @@ class ConditionalSpace:
 
 def _suggest(trial: Any, p: Param) -> Any:
     """One draw through Optuna's trial API (the same distributions as ``Param.domain``)."""
+    if p.kind == "choice":
+        return trial.suggest_categorical(
+            p.key, list(range(len(p.args))) if p.indexed else list(p.args))
     low, high = p.args[0], p.args[1]
     if p.kind == "uniform":
         return trial.suggest_float(p.key, low, high)
@@ -353,5 +356,4 @@ def _suggest(trial: Any, p: Param) -> Any:
         if p.integer:
             return trial.suggest_int(p.key, low, high, step=p.args[2])
         return trial.suggest_float(p.key, low, high, step=p.args[2])
-    return trial.suggest_categorical(
-        p.key, list(range(len(p.args))) if p.indexed else list(p.args))
+    raise ValueError(f"unknown distribution {p.kind!r} for {p.key}")

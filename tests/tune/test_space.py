@@ -191,6 +191,25 @@ def test_conditional_space_draws_an_argument_only_for_plugins_that_take_it() -> 
     assert names == {"cml", "bpr", "warp"}
 
 
+def test_conditional_space_takes_a_choice_of_one_value() -> None:
+    """A fixed value for the trials whose plugin takes it (infonce's temperature when the
+    loss is searched) is a choice of one."""
+    import optuna
+
+    params, _ = parse({"loss.name": {"choice": ["infonce", "bpr"]},
+                       "loss.temperature": {"choice": [1.0]}})
+    space = ConditionalSpace.build(params, get_registry())
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+    for _ in range(10):
+        trial = study.ask()
+        space(trial)
+        if trial.params["loss.name"] == "infonce":
+            assert trial.params["loss.temperature"] == 1.0
+        else:
+            assert "loss.temperature" not in trial.params
+        study.tell(trial, 0.0)
+
+
 def test_a_value_is_encoded_as_the_draw_that_gives_it_back() -> None:
     cases = [
         (Param("loss.margin", "uniform", (0.1, 1.5)), 0.5, (True, 0.5)),

@@ -94,6 +94,9 @@ def test_conservative_ranks_count_ties_against_the_target(tmp_path: Path, capsys
     # those ties put an unseen target near the top; counted against it, below them all.
     knn = "item-kNN (test)"
     assert ties[knn]["recall@5"] < strict[knn]["recall@5"]
+    # Not conservative, the baselines show item-kNN both ways.
+    assert strict["item-kNN, ties against (test)"] == pytest.approx(ties[knn])
+    assert "item-kNN, ties against (test)" not in ties
     # The GRU's scores are continuous: no ties, the same ranks either way.
     assert ties["test"] == pytest.approx(strict["test"])
 
@@ -181,6 +184,7 @@ def test_a_search_over_the_session_model(tmp_path: Path, capsys) -> None:
     assert best["trials"] == 2 and best["errors"] == 0
     assert best["baseline"]["name"] == "item-kNN"
     assert f"item-kNN: {best['baseline']['valid']['recall@5']:.4f}" in out
+    assert "ranked exactly" in out and "retriever" not in best
 
 
 def test_export_and_recommend_refuse_a_session_run_by_name(tmp_path: Path, capsys) -> None:
