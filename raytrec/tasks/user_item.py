@@ -21,6 +21,7 @@ from raytrec.tasks.pair_batches import PairBatch, ShardBatches, shard_batches
 from raytrec.tasks.user_item_baselines import user_item_baselines
 from raytrec.tasks.user_item_eval import UserItemEvaluation
 from raytrec.train.artifacts import EMBEDDING_FILES, write_embeddings
+from raytrec.train.step import loss_of_batch
 
 
 class UserItemTask(Task):
@@ -31,10 +32,9 @@ class UserItemTask(Task):
     mapper_base = Mapper
     servable = True
     outputs: ClassVar[tuple[str, ...]] = tuple(EMBEDDING_FILES.values())
-    group_labels: ClassVar[dict[str, str]] = {"test_cold": "cold users", "test_warm": "warm users",
-                    "test_cold_items": "cold items",
-                    "test_cold_items_among_cold": "cold items among them",
-                    "test_warm_items": "warm items"}
+    group_labels: ClassVar[dict[str, str]] = {
+        "test_cold": "cold users", "test_warm": "warm users", "test_cold_items": "cold items",
+        "test_cold_items_among_cold": "cold items among them", "test_warm_items": "warm items"}
 
     def prepare(self, raw: RawData, split: dict[str, Any], out_dir: Path) -> None:
         prepare(raw, SplitConfig(**split), out_dir)
@@ -50,8 +50,6 @@ class UserItemTask(Task):
 
     def batch_loss(self, model: nn.Module, mapper: Mapper, sampler: Sampler, loss: Loss,
                    batch: PairBatch, generator: torch.Generator) -> LossOutput:
-        from raytrec.train.step import loss_of_batch
-
         return loss_of_batch(model, mapper, sampler, loss, batch.users, batch.items,
                              generator, batch.ratings)
 

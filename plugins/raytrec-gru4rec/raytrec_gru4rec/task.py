@@ -42,6 +42,7 @@ from raytrec_gru4rec.mapper import SessionMapper
 from raytrec_gru4rec.popularity import popularity
 from raytrec_gru4rec.prepared import prepare_sessions, read_info_json, read_sessions
 from raytrec_gru4rec.sessions import Sessions
+from raytrec_gru4rec.step import session_loss
 
 TIES_AGAINST = "item-kNN, ties against"
 
@@ -120,8 +121,6 @@ class SessionTask(Task):
 
     def batch_loss(self, model: nn.Module, mapper: SessionMapper, sampler: Sampler,
                    loss: Loss, batch: SessionBatch, generator: torch.Generator) -> LossOutput:
-        from raytrec_gru4rec.step import session_loss
-
         if self._hidden is None or len(self._hidden[0]) != len(batch):
             self._hidden = mapper.initial_hidden(len(batch), batch.inputs.device)
         out, self._hidden = session_loss(model, sampler, loss, batch.inputs, batch.targets,
