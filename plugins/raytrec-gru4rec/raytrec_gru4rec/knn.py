@@ -12,7 +12,7 @@ import numpy as np
 import torch
 from scipy.sparse import csr_matrix
 
-from raytrec_gru4rec.ranks import RankMetrics, target_ranks
+from raytrec_gru4rec.ranks import transition_metrics
 from raytrec_gru4rec.sessions import Sessions
 
 
@@ -44,11 +44,5 @@ class ItemKNN:
     def evaluate(self, sessions: Sessions, ks: list[int],
                  conservative: bool = False) -> dict[str, float]:
         """Recall@k and MRR@k of every transition of ``sessions``."""
-        chunk = max(1, (1 << 24) // self.num_items)  # rows of dense scores: 128 MiB at most
-        inputs = sessions.inputs()
-        metrics = RankMetrics(ks)
-        for s in range(0, len(inputs), chunk):
-            at = inputs[s:s + chunk]
-            targets = torch.from_numpy(sessions.items[at + 1])
-            metrics.add(target_ranks(self.scores(sessions.items[at]), targets, conservative))
-        return metrics.means()
+        return transition_metrics(sessions, self.scores, self.num_items, ks,
+                                  conservative).means()

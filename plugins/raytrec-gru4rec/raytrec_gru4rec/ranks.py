@@ -8,8 +8,16 @@ Nothing is excluded: an item already in the session may come again.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
 import numpy as np
 import torch
+
+if TYPE_CHECKING:
+    from raytrec_gru4rec.sessions import Sessions
+
+DENSE_CELLS = 1 << 24  # scores a baseline holds at once (128 MiB of float64)
 
 
 def target_ranks(scores: torch.Tensor, targets: torch.Tensor,
@@ -62,3 +70,17 @@ class RankMetrics:
         out.events = int(values[0])
         out.recall, out.mrr = values[1:1 + n].copy(), values[1 + n:].copy()
         return out
+
+
+def transition_metrics(held: Sessions, scores: Callable[[np.ndarray], torch.Tensor],
+                       num_items: int, ks: list[int], conservative: bool = False) -> RankMetrics:
+    """Sums over every transition of ``held`` of a model that scores the next item from the
+    current one alone: ``scores(items (n,))`` -> ``(n, I)``, a few rows at a time."""
+    inputs = held.inputs()
+    metrics = RankMetrics(ks)
+    chunk = max(1, DENSE_CELLS // max(num_items, 1))
+    for s in range(0, len(inputs), chunk):
+        at = inputs[s:s + chunk]
+        metrics.add(target_ranks(scores(held.items[at]), torch.from_numpy(held.items[at + 1]),
+                                 conservative))
+    return metrics
