@@ -78,3 +78,7 @@ def unknown_name(kind: str, name: str, choices: Iterable[str]) -> str:
         why = f" (RAYTREC_LOAD_PLUGINS={only} loads only those plugins)" if only else ""
         return f"unknown {kind} '{name}': no {kind} is registered{why}"
     return f"unknown {kind} '{name}'{did_you_mean(name, names)} available: {', '.join(names)}"
+
+
+class DiskFull(RunDirError):
+    """A write found no space left on its device; the message says what is kept."""

@@ -4,152 +4,116 @@ from __future__ import annotations
 
 import argparse
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rich.console import Console
 
+from raytrec.cli.arguments import user_path
 from raytrec.cli.progress import ProgressWatcher
+from raytrec.cli.summaries import (
+    print_data,
+    print_export,
+    print_search_summary,
+    print_summary,
+    scored_how,
+)
 from raytrec.cli.tables import (
-    describe_retriever,
     index_table,
     metrics_table,
     plugins_rows,
     plugins_table,
     recommendations_table,
 )
-from raytrec.errors import Interrupted, RaytrecError
+from raytrec.cli.writing import claimed, interruptible, written
+from raytrec.errors import RaytrecError, RunDirError
 from raytrec.plugins import get_registry
-from raytrec.run import remote, run_dir
+from raytrec.run import leftovers, remote, run_dir
 
 if TYPE_CHECKING:
+    from raytrec.run.job import Job
     from raytrec.serve.recommend import NewUsers, Source
-    from raytrec.tune.plan import Plan
 
 
 def train(args: argparse.Namespace, console: Console) -> int:
-    from raytrec.run.job import create_job, load_job
-    from raytrec.run.launch import check_resumable, has_checkpoint, resume_point, run_job
+    from raytrec.run.job import default_run_dir, load_job
 
     _check_resume_args(args, "train", "RUN_DIR")
-    if args.resume:
-        job = load_job(remote.readable(args.resume, "--resume"))
-        for note in check_resumable(job.run_dir):
-            console.print(f"note: {note}", soft_wrap=True)
-        start = resume_point(job.run_dir)
-        if isinstance(start, Path) and remote.uri_of(job.run_dir):  # the mirror's, as at
-            start = remote.joined(remote.location(job.run_dir),  # the URI
-                                  str(start.relative_to(job.run_dir)))
-        console.print(f"resuming from {start}" if start else "no checkpoint yet: the run "
-                      "starts from its first epoch", soft_wrap=True)
+    if args.resume is not None:
+        target, flag = user_path(args.resume, "--resume") or "", "--resume"
+        if not remote.is_uri(target):
+            load_job(Path(target))  # a directory that is no run is refused before its lock
     else:
-        job = create_job(args.config, args.overrides, args.run_dir, args.overwrite)
-        _print_data(console, job.data_dir)
+        flag = "--run-dir"
+        target = user_path(args.run_dir, flag) or str(default_run_dir(args.config))
+        if not remote.is_uri(target):
+            run_dir.check_target(Path(target), args.overwrite)  # before the lock: no write
+    with claimed(target, flag, args):
+        return _train(args, console, target)
+
+
+def _train(args: argparse.Namespace, console: Console, target: str) -> int:
+    from raytrec.run.job import create_job, load_job
+    from raytrec.run.launch import check_resumable, has_checkpoint, run_job
+
+    leftovers.clear_temp()
+    if args.resume:
+        job = load_job(remote.readable(target, "--resume"))
+        for note in [*leftovers.clear(job.run_dir), *check_resumable(job.run_dir)]:
+            console.print(f"note: {note}", soft_wrap=True)
+        _resume_point(console, job)
+    else:
+        if not remote.is_uri(target):
+            leftovers.clear(Path(target))
+        job = create_job(args.config, args.overrides, target, args.overwrite)
+        print_data(console, job.data_dir)
     where = remote.location(job.run_dir)
     console.print(f"run directory: {where}" + (f" (working copy {job.run_dir})" if where !=
                                                  str(job.run_dir) else ""), soft_wrap=True)
     cfg = job.config
     keep = bool(args.resume)  # a run the user resumed is never removed
     try:
-        with _interruptible("train", job.run_dir), \
+        with interruptible("train", job.run_dir), \
                 run_dir.outcome(job.run_dir, lambda: keep or has_checkpoint(job.run_dir)), \
                 ProgressWatcher(job.run_dir, cfg["train"]["epochs"], cfg["eval"]["metric"],
                                 console):
             summary = run_job(job)
-        _print_summary(console, job.run_dir, summary, cfg)
+        with written(f"the run finished; metrics in "
+                     f"{remote.joined(where, 'metrics.json')}"):
+            print_summary(console, job.run_dir, summary, cfg)
     finally:
         remote.forget(job.run_dir)
     return 0
 
 
-@contextmanager
-def _interruptible(command: str, directory: Path) -> Iterator[None]:
-    """Ctrl-C (or Ray's SIGINT handler's ``sys.exit``) becomes a message that says how to go
-    on."""
-    try:
-        yield
-    except (KeyboardInterrupt, SystemExit) as exc:
-        old = run_dir.replaced(directory)
-        kept = f" (the run it replaces is kept in {old} until then)" if old else ""
-        raise Interrupted(f"interrupted; continue with raytrec {command} --resume "
-                          f"{remote.location(directory)}{kept}") from exc
+def _resume_point(console: Console, job: Job) -> None:
+    """Say where a resumed run starts; refuse one whose config.yaml no longer matches it."""
+    from raytrec.run.launch import config_changes, resume_point
 
-
-def _print_data(console: Console, data_dir: Path) -> None:
-    """What preparation made of the data, including what it left out or merged."""
-    info = json.loads((data_dir / "info.json").read_text())
-    split = " / ".join(f"{n} {name}" for name, n in info["num_interactions"].items())
-    # A task whose queries are not users names them (the session task: training sessions).
-    queries = info.get("queries", "users")
-    console.print(f"data: {info['num_users']} {queries}, {info['num_items']} items, "
-                  f"interactions {split}", soft_wrap=True)
-    for reason, n in info.get("dropped", {}).items():
-        if n:
-            console.print(f"  {reason}: {n} rows", soft_wrap=True)
-    for kind, found in info.get("features", {}).items():
-        if found["ids_without_row"]:
-            console.print(f"  {kind} features: no row for {found['ids_without_row']} "
-                          f"{kind}s (e.g. {', '.join(found['examples'])})", soft_wrap=True)
+    changed = config_changes(job.run_dir, job.config)
+    if changed:
+        where = remote.location(job.run_dir)
+        raise RunDirError(f"{remote.joined(where, 'config.yaml')} was edited after the run "
+                          f"started: {'; '.join(changed)}; --resume continues a run as it was "
+                          "configured: put it back, or start a new run from the edited file "
+                          "with raytrec train CONFIG --run-dir NEW")
+    start = resume_point(job.run_dir)
+    if isinstance(start, Path) and remote.uri_of(job.run_dir):  # the mirror's, as at
+        start = remote.joined(remote.location(job.run_dir),  # the URI
+                              str(start.relative_to(job.run_dir)))
+    console.print(f"resuming from {start}" if start else "no checkpoint yet: the run "
+                  "starts from its first epoch", soft_wrap=True)
 
 
 def _check_resume_args(args: argparse.Namespace, what: str, directory: str) -> None:
-    if bool(args.config) == bool(args.resume):
+    # ``--resume ""`` (an unset variable) is given, and refused as empty by ``user_path``.
+    resuming = args.resume is not None
+    if bool(args.config) == resuming:
         raise RaytrecError(f"give either a CONFIG to {what} or --resume {directory}, not both "
                            "or neither")
-    if args.resume and (args.overrides or args.run_dir):
+    if resuming and (args.overrides or args.run_dir is not None):
         raise RaytrecError(f"--resume continues a {'run' if what == 'train' else what} as it "
                            "was configured; it takes no --set or --run-dir")
-
-
-def _print_summary(console: Console, run_dir: Path, summary: dict, config: dict) -> None:
-    from raytrec.train.build import build_task
-
-    task = build_task(config)
-    ks = list(config["eval"]["ks"])
-    title = (f"test metrics (best epoch {summary['best_epoch']} of {summary['epochs_run']}; "
-             f"{_scored_how(summary)})")
-    baselines = task.baselines(run_dir / "data", config, "test")
-    columns = {"model": summary["test"], **baselines.metrics}
-    columns.update({f"model, {label}": summary[key] for key, label in task.group_labels.items()
-                    if key in summary})
-    console.print(metrics_table(title, columns, ks))
-    for note in baselines.notes:
-        console.print(note, soft_wrap=True)
-    console.print(f"metrics: {remote.joined(remote.location(run_dir), 'metrics.json')}",
-                  soft_wrap=True)
-
-
-def _scored_how(results: dict) -> str:
-    """How a summary's test metrics were found: through which index, or exactly."""
-    if "retriever" not in results:
-        return "ranked exactly over the whole catalogue"
-    return f"through {describe_retriever(results['retriever'])}"
-
-
-def _search_verdict(summary: dict, metric: str) -> str:
-    """The best trial against the config as given and against the task's baseline."""
-    best, popular = summary["valid"][metric], summary.get("baseline", {})
-    lines = [f"valid {metric}: best trial {best:.4f}"]
-    default = summary["default"]
-    if "missing" in default:
-        lines.append(f"  the config as given: not among the trials ({default['missing']})")
-    else:
-        value, trial = default["valid"], f"trial {default['trial_id']}"
-        if default["status"] == "finished":
-            gain = f", {(best / value - 1) * 100:+.0f}% for the search" if value > 0 else ""
-            lines.append(f"  the config as given ({trial}): {value:.4f} (test "
-                         f"{default['test'][metric]:.4f}{gain})")
-        else:  # stopped by the scheduler or the budget, or failed: its best so far
-            how = "failed" if default["status"] == "error" else "was stopped"
-            lines.append(f"  the config as given ({trial}): {value:.4f} when it {how} after "
-                         f"{default['epochs_run']} epochs, a lower bound of what it reaches")
-    if popular:
-        lines.append(f"  {popular['name']}: {popular['valid'][metric]:.4f} (test "
-                     f"{popular['test'][metric]:.4f} against the best trial's "
-                     f"{summary['test'][metric]:.4f})")
-    return "\n".join(lines)
 
 
 def evaluate(args: argparse.Namespace, console: Console) -> int:
@@ -157,14 +121,16 @@ def evaluate(args: argparse.Namespace, console: Console) -> int:
     from raytrec.run.rescore import rescore
     from raytrec.train.build import build_task
 
-    with remote.reading(args.run_dir) as run:
+    with remote.reading(user_path(args.run_dir, "RUN_DIR") or "") as run:
         results = rescore(run, args.overrides, args.retriever)
         labels = build_task(load_job(run).config).group_labels
     if args.json:
         console.print_json(json.dumps(results))
         return 0
     ks, index = results.pop("ks"), results.pop("index (test)", None)
-    title = f"{args.run_dir} {_scored_how(results)}"
+    if "note" in results:
+        console.print(f"note: {results.pop('note')}", soft_wrap=True)
+    title = f"{args.run_dir} {scored_how(results)}"
     results.pop("retriever", None)
     results = {f"test, {labels[k]}" if k in labels else k: v for k, v in results.items()}
     console.print(metrics_table(title, results, ks))
@@ -176,16 +142,13 @@ def evaluate(args: argparse.Namespace, console: Console) -> int:
 def export(args: argparse.Namespace, console: Console) -> int:
     from raytrec.serve.export import export_run
 
-    with remote.reading(args.run_dir) as run:
-        manifest = export_run(run, Path(args.out), args.overrides, args.retriever,
-                              args.overwrite)
-    index = manifest["index"]
-    console.print(f"exported {manifest['num_items']} items and {manifest['num_users']} users "
-                  f"({manifest['distance']}, d={manifest['dim']}) to {args.out}", soft_wrap=True)
-    console.print(f"index: {describe_retriever(manifest['retriever'])}, built in "
-                  f"{index['build_seconds']:.2f} s"
-                  + (f"; {index['file']}: {index['transform']}" if "file" in index else
-                     "; built again when loaded"), soft_wrap=True)
+    out = user_path(args.out, "--out") or ""
+    source = user_path(args.run_dir, "RUN_DIR") or ""
+    run_dir.check_target(Path(out), args.overwrite, "export", "--out")  # before the lock
+    with claimed(out, "--out", args), remote.reading(source) as run:
+        manifest = export_run(run, Path(out), args.overrides, args.retriever, args.overwrite)
+    with written(f"the export is complete in {out}"):
+        print_export(console, manifest, out)
     return 0
 
 
@@ -196,17 +159,19 @@ def recommend(args: argparse.Namespace, console: Console) -> int:
     if bool(args.users) != bool(args.out):
         raise RaytrecError("--users writes its recommendations to a parquet file: give "
                            "--out FILE.parquet with it (and --out only with --users)")
-    if args.out and Path(args.out).exists():
+    out, users = user_path(args.out, "--out"), user_path(args.users, "--users")
+    if out and Path(out).exists():
         raise RaytrecError(f"--out {args.out} already exists; raytrec does not replace files "
                            "it did not make: choose another --out or remove it yourself")
-    ids = read_user_ids(Path(args.users)) if args.users else [args.user]
-    with remote.reading(args.source, "RUN_DIR|EXPORT_DIR") as path:
+    ids = read_user_ids(Path(users)) if users else [args.user]
+    source_dir = user_path(args.source, "RUN_DIR|EXPORT_DIR") or ""
+    with remote.reading(source_dir, "RUN_DIR|EXPORT_DIR") as path:
         source = open_source(path)
         frame = top_k(source, ids, args.k, args.include_seen, _new_users(args, source))
-    if args.users:
-        write_new_parquet(frame, Path(args.out))
+    if users:
+        write_new_parquet(frame, Path(out or ""))
         console.print(f"{len(frame)} recommendations for {len(ids)} users "
-                      f"({source.retriever_name}) in {args.out}", soft_wrap=True)
+                      f"({source.retriever_name}) in {out}", soft_wrap=True)
     elif args.json:
         console.print_json(frame.to_json(orient="records"))
     else:
@@ -240,43 +205,43 @@ def plugins(args: argparse.Namespace, console: Console) -> int:
 
 
 def tune(args: argparse.Namespace, console: Console) -> int:
+    from raytrec.run.job import default_run_dir
+
+    _check_resume_args(args, "search", "TUNE_DIR")
+    flag = "--resume" if args.resume is not None else "--run-dir"
+    given = args.resume if args.resume is not None else args.run_dir
+    target = user_path(given, flag) or str(default_run_dir(args.config))
+    remote.local_only(target, flag)
+    if not args.resume:
+        run_dir.check_target(Path(target), args.overwrite, "tune")  # before the lock
+    with claimed(target, flag, args, "tune directory"):
+        return _tune(args, console, Path(target))
+
+
+def _tune(args: argparse.Namespace, console: Console, target: Path) -> int:
     from raytrec.tune.outputs import write_outputs
     from raytrec.tune.results import collect
     from raytrec.tune.search import create_search, load_search, run_search
 
-    _check_resume_args(args, "search", "TUNE_DIR")
+    leftovers.clear_temp()
     if args.resume:
-        search = load_search(Path(args.resume))
+        search = load_search(target)
     else:
-        search = create_search(args.config, args.overrides, args.run_dir, args.overwrite)
-        _print_data(console, search.data_dir)
+        leftovers.clear(target)
+        search = create_search(args.config, args.overrides, target, args.overwrite)
+        print_data(console, search.data_dir)
     console.print(f"tune directory: {search.tune_dir}", soft_wrap=True)
     plan = search.plan
     keep = bool(args.resume)
-    with _interruptible("tune", search.tune_dir), \
+    with interruptible("tune", search.tune_dir), \
             run_dir.outcome(search.tune_dir, lambda: keep or search.experiment_dir.is_dir()):
         grid = run_search(search, resume=bool(args.resume))
         if search.interrupted():
             raise KeyboardInterrupt
         trials = collect(grid, plan)
         summary = write_outputs(trials, plan, search.tune_dir)
-    _print_search_summary(console, search.tune_dir, summary, plan)
+    with written(f"the search finished; its results are in {search.tune_dir}"):
+        print_search_summary(console, search.tune_dir, summary, plan)
     return 1 if summary["errors"] else 0
 
 
-def _print_search_summary(console: Console, tune_dir: Path, summary: dict, plan: Plan) -> None:
-    metric = plan.settings.metric
-    console.print(f"{summary['trials']} trials: {summary['stopped_early']} stopped early, "
-                  f"{summary['errors']} failed")
-    params = ", ".join(f"{k}={v!r}" for k, v in summary["params"].items())
-    console.print(f"best trial {summary['trial_id']}: {params}", soft_wrap=True)
-    for note in summary["notes"]:
-        console.print(f"  note: {note}", soft_wrap=True)
-    ks = list(plan.base["eval"]["ks"])
-    console.print(metrics_table(f"best trial (valid {metric} "
-                                f"{summary['valid'][metric]:.4f} at epoch "
-                                f"{summary['best_epoch']}; {_scored_how(summary)})",
-                                {"valid": summary["valid"], "test": summary["test"]}, ks))
-    console.print(_search_verdict(summary, metric), soft_wrap=True)
-    for name in ("results.csv", "results.parquet", "best.yaml", "best.json", "plots/"):
-        console.print(f"  {tune_dir / name}", soft_wrap=True)

@@ -8,11 +8,14 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from rich.console import Console
 
+from raytrec import interrupts
 from raytrec.cli import cluster
 from raytrec.debug import DEBUG_ENV
+from raytrec.disk import FULL, full
 from raytrec.errors import Interrupted, RaytrecError
 
 console = Console()
@@ -83,7 +86,9 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
     args = _parser().parse_args(argv)
+    args.argv = argv  # as typed: who holds a run directory's lock (raytrec.cli.writing)
     logging.basicConfig(level=logging.DEBUG if args.debug else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
     if args.debug:
@@ -95,7 +100,16 @@ def main(argv: Sequence[str] | None = None) -> int:
                "plugins": commands.plugins, "submit": cluster.submit,
                "jobs": cluster.jobs}[args.command]
     try:
-        return handler(args, console)
+        with interrupts.handled():
+            return handler(args, console)
+    except OSError as exc:
+        if exc.errno not in FULL or args.debug:
+            raise
+        # A full disk where no write site said more: which file, and that nothing else broke.
+        where = Path(exc.filename) if exc.filename else Path.cwd()
+        _say(full(where, None, "nothing that was complete was replaced; free some space and "
+                  "run the command again"))
+        return 2
     except Interrupted as exc:
         _say(exc)
         return 130
@@ -108,7 +122,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except (KeyboardInterrupt, SystemExit):
         # Before a run directory exists (or in evaluate): nothing was written.
-        err_console.print("raytrec: interrupted; nothing was written")
+        err_console.print("raytrec: interrupted before anything was written")
         return 130
 
 

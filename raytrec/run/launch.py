@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 from typing import Any
 
+from raytrec.disk import full, is_full, size_of
 from raytrec.errors import RunDirError
+from raytrec.interrupts import deferred
 from raytrec.run import remote
 from raytrec.run.job import Job
 from raytrec.run.run_dir import RAY_STORAGE
 from raytrec.train.artifacts import METRICS_FILE
-from raytrec.train.checkpoint import STATE_FILE, damage
+from raytrec.train.checkpoint import CHECKPOINT_CONFIG, STATE_FILE, damage
 
 MODEL_FILE = "model.pt"
 
@@ -70,13 +73,56 @@ def resume_point(run_dir: Path) -> Path | str | None:
     return found[-1] if found else None
 
 
+def config_changes(run_dir: Path, config: dict[str, Any]) -> list[str]:
+    """Before resuming: each key of the run's ``config.yaml`` (``config``, validated) whose
+    value differs from the config that the checkpoint to resume from was written with."""
+    start = resume_point(run_dir)
+    saved_file = start / CHECKPOINT_CONFIG if isinstance(start, Path) else None
+    if saved_file is None or not saved_file.is_file():
+        return []
+    try:
+        saved = json.loads(saved_file.read_text())
+    except (OSError, ValueError):
+        return []
+    now = json.loads(json.dumps(config))  # as the checkpoint stored it: lists, not tuples
+    return [f"{key} is {_shown(now, key)} there but {_shown(saved, key)} in {start.name}"
+            for key in sorted(_differing(saved, now))]
+
+
+def _differing(a: Any, b: Any, prefix: str = "") -> set[str]:
+    if isinstance(a, dict) and isinstance(b, dict):
+        return {key for name in set(a) | set(b)
+                for key in _differing(a.get(name, _ABSENT), b.get(name, _ABSENT),
+                                      f"{prefix}{name}.")}
+    return set() if a == b else {prefix.rstrip(".")}
+
+
+_ABSENT = object()
+
+
+def _shown(config: dict[str, Any], key: str) -> str:
+    value: Any = config
+    for part in key.split("."):
+        value = value.get(part, _ABSENT) if isinstance(value, dict) else _ABSENT
+    return "absent" if value is _ABSENT else json.dumps(value)
+
+
 def _collect(checkpoint_dir: Path, run_dir: Path, names: list[str]) -> None:
     """Copy the final checkpoint's outputs ``names`` next to the config, each file replaced
     whole, and publish them to the run's URI when it has one."""
-    for name in names:
-        tmp = run_dir / f".{name}.tmp"
-        shutil.copyfile(checkpoint_dir / (STATE_FILE if name == MODEL_FILE else name), tmp)
-        tmp.replace(run_dir / name)
+    with deferred():  # Ctrl-C or SIGTERM waits for the outputs to be whole
+        for name in names:
+            source = checkpoint_dir / (STATE_FILE if name == MODEL_FILE else name)
+            tmp = run_dir / f".{name}.tmp"
+            try:
+                shutil.copyfile(source, tmp)
+            except OSError as exc:
+                tmp.unlink(missing_ok=True)
+                if not is_full(exc, run_dir, size_of(source)):
+                    raise
+                raise full(run_dir / name, size_of(source), "the run keeps its checkpoints; "
+                           "free some space") from None
+            tmp.replace(run_dir / name)
     remote.publish(run_dir, *names)
 
 

@@ -6,6 +6,7 @@ import logging
 import os
 from typing import Any
 
+from raytrec import interrupts
 from raytrec.debug import DEBUG_ENV, debugging
 
 # Set by Ray in the driver of a submitted job.
@@ -60,3 +61,6 @@ def ensure_ray(num_cpus: int | None = None, **kwargs: Any) -> None:
         # The dashboard hosts the State API that Train's placement-group cleaner queries.
         ray.init(address="local", num_cpus=num_cpus, include_dashboard=True,
                  dashboard_host="127.0.0.1", **options, **kwargs)
+    # ray.init replaced the SIGTERM handler (its C++ core prints a stack dump, then exits):
+    # SIGTERM stops a run as Ctrl-C does.
+    interrupts.reinstall()

@@ -16,6 +16,7 @@ from raytrec.config import apply_overrides, validate
 from raytrec.errors import ConfigError, Problem
 from raytrec.plugins import get_registry
 from raytrec.run.job import cutoff_problems, load_job, retriever_problems
+from raytrec.run.launch import MODEL_FILE
 from raytrec.run.trained import create_mapper, load_trained, model_path
 from raytrec.train.build import build_retriever, build_task
 
@@ -30,7 +31,7 @@ def rescore(run_dir: Path, overrides: list[str],
     index the comparison with exact search."""
     job = load_job(run_dir)
     config = retriever_config(job.config, overrides, retriever_name, f"{run_dir} with --set")
-    model_path(run_dir)  # before the data is read
+    model = model_path(run_dir)  # before the data is read
     data_dir = job.data_dir
     task = build_task(config)
     info = task.training_info(data_dir)
@@ -44,6 +45,9 @@ def rescore(run_dir: Path, overrides: list[str],
     retriever = build_retriever(config)
     device = torch.device("cpu")
     out: dict[str, Any] = {"ks": list(config["eval"]["ks"])}
+    if model.name != MODEL_FILE:
+        out["note"] = (f"the run has not finished: scored with its best model so far, from "
+                       f"{model.parent}")
     if task.uses_retriever:
         out["retriever"] = config["retriever"]
     evaluation = task.evaluation(data_dir, info, config)

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from raytrec.errors import RunDirError
+from raytrec.interrupts import deferred
 
 MARKER = ".raytrec"
 REPLACES = "replaces"
@@ -57,15 +58,16 @@ def check_target(run_dir: Path, overwrite: bool, kind: str = "run",
                           f"{flag}")
     if not path.exists() or not any(path.iterdir()):
         return
+    if read_marker(path) is None:
+        how = "--overwrite: " if overwrite else ""
+        raise RunDirError(
+            f"{how}{run_dir} already exists and was not made by raytrec (it has no {MARKER} "
+            f"file), so raytrec will not write into it or replace it; choose a new {flag}")
     if not overwrite:
         resume = f"--resume {run_dir} to continue it, " if flag == "--run-dir" else ""
         raise RunDirError(
             f"{kind} directory {run_dir} already exists; pass --overwrite to replace it, "
             f"{resume}or choose another {flag}")
-    if read_marker(path) is None:
-        raise RunDirError(
-            f"--overwrite: {run_dir} was not made by raytrec (it has no {MARKER} file), so "
-            f"raytrec will not replace it; choose another {flag}, or empty it yourself")
     cwd = Path.cwd().resolve()
     if cwd == path.resolve() or path.resolve() in cwd.parents:
         raise RunDirError(f"--overwrite: {run_dir} is or holds the current directory; run "
@@ -81,21 +83,22 @@ def stage(run_dir: Path, kind: str, fill: Callable[[Path], None], overwrite: boo
     """
     check_target(run_dir, overwrite, kind, flag)
     path = Path(os.path.abspath(run_dir))
-    made = _missing_parents(path)
+    made = missing_parents(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=f".{path.name}.staging-", dir=path.parent))
     except OSError as exc:
-        _remove_empty(made)
+        remove_empty(made)
         raise RunDirError(f"{flag} {run_dir}: cannot create it ({exc.strerror or exc}); "
                           f"choose a {flag} where you can write") from exc
     try:
         write_marker(staging, {"kind": kind, "created": time.strftime("%Y-%m-%dT%H:%M:%S")})
         fill(staging)
-        _install(staging, path)
+        with deferred():  # the renames that put it in place are not cut in two
+            _install(staging, path)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
-        _remove_empty(made)
+        remove_empty(made)
         raise
 
 
@@ -127,11 +130,11 @@ def _free_name(parent: Path, name: str) -> Path:
     return candidate
 
 
-def _missing_parents(path: Path) -> list[Path]:
+def missing_parents(path: Path) -> list[Path]:
     return [p for p in path.parents if not p.exists()]
 
 
-def _remove_empty(dirs: list[Path]) -> None:
+def remove_empty(dirs: list[Path]) -> None:
     for d in dirs:  # deepest first
         try:
             d.rmdir()
@@ -146,6 +149,7 @@ def replaced(run_dir: Path) -> Path | None:
     return path if path is not None and path.is_dir() else None
 
 
+@deferred()
 def finished(run_dir: Path) -> None:
     """The run finished: drop the earlier one it replaced."""
     old = replaced(run_dir)
@@ -157,6 +161,7 @@ def finished(run_dir: Path) -> None:
         write_marker(Path(run_dir), marker)
 
 
+@deferred()
 def failed(run_dir: Path, resumable: bool) -> str:
     """The run failed: put back the run it replaced, or remove a new run that holds nothing to
     resume (``resumable`` False). A failed run that logged its error is kept, beside the

@@ -45,7 +45,7 @@ def open_source(path: Path) -> Source:
         from raytrec.run.job import load_job
 
         config = load_job(path).config
-        vectors = Vectors.from_run(path)
+        vectors = Vectors.from_run(path, unfinished=True)
         retriever = build_retriever(config)
         retriever.build(vectors.items, vectors.distance)
         return Source(vectors, retriever, config["retriever"]["name"], path)

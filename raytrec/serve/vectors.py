@@ -3,8 +3,10 @@ export of it (``raytrec.serve.export``), the same way."""
 
 from __future__ import annotations
 
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -12,7 +14,11 @@ import pyarrow.parquet as pq
 
 from raytrec.data.store import UserItems, read_pairs
 from raytrec.errors import RaytrecError, RunDirError
+from raytrec.run.leftovers import temp_prefix
 from raytrec.train.artifacts import EMBEDDING_FILES as EMBEDDINGS
+
+if TYPE_CHECKING:
+    from raytrec.run.job import Job
 
 
 @dataclass
@@ -41,7 +47,9 @@ class Vectors:
         return self.items.shape[1]
 
     @classmethod
-    def from_run(cls, run_dir: Path) -> Vectors:
+    def from_run(cls, run_dir: Path, unfinished: bool = False) -> Vectors:
+        """The vectors of a finished run; with ``unfinished``, of a run that is training or
+        was interrupted too, from the best model of its newest complete checkpoint."""
         from raytrec.run.job import load_job
         from raytrec.train.build import build_task
 
@@ -54,10 +62,15 @@ class Vectors:
                               f"this one with raytrec evaluate {run_dir}")
         files = [run_dir / name for name in EMBEDDINGS.values()]
         missing = [f for f in files if not f.is_file()]
-        if missing:
+        if missing and not unfinished:
             raise RunDirError(f"{missing[0]} is missing: the run has not finished; use "
                               f"raytrec train --resume {run_dir}")
         users, items = read_pairs(job.data_dir, "train")
+        if missing:  # training or interrupted: its best model so far, from its checkpoint
+            with tempfile.TemporaryDirectory(prefix=temp_prefix("vectors")) as tmp:
+                _embed(job, Path(tmp))
+                return cls._read(Path(tmp), Path(job.data_dir),
+                                 job.config["mapper"]["distance"], users, items)
         return cls._read(run_dir, Path(job.data_dir), job.config["mapper"]["distance"],
                          users, items)
 
@@ -113,3 +126,16 @@ def _matrix(path: Path) -> tuple[np.ndarray, np.ndarray]:
     column = table.column("embedding").combine_chunks()
     vectors = column.flatten().to_numpy().reshape(len(column), -1).astype(np.float32)
     return vectors, table.column("id").to_numpy()
+
+
+def _embed(job: Job, out: Path) -> None:
+    """Write the embeddings of ``job``'s best model so far into ``out``."""
+    import torch
+
+    from raytrec.run.trained import create_mapper, load_trained
+    from raytrec.train.build import build_task
+
+    task = build_task(job.config)
+    info = task.training_info(job.data_dir)
+    mapper = load_trained(job.run_dir, create_mapper(job.config), info)
+    task.write_outputs(out, job.data_dir, mapper, torch.device("cpu"))

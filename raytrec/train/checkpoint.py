@@ -16,11 +16,12 @@ from raytrec.errors import RunDirError
 logger = logging.getLogger(__name__)
 
 STATE_FILE = "state.pt"
+CHECKPOINT_CONFIG = "config.json"  # the resolved config the checkpoint was written with
 
 
 def write_checkpoint(directory: Path, state: dict[str, Any], config: dict[str, Any]) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
-    (directory / "config.json").write_text(json.dumps(config, indent=2))
+    (directory / CHECKPOINT_CONFIG).write_text(json.dumps(config, indent=2))
     tmp = directory / (STATE_FILE + ".tmp")
     torch.save(state, tmp)
     tmp.rename(directory / STATE_FILE)

@@ -24,10 +24,12 @@ import torch
 from torch import nn
 
 from raytrec.debug import debugging
+from raytrec.disk import full, is_full, tensor_bytes
 from raytrec.errors import TrainingDiverged
 from raytrec.losses import Loss
 from raytrec.mappers import ItemModel
 from raytrec.retrievers import Retriever
+from raytrec.run.leftovers import temp_prefix
 from raytrec.run.remote import fetch_data
 from raytrec.samplers import Sampler
 from raytrec.tasks import Batches, Evaluation, Task
@@ -258,11 +260,17 @@ def _report(session: Session, config: dict[str, Any], metrics: dict[str, Any],
     if session.rank != 0 or state is None:
         session.report(metrics, None)
         return
-    tmp = Path(tempfile.mkdtemp(prefix="raytrec-ckpt-"))
+    tmp = Path(tempfile.mkdtemp(prefix=temp_prefix("ckpt")))
     try:
-        write_checkpoint(tmp, state, config)
-        if extra_files is not None:
-            extra_files(tmp)
+        try:
+            write_checkpoint(tmp, state, config)
+            if extra_files is not None:
+                extra_files(tmp)
+        except (OSError, RuntimeError) as exc:
+            if not is_full(exc, tmp, tensor_bytes(state)):
+                raise
+            raise full(tmp, tensor_bytes(state), "the run keeps its last complete checkpoint; "
+                       "free some space there, or set TMPDIR to a disk with room") from None
         session.report(metrics, tmp)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

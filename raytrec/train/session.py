@@ -14,6 +14,8 @@ from typing import Any, Protocol
 
 import torch
 
+from raytrec.disk import full, is_full, size_of
+from raytrec.interrupts import deferred
 from raytrec.run.remote import publish, publish_quietly
 from raytrec.train.checkpoint import STATE_FILE, newest_readable
 from raytrec.train.rows import distributed
@@ -108,21 +110,48 @@ class LocalSession:
         return newest_readable(self._complete())
 
     def report(self, metrics: dict[str, Any], checkpoint_dir: Path | None) -> None:
-        append_progress(self.run_dir, metrics)
-        if checkpoint_dir is None:
-            publish_quietly(self.run_dir, PROGRESS_FILE)
-            return
+        # Ctrl-C or SIGTERM stops the run after these writes, not inside them; the checkpoint
+        # goes first, so that the progress never names an epoch that no checkpoint holds.
+        with deferred():
+            if checkpoint_dir is not None:
+                self._keep_checkpoint(Path(checkpoint_dir))
+            append_progress(self.run_dir, metrics)
+        if checkpoint_dir is not None:
+            publish(self.run_dir, self.root.name)
+        publish_quietly(self.run_dir, PROGRESS_FILE)
+
+    def _keep_checkpoint(self, source: Path) -> None:
         self.root.mkdir(parents=True, exist_ok=True)
         existing = [int(p.name.split("_")[-1]) for p in self.root.glob("checkpoint_*")]
         n = max(existing, default=-1) + 1
         target = self.root / f"checkpoint_{n:06d}"
         tmp = self.root / f".tmp_{n:06d}"
-        shutil.copytree(checkpoint_dir, tmp)
+        shutil.rmtree(tmp, ignore_errors=True)  # what a killed run left half-copied
+        try:
+            copy_tree(source, tmp)
+        except (OSError, RuntimeError) as exc:
+            shutil.rmtree(tmp, ignore_errors=True)
+            if not is_full(exc, self.root, size_of(source)):
+                raise
+            last = self.latest()
+            kept = (f"the run keeps its last complete checkpoint, {last.name}" if last else
+                    "no epoch was kept")
+            raise full(tmp, size_of(source), f"{kept}; free some space") from None
         tmp.rename(target)  # a crash mid-copy never leaves a checkpoint that looks complete
         for old in self._complete()[: -self.keep]:
             shutil.rmtree(old, ignore_errors=True)
-        publish(self.run_dir, self.root.name)
-        publish_quietly(self.run_dir, PROGRESS_FILE)
+
+
+def copy_tree(source: Path, target: Path) -> None:
+    """``shutil.copytree`` whose failure is the OSError of the file that failed (copytree
+    gathers them into one ``shutil.Error`` of strings)."""
+    target.mkdir(parents=True)
+    for path in sorted(source.rglob("*")):
+        dest = target / path.relative_to(source)
+        if path.is_dir():
+            dest.mkdir(exist_ok=True)
+        else:
+            shutil.copyfile(path, dest)
 
 
 class RayTrainSession:

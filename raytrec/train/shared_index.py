@@ -22,6 +22,7 @@ import numpy as np
 import torch.distributed as dist
 
 from raytrec.retrievers import Retriever
+from raytrec.run.leftovers import temp_prefix
 from raytrec.train.rows import distributed
 
 
@@ -38,7 +39,7 @@ def build_index(retriever: Retriever, items: np.ndarray, distance: str) -> None:
         retriever.build(items, distance)
         return
     start = time.perf_counter()
-    scratch = Path(tempfile.mkdtemp(prefix="raytrec-index-"))
+    scratch = Path(tempfile.mkdtemp(prefix=temp_prefix("index")))
     try:
         box: list[Any] = [None]
         if dist.get_rank() == 0:

@@ -176,5 +176,5 @@ def test_ctrl_c_before_a_run_directory_exists_writes_nothing(tmp_path: Path, cap
 
     monkeypatch.setattr(target, name, interrupted)
     code, _, err = run_cli(capsys, *argv)
-    assert code == 130 and "raytrec: interrupted; nothing was written" in err
+    assert code == 130 and "raytrec: interrupted before anything was written" in err
     assert sorted(p.name for p in tmp_path.iterdir()) == before

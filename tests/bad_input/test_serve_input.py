@@ -53,9 +53,9 @@ def test_export_into_a_directory_raytrec_did_not_make(tiny_run: Path, tmp_path: 
     theirs.mkdir()
     (theirs / "notes.txt").write_text("keep me")
     err = _refused(capsys, "export", tiny_run, "--out", theirs)
-    assert "already exists; pass --overwrite to replace it, or choose another --out" in err
+    assert "already exists and was not made by raytrec" in err and "choose a new --out" in err
     err = _refused(capsys, "export", tiny_run, "--out", theirs, "--overwrite")
-    assert "was not made by raytrec" in err and "choose another --out" in err
+    assert "was not made by raytrec" in err and "choose a new --out" in err
     assert (theirs / "notes.txt").read_text() == "keep me"
 
 

@@ -36,7 +36,7 @@ def test_a_run_at_a_uri_is_published_as_it_goes_and_resumed_from_it(
         "checkpoint_000000", "checkpoint_000001"]
     assert len((store / "progress.jsonl").read_text().splitlines()) == 2
     assert not (store / "metrics.json").exists()
-    assert list((cache / "runs").iterdir()) == []  # the working copy goes with the command
+    assert not list((cache / "runs").glob("*"))  # the working copy goes with the command
 
     interrupt_epoch(None)
     code, out, _ = run_cli(capsys, "train", "--resume", uri)
@@ -54,7 +54,7 @@ def test_a_run_at_a_uri_is_published_as_it_goes_and_resumed_from_it(
     assert code == 0
     assert json.loads(out)["test"]["recall@20"] == pytest.approx(
         metrics["test"]["recall@20"], abs=1e-6)
-    assert list((cache / "runs").iterdir()) == []
+    assert not list((cache / "runs").glob("*"))
 
 
 @pytest.mark.parametrize("overwrite", [False, True])
@@ -81,7 +81,7 @@ def test_a_failed_run_at_a_uri_keeps_its_log_there(tmp_path: Path, capsys, cache
     assert code == 2
     assert f"the failed run stays in file://{store} for its logs/" in err
     assert "Traceback" in (store / "logs" / "error-rank0.log").read_text()
-    assert list((cache / "runs").iterdir()) == []
+    assert not list((cache / "runs").glob("*"))
 
 
 @pytest.mark.parametrize(("argv", "message"), [
