@@ -105,10 +105,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OSError as exc:
         if exc.errno not in FULL or args.debug:
             raise
-        # A full disk where no write site said more: which file, and that nothing else broke.
-        where = Path(exc.filename) if exc.filename else Path.cwd()
-        _say(full(where, None, "nothing that was complete was replaced; free some space and "
-                  "run the command again"))
+        # A full disk where no write site said more.
+        kept = "nothing that was complete was replaced; free some space and run the command again"
+        _say(full(Path(exc.filename), None, kept) if exc.filename else
+             RaytrecError(f"no space left on a device raytrec writes to ({exc}); {kept}"))
         return 2
     except Interrupted as exc:
         _say(exc)

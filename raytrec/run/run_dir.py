@@ -18,6 +18,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from raytrec.disk import full, is_full
 from raytrec.errors import RunDirError
 from raytrec.interrupts import deferred
 
@@ -96,9 +97,13 @@ def stage(run_dir: Path, kind: str, fill: Callable[[Path], None], overwrite: boo
         fill(staging)
         with deferred():  # the renames that put it in place are not cut in two
             _install(staging, path)
-    except BaseException:
+    except BaseException as exc:
+        no_room = isinstance(exc, OSError | RuntimeError) and is_full(exc, staging)
         shutil.rmtree(staging, ignore_errors=True)
         remove_empty(made)
+        if no_room:
+            raise full(path, None, f"nothing was kept; free some space, or choose a {flag} "
+                       "on another disk") from None
         raise
 
 

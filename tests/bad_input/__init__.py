@@ -7,4 +7,10 @@ exit code 2 (130 for Ctrl-C), no traceback, and nothing of the user's lost or ha
 - ``test_corrupt_files``: damaged checkpoints, configs and models.
 - ``test_silent_changes``: what preparing the data drops or merges is refused or reported.
 - ``test_config``: config files, keys, values and plugin selection.
+- ``test_one_writer``: a second writer of a run, tune or export directory is refused; a dead
+  one's lock never blocks; readers work while a run trains.
+- ``test_partial_files``: what a SIGKILL or a full disk leaves never blocks ``--resume``.
+- ``test_signals``: SIGTERM stops a run as Ctrl-C does, in-process and on 2 Ray workers.
+- ``test_run_dir_paths``: ``--run-dir`` through links, with ``~``, empty; ``--resume`` of an
+  edited config.
 """

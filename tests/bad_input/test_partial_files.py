@@ -92,3 +92,20 @@ def test_a_full_disk_while_a_checkpoint_is_copied(tmp_path: Path, capsys,
     code, _, err = run_cli(capsys, "train", "--resume", run)
     assert code == 0, err
     assert (run / "metrics.json").is_file()
+
+
+def test_a_full_disk_while_the_data_is_prepared(tmp_path: Path, capsys,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """The staging folder goes, and the message names the run directory, not the cwd."""
+    from raytrec.run import job
+
+    def no_room(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "Error writing bytes to file")  # as pyarrow says it
+
+    monkeypatch.setattr(job, "check_against_data", no_room)
+    cfg = write_config(tmp_path / "c.yaml")
+    code, _, err = run_cli(capsys, "train", cfg, "--run-dir", tmp_path / "runs" / "r")
+    assert code == 2 and "Traceback" not in err
+    assert f"no space left on the device for {tmp_path}/runs/r (" in err
+    assert "nothing was kept; free some space, or choose a --run-dir on another disk" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["c.yaml"]
