@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import math
 import sys
+from typing import Any
 
 from rich.console import Console
 from rich.table import Table
@@ -11,6 +13,8 @@ from rich.table import Table
 from raytrec.errors import RaytrecError
 
 EXIT = {"SUCCEEDED": 0, "FAILED": 1, "STOPPED": 1}
+# What is not the command's output (waiting for a cluster) goes to stderr.
+err_console = Console(stderr=True)
 
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:
@@ -29,6 +33,10 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
                         "(after its job's driver was lost)")
     submit.add_argument("--wait", action="store_true", help="follow the job's logs and exit "
                         "with its status")
+    submit.add_argument("--wait-for-cluster", type=_seconds, default=120.0, metavar="SECONDS",
+                        help="how long to wait for a cluster that is still starting (its "
+                        "dashboard refuses connections, or its job server has no agent yet), "
+                        "asking again every few seconds (default 120; 0 does not wait)")
     submit.add_argument("--shared", action="append", default=[], metavar="DIR",
                         help="a directory on storage every node sees at the same path: files "
                         "under it are referenced, not copied (also $RAYTREC_SHARED_STORAGE)")
@@ -52,6 +60,16 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
             parser.add_argument("--json", action="store_true", help="print JSON")
 
 
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value >= 0):
+        raise argparse.ArgumentTypeError("give a number of seconds, 0 or more")
+    return value
+
+
 def _address(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--address", help="the cluster's job server, e.g. "
                         "http://127.0.0.1:8265 (default $RAY_ADDRESS)")
@@ -59,12 +77,16 @@ def _address(parser: argparse.ArgumentParser) -> None:
 
 def submit(args: argparse.Namespace, console: Console) -> int:
     from raytrec.cluster.jobs import connect, wait_until_done
+    from raytrec.cluster.ready import Patience
     from raytrec.cluster.submit import Request
     from raytrec.cluster.submit import submit as send
 
     request = Request(args.config, args.overrides, args.run_dir, args.resume, args.tune,
                       args.overwrite, args.shared, args.include, args.cluster_has)
-    done = send(request, args.address, lambda line: console.print(line, soft_wrap=True))
+    patience = Patience(args.wait_for_cluster, lambda line: err_console.print(
+        f"raytrec: {line}", markup=False, highlight=False, soft_wrap=True))
+    done = send(request, args.address, lambda line: console.print(line, soft_wrap=True),
+                patience)
     console.print(f"submitted job {done.job_id} to {done.address}; run directory "
                   f"{done.run_dir}", soft_wrap=True)
     if not args.wait:
@@ -89,48 +111,64 @@ def _follow(client: object, job_id: str) -> None:
 
 
 def jobs(args: argparse.Namespace, console: Console) -> int:
-    from raytrec.cluster.jobs import (
-        STOP_TIMEOUT_S,
-        as_json,
-        connect,
-        describe,
-        job_info,
-        wait_until_done,
-    )
+    from raytrec.cluster.jobs import asking, check_job_id, connect, describe, job_info
 
+    if args.verb != "list":
+        check_job_id(args.job_id)  # before the cluster is asked
     client = connect(args.address)
     if args.verb == "list":
-        infos = sorted(client.list_jobs(), key=lambda i: i.start_time or 0)
+        with asking(client, "listing the jobs"):
+            infos = sorted(client.list_jobs(), key=lambda i: i.start_time or 0)
         console.print(_jobs_table(client.get_address(), [describe(i) for i in infos]))
         return 0
     info = job_info(client, args.job_id)
     if args.verb == "status":
-        if args.json:
-            print(as_json(info))
-        else:
-            row = describe(info)
-            console.print(f"{row['job']}: {row['status']}"
-                          + (f" ({row['message']})" if row["message"] else ""), soft_wrap=True)
-            if row["run_dir"]:
-                console.print(f"run directory: {row['run_dir']}", soft_wrap=True)
-        return 0
-    if args.verb == "logs":
-        if args.follow:
-            _follow(client, args.job_id)
-        else:
-            sys.stdout.write(client.get_job_logs(args.job_id))
-        return 0
+        _status(args, console, info)
+    elif args.verb == "logs":
+        _logs(args, client)
+    else:
+        _stop(args, console, client, info)
+    return 0
+
+
+def _status(args: argparse.Namespace, console: Console, info: Any) -> None:
+    from raytrec.cluster.jobs import as_json, describe
+
+    if args.json:
+        print(as_json(info))
+        return
+    row = describe(info)
+    console.print(f"{row['job']}: {row['status']}"
+                  + (f" ({row['message']})" if row["message"] else ""), soft_wrap=True)
+    if row["run_dir"]:
+        console.print(f"run directory: {row['run_dir']}", soft_wrap=True)
+
+
+def _logs(args: argparse.Namespace, client: Any) -> None:
+    from raytrec.cluster.jobs import asking
+
+    if args.follow:
+        _follow(client, args.job_id)
+        return
+    with asking(client, f"reading the logs of job {args.job_id!r}"):
+        text = client.get_job_logs(args.job_id)
+    sys.stdout.write(text)
+
+
+def _stop(args: argparse.Namespace, console: Console, client: Any, info: Any) -> None:
+    from raytrec.cluster.jobs import STOP_TIMEOUT_S, asking, wait_until_done
+
     if str(info.status) in EXIT:
         console.print(f"job {args.job_id} already ended: {info.status}")
-        return 0
-    client.stop_job(args.job_id)
+        return
+    with asking(client, f"stopping job {args.job_id!r}"):
+        client.stop_job(args.job_id)
     status = wait_until_done(client, args.job_id, STOP_TIMEOUT_S)
     if status not in EXIT:
         raise RaytrecError(f"job {args.job_id} was asked to stop but is still {status} after "
                            f"{STOP_TIMEOUT_S:g} s; check it with raytrec jobs status "
                            f"{args.job_id}")
     console.print(f"job {args.job_id}: {status}")
-    return 0
 
 
 def _jobs_table(address: str, rows: list[dict]) -> Table:

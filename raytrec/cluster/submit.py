@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from raytrec.cluster.jobs import ADDRESS_ENV, JobsError, connect
+from raytrec.cluster.jobs import ADDRESS_ENV, JobsError, NotReady, answer, connect, not_ready
+from raytrec.cluster.ready import DEFAULT_WAIT_S, Patience
 from raytrec.cluster.stage import (
     Staged,
     on_shared,
@@ -120,7 +121,10 @@ def check_schema(request: Request) -> None:
         resolve_config(request.config, request.overrides)
 
 
-def submit(request: Request, address: str | None, say: Callable[[str], None]) -> Submitted:
+def submit(request: Request, address: str | None, say: Callable[[str], None],
+           patience: Patience | None = None) -> Submitted:
+    """``patience``: how long to wait for a cluster that has just started (default
+    ``DEFAULT_WAIT_S``, told through ``say``)."""
     if bool(request.config) == bool(request.resume):
         raise RaytrecError("give either a CONFIG to submit or --resume RUN_DIR, not both or "
                            "neither")
@@ -135,7 +139,8 @@ def submit(request: Request, address: str | None, say: Callable[[str], None]) ->
     shared = shared_dirs(request.shared)
     if request.config:
         check_schema(request)
-    client = connect(address)
+    patience = patience or Patience(DEFAULT_WAIT_S, say)
+    client = patience.call(lambda: connect(address))
     url = client.get_address()
     node_path = run_dir.removeprefix("file://")  # a path on each node, or a store's URI
     if not is_uri(node_path) and not on_shared(node_path, shared):
@@ -155,7 +160,7 @@ def submit(request: Request, address: str | None, say: Callable[[str], None]) ->
             [Path(w).name for w in staged.wheels] + [f"{k} ({v})" for k, v in
                                                      staged.copied.items()]))
         command = entrypoint(request, run_dir)
-        job_id = _submit(client, request, staged, command, run_dir)
+        job_id = _submit(client, request, staged, command, run_dir, patience)
     return Submitted(job_id, url, run_dir, command, size, staged.wheels, staged.copied,
                      staged.referenced)
 
@@ -174,19 +179,33 @@ def _stage(request: Request, folder: Path, shared: list[Path]) -> Staged:
     return stage_wheels(folder, request.include, request.cluster_has, config)
 
 
-def _submit(client: Any, request: Request, staged: Staged, command: str, run_dir: str) -> str:
+def _submit(client: Any, request: Request, staged: Staged, command: str, run_dir: str,
+            patience: Patience) -> str:
     stem = Path(request.config or run_dir).stem
     job_id = f"raytrec-{stem}-{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(2)}"
     env = {**RAY_ENV_DEFAULTS, **plugin_env(), **JOB_ENV,
            **({DEBUG_ENV: "1"} if debugging() else {})}
+    metadata = {"raytrec": "tune" if request.tune else "train", "run_dir": run_dir,
+                "config": str(request.config or request.resume)}
+    # The same id each time: an answer that is not ready created no job. The runtime_env is
+    # made anew, as Ray's client puts the uploaded package's URI into the one it gets.
+    return patience.call(lambda: _send(client, job_id, command, runtime_env(staged, env),
+                                       metadata))
+
+
+def _send(client: Any, job_id: str, command: str, environment: dict[str, Any],
+          metadata: dict[str, str]) -> str:
+    address = client.get_address()
     try:
-        return client.submit_job(
-            entrypoint=command, submission_id=job_id, runtime_env=runtime_env(staged, env),
-            metadata={"raytrec": "tune" if request.tune else "train", "run_dir": run_dir,
-                      "config": str(request.config or request.resume)})
-    except (RuntimeError, ValueError, ConnectionError) as exc:
-        raise JobsError(f"the job server at {client.get_address()} refused the job: "
-                        f"{str(exc).strip().splitlines()[0]}") from None
+        return client.submit_job(entrypoint=command, submission_id=job_id,
+                                 runtime_env=environment, metadata=metadata)
+    except Exception as exc:  # Ray's client: RuntimeError with the answer, ValueError of a
+        reason = not_ready(exc)  # runtime_env, requests' OSErrors
+        if reason:
+            raise NotReady(f"the job server at {address} did not take the job: {reason}",
+                           address, reason) from None
+        raise JobsError(f"the job server at {address} refused the job: "
+                        f"{answer(exc)}") from exc
 
 
 @contextmanager
