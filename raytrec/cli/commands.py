@@ -63,8 +63,8 @@ def _train(args: argparse.Namespace, console: Console, target: str) -> int:
             console.print(f"note: {note}", soft_wrap=True)
         _resume_point(console, job)
     else:
-        if not remote.is_uri(target):
-            leftovers.clear(Path(target))
+        for note in [] if remote.is_uri(target) else leftovers.clear(Path(target)):
+            console.print(f"note: {note}", soft_wrap=True)
         job = create_job(args.config, args.overrides, target, args.overwrite)
         print_data(console, job.data_dir)
     where = remote.location(job.run_dir)
@@ -227,7 +227,8 @@ def _tune(args: argparse.Namespace, console: Console, target: Path) -> int:
     if args.resume:
         search = load_search(target)
     else:
-        leftovers.clear(target)
+        for note in leftovers.clear(target):
+            console.print(f"note: {note}", soft_wrap=True)
         search = create_search(args.config, args.overrides, target, args.overwrite)
         print_data(console, search.data_dir)
     console.print(f"tune directory: {search.tune_dir}", soft_wrap=True)
