@@ -137,6 +137,10 @@ def cutoff_problems(ks: list[int], num_items: int) -> list[Problem]:
     too_large = [k for k in ks if k >= num_items]
     if not too_large:
         return []
+    if num_items < 2:  # no K is left: the data, not the cut-off, is what to change
+        return [Problem("eval.ks", f"the training data holds {num_items} item(s), so there "
+                                   "is nothing to rank; give data with more items (check "
+                                   "the data section's filters and item column)")]
     return [Problem("eval.ks", f"K={too_large[0]} is not smaller than the catalogue "
                                f"({num_items} items): every item would be in the top K; use "
                                f"K < {num_items}")]
