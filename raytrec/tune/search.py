@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import warnings
 import os
 import time
 from dataclasses import dataclass
@@ -119,9 +120,17 @@ def run_search(search: Search, resume: bool = False, live: bool = True) -> Any:
         # "The `process_trial_result` operation took 0.944 s": Tune timing its own loop on a
         # busy machine, which the user can do nothing about.
         logging.getLogger("ray.tune.utils.util").setLevel(logging.ERROR)
+        # On Ctrl-C or SIGTERM, "Resume experiment with: Tuner.restore(...)", and on resuming,
+        # "Failed to fetch metrics" of the trial that was cut short: raytrec's own message says
+        # to run raytrec tune --resume, which restores the search and reruns that trial.
+        for name in ("ray.tune.tune", "ray.tune.analysis.experiment_analysis"):
+            logging.getLogger(name).setLevel(logging.ERROR)
         import optuna
 
         optuna.logging.set_verbosity(optuna.logging.WARNING)
+        # A resumed trial reports again the epochs it redoes since its last checkpoint.
+        warnings.filterwarnings("ignore", message="The reported value is ignored because this "
+                                "`step=", category=UserWarning)
 
     from raytrec.tune.live import CompletionLog, LiveTable
 
