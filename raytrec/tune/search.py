@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import logging
-import warnings
 import os
 import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
