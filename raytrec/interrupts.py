@@ -6,6 +6,8 @@ KeyboardInterrupt, or Ray Tune's graceful stop during a search). Ray's ``ray.ini
 own SIGTERM handler in place, and its C++ core prints a stack dump on SIGTERM: ``reinstall``
 puts raytrec's back after Ray starts.
 
+SIGHUP, sent when the terminal that runs the command closes, is handled as SIGTERM.
+
 A signal that arrives inside ``deferred()`` (a checkpoint being copied into the run directory,
 the final outputs, a directory being put in place) is held until the section ends, so that a
 stopped run leaves no half-written file; a second signal inside the section acts at once.
@@ -20,6 +22,8 @@ from contextlib import contextmanager
 from types import FrameType
 
 _state = {"installed": False, "depth": 0, "pending": 0}
+# SIGHUP (the terminal that ran the command was closed) stops a run as SIGTERM does.
+STOPS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 
 def _on_sigint(signum: int, frame: FrameType | None) -> None:
@@ -39,21 +43,21 @@ def _on_sigterm(signum: int, frame: FrameType | None) -> None:
 
 @contextmanager
 def handled() -> Iterator[None]:
-    """SIGINT and SIGTERM as described above while the body runs (a command of the CLI, in
+    """SIGINT, SIGTERM and SIGHUP as described above while the body runs (a command of the CLI, in
     the main thread); the handlers before it are put back after it."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    before = signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)
-    signal.signal(signal.SIGINT, _on_sigint)
-    signal.signal(signal.SIGTERM, _on_sigterm)
+    before = {sig: signal.getsignal(sig) for sig in STOPS}
+    for sig in STOPS:
+        signal.signal(sig, _on_sigint if sig == signal.SIGINT else _on_sigterm)
     _state["installed"] = True
     try:
         yield
     finally:
         _state["installed"] = False
-        signal.signal(signal.SIGINT, before[0])
-        signal.signal(signal.SIGTERM, before[1])
+        for sig, handler in before.items():
+            signal.signal(sig, handler)
 
 
 def reinstall() -> None:

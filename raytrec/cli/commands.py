@@ -26,11 +26,14 @@ from raytrec.cli.tables import (
     recommendations_table,
 )
 from raytrec.cli.writing import claimed, interruptible, written
+from raytrec.disk import FULL, full
 from raytrec.errors import RaytrecError, RunDirError
 from raytrec.plugins import get_registry
 from raytrec.run import leftovers, remote, run_dir
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from raytrec.run.job import Job
     from raytrec.serve.recommend import NewUsers, Source
 
@@ -42,7 +45,11 @@ def train(args: argparse.Namespace, console: Console) -> int:
     if args.resume is not None:
         target, flag = user_path(args.resume, "--resume") or "", "--resume"
         if not remote.is_uri(target):
-            load_job(Path(target))  # a directory that is no run is refused before its lock
+            try:
+                load_job(Path(target))  # a directory that is no run is refused before its lock
+            except RunDirError as exc:
+                _killed_preparation(target, args, exc)
+                raise
     else:
         flag = "--run-dir"
         target = user_path(args.run_dir, flag) or str(default_run_dir(args.config))
@@ -50,6 +57,19 @@ def train(args: argparse.Namespace, console: Console) -> int:
             run_dir.check_target(Path(target), args.overwrite)  # before the lock: no write
     with claimed(target, flag, args):
         return _train(args, console, target)
+
+
+def _killed_preparation(target: str, args: argparse.Namespace, exc: RunDirError) -> None:
+    """``--resume`` of a run whose ``raytrec train`` was killed while it prepared the data:
+    what it left beside the run is removed, and the note says to start it again."""
+    if Path(target).exists() or not Path(target).parent.is_dir():
+        return
+    with claimed(target, "--resume", args):
+        removed = leftovers.clear(Path(target))
+    if removed:
+        exc.add_note(f"a raytrec train of {target} was stopped while it prepared the data, "
+                     f"before the run existed ({'; '.join(removed)}); start it again with "
+                     f"raytrec train CONFIG --run-dir {target}")
 
 
 def _train(args: argparse.Namespace, console: Console, target: str) -> int:
@@ -153,7 +173,7 @@ def export(args: argparse.Namespace, console: Console) -> int:
 
 
 def recommend(args: argparse.Namespace, console: Console) -> int:
-    from raytrec.serve.recommend import open_source, read_user_ids, write_new_parquet
+    from raytrec.serve.recommend import open_source, read_user_ids
     from raytrec.serve.recommend import recommend as top_k
 
     if bool(args.users) != bool(args.out):
@@ -169,7 +189,7 @@ def recommend(args: argparse.Namespace, console: Console) -> int:
         source = open_source(path)
         frame = top_k(source, ids, args.k, args.include_seen, _new_users(args, source))
     if users:
-        write_new_parquet(frame, Path(out or ""))
+        write_answers(frame, Path(out or ""))
         console.print(f"{len(frame)} recommendations for {len(ids)} users "
                       f"({source.retriever_name}) in {out}", soft_wrap=True)
     elif args.json:
@@ -179,6 +199,19 @@ def recommend(args: argparse.Namespace, console: Console) -> int:
             f"user {args.user}: top {args.k} through {source.retriever_name}"
             + ("" if args.include_seen else ", seen items excluded"), frame))
     return 0
+
+
+def write_answers(frame: pd.DataFrame, out: Path) -> None:
+    """``recommend --users``'s parquet file, written whole or not at all."""
+    from raytrec.serve.recommend import write_new_parquet
+
+    try:
+        write_new_parquet(frame, out)
+    except OSError as exc:
+        if exc.errno not in FULL:
+            raise
+        raise full(out, None, f"{out} was not written; free some space, or choose an --out "
+                   "on another disk") from None
 
 
 def _new_users(args: argparse.Namespace, source: Source) -> NewUsers | None:

@@ -109,3 +109,19 @@ def test_a_full_disk_while_the_data_is_prepared(tmp_path: Path, capsys,
     assert f"no space left on the device for {tmp_path}/runs/r (" in err
     assert "nothing was kept; free some space, or choose a --run-dir on another disk" in err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["c.yaml"]
+
+
+def test_resume_of_a_run_killed_while_its_data_was_prepared(tmp_path: Path, capsys,
+                                                           monkeypatch: pytest.MonkeyPatch
+                                                           ) -> None:
+    """Killed before the run existed: its staging folder is removed and the message says to
+    start again (before: "not a raytrec run directory", and the folder stayed)."""
+    staging = tmp_path / ".run.staging-x1y2"
+    (staging / "data").mkdir(parents=True)
+    (staging / ".raytrec").write_text("{}")
+    monkeypatch.chdir(tmp_path)
+    code, _, err = run_cli(capsys, "train", "--resume", "run")
+    assert code == 2 and "run is not a raytrec run directory" in err
+    assert "a raytrec train of run was stopped while it prepared the data" in err
+    assert "start it again with raytrec train CONFIG --run-dir run" in err
+    assert list(tmp_path.iterdir()) == []

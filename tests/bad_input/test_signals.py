@@ -31,8 +31,9 @@ sys.exit(main(sys.argv[1:]))
 """
 
 
-def _terminated(tmp_path: Path, script: str, cfg: Path, run: Path) -> tuple[int, str, float]:
-    """``raytrec train cfg --run-dir run``, sent SIGTERM (to the process, as ``kill`` and
+def _terminated(tmp_path: Path, script: str, cfg: Path, run: Path,
+                sig: int = signal.SIGTERM) -> tuple[int, str, float]:
+    """``raytrec train cfg --run-dir run``, sent ``sig`` (to the process, as ``kill`` and
     ``timeout`` do) once its first epoch is in; its exit code, output and seconds to exit.
     Nothing of raytrec's is left in its ``$TMPDIR``."""
     path = tmp_path / "raytrec_cli.py"
@@ -50,7 +51,7 @@ def _terminated(tmp_path: Path, script: str, cfg: Path, run: Path) -> tuple[int,
                 not (run / "progress.jsonl").is_file():
             time.sleep(0.1)
         time.sleep(1)
-        proc.send_signal(signal.SIGTERM)
+        proc.send_signal(sig)
         sent = time.monotonic()
         output, _ = proc.communicate(timeout=60)
     finally:
@@ -70,10 +71,13 @@ def _stopped_cleanly(code: int, output: str, run: Path) -> None:
     assert not list(run.rglob(".tmp_*")) and not list(run.glob(".*.tmp"))
 
 
-def test_sigterm_stops_an_in_process_run_that_resume_finishes(tmp_path: Path, capsys) -> None:
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP], ids=["SIGTERM", "SIGHUP"])
+def test_sigterm_stops_an_in_process_run_that_resume_finishes(tmp_path: Path, capsys,
+                                                              sig: int) -> None:
+    """SIGHUP: the terminal that ran the command was closed."""
     cfg = write_config(tmp_path / "c.yaml", train={"epochs": 12})
     run = tmp_path / "run"
-    code, output, _ = _terminated(tmp_path, _SLOW_EPOCHS, cfg, run)
+    code, output, _ = _terminated(tmp_path, _SLOW_EPOCHS, cfg, run, sig)
     _stopped_cleanly(code, output, run)
     assert not (run / "metrics.json").exists()
     code, _, err = run_cli(capsys, "train", "--resume", run)
