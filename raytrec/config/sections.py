@@ -9,6 +9,8 @@ from raytrec.config.defaults import EPOCHS, PATIENCE
 
 METRIC_NAMES = ("recall", "ndcg", "mrr", "hr")
 
+SEED_LIMIT = 2**32
+
 
 @dataclass
 class TrainSection:
@@ -18,7 +20,8 @@ class TrainSection:
         epochs: at most this many passes over the training interactions; a run normally
             ends earlier, on ``patience`` (defaults and their reasons:
             ``raytrec.config.defaults``).
-        batch_size: positives per step, summed over all workers.
+        batch_size: positives per step, summed over all workers (at most the training
+            positives: a larger one is one step an epoch over all of them).
         optimizer: ``adagrad`` (CML paper), ``adam`` or ``sgd``.
         lr: learning rate.
         weight_decay: optimizer weight decay (prefer a loss's own regulariser).
@@ -54,6 +57,10 @@ class TrainSection:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
         if self.lr <= 0:
             raise ValueError(f"lr must be > 0, got {self.lr}")
+        if not 0 <= self.seed < SEED_LIMIT:
+            # Each epoch's generators are seeded from (seed, epoch, rank) as one int64.
+            raise ValueError(f"seed must be an integer from 0 to {SEED_LIMIT - 1} (2**32 - 1), "
+                             f"got {self.seed}")
         if self.patience is not None and self.patience < 1:
             raise ValueError(f"patience must be >= 1 or null, got {self.patience}")
         if self.threads is not None and self.threads < 1:
@@ -67,7 +74,8 @@ class EvalSection:
     Attributes:
         ks: cut-offs K of every metric (Recall, nDCG, MRR, HitRate @K).
         metric: the validation metric that picks the best epoch, e.g. ``recall@50``.
-        chunk_size: users scored at once; bounds memory whatever the number of users.
+        chunk_size: users scored at once (at most the users scored); bounds memory
+            whatever the number of users.
         every: evaluate every this many epochs (and always after the last).
         max_users: validate on a sample of this many validation users (drawn once, seeded by
             ``train.seed``), to pick the best epoch cheaply on a large data set; null: all.

@@ -20,8 +20,10 @@ def popularity_metrics(data_dir: Path, split: str, ks: list[int], chunk_size: in
     score = info.item_counts.astype(np.float64) - np.arange(info.num_items) * 1e-9
     retriever = FaissFlatRetriever()
     retriever.build(score[:, None].astype(np.float32), "dot")
-    ones = np.ones((chunk_size, 1), dtype=np.float32)
     users = data.relevant.users() if users is None else users
+    # A chunk is never larger than the users scored, whatever eval.chunk_size says.
+    chunk_size = max(1, min(chunk_size, len(users)))
+    ones = np.ones((chunk_size, 1), dtype=np.float32)
     sums = evaluate(lambda batch: ones[: len(batch)], retriever, users, data.relevant,
                     data.exclude, ks, chunk_size)
     return sums.means()

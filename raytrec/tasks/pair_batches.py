@@ -32,6 +32,9 @@ class ShardBatches:
     def __init__(self, users: torch.Tensor, items: torch.Tensor, global_rows: int,
                  batch_size: int, world_size: int, ratings: torch.Tensor | None = None) -> None:
         self.users, self.items, self.ratings = users, items, ratings
+        # A batch larger than the training data is the whole data: one step an epoch (and no
+        # permutation of the requested size is ever built).
+        batch_size = max(1, min(batch_size, global_rows))
         self.local_batch = max(1, batch_size // world_size)
         self.steps = max(1, math.ceil(global_rows / batch_size))
 
