@@ -79,9 +79,10 @@ def register_retrievers(register: Register) -> None:
 @hookimpl
 def register_datasets(register: Register) -> None:
     from raytrec.data.citeulike import CiteULike
+    from raytrec.data.delimited import CsvDataset
     from raytrec.data.movielens import MovieLens100K
     from raytrec.data.synthetic import SyntheticDataset
-    from raytrec.data.tabular import CsvDataset, ParquetDataset
+    from raytrec.data.tabular import ParquetDataset
 
     register("movielens-100k", MovieLens100K)
     register("citeulike", CiteULike)

@@ -23,6 +23,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from raytrec.data.base import ITEM, RATING, SPLIT, TIMESTAMP, USER, Dataset, RawData, rows_text
+from raytrec.data.columns import numeric, seconds
+from raytrec.data.files import nested_id_types, not_a_file, separator_hint
 from raytrec.errors import DataError
 
 logger = logging.getLogger(__name__)
@@ -132,9 +134,9 @@ class TabularDataset(Dataset):
                                 "every interaction needs both ids: fill or drop those rows")
         out = pd.DataFrame({new: df[old].to_numpy() for new, old in wanted.items()})
         if RATING in out.columns:
-            out[RATING] = _numeric(df[self.rating_col], path)
+            out[RATING] = numeric(df[self.rating_col], path)
         if TIMESTAMP in out.columns:
-            out[TIMESTAMP] = _seconds(df[self.timestamp_col], path)
+            out[TIMESTAMP] = seconds(df[self.timestamp_col], path)
         return out
 
     def _features(self, key: str, id_col: str) -> pd.DataFrame | None:
@@ -148,8 +150,8 @@ class TabularDataset(Dataset):
 
     def _existing(self, key: str) -> Path:
         path = Path(self.files[key]).expanduser()
-        if not path.is_file():
-            what = "is a directory, not a file" if path.is_dir() else "does not exist"
+        what = not_a_file(path)
+        if what is not None:
             raise DataError(f"{self.name} dataset {key}: {path} {what}; fix {key}: in the "
                             f"config")
         return path
@@ -158,74 +160,39 @@ class TabularDataset(Dataset):
         try:
             have = self.columns(path)
         except (OSError, ValueError, pa.ArrowException) as exc:
-            raise DataError(f"{self.name} dataset {key}: cannot read {path} as {self.kind} "
-                            f"({exc}); check that the file is a valid {self.kind}") from exc
+            raise self._unreadable(path, key, exc) from exc
         if not have:
             raise DataError(f"{self.name} dataset {key}: {path} is empty (no header, no rows); "
                             f"point {key}: at a file with data")
         for col in needed:
             if col not in have:
+                sep = separator_hint(have) if self.kind == "CSV" else None
+                fix = (f"its header is one column that holds '{sep}': set the dataset's sep: "
+                       f"\"{sep}\"" if sep else "set the matching *_col option to one of them")
                 raise DataError(
                     f"{self.name} dataset {key}: column '{col}' is not in {path} (columns: "
-                    f"{', '.join(map(str, have)) or 'none'}); set the matching *_col option "
-                    f"to one of them"
-                )
+                    f"{', '.join(map(str, have)) or 'none'}); {fix}")
 
     def _read_rows(self, path: Path, key: str, columns: list[str] | None) -> pd.DataFrame:
         try:
             df = self.read(path, columns)
         except (OSError, ValueError, pa.ArrowException) as exc:
-            raise DataError(f"{self.name} dataset {key}: cannot read {path} as {self.kind} "
-                            f"({exc}); check that the file is a valid {self.kind}") from exc
+            raise self._unreadable(path, key, exc) from exc
         if len(df) == 0:
             raise DataError(f"{self.name} dataset {key}: {path} has no rows; point {key}: at a "
                             f"file with data")
+        problems = self.file_problems(path, df)
+        if problems:
+            raise DataError(f"{self.name} dataset {key}: {path}: " + "; ".join(problems))
         return df
 
+    def _unreadable(self, path: Path, key: str, exc: BaseException) -> DataError:
+        return DataError(f"{self.name} dataset {key}: cannot read {path} as {self.kind} "
+                         f"({exc}); check that the file is a valid {self.kind}")
 
-class CsvDataset(TabularDataset):
-    """Interactions from CSV (or other delimited text) files.
-
-    Args:
-        sep: the field separator, e.g. ``"\\t"`` for TSV.
-        (others as in :class:`TabularDataset`)
-    """
-
-    name = "csv"
-    kind = "CSV"
-
-    def __init__(
-        self, path: str | None = None, train: str | None = None, valid: str | None = None,
-        test: str | None = None, user_col: str = "user_id", item_col: str = "item_id",
-        rating_col: str | None = None, timestamp_col: str | None = None,
-        min_rating: float | None = None, user_features: str | None = None,
-        item_features: str | None = None, sep: str = ",",
-    ) -> None:
-        if not isinstance(sep, str) or not sep:
-            raise ValueError(f"sep must be a non-empty string such as ',' or '\\t', got {sep!r}")
-        super().__init__(
-            path=path, train=train, valid=valid, test=test, user_col=user_col,
-            item_col=item_col, rating_col=rating_col, timestamp_col=timestamp_col,
-            min_rating=min_rating, user_features=user_features, item_features=item_features,
-        )
-        self.sep = sep
-
-    def columns(self, path: Path) -> list[str]:
-        try:
-            return [str(c) for c in pd.read_csv(path, sep=self.sep, nrows=0).columns]
-        except pd.errors.EmptyDataError:
-            return []
-
-    def read(self, path: Path, columns: list[str] | None) -> pd.DataFrame:
-        # Ids as text: a number parser would make "037" and "37" one id.
-        ids = {c: str for c in (self.user_col, self.item_col)}
-        return pd.read_csv(path, sep=self.sep, usecols=columns, dtype=ids)
-
-    def rows_text(self, positions: np.ndarray) -> str:
-        return rows_text(positions, first=2, word="lines")  # line 1 is the header
-
-    def typed_ids(self, col: pd.Series) -> pd.Series:
-        return plain_integers(col)
+    def file_problems(self, path: Path, frame: pd.DataFrame) -> list[str]:
+        """What is wrong with a file that was read (its header, its id columns)."""
+        return []
 
 
 class ParquetDataset(TabularDataset):
@@ -239,6 +206,9 @@ class ParquetDataset(TabularDataset):
 
     def read(self, path: Path, columns: list[str] | None) -> pd.DataFrame:
         return pd.read_parquet(path, columns=columns)
+
+    def file_problems(self, path: Path, frame: pd.DataFrame) -> list[str]:
+        return nested_id_types(pq.read_schema(path), [self.user_col, self.item_col])
 
 
 _PLAIN_INTEGER = r"-?(?:0|[1-9][0-9]{0,17})"
@@ -265,35 +235,3 @@ def _check_columns(user_col: str, item_col: str, rating_col: str | None,
             raise ValueError(f"{key} must be a non-empty column name, got {value!r}")
     if user_col == item_col:
         raise ValueError(f"item_col must differ from user_col, both are '{user_col}'")
-
-
-def _numeric(col: pd.Series, path: Path) -> np.ndarray:
-    values = pd.to_numeric(col, errors="coerce").to_numpy(dtype=np.float64)
-    bad = np.isnan(values) & col.notna().to_numpy()
-    if bad.any():
-        raise DataError(f"column '{col.name}' in {path} has a non-numeric value "
-                        f"{col[bad].iloc[0]!r}; ratings must be numbers")
-    return values
-
-
-def _seconds(col: pd.Series, path: Path) -> np.ndarray:
-    """Numeric timestamps as they are; dates and datetimes as seconds since 1970."""
-    if pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col):
-        return col.to_numpy()
-    try:
-        stamps = _datetimes(col)
-    except (ValueError, TypeError, OverflowError) as exc:
-        cause = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise DataError(f"column '{col.name}' in {path} holds neither numbers nor dates "
-                        f"({cause}); timestamps must be numbers or dates") from exc
-    seconds = ((stamps - pd.Timestamp(0, tz="UTC")) // pd.Timedelta(seconds=1)).to_numpy(
-        dtype=np.float64, na_value=np.nan)
-    return seconds if np.isnan(seconds).any() else seconds.astype(np.int64)
-
-
-def _datetimes(col: pd.Series) -> pd.Series:
-    try:
-        return pd.to_datetime(col, utc=True)
-    except (ValueError, TypeError):
-        # One format inferred from the first value failed; parse each value on its own (slower).
-        return pd.to_datetime(col, utc=True, format="mixed")

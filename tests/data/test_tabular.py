@@ -8,7 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from raytrec.data.tabular import CsvDataset, ParquetDataset, TabularDataset
+from raytrec.data.delimited import CsvDataset
+from raytrec.data.tabular import ParquetDataset, TabularDataset
 from raytrec.errors import DataError
 
 ROWS = pd.DataFrame({

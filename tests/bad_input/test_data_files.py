@@ -1,0 +1,95 @@
+"""Data files that are not what they seem: each read when raytrec can, else one message that
+names the file, the cause and the fix."""
+
+from __future__ import annotations
+
+import gzip
+import os
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from tests.bad_input.conftest import refused, run_cli
+from tests.conftest import write_config
+
+ROWS = [(str(u), str(i)) for u in range(1, 61) for i in range(1 + u % 7, 41, 3)]
+
+
+def _text(rows: list[tuple[str, str]] = ROWS, sep: str = ",") -> str:
+    return "user_id" + sep + "item_id\n" + "".join(f"{u}{sep}{i}\n" for u, i in rows)
+
+
+def _config(tmp_path: Path, path: Path, **data: object) -> Path:
+    return write_config(tmp_path / "c.yaml", data={"name": "csv", "path": str(path), **data},
+                        train={"epochs": 1})
+
+
+def test_a_named_pipe_is_named_and_never_opened(tmp_path: Path, capsys) -> None:
+    """Before: "does not exist". Opening it would wait for a writer for ever."""
+    fifo = tmp_path / "d.csv"
+    os.mkfifo(fifo)
+    err = refused(capsys, tmp_path, _config(tmp_path, fifo))
+    assert "is not a regular file (a named pipe, socket or device)" in err
+    assert "write the data to a file" in err
+
+
+def test_a_gzipped_file_is_read_whatever_its_name(tmp_path: Path, capsys) -> None:
+    """Before: a UTF-8 decode error."""
+    path = tmp_path / "d.csv"
+    path.write_bytes(gzip.compress(_text().encode()))
+    code, out, err = run_cli(capsys, "train", _config(tmp_path, path), "--run-dir",
+                             tmp_path / "run")
+    assert code == 0, err
+    assert "data: 60 users" in out
+
+
+def test_a_latin1_file_names_its_line_and_the_encoding_option(tmp_path: Path, capsys) -> None:
+    path = tmp_path / "d.csv"
+    rows = [*ROWS[:40], ("Zoë", "3"), *ROWS[40:]]
+    path.write_bytes(_text(rows).encode("latin-1"))
+    err = refused(capsys, tmp_path, _config(tmp_path, path))
+    assert f"{path} is not utf-8 text: byte 0xeb on line 42" in err
+    assert "set the dataset's encoding: to the file's (latin-1, cp1252, ...)" in err
+    code, _, err = run_cli(capsys, "train", _config(tmp_path, path, encoding="latin-1"),
+                           "--run-dir", tmp_path / "run")
+    assert code == 0, err
+
+
+def test_a_tab_separated_file_is_answered_with_sep(tmp_path: Path, capsys) -> None:
+    """Before: advice about *_col."""
+    path = tmp_path / "d.csv"
+    path.write_text(_text(sep="\t"))
+    err = refused(capsys, tmp_path, _config(tmp_path, path))
+    assert "its header is one column that holds '\\t': set the dataset's sep: \"\\t\"" in err
+    assert "*_col" not in err
+
+
+def test_a_header_repeated_in_the_rows_is_refused_with_its_lines(tmp_path: Path,
+                                                                 capsys) -> None:
+    """Two CSVs concatenated: before, 'user_id' became a user."""
+    path = tmp_path / "d.csv"
+    path.write_text(_text(ROWS[:100]) + _text(ROWS[100:]))
+    err = refused(capsys, tmp_path, _config(tmp_path, path))
+    assert "its header is repeated on line 102 (files concatenated?); remove those lines" in err
+
+
+def test_a_header_naming_a_column_twice_is_refused(tmp_path: Path, capsys) -> None:
+    """Before: pandas renamed the second one 'item_id.1' and it was dropped unread."""
+    path = tmp_path / "d.csv"
+    path.write_text("user_id,item_id,item_id\n" + "".join(f"{u},{i},{i}\n" for u, i in ROWS))
+    err = refused(capsys, tmp_path, _config(tmp_path, path))
+    assert "its header names column 'item_id' twice (columns 2 and 3); rename one" in err
+
+
+@pytest.mark.parametrize("kind", ["list", "struct"])
+def test_parquet_ids_that_are_not_one_id_per_row(tmp_path: Path, capsys, kind: str) -> None:
+    """Before: TypeError: unhashable type, with a traceback."""
+    users = [[int(u)] for u, _ in ROWS] if kind == "list" else [{"id": int(u)} for u, _ in ROWS]
+    path = tmp_path / "d.parquet"
+    pq.write_table(pa.table({"user_id": users, "item_id": [int(i) for _, i in ROWS]}), path)
+    cfg = write_config(tmp_path / "c.yaml", data={"name": "parquet", "path": str(path)})
+    err = refused(capsys, tmp_path, cfg)
+    assert f"{path}: column 'user_id' holds {kind}<" in err
+    assert "an id is one integer or text per row" in err
