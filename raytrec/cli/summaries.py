@@ -31,6 +31,13 @@ def print_data(console: Console, data_dir: Path) -> None:
         if found["ids_without_row"]:
             console.print(f"  {kind} features: no row for {found['ids_without_row']} "
                           f"{kind}s (e.g. {', '.join(found['examples'])})", soft_wrap=True)
+        if found.get("written_differently"):
+            console.print(f"  warning: {found['written_differently']} of them have a row "
+                          "under the same number written another way (1 and 1.0, or 01): "
+                          "their ids were read as numbers in one file and as text in the "
+                          "other; write the ids alike in both files", soft_wrap=True)
+    for note in info.get("notes", []):
+        console.print(f"  warning: {note}", soft_wrap=True)
 
 
 def print_summary(console: Console, run_dir: Path, summary: dict, config: dict) -> None:

@@ -135,4 +135,19 @@ def _write_features(path: Path, features: pd.DataFrame | None,
     absent = ids[~ids.isin(features.index)]
     aligned.index = pd.RangeIndex(len(ids), name="index")
     pq.write_table(pa.Table.from_pandas(aligned.reset_index(), preserve_index=False), path)
-    return {"ids_without_row": len(absent), "examples": [str(v) for v in absent[:5]]}
+    return {"ids_without_row": len(absent), "examples": [str(v) for v in absent[:5]],
+            "written_differently": _written_differently(absent, features.index)}
+
+
+def _written_differently(absent: pd.Index, keys: pd.Index) -> int:
+    """How many ids without a feature row have one under the same number written another way
+    (``1`` in the interactions, ``1.0`` or ``01`` in the features file): ids read as numbers
+    in one file and compared as text in the other."""
+    if not len(absent):
+        return 0
+
+    def alike(index: pd.Index) -> pd.Index:
+        text = pd.Index(index.astype(str))
+        return pd.Index(text.str.replace(r"\.0+$", "", regex=True).str.lstrip("0"))
+
+    return int(alike(absent).isin(alike(keys)).sum())

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 import yaml
 
@@ -118,7 +119,48 @@ def check_against_data(config: dict[str, Any], data_dir: Path, source: str) -> N
     if not problems:
         problems = task.check(config, info, parts)
     if problems:
-        raise ConfigError(problems, source)
+        raise ConfigError([*problems, *_ids_written_differently(data_dir)], source)
+    if task.uses_retriever:
+        _note(data_dir, few_candidates(data_dir, info.num_items, max(config["eval"]["ks"])))
+
+
+def few_candidates(data_dir: Path, num_items: int, k: int) -> str | None:
+    """A note when test users have no more than K items left to rank once their training
+    items are excluded: recall and hit rate at K are then 1.0 for them, whatever the model."""
+    from raytrec.data.store import read_pairs
+
+    test_users = np.unique(read_pairs(data_dir, "test")[0])
+    if not len(test_users):
+        return None
+    seen = np.bincount(read_pairs(data_dir, "train")[0], minlength=int(test_users.max()) + 1)
+    few = int((num_items - seen[test_users] <= k).sum())
+    if not few:
+        return None
+    return (f"{few} of {len(test_users)} test users have at most K={k} items left to rank once "
+            f"their training items are excluded, so recall and hit rate @{k} are 1.0 for "
+            "them whatever the model; lower "
+            "the largest of eval.ks, or give data with more items per user")
+
+
+def _ids_written_differently(data_dir: Path) -> list[Problem]:
+    """Why a feature table may lack rows: its ids are the same numbers written another way."""
+    info = json.loads((data_dir / "info.json").read_text())
+    return [Problem(f"data.{kind}_features", f"{found['written_differently']} {kind} ids have a "
+                    "row only under the same number written another way (1 and 1.0, or 01): "
+                    "ids were read as numbers in one file and as text in the other; write the "
+                    "ids alike in both files")
+            for kind, found in info.get("features", {}).items()
+            if found.get("written_differently")]
+
+
+def _note(data_dir: Path, note: str | None) -> None:
+    """Keep a note about the prepared data in its info.json (``raytrec train`` prints it)."""
+    if note is None:
+        return
+    path = data_dir / "info.json"
+    info = json.loads(path.read_text())
+    info["notes"] = [*info.get("notes", []), note]
+    path.write_text(json.dumps(info, indent=2))
 
 
 def retriever_problems(config: dict[str, Any], num_items: int, dim: int) -> list[Problem]:

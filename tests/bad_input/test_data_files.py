@@ -93,3 +93,34 @@ def test_parquet_ids_that_are_not_one_id_per_row(tmp_path: Path, capsys, kind: s
     err = refused(capsys, tmp_path, cfg)
     assert f"{path}: column 'user_id' holds {kind}<" in err
     assert "an id is one integer or text per row" in err
+
+
+def test_ids_written_as_floats_in_the_features_file_are_warned_about(tmp_path: Path,
+                                                                     capsys) -> None:
+    """Before: only "no row for N items"."""
+    data, features = tmp_path / "d.csv", tmp_path / "f.csv"
+    data.write_text(_text())
+    items = sorted({int(i) for _, i in ROWS})
+    features.write_text("item_id,price\n" + "".join(f"{i}.0,{i}\n" for i in items))
+    cfg = write_config(tmp_path / "c.yaml", train={"epochs": 1},
+                       data={"name": "csv", "path": str(data), "item_features": str(features)},
+                       mapper={"name": "feature-mlp", "dim": 16,
+                               "item_features": {"numeric": ["price"]}})
+    code, _, err = run_cli(capsys, "train", cfg, "--run-dir", tmp_path / "run")
+    assert code == 2  # no item has its price: refused, and the message says why
+    assert f"data.item_features: {len(items)} item ids have a row only under the same number " \
+           "written another way (1 and 1.0, or 01)" in err
+    assert "write the ids alike in both files" in err
+
+
+def test_test_users_with_no_more_candidates_than_k_are_warned_about(tmp_path: Path,
+                                                                    capsys) -> None:
+    """Before: recall 1.0 on every row, without comment."""
+    cfg = write_config(tmp_path / "c.yaml", train={"epochs": 1},
+                       data={"name": "synthetic", "num_users": 100, "num_items": 30,
+                             "interactions_per_user": 20, "num_clusters": 3, "seed": 1},
+                       eval={"ks": [10, 25], "metric": "recall@10"})
+    code, out, err = run_cli(capsys, "train", cfg, "--run-dir", tmp_path / "run")
+    assert code == 0, err
+    assert "test users have at most K=25 items left to rank once their training items are " \
+           "excluded, so recall and hit rate @25 are 1.0" in out
