@@ -35,7 +35,7 @@ def read_yaml(path: str | Path, what: str = "config file") -> dict[str, Any]:
         raise refuse(f"cannot read {p}: {exc.strerror or exc}") from None
     try:
         data = yaml_io.load(text, str(p))
-    except yaml_io.DuplicateKeyError as exc:
+    except yaml_io.RefusedYaml as exc:
         raise refuse(str(exc)) from None
     except yaml.YAMLError as exc:
         raise refuse(f"not valid YAML: {exc}") from None
@@ -69,7 +69,7 @@ def apply_overrides(config: dict[str, Any], overrides: list[str]) -> list[Proble
             continue
         try:
             value = yaml_io.load(raw, f"--set {item}") if raw else ""
-        except (yaml.YAMLError, yaml_io.DuplicateKeyError):
+        except (yaml.YAMLError, yaml_io.RefusedYaml):
             value = raw
         node = config
         parts = key.split(".")
