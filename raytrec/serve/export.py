@@ -7,8 +7,9 @@ original ``id``), the items each user saw in training (``seen.parquet``: ``user`
 as indexes, excluded from recommendations by default), the item feature table when the data
 has one (titles), the built index where the retriever saves one (``index.faiss`` for the
 FAISS retrievers), and ``manifest.json``: the distance, the vector width, the retriever and
-its options, how vectors enter the index (``index.transform``), the run's config hash and
-the raytrec version. Written beside the target and moved into place when complete.
+its options, how vectors enter the index (``index.transform``), the run's config hash,
+the raytrec version, and each file's size and SHA-256 (``files``), checked when it is
+served. Written beside the target and moved into place when complete.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from raytrec.run.job import load_job, retriever_problems
 from raytrec.run.remote import location
 from raytrec.run.rescore import retriever_config
 from raytrec.run.run_dir import stage
+from raytrec.serve.integrity import fingerprints
 from raytrec.serve.vectors import EMBEDDINGS, Vectors
 from raytrec.train.build import build_retriever
 
@@ -67,6 +69,7 @@ def export_run(run_dir: Path, out: Path, overrides: list[str],
             "retriever": config["retriever"],
             "index": {"build_seconds": round(retriever.stats.build_seconds, 3),
                       **retriever.save(staging)}})
+        manifest["files"] = fingerprints(staging, MANIFEST)
         (staging / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True))
 
     stage(out, "export", fill, overwrite, flag="--out")

@@ -15,6 +15,7 @@ from raytrec.data.store import UserItems
 from raytrec.errors import RaytrecError, RunDirError
 from raytrec.retrievers import Retriever
 from raytrec.serve.export import MANIFEST, read_manifest
+from raytrec.serve.integrity import AGAIN, check_counts, check_files
 from raytrec.serve.vectors import Vectors
 from raytrec.train.build import build_retriever
 
@@ -37,9 +38,16 @@ def open_source(path: Path) -> Source:
     path = Path(path)
     if (path / MANIFEST).is_file():
         manifest = read_manifest(path)
+        check_files(path, manifest)
         vectors = Vectors.from_export(path, manifest["distance"])
+        check_counts(path, manifest, vectors.num_users, vectors.num_items)
         retriever = build_retriever({"retriever": manifest["retriever"]})
-        retriever.load(path, manifest["index"], vectors.items, vectors.distance)
+        try:
+            retriever.load(path, manifest["index"], vectors.items, vectors.distance)
+        except (RuntimeError, ValueError, OSError) as exc:  # FAISS says RuntimeError
+            cause = (str(exc).strip().splitlines() or [type(exc).__name__])[-1]
+            raise RunDirError(f"the index in {path} cannot be loaded ({cause}); {AGAIN}") \
+                from None
         return Source(vectors, retriever, manifest["retriever"]["name"])
     if (path / "config.yaml").is_file():
         from raytrec.run.job import load_job

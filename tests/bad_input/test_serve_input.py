@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
+from raytrec.cli.main import main
 from tests.bad_input.conftest import run_cli
 
 
@@ -72,3 +75,27 @@ def test_export_that_is_damaged(tiny_run: Path, tmp_path: Path, capsys) -> None:
     (out / "manifest.json").write_text("{not json")
     err = _refused(capsys, "recommend", out, "--user", "3")
     assert "manifest.json cannot be read" in err and "export the run again" in err
+
+
+@pytest.mark.parametrize("damage", ["garbage index", "fewer items", "missing file"])
+def test_an_export_whose_files_are_not_as_exported(tiny_run: Path, tmp_path: Path, capsys,
+                                                  damage: str) -> None:
+    """Before: a FAISS RuntimeError or an IndexError traceback, or served as if whole."""
+    import pyarrow.parquet as pq
+
+    out = tmp_path / "e"
+    assert main(["export", str(tiny_run), "--out", str(out)]) == 0
+    if damage == "garbage index":
+        (out / "index.faiss").write_bytes(b"\x00garbage" * 1000)
+    elif damage == "fewer items":
+        for name in ("items.parquet", "item_embeddings.parquet"):
+            pq.write_table(pq.read_table(out / name).slice(0, 50), out / name)
+    else:
+        (out / "users.parquet").unlink()
+    capsys.readouterr()
+    err = _refused(capsys, "recommend", out, "--user", "3")
+    assert "export the run again with raytrec export RUN_DIR --out DIR --overwrite" in err
+    said = {"garbage index": f"{out}/index.faiss has ",
+            "fewer items": f"{out}/item_embeddings.parquet has ",
+            "missing file": f"{out}/users.parquet is missing from the export"}[damage]
+    assert said in err
