@@ -12,7 +12,17 @@ temporary directory. One JSON object per case on stdout (and in ``--out``), logs
   indented problem lines after it), or ``traceback: <its last line>`` when stderr holds a
   Python traceback (``traceback`` says whether one was shown);
 - ``files``: what the case's own check found on disk afterwards (a file deleted or intact, a
-  run directory left behind, the dtype of an id column, ...).
+  run directory left behind, the dtype of an id column, ...);
+- ``sentinels``, ``leftovers``: the sentinel files of the new cases, and partial files under
+  the case directory or temp folders left in its own ``$TMPDIR`` (bad_leftovers);
+- ``verdict`` and ``flags``: hang / traceback / data loss / silent / leftover / ok, and why
+  (bad_verdict); ``--compare`` counts them per column under the table.
+
+Every command gets ``TMPDIR`` (a folder beside the case directory) and ``RAY_TMPDIR`` (a short
+one: Ray's socket paths must stay under 108 bytes) of its own. The new cases (locks, partial
+files, signals, disk full, paths, sizes, data files, exports and resume) plant a sentinel
+file in every folder raytrec is pointed at, and may start a background raytrec command
+(bad_background) whose process group is always killed at the end of the case.
 
 ``--pythonpath DIR`` puts DIR first on every subprocess's PYTHONPATH (``/tmp/old`` runs an
 old checkout); without it PYTHONPATH is unset and the installed ``raytrec`` runs. With
@@ -32,65 +42,100 @@ import argparse
 import json
 import logging
 import shutil
+import signal
 import sys
 import tempfile
 from pathlib import Path
 from typing import Any
 
-from bad_context import Case, Ctx, SetupError
-from bad_runner import TRACEBACK, message, run_command
+from bad_compare import compare, read_jsonl
+from bad_context import Case, Ctx, Plan, SetupError
+from bad_leftovers import leftovers, plant, sentinels
+from bad_runner import TRACEBACK, Result, message, run_command
+from bad_verdict import output_flags, verdict
 from cases_corrupt import CORRUPT_CASES
 from cases_data_loss import DATA_LOSS_CASES
+from cases_disk import DISK_CASES
 from cases_hangs import HANG_CASES
+from cases_inputs import INPUT_CASES
+from cases_locks import LOCK_CASES
 from cases_non_finite import NON_FINITE_CASES
+from cases_partial import PARTIAL_CASES
+from cases_paths import PATH_CASES
+from cases_serving import SERVING_CASES
+from cases_signals import SIGNAL_CASES
 from cases_silent import SILENT_CASES
+from cases_sizes import SIZE_CASES
 
 logger = logging.getLogger("benchmarks.bad_inputs")
 
 CASES: list[Case] = [*DATA_LOSS_CASES, *HANG_CASES, *NON_FINITE_CASES, *CORRUPT_CASES,
                      *SILENT_CASES]
+# The classes of the one-writer / partial-files / signals issue (2026-12-05).
+NEW_CASES: list[Case] = [*LOCK_CASES, *PARTIAL_CASES, *SIGNAL_CASES, *DISK_CASES,
+                         *PATH_CASES, *SIZE_CASES, *INPUT_CASES, *SERVING_CASES]
+CASES += NEW_CASES
 
 
 # --- running cases -------------------------------------------------------------------------
 
 def run_case(case: Case, python: str, pythonpath: str | None) -> dict[str, Any]:
     root = Path(tempfile.mkdtemp(prefix=f"bad-inputs-{case.id}-"))
-    ctx = Ctx(root, python, pythonpath)
+    ctx = Ctx(root, python, pythonpath, tmp=Path(f"{root}.tmp"),
+              ray_tmp=Path(tempfile.mkdtemp(prefix="rb-", dir="/tmp")))
+    assert ctx.tmp is not None
+    ctx.tmp.mkdir()
     record: dict[str, Any] = {"id": case.id, "group": case.group, "pythonpath": pythonpath}
     try:
+        if case.sentinel:
+            plant(ctx, root)
         try:
             plan = case.setup(ctx)
         except (SetupError, OSError) as exc:
             logger.error("%s: setup failed: %s", case.id, exc)
             return {**record, "exit": None, "seconds": None, "message": "",
                     "traceback": False, "files": "", "setup_error": str(exc)}
-        env = ctx.env(plan.env)
-        result = run_command(ctx.command(plan.argv), plan.cwd or root, env, case.timeout,
-                             case.signals, root)
-        try:
-            files = case.check(ctx, result)
-        except Exception as exc:  # a check must not lose the run's record
-            files = f"check failed: {type(exc).__name__}: {exc}"
-        record.update({
-            "argv": plan.argv,
-            "env": plan.env,
-            "exit": "timeout" if result.timed_out else result.exit,
-            "seconds": result.seconds,
-            "message": message(result.stderr),
-            "traceback": TRACEBACK in result.stderr,
-            "files": files,
-            "signals_sent": result.signals_sent,
-            "exit_after_first_signal": result.exit_after_first_signal,
-            "stdout_head": result.stdout.splitlines()[:5],
-            "stderr_tail": result.stderr.splitlines()[-8:],
-        })
+        result = run_command(plan.prefix + ctx.command(plan.argv), plan.cwd or root,
+                             ctx.env(plan.env), case.timeout, case.signals, root)
+        record.update(measured(case, ctx, plan, result))
         return record
     finally:
-        shutil.rmtree(root, ignore_errors=True)
+        for cleanup in reversed(ctx.cleanups):  # background groups, tmpfs mounts
+            try:
+                cleanup()
+            except Exception as exc:
+                logger.error("%s: cleanup failed: %s", case.id, exc)
+        for path in (root, ctx.tmp, ctx.ray_tmp):
+            shutil.rmtree(path, ignore_errors=True)
 
 
-def read_jsonl(path: Path) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+def measured(case: Case, ctx: Ctx, plan: Plan, result: Result) -> dict[str, Any]:
+    """The record's fields for the measured command, its check and the verdict."""
+    try:
+        files = case.check(ctx, result)
+    except Exception as exc:  # a check must not lose the run's record
+        files = f"check failed: {type(exc).__name__}: {exc}"
+    flags = output_flags(result)
+    kept = sentinels(ctx) if case.sentinel else ""
+    left = leftovers(ctx)
+    flags.update({k: v for k, v in ctx.flags.items() if k not in flags})
+    return {
+        "argv": plan.argv,
+        "env": plan.env,
+        "exit": "timeout" if result.timed_out else result.exit,
+        "seconds": result.seconds,
+        "message": message(result.stderr),
+        "traceback": TRACEBACK in result.stderr,
+        "files": files,
+        "sentinels": kept,
+        "leftovers": left,
+        "verdict": verdict(flags),
+        "flags": flags,
+        "signals_sent": result.signals_sent,
+        "exit_after_first_signal": result.exit_after_first_signal,
+        "stdout_head": result.stdout.splitlines()[:5],
+        "stderr_tail": result.stderr.splitlines()[-8:],
+    }
 
 
 def write_records(path: Path, records: dict[str, dict[str, Any]]) -> None:
@@ -125,34 +170,6 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-# --- the before/after table ----------------------------------------------------------------
-
-def cell(record: dict[str, Any] | None, width: int = 110) -> str:
-    if record is None:
-        return "–"
-    if record.get("setup_error"):
-        return f"setup failed: {record['setup_error'][:width]}"
-    text = str(record.get("message", ""))
-    text = text if len(text) <= width else text[: width - 1] + "…"
-    parts = [f"exit {record['exit']} ({record['seconds']} s)", f"`{text}`" if text else "–",
-             str(record.get("files", ""))]
-    return "; ".join(parts).replace("|", "\\|").replace("\n", " ")
-
-
-def compare(before_path: Path, after_path: Path) -> str:
-    before = {r["id"]: r for r in read_jsonl(before_path)}
-    after = {r["id"]: r for r in read_jsonl(after_path)}
-    ids = [c.id for c in CASES if c.id in before or c.id in after]
-    ids += sorted((set(before) | set(after)) - set(ids))
-    lines = ["| case | group | before (exit, message, files) | after (exit, message, files) |",
-             "| --- | --- | --- | --- |"]
-    for case_id in ids:
-        group = (before.get(case_id) or after.get(case_id) or {}).get("group", "")
-        lines.append(f"| {case_id} | {group} | {cell(before.get(case_id))} | "
-                     f"{cell(after.get(case_id))} |")
-    return "\n".join(lines)
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description="raytrec against bad inputs, before/after")
     parser.add_argument("--pythonpath", help="PYTHONPATH of every subprocess (an old checkout)")
@@ -162,10 +179,16 @@ def main() -> int:
     parser.add_argument("--compare", nargs=2, metavar=("BEFORE", "AFTER"),
                         help="print a Markdown table of two JSONL files instead of running")
     args = parser.parse_args()
+    # Started in the background (nohup, `&` in a script) this process ignores SIGINT and
+    # SIGHUP, and every command would inherit that: Ctrl-C and hang-up cases would measure
+    # nothing. Handlers set to a function are reset to the default at exec.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGHUP, signal.SIG_DFL)
     logging.basicConfig(level=logging.INFO, stream=sys.stderr,
                         format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
     if args.compare:
-        print(compare(Path(args.compare[0]), Path(args.compare[1])))
+        print(compare(Path(args.compare[0]), Path(args.compare[1]),
+                      [c.id for c in CASES]))
         return 0
     return run(args)
 

@@ -34,6 +34,7 @@ class Plan:
     argv: list[str]
     env: dict[str, str] = field(default_factory=dict)
     cwd: Path | None = None  # default: the case directory
+    prefix: list[str] = field(default_factory=list)  # e.g. prlimit --fsize=N --
 
 
 @dataclass
@@ -44,12 +45,24 @@ class Ctx:
     python: str
     pythonpath: str | None
     notes: dict[str, Any] = field(default_factory=dict)
+    tmp: Path | None = None  # TMPDIR of every command (beside root, so root's listing holds
+    ray_tmp: Path | None = None  # only what raytrec made); RAY_TMPDIR: short for Ray's sockets
+    flags: dict[str, str] = field(default_factory=dict)  # verdict -> why (bad_verdict)
+    cleanups: list[Callable[[], None]] = field(default_factory=list)  # run even on failure
+
+    def flag(self, verdict: str, why: str) -> None:
+        """The case's check judged ``verdict`` (data loss, silent, leftover, ...)."""
+        self.flags.setdefault(verdict, why)
 
     def env(self, extra: dict[str, str] | None = None) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
         if self.pythonpath:
             env["PYTHONPATH"] = self.pythonpath
         env.update({"RAY_AUTH_MODE": "disabled", "RAY_USAGE_STATS_ENABLED": "0"})
+        if self.tmp is not None:
+            env["TMPDIR"] = str(self.tmp)
+        if self.ray_tmp is not None:
+            env["RAY_TMPDIR"] = str(self.ray_tmp)
         env.update(extra or {})
         return env
 
@@ -57,9 +70,10 @@ class Ctx:
         return [self.python, "-m", "raytrec.cli.main", *argv]
 
     def cli(self, argv: list[str], env: dict[str, str] | None = None,
-            timeout: float = 120.0) -> Result:
+            timeout: float = 120.0, signals: Signals | None = None) -> Result:
         """A preparatory command (not the measured one)."""
-        return run_command(self.command(argv), self.root, self.env(env), timeout)
+        return run_command(self.command(argv), self.root, self.env(env), timeout, signals,
+                           self.root)
 
     def must(self, argv: list[str], env: dict[str, str] | None = None) -> Result:
         result = self.cli(argv, env)
@@ -90,6 +104,7 @@ class Case:
     check: Check
     timeout: float = 90.0
     signals: Signals | None = None
+    sentinel: bool = False  # plant a sentinel file in the case directory (bad_leftovers)
 
 
 def write_config(path: Path, **sections: dict[str, Any]) -> Path:
@@ -141,3 +156,9 @@ def overrides_case(*sets: str, epochs: int | None = None) -> Setup:
         return Plan(argv)
 
     return setup
+
+
+def new_case(case_id: str, group: str, setup: Setup, check: Check, timeout: float = 90.0,
+             signals: Signals | None = None) -> Case:
+    """A case of the lock/partial/signal/disk/path/size/input classes: with a sentinel."""
+    return Case(case_id, group, setup, check, timeout, signals, sentinel=True)

@@ -20,16 +20,21 @@ RAY_PREFIX = re.compile(r"^\([\w.:-]+ pid=\d+(?:, ip=[\d.]+)?\) ")
 
 @dataclass(frozen=True)
 class Signals:
-    """SIGINTs to the command's process group, as Ctrl-C in a terminal sends them.
+    """Signals to the command, by default SIGINTs to its process group as Ctrl-C sends them.
 
     The clock starts when a stdout line contains ``after_stdout`` or when ``after_file``
-    (relative to the case directory) exists; one SIGINT is sent ``at[i]`` seconds after that.
+    (relative to the case directory; a glob pattern when it holds ``*``) exists, or at the
+    start when neither is given; one signal is sent ``at[i]`` seconds after that. ``group``
+    False sends it to the command's own process only, as ``kill PID`` (or a container
+    runtime) does.
     """
 
     after_stdout: str | None = None
     after_file: str | None = None
     at: tuple[float, ...] = (0.0,)
-    grace: float = 40.0  # a prompt exit follows the first SIGINT within this many seconds
+    grace: float = 40.0  # a prompt exit follows the first signal within this many seconds
+    sig: int = signal.SIGINT
+    group: bool = True
 
 
 @dataclass
@@ -84,7 +89,7 @@ def run_command(cmd: list[str], cwd: Path, env: dict[str, str], timeout: float,
                 triggered = now
             if (triggered is not None and len(sent) < len(signals.at)
                     and now >= triggered + signals.at[len(sent)]):
-                _kill_group(proc.pid, signal.SIGINT)
+                _send(proc.pid, signals)
                 sent.append(round(now - start, 2))
         time.sleep(0.05)
     seconds = time.monotonic() - start
@@ -95,12 +100,24 @@ def run_command(cmd: list[str], cwd: Path, env: dict[str, str], timeout: float,
                   "".join(err), sent)
 
 
+def _send(pid: int, signals: Signals) -> None:
+    if signals.group:
+        _kill_group(pid, signals.sig)
+    else:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signals.sig)
+
+
 def _drain(stream: Any, sink: list[str]) -> None:
     for line in stream:
         sink.append(line)
 
 
 def _trigger(signals: Signals, out: list[str], root: Path) -> bool:
+    if signals.after_stdout is None and signals.after_file is None:
+        return True
+    if signals.after_file is not None and "*" in signals.after_file:
+        return any(root.glob(signals.after_file))
     if signals.after_stdout is not None and any(signals.after_stdout in line for line in out):
         return True
     return signals.after_file is not None and (root / signals.after_file).exists()
