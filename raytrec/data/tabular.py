@@ -235,3 +235,13 @@ def _check_columns(user_col: str, item_col: str, rating_col: str | None,
             raise ValueError(f"{key} must be a non-empty column name, got {value!r}")
     if user_col == item_col:
         raise ValueError(f"item_col must differ from user_col, both are '{user_col}'")
+
+
+def __getattr__(name: str) -> type:
+    """``CsvDataset`` from here too, where plugins imported it before it moved to
+    ``raytrec.data.delimited`` (imported late: that module builds on this one)."""
+    if name == "CsvDataset":
+        from raytrec.data.delimited import CsvDataset
+
+        return CsvDataset
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
