@@ -79,3 +79,12 @@ def deferred() -> Iterator[None]:
             _state["pending"] = 0
     if pending:  # only when the body ended well: an error in it goes on as it is
         raise KeyboardInterrupt
+
+
+def settle() -> None:
+    """After a command is done, while Ray shuts down at exit: a late Ctrl-C, SIGTERM or SIGHUP
+    is let go (the work is written), rather than cut the clean-up short or kill the process
+    with nothing said."""
+    if threading.current_thread() is threading.main_thread():
+        for sig in STOPS:
+            signal.signal(sig, signal.SIG_IGN)

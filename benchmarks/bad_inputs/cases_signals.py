@@ -38,7 +38,8 @@ def check_stopped(ctx: Ctx, result: Result) -> str:
              if after is None else f"exited {after:.1f} s after the signal")
     if result.exit == 0 and result.signals_sent:
         ctx.flag("silent", "exit 0 after the signal: the stop was not reported")
-    elif result.signals_sent and not hint and (ctx.root / "run").is_dir():
+    elif result.signals_sent and not hint and (ctx.root / "run").is_dir() and \
+            not ctx.notes.get("reader"):  # a reader has nothing to resume
         ctx.flag("silent", "stopped without a word on how to go on (no --resume line)")
     return (f"{ended}; --resume hint: {hint.group(1) if hint else 'none'}; "
             f"{dir_state(ctx.root)}")
@@ -76,14 +77,16 @@ def setup_evaluate(ctx: Ctx) -> Plan:
 
 
 def check_evaluate(ctx: Ctx, result: Result) -> str:
+    ctx.notes["reader"] = True
     return f"{check_stopped(ctx, result)}; metrics.json kept: " \
         f"{(ctx.root / 'run' / 'metrics.json').is_file()}"
 
 
 def setup_tune(ctx: Ctx) -> Plan:
     s = search_config(ctx, {"loss.margin": {"uniform": [0.1, 1.0]}})
+    # Long enough that the signal lands inside the search, not after it.
     return Plan(["tune", s, "--run-dir", "run", "--set", "tune.num_samples=2",
-                 "--set", "train.epochs=60"])
+                 "--set", "train.epochs=400", "--set", "train.patience=null"])
 
 
 BIG = {"data": {"num_users": 40000, "num_items": 5000, "interactions_per_user": 25}}
@@ -113,4 +116,6 @@ SIGNAL_CASES: list[Case] = [
              Signals(after_file=PROGRESS, sig=TERM, group=False)),
     new_case("sigterm-tune", GROUP, setup_tune, check_stopped, 180,
              Signals(after_file="run/ray/*", at=(8.0,), sig=TERM)),
+    new_case("sigterm-tune-pid-only", GROUP, setup_tune, check_stopped, 180,
+             Signals(after_file="run/ray/*", at=(8.0,), sig=TERM, group=False)),
 ]

@@ -131,5 +131,13 @@ def _say(exc: BaseException) -> None:
     err_console.print(f"raytrec: {exc}{notes}", markup=False, highlight=False, soft_wrap=True)
 
 
+def run() -> None:
+    """The ``raytrec`` command: ``main``, then the clean-up at exit (Ray's shutdown), which a
+    late signal does not cut short."""
+    code = main()
+    interrupts.settle()
+    sys.exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    run()

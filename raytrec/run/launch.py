@@ -10,7 +10,7 @@ from typing import Any
 from raytrec.disk import full, is_full, size_of
 from raytrec.errors import RunDirError
 from raytrec.interrupts import deferred
-from raytrec.run import remote
+from raytrec.run import leftovers, remote
 from raytrec.run.job import Job
 from raytrec.run.run_dir import RAY_STORAGE
 from raytrec.train.artifacts import METRICS_FILE
@@ -142,7 +142,11 @@ def _fit_on_ray(job: Job) -> dict[str, Any]:
                             store.path(RAY_STORAGE) if store else job.run_dir / RAY_STORAGE,
                             [ProgressCallback(str(job.run_dir.resolve()))],
                             filesystem=store.fs if store else None)
-    result = fit(trainer, scaling)
+    try:
+        result = fit(trainer, scaling)
+    except KeyboardInterrupt:
+        _stop_local_workers()
+        raise
     if result.return_value is None:
         raise RunDirError(
             f"training stopped before it finished; continue it with "
@@ -150,3 +154,16 @@ def _fit_on_ray(job: Job) -> dict[str, Any]:
     with result.checkpoint.as_directory() as d:
         _collect(Path(d), job.run_dir, outputs(job.config))
     return result.return_value
+
+
+def _stop_local_workers() -> None:
+    """After Ctrl-C or SIGTERM: the private local cluster's workers are stopped now, not at
+    exit, so that the checkpoint folders they were writing in ``$TMPDIR`` can go too."""
+    import os
+
+    import ray
+
+    if os.environ.get("RAY_ADDRESS"):
+        return  # a cluster's workers clear their node's on their next start (ray_train_loop)
+    ray.shutdown()
+    leftovers.clear_temp(wait_s=3.0)

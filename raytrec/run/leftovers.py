@@ -17,6 +17,7 @@ import os
 import re
 import shutil
 import tempfile
+import time
 from pathlib import Path
 
 from raytrec.run.run_dir import MARKER, read_marker
@@ -79,15 +80,26 @@ def temp_prefix(what: str) -> str:
 _TEMP = re.compile(r"^raytrec-[a-z]+-(\d+)-")
 
 
-def clear_temp() -> list[str]:
-    """Remove the scratch folders in ``$TMPDIR`` whose process is gone; returns their paths."""
-    removed = []
-    for entry in Path(tempfile.gettempdir()).glob("raytrec-*-*-*"):
-        found = _TEMP.match(entry.name)
-        if found and entry.is_dir() and not _alive(int(found.group(1))):
-            shutil.rmtree(entry, ignore_errors=True)
-            removed.append(str(entry))
-    return removed
+def clear_temp(wait_s: float = 0.0) -> list[str]:
+    """Remove the scratch folders in ``$TMPDIR`` whose process is gone; returns their paths.
+    ``wait_s``: for so long, wait for the processes of the others to end (Ray workers being
+    stopped) and remove theirs too."""
+    deadline = time.monotonic() + wait_s
+    removed: list[str] = []
+    while True:
+        others = []
+        for entry in Path(tempfile.gettempdir()).glob("raytrec-*-*-*"):
+            found = _TEMP.match(entry.name)
+            if not (found and entry.is_dir()) or int(found.group(1)) == os.getpid():
+                continue
+            if _alive(int(found.group(1))):
+                others.append(entry)
+            else:
+                shutil.rmtree(entry, ignore_errors=True)
+                removed.append(str(entry))
+        if not others or time.monotonic() >= deadline:
+            return removed
+        time.sleep(0.1)
 
 
 def _alive(pid: int) -> bool:

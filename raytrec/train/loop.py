@@ -29,7 +29,7 @@ from raytrec.errors import TrainingDiverged
 from raytrec.losses import Loss
 from raytrec.mappers import ItemModel
 from raytrec.retrievers import Retriever
-from raytrec.run.leftovers import temp_prefix
+from raytrec.run.leftovers import clear_temp, temp_prefix
 from raytrec.run.remote import fetch_data
 from raytrec.samplers import Sampler
 from raytrec.tasks import Batches, Evaluation, Task
@@ -53,6 +53,7 @@ def ray_train_loop(job: dict[str, Any]) -> dict[str, Any]:
     scaling = job["config"]["scaling"]
     threads = job["config"]["train"]["threads"] or int(scaling["cpus_per_worker"])
     session = RayTrainSession(threads)
+    clear_temp()  # what workers killed on this node before left in its $TMPDIR
     where = job.get("run_uri") or job["run_dir"]
     with reported(where, session.rank, f"in Ray Train worker {session.rank}"):
         if job.get("run_uri"):  # the driver's mirror is not on this node

@@ -13,9 +13,8 @@ import pandas as pd
 
 from raytrec.data import Dataset
 from raytrec.data.base import ITEM, TIMESTAMP, USER, RawData
-from raytrec.data.delimited import CsvDataset
 from raytrec.data.movielens import MovieLens100K, default_cache_dir
-from raytrec.data.tabular import ParquetDataset
+from raytrec.data.tabular import CsvDataset, ParquetDataset
 from raytrec.errors import DataError
 from raytrec_gru4rec.sessions import SESSION, TIME, sessionize
 from raytrec_gru4rec.yoochoose import fetch_sdist, read_sample
