@@ -69,7 +69,10 @@ def apply_overrides(config: dict[str, Any], overrides: list[str]) -> list[Proble
             continue
         try:
             value = yaml_io.load(raw, f"--set {item}") if raw else ""
-        except (yaml.YAMLError, yaml_io.RefusedYaml):
+        except yaml_io.RefusedYaml as exc:  # valid YAML a config may not be: not text either
+            problems.append(Problem(f"--set {item}", str(exc)))
+            continue
+        except yaml.YAMLError:  # not YAML at all: taken as the text it is (a path, a name)
             value = raw
         node = config
         parts = key.split(".")

@@ -10,6 +10,7 @@ from raytrec.config.defaults import EPOCHS, PATIENCE
 METRIC_NAMES = ("recall", "ndcg", "mrr", "hr")
 
 SEED_LIMIT = 2**32
+MAX_THREADS = 1024  # torch takes a C int; more threads than any worker's CPUs only slow it
 
 
 @dataclass
@@ -29,7 +30,8 @@ class TrainSection:
         device: ``auto`` picks CUDA when the worker has a GPU.
         patience: stop after this many evaluations without a better validation metric;
             null: train all ``epochs``.
-        threads: torch intra-op threads per worker; default: the CPUs Ray gives the worker.
+        threads: torch intra-op threads per worker (at most ``MAX_THREADS``); default: the
+            CPUs Ray gives the worker.
         sparse: row-sparse ID tables (``Mapper.id_tables``): each step updates, exchanges
             between workers and constrains only the rows it touched, so its cost does not
             grow with the catalogue (see ``raytrec.train.optim`` for what each optimizer
@@ -63,8 +65,9 @@ class TrainSection:
                              f"got {self.seed}")
         if self.patience is not None and self.patience < 1:
             raise ValueError(f"patience must be >= 1 or null, got {self.patience}")
-        if self.threads is not None and self.threads < 1:
-            raise ValueError(f"threads must be >= 1 or null, got {self.threads}")
+        if self.threads is not None and not 1 <= self.threads <= MAX_THREADS:
+            raise ValueError(f"threads must be from 1 to {MAX_THREADS} (torch threads per "
+                             f"worker, at most its CPUs) or null, got {self.threads}")
 
 
 @dataclass

@@ -9,7 +9,13 @@ import numpy as np
 import pandas as pd
 
 from raytrec.data.base import rows_text
-from raytrec.data.files import compression, header_problems, not_text
+from raytrec.data.files import (
+    compressed_problem,
+    compression,
+    header_problems,
+    not_text,
+    text_format_problem,
+)
 from raytrec.data.tabular import TabularDataset, plain_integers
 from raytrec.errors import DataError
 
@@ -64,6 +70,9 @@ class CsvDataset(TabularDataset):
         return pd.read_csv(path, usecols=columns, dtype=ids, **self._options(path))
 
     def _unreadable(self, path: Path, key: str, exc: BaseException) -> DataError:
+        what = text_format_problem(path, self.encoding) or compressed_problem(path, exc)
+        if what is not None:
+            return DataError(f"{self.name} dataset {key}: {path} {what}")
         if isinstance(exc, UnicodeDecodeError):
             where = not_text(path, self.encoding, compression(path))
             if where is not None:

@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from raytrec.data.base import ITEM, TIMESTAMP, USER, Dataset, RawData
+from raytrec.data.sizes import generated_problem
 
 logger = logging.getLogger(__name__)
 
@@ -81,6 +82,9 @@ class SyntheticDataset(Dataset):
             raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
         self.seed = seed
         self.timestamps = bool(timestamps)
+        why = generated_problem(self.num_users, self.num_items, self.interactions_per_user)
+        if why is not None:
+            raise ValueError(why)
 
     def load(self) -> RawData:
         rng = np.random.default_rng(self.seed)

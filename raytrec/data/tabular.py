@@ -19,12 +19,17 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 import pyarrow.parquet as pq
 
 from raytrec.data.base import ITEM, RATING, SPLIT, TIMESTAMP, USER, Dataset, RawData, rows_text
 from raytrec.data.columns import numeric, seconds
-from raytrec.data.files import nested_id_types, not_a_file, separator_hint
+from raytrec.data.files import (
+    READ_ERRORS,
+    nested_id_types,
+    not_a_file,
+    not_parquet,
+    separator_hint,
+)
 from raytrec.errors import DataError
 
 logger = logging.getLogger(__name__)
@@ -159,14 +164,15 @@ class TabularDataset(Dataset):
     def _require(self, path: Path, key: str, needed: list[str]) -> None:
         try:
             have = self.columns(path)
-        except (OSError, ValueError, pa.ArrowException) as exc:
+        except READ_ERRORS as exc:
             raise self._unreadable(path, key, exc) from exc
         if not have:
             raise DataError(f"{self.name} dataset {key}: {path} is empty (no header, no rows); "
                             f"point {key}: at a file with data")
         for col in needed:
             if col not in have:
-                sep = separator_hint(have) if self.kind == "CSV" else None
+                sep = separator_hint(have, getattr(self, "sep", ",")) if self.kind == "CSV" \
+                    else None
                 fix = (f"its header is one column that holds '{sep}': set the dataset's sep: "
                        f"\"{sep}\"" if sep else "set the matching *_col option to one of them")
                 raise DataError(
@@ -176,7 +182,7 @@ class TabularDataset(Dataset):
     def _read_rows(self, path: Path, key: str, columns: list[str] | None) -> pd.DataFrame:
         try:
             df = self.read(path, columns)
-        except (OSError, ValueError, pa.ArrowException) as exc:
+        except READ_ERRORS as exc:
             raise self._unreadable(path, key, exc) from exc
         if len(df) == 0:
             raise DataError(f"{self.name} dataset {key}: {path} has no rows; point {key}: at a "
@@ -206,6 +212,12 @@ class ParquetDataset(TabularDataset):
 
     def read(self, path: Path, columns: list[str] | None) -> pd.DataFrame:
         return pd.read_parquet(path, columns=columns)
+
+    def _unreadable(self, path: Path, key: str, exc: BaseException) -> DataError:
+        what = not_parquet(path)
+        if what is not None:
+            return DataError(f"{self.name} dataset {key}: {path} {what}")
+        return super()._unreadable(path, key, exc)
 
     def file_problems(self, path: Path, frame: pd.DataFrame) -> list[str]:
         return nested_id_types(pq.read_schema(path), [self.user_col, self.item_col])

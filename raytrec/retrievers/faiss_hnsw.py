@@ -6,6 +6,7 @@ import faiss
 import numpy as np
 
 from raytrec.retrievers.faiss_file import FaissFileRetriever
+from raytrec.retrievers.limits import beam, faiss_int
 from raytrec.retrievers.threads import check_threads, use_threads
 from raytrec.retrievers.transforms import (
     dot_as_l2,
@@ -39,10 +40,9 @@ class FaissHnswRetriever(FaissFileRetriever):
                  threads: int = 0) -> None:
         if not 2 <= m <= 256:
             raise ValueError(f"m must be in [2, 256], got {m}")
-        if ef_construction < 1 or ef_search < 1:
-            raise ValueError("ef_construction and ef_search must be >= 1, got "
-                             f"{ef_construction} and {ef_search}")
-        self.m, self.ef_construction, self.ef_search = m, ef_construction, ef_search
+        self.m = m
+        self.ef_construction = faiss_int("ef_construction", ef_construction)
+        self.ef_search = faiss_int("ef_search", ef_search)
         self.threads = check_threads(threads)
 
     def check(self, num_items: int, dim: int, k: int) -> None:
@@ -56,7 +56,7 @@ class FaissHnswRetriever(FaissFileRetriever):
         self.norm = largest_norm(items) if self.distance == "dot" else 1.0
         indexed = self._indexed(items)
         self.index = faiss.IndexHNSWFlat(indexed.shape[1], self.m)
-        self.index.hnsw.efConstruction = self.ef_construction
+        self.index.hnsw.efConstruction = beam(self.ef_construction, 1, len(items))
         self.index.add(indexed)
 
     def _indexed(self, items: np.ndarray) -> np.ndarray:
@@ -94,7 +94,7 @@ class FaissHnswRetriever(FaissFileRetriever):
 
     def _search(self, queries: np.ndarray, k: int, ef: int) -> tuple[np.ndarray, np.ndarray]:
         use_threads(self.threads)
-        params = faiss.SearchParametersHNSW(efSearch=int(ef))
+        params = faiss.SearchParametersHNSW(efSearch=beam(ef, k, self.num_items))
         q = self._queries(queries)
         d2, ids = self.index.search(q, int(k), params=params)
         if self.distance == "l2":

@@ -8,6 +8,7 @@ import faiss
 import numpy as np
 
 from raytrec.retrievers.faiss_file import FaissFileRetriever
+from raytrec.retrievers.limits import faiss_int, k_factor
 from raytrec.retrievers.threads import check_threads, use_threads
 from raytrec.retrievers.transforms import normalised
 
@@ -40,8 +41,7 @@ class FaissIvfRetriever(FaissFileRetriever):
             raise ValueError(f"nprobe must be >= 1, got {nprobe}")
         if pq is not None and (pq < 2 or pq % 2):
             raise ValueError(f"pq must be an even number >= 2 (4-bit codes in pairs), got {pq}")
-        if rerank < 1:
-            raise ValueError(f"rerank must be >= 1, got {rerank}")
+        faiss_int("rerank", rerank)
         self.nlist, self.nprobe, self.pq, self.rerank = nlist, nprobe, pq, rerank
         self.seed = seed
         self.threads = check_threads(threads)
@@ -110,7 +110,8 @@ class FaissIvfRetriever(FaissFileRetriever):
             q = normalised(q)
         params = faiss.SearchParametersIVF(nprobe=int(min(nprobe, self.ivf.nlist)))
         if self.pq is not None:
-            params = faiss.IndexRefineSearchParameters(k_factor=float(self.rerank),
+            params = faiss.IndexRefineSearchParameters(k_factor=k_factor(self.rerank, k,
+                                                                         self.num_items),
                                                        base_index_params=params)
         found, ids = self.index.search(q, int(k), params=params)
         scores = -found if self.distance == "l2" else found

@@ -6,6 +6,7 @@ import faiss
 import numpy as np
 
 from raytrec.retrievers.faiss_file import FaissFileRetriever
+from raytrec.retrievers.limits import faiss_int, k_factor
 from raytrec.retrievers.threads import check_threads, use_threads
 from raytrec.retrievers.transforms import (
     dot_as_angle,
@@ -16,6 +17,7 @@ from raytrec.retrievers.transforms import (
     normalised,
     zero_column,
 )
+from raytrec.run.footprint import available_memory, gigabytes
 
 
 class FaissLshRetriever(FaissFileRetriever):
@@ -42,12 +44,19 @@ class FaissLshRetriever(FaissFileRetriever):
     STATE = ("norm",)
 
     def __init__(self, nbits: int = 256, rerank: int = 10, threads: int = 0) -> None:
-        if nbits < 1:
-            raise ValueError(f"nbits must be >= 1, got {nbits}")
-        if rerank < 1:
-            raise ValueError(f"rerank must be >= 1, got {rerank}")
-        self.nbits, self.rerank = nbits, rerank
+        self.nbits = faiss_int("nbits", nbits)
+        self.rerank = faiss_int("rerank", rerank)
         self.threads = check_threads(threads)
+
+    def check(self, num_items: int, dim: int, k: int) -> None:
+        super().check(num_items, dim, k)
+        per_bit = (dim + 2) * 4 + num_items / 8  # a row of the projection, a bit of each code
+        free = available_memory()
+        if free is not None and self.nbits * per_bit > free // 2:
+            raise ValueError(
+                f"nbits={self.nbits} needs about {gigabytes(int(self.nbits * per_bit))} for "
+                f"its projections and codes, more than half the {gigabytes(free)} free; use "
+                f"nbits <= {int(free // 2 / per_bit)} (256 is usual)")
 
     def _build(self, items: np.ndarray) -> None:
         use_threads(self.threads)
@@ -95,7 +104,8 @@ class FaissLshRetriever(FaissFileRetriever):
                 rerank: int) -> tuple[np.ndarray, np.ndarray]:
         use_threads(self.threads)
         q = self._queries(queries)
-        params = faiss.IndexRefineSearchParameters(k_factor=float(rerank))
+        params = faiss.IndexRefineSearchParameters(k_factor=k_factor(rerank, k,
+                                                                     self.num_items))
         d2, ids = self.index.search(q, int(k), params=params)
         cos = inner_from_l2(d2, (q.astype(np.float64) ** 2).sum(1),
                             self.coded_sq[np.maximum(ids, 0)])

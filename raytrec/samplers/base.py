@@ -9,6 +9,10 @@ import torch
 
 from raytrec.data.base import DataInfo
 
+# Extras drawn with replacement past the catalogue: beyond this many, one step's
+# (batch, batch + extras) scores outgrow any memory for no gain.
+MAX_SHARED = 1 << 16
+
 
 @dataclass
 class Negatives:
@@ -106,11 +110,17 @@ class Sampler(ABC):
     def setup(self, info: DataInfo) -> None:
         """Called once per worker with training-data statistics, before the first batch."""
         self.num_items = info.num_items
-        if getattr(self, "num_negatives", 0) > info.num_items and not self.repeats_by_design:
+        n = getattr(self, "num_negatives", 0)
+        if n > info.num_items and not self.repeats_by_design:
             raise ValueError(
                 f"num_negatives={self.num_negatives} is larger than the catalogue "
                 f"({info.num_items} items); lower sampler.num_negatives"
             )
+        if n > max(info.num_items, MAX_SHARED):
+            raise ValueError(
+                f"num_negatives={n} shared extras are more than the catalogue "
+                f"({info.num_items} items) and than {MAX_SHARED:,}: each step scores batch × "
+                "(batch + num_negatives); lower sampler.num_negatives (GRU4Rec draws 2048)")
 
     def attach(self, mapper: torch.nn.Module) -> None:
         """Called with the (unwrapped) mapper before training, for samplers that score

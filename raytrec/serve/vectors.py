@@ -4,21 +4,26 @@ export of it (``raytrec.serve.export``), the same way."""
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from raytrec.data.store import UserItems, read_pairs
 from raytrec.errors import RaytrecError, RunDirError
 from raytrec.run.leftovers import temp_prefix
+from raytrec.serve.integrity import AGAIN
 from raytrec.train.artifacts import EMBEDDING_FILES as EMBEDDINGS
 
 if TYPE_CHECKING:
     from raytrec.run.job import Job
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -76,19 +81,30 @@ class Vectors:
 
     @classmethod
     def from_export(cls, directory: Path, distance: str) -> Vectors:
-        seen = pq.read_table(_existing(directory / "seen.parquet"))
-        return cls._read(directory, directory, distance, seen["user"].to_numpy(),
-                         seen["item"].to_numpy())
+        path = directory / "seen.parquet"
+        seen = _table(path, ["user", "item"])
+        users, items = seen["user"].to_numpy(), seen["item"].to_numpy()
+        vectors = cls._read(directory, directory, distance, users, items)
+        # An export made before its manifest kept digests: its files may not belong together.
+        for what, ids, count in (("user", users, vectors.num_users),
+                                 ("item", items, vectors.num_items)):
+            if len(ids) and (ids.min() < 0 or ids.max() >= count):
+                raise RunDirError(f"{path} names {what} index {ids.max()}, but the export "
+                                  f"holds {count} {what}s: its files come from different "
+                                  f"exports; {AGAIN}")
+        return vectors
 
     @classmethod
     def _read(cls, vectors_dir: Path, ids_dir: Path, distance: str, seen_users: np.ndarray,
               seen_items: np.ndarray) -> Vectors:
         users, user_ids = _matrix(vectors_dir / EMBEDDINGS["user"])
         items, item_ids = _matrix(vectors_dir / EMBEDDINGS["item"])
+        _check_ids(ids_dir / "users.parquet", len(users))
+        _check_ids(ids_dir / "items.parquet", len(items))
         features = ids_dir / "item_features.parquet"
         titles = None
-        if features.is_file() and "title" in pq.read_schema(features).names:
-            table = pq.read_table(features, columns=["index", "title"]).to_pandas()
+        if features.is_file() and "title" in _parquet(features, pq.read_schema).names:
+            table = _table(features, ["index", "title"]).to_pandas()
             titles = table.set_index("index")["title"].reindex(range(len(items))).to_numpy()
         return cls(distance, items, users, item_ids, user_ids,
                    UserItems.from_pairs(seen_users, seen_items, len(users)), titles)
@@ -120,11 +136,40 @@ def _existing(path: Path) -> Path:
     return path
 
 
+def _parquet(path: Path, read: Callable[[Path], T]) -> T:
+    """``read(path)``, or RunDirError naming a file that is not Parquet (damaged, replaced)."""
+    try:
+        return read(_existing(path))
+    except (OSError, pa.ArrowException) as exc:
+        cause = (str(exc).strip().splitlines() or [type(exc).__name__])[-1]
+        raise RunDirError(f"{path} cannot be read as Parquet ({cause}); {AGAIN}") from None
+
+
+def _table(path: Path, columns: list[str]) -> pa.Table:
+    table = _parquet(path, pq.read_table)
+    missing = [c for c in columns if c not in table.column_names]
+    if missing:
+        raise RunDirError(f"{path} has no '{missing[0]}' column (it has "
+                          f"{', '.join(table.column_names)}); {AGAIN}")
+    return table.select(columns)
+
+
+def _check_ids(path: Path, count: int) -> None:
+    """An id map (``users.parquet``, ``items.parquet``) has a row per vector."""
+    if path.is_file() and (rows := _parquet(path, pq.read_metadata).num_rows) != count:
+        raise RunDirError(f"{path} has {rows} ids, but there are {count} vectors: its files "
+                          f"come from different exports; {AGAIN}")
+
+
 def _matrix(path: Path) -> tuple[np.ndarray, np.ndarray]:
     """The ``embedding`` column of ``path`` as (N, D) float32 in index order, and the ids."""
-    table = pq.read_table(_existing(path)).sort_by("index")
+    table = _table(path, ["index", "id", "embedding"]).sort_by("index")
     column = table.column("embedding").combine_chunks()
-    vectors = column.flatten().to_numpy().reshape(len(column), -1).astype(np.float32)
+    try:
+        vectors = column.flatten().to_numpy().reshape(len(column), -1).astype(np.float32)
+    except (ValueError, pa.ArrowException):  # vectors of different lengths, or not numbers
+        raise RunDirError(f"{path} holds no (N, D) matrix of numbers in its embedding column; "
+                          f"{AGAIN}") from None
     return vectors, table.column("id").to_numpy()
 
 

@@ -11,6 +11,10 @@ exit code 2 (130 for Ctrl-C), no traceback, and nothing of the user's lost or ha
   one's lock never blocks; readers work while a run trains.
 - ``test_partial_files``: what a SIGKILL or a full disk leaves never blocks ``--resume``.
 - ``test_signals``: SIGTERM stops a run as Ctrl-C does, in-process and on 2 Ray workers.
+- ``test_sizes``: sizes past the data, memory or what FAISS and torch take.
+- ``test_data_files``: data files that are not what they seem (pipes, compression, encodings,
+  separators, headers, nested ids).
+- ``test_messages``: messages whose fix exists (seeds, YAML bombs, a one-item catalogue).
 - ``test_run_dir_paths``: ``--run-dir`` through links, with ``~``, empty; ``--resume`` of an
   edited config.
 """

@@ -211,3 +211,70 @@ def test_evaluate_checks_a_retriever_given_with_set(tmp_path: Path, capsys) -> N
     code, _, err = run_cli(capsys, "evaluate", run, "--set", "retriever.name=faiss-ivf",
                            "--set", "retriever.nprobe=64", "--set", "retriever.nlist=32")
     assert code == 2 and "retriever.nprobe: nprobe=64 is larger than nlist (32)" in err
+
+
+def test_an_integer_too_long_to_read_names_its_line(tmp_path: Path, capsys) -> None:
+    """Before: Python's "Exceeds the limit (4300 digits)" ValueError, as a traceback."""
+    cfg = write_config(tmp_path / "c.yaml")
+    cfg.write_text(cfg.read_text() + "x: " + "9" * 5000 + "\n")
+    err = refused(capsys, tmp_path, cfg)
+    assert "c.yaml" in err and "line 27: a number of 5000 digits" in err
+    err = refused(capsys, tmp_path, write_config(tmp_path / "c.yaml"),
+                  "--set", "train.seed=" + "9" * 5000)
+    assert "--set train.seed=999" in err and "a number of 5000 digits" in err
+
+
+def test_a_refused_set_value_is_named_not_taken_as_text(tmp_path: Path, capsys) -> None:
+    """Before: a --set value with duplicate keys or an alias bomb became a string silently
+    (data={name: csv, name: parquet} was 'expected a mapping with name, got '{...}'')."""
+    err = refused(capsys, tmp_path, write_config(tmp_path / "c.yaml"),
+                  "--set", "data={name: csv, name: parquet}")
+    assert "--set data={name: csv, name: parquet}: key 'name' appears twice" in err
+    levels = ["&a0 [x, x, x, x, x, x, x, x, x]"]
+    levels += [f"&a{i} [{', '.join([f'*a{i - 1}'] * 9)}]" for i in range(1, 9)]
+    err = refused(capsys, tmp_path, write_config(tmp_path / "c.yaml"),
+                  "--set", f"search.x=[{', '.join(levels)}]")
+    assert "--set search.x=" in err and "its aliases (*name) expand it to" in err
+
+
+def test_merge_keys_are_read_and_bounded(tmp_path: Path, capsys) -> None:
+    """Before: "could not determine a constructor for the tag merge" for every ``<<: *base``;
+    merges nested nine deep must not expand to 9^9 keys either."""
+    cfg = write_config(tmp_path / "c.yaml")
+    text = cfg.read_text().replace("  batch_size: 512\n  epochs: 3\n", "")
+    cfg.write_text(text.replace("train:\n", "train:\n  <<: {epochs: 1, batch_size: 256}\n"))
+    run = tmp_path / "run"
+    code, _, err = run_cli(capsys, "train", cfg, "--run-dir", run)
+    assert code == 0, err
+    import yaml
+
+    used = yaml.safe_load((run / "config.yaml").read_text())["train"]
+    assert used["epochs"] == 1 and used["batch_size"] == 256 and used["lr"] == 0.1
+    bomb = ["m0: &m0 {k0: x, k1: x, k2: x, k3: x, k4: x, k5: x, k6: x, k7: x, k8: x}"]
+    bomb += [f"m{i}: &m{i} {{<<: [{', '.join([f'*m{i - 1}'] * 9)}]}}" for i in range(1, 9)]
+    cfg = write_config(tmp_path / "d.yaml")
+    cfg.write_text(cfg.read_text() + "search:\n" + "".join(f"  {line}\n" for line in bomb))
+    # PyYAML >= 6.0.2 merges each key once, older ones copy every entry: refused either way.
+    assert "d.yaml" in refused(capsys, tmp_path, cfg)
+
+
+def test_merges_that_would_copy_too_many_entries_are_refused(monkeypatch) -> None:
+    import pytest
+
+    from raytrec.config import yaml_io
+
+    monkeypatch.setattr(yaml_io, "MAX_MERGED", 20)
+    three = ", ".join(f"*b{i}" for i in range(3))
+    text = "".join(f"b{i}: &b{i} {{{', '.join(f'k{i}{j}: 1' for j in range(9))}}}\n"
+                   for i in range(3))
+    assert len(yaml_io.load(text + "m: {<<: [*b0, *b1]}\n")["m"]) == 18
+    with pytest.raises(yaml_io.RefusedYaml, match=r"its merge keys \(<<\) on line 4 copy 28 "
+                       r"entries into one mapping, more than the 20"):
+        yaml_io.load(text + f"m: {{<<: [{three}], z: 1}}\n")
+
+
+def test_torch_threads_past_what_torch_takes(tmp_path: Path, capsys) -> None:
+    """Before: "Overflow when unpacking long" as a traceback, after the run dir was made."""
+    err = refused(capsys, tmp_path, write_config(tmp_path / "c.yaml",
+                                                 train={"threads": 10**12}))
+    assert "train.threads: must be from 1 to 1024" in err

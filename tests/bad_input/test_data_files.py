@@ -124,3 +124,69 @@ def test_test_users_with_no_more_candidates_than_k_are_warned_about(tmp_path: Pa
     assert code == 0, err
     assert "test users have at most K=25 items left to rank once their training items are " \
            "excluded, so recall and hit rate @25 are 1.0" in out
+
+
+@pytest.mark.parametrize("damage", ["truncated gzip", "zstd"])
+def test_compressed_files_raytrec_cannot_open(tmp_path: Path, capsys, damage: str) -> None:
+    """Before: EOFError ("Compressed file ended before the end-of-stream marker") and pandas's
+    ImportError for zstandard, each as a traceback."""
+    path = tmp_path / "d.csv"
+    if damage == "truncated gzip":
+        path.write_bytes(gzip.compress(_text().encode())[:200])
+        said = f"{path} is gzip-compressed but cannot be decompressed (Compressed file ended " \
+               "before the end-of-stream marker was reached)"
+    else:
+        import importlib.util
+
+        path.write_bytes(b"\x28\xb5\x2f\xfd" + b"\x00" * 50)
+        said = f"{path} is zstd-compressed and reading it needs the zstandard package" \
+            if importlib.util.find_spec("zstandard") is None else \
+            f"{path} is zstd-compressed but cannot be decompressed"
+    err = refused(capsys, tmp_path, _config(tmp_path, path))
+    assert said in err, err
+
+
+def test_a_file_of_the_other_format_names_the_dataset_to_use(tmp_path: Path, capsys) -> None:
+    """Before: a Parquet file given to csv was "not utf-8 text: byte 0xc0" with advice about
+    encodings; a CSV given to parquet was "Parquet magic bytes not found"."""
+    parquet = tmp_path / "d.parquet"
+    pq.write_table(pa.table({"user_id": [1, 2], "item_id": [3, 4]}), parquet)
+    err = refused(capsys, tmp_path, _config(tmp_path, parquet))
+    assert f"{parquet} is a Parquet file, not CSV text; set data.name: parquet" in err
+    assert "encoding" not in err
+    text = tmp_path / "d.csv"
+    text.write_text(_text())
+    err = refused(capsys, tmp_path, _config(tmp_path, text, name="parquet"))
+    assert f"{text} is not a Parquet file: it starts as text ('user_id,item_id'); for CSV " \
+           "text set data.name: csv" in err
+
+
+def test_a_utf16_file_is_named_as_such(tmp_path: Path, capsys) -> None:
+    """Before: "not utf-8 text: byte 0xff on line 1" and a list of 8-bit encodings."""
+    path = tmp_path / "d.csv"
+    path.write_bytes(_text().encode("utf-16"))
+    err = refused(capsys, tmp_path, _config(tmp_path, path))
+    assert f"{path} is UTF-16 text (it starts with a UTF-16 byte-order mark); set the " \
+           "dataset's encoding: utf-16, or save it as UTF-8" in err
+    code, _, err = run_cli(capsys, "train", _config(tmp_path, path, encoding="utf-16"),
+                           "--run-dir", tmp_path / "run")
+    assert code == 0, err
+
+
+def test_a_comma_file_read_with_another_sep_is_answered_with_sep(tmp_path: Path,
+                                                                 capsys) -> None:
+    """Before: sep: "\\t" on a comma-separated file got advice about *_col."""
+    path = tmp_path / "d.csv"
+    path.write_text(_text())
+    err = refused(capsys, tmp_path, _config(tmp_path, path, sep="\t"))
+    assert "its header is one column that holds ',': set the dataset's sep: \",\"" in err
+
+
+def test_a_utf8_byte_order_mark_is_read(tmp_path: Path, capsys) -> None:
+    """Excel's "CSV UTF-8" starts with a BOM; its first column must still be user_id."""
+    path = tmp_path / "d.csv"
+    path.write_bytes(b"\xef\xbb\xbf" + _text().encode())
+    code, out, err = run_cli(capsys, "train", _config(tmp_path, path), "--run-dir",
+                             tmp_path / "run")
+    assert code == 0, err
+    assert "data: 60 users" in out

@@ -99,3 +99,37 @@ def test_an_export_whose_files_are_not_as_exported(tiny_run: Path, tmp_path: Pat
             "fewer items": f"{out}/item_embeddings.parquet has ",
             "missing file": f"{out}/users.parquet is missing from the export"}[damage]
     assert said in err
+
+
+@pytest.mark.parametrize("damage", ["garbage vectors", "garbage seen", "no embedding column",
+                                    "fewer ids", "seen out of range"])
+def test_an_export_without_digests_is_still_checked(tiny_run: Path, tmp_path: Path, capsys,
+                                                    damage: str) -> None:
+    """An export made before manifests listed files: what can be checked still is. Before:
+    ArrowInvalid or KeyError tracebacks; ids files and seen items that do not match the
+    vectors were served."""
+    import json
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    out = tmp_path / "e"
+    assert main(["export", str(tiny_run), "--out", str(out)]) == 0
+    manifest = json.loads((out / "manifest.json").read_text())
+    del manifest["files"]
+    (out / "manifest.json").write_text(json.dumps(manifest))
+    capsys.readouterr()
+    assert run_cli(capsys, "recommend", out, "--user", "3")[0] == 0
+    name = {"garbage vectors": "item_embeddings.parquet", "garbage seen": "seen.parquet",
+            "no embedding column": "item_embeddings.parquet", "fewer ids": "items.parquet",
+            "seen out of range": "seen.parquet"}[damage]
+    if damage.startswith("garbage"):
+        (out / name).write_bytes(b"\x00garbage" * 100)
+    elif damage == "no embedding column":
+        pq.write_table(pq.read_table(out / name).drop(["embedding"]), out / name)
+    elif damage == "fewer ids":
+        pq.write_table(pq.read_table(out / name).slice(0, 50), out / name)
+    else:
+        pq.write_table(pa.table({"user": [3], "item": [10**6]}), out / name)
+    err = _refused(capsys, "recommend", out, "--user", "3")
+    assert f"{out}/{name} " in err and "export the run again" in err, err
