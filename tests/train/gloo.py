@@ -44,7 +44,13 @@ def join(rank: int, world: int, port: int) -> None:
 
 
 def leave(world: int) -> None:
-    """Leave together: neither rank tears gloo down while the other still talks to it."""
+    """Leave together: neither rank tears gloo down while the other still talks to it; then
+    end the process at once. Objects still holding the group (DDP's reducer, the optimiser's
+    exchange) would otherwise free gloo's worker threads during interpreter finalization,
+    which now and then aborts with "terminate called without an active exception"."""
     if world > 1:
         dist.barrier()
         dist.destroy_process_group()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(0)
