@@ -18,7 +18,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from ml100k import CML_CONFIG, emit, read_progress
+from common.runs import CML_CONFIG, emit, read_progress
 
 logger = logging.getLogger("benchmarks.big_run")
 

@@ -100,12 +100,11 @@ def popular_share(run_dir: Path, k: int = 50, top: float = 0.1) -> float:
 
 def mixed_throughput(run_dir: Path, extras: int, steps: int) -> float:
     """Positives/s of the InfoNCE step of ``run_dir``'s (two-tower) config on its data."""
+    from common.steps import loop_step
+
     from raytrec.config import read_yaml, validate, with_defaults
     from raytrec.data.store import read_train_shard, read_training_info
     from raytrec.plugins import get_registry
-    from raytrec.train.build import build_parts
-    from raytrec.train.optim import build_optimizer
-    from raytrec.train.step import train_step
 
     raw = read_yaml(run_dir / "config.yaml")
     raw["sampler"] = {"name": "mixed", "num_negatives": max(extras, 1)}
@@ -113,17 +112,15 @@ def mixed_throughput(run_dir: Path, extras: int, steps: int) -> float:
         raw["sampler"] = {"name": "in-batch"}
     config = validate(with_defaults(raw), get_registry())
     info = read_training_info(run_dir / "data")
-    parts = build_parts(config, info)
-    optimizer = build_optimizer(config, parts.mapper)
+    step = loop_step(config, info, seed=0)
     users, items = (torch.from_numpy(a.copy()) for a in read_train_shard(run_dir / "data", 0, 1))
-    batch = config["train"]["batch_size"]
+    batch = config.train.batch_size
     gen = torch.Generator().manual_seed(0)
     timed = 0.0
     for s in range(steps + 3):
         idx = torch.randint(len(users), (batch,), generator=gen)
         start = time.perf_counter()
-        train_step(parts.mapper, parts.mapper, parts.sampler, parts.loss, optimizer, users[idx],
-                   items[idx], gen)
+        step(users[idx], items[idx])
         if s >= 3:  # warm-up steps are not timed
             timed += time.perf_counter() - start
     return steps * batch / timed
@@ -133,8 +130,8 @@ def cold_start_row(tmp: Path, extra: list[str]) -> dict[str, Any]:
     """Two-tower with 10% of users held out entirely: served from demographics alone."""
     from raytrec.data.store import read_user_items
     from raytrec.evaluation.data import EvalData
+    from raytrec.evaluation.distributed import cold_and_warm
     from raytrec.evaluation.popularity import popularity_metrics
-    from raytrec.train.validation import cold_and_warm
 
     summary, _ = train("two_tower_ml100k.yaml", ["split.cold_users=0.1", *extra], tmp / "cold")
     data = tmp / "cold" / "data"

@@ -1,10 +1,11 @@
 """RAY_AUTH_MODE=disabled .venv/bin/python benchmarks/exchange.py [--smoke-test]
 
 What the exchange between workers costs, without Ray: the CML step of ``throughput.py``
-(``train_step``, d=100, U=20, row-sparse tables under ``train.sparse: auto``) run by 1 process
-and by 2 processes over gloo on this machine (1 thread each), each of the 2 taking half of
-every batch, at MovieLens-1M size with B=4096 and B=16384 and with 1M items (``scale.py``'s
-sizes) at B=4096, the last once more with the rows sent by ``all_gather`` (the path of NCCL
+(the loop's step, ``common.steps.LoopStep``, d=100, U=20, row-sparse tables under
+``train.sparse: auto``) run by 1 process and by 2 processes over gloo on this machine (1
+thread each), each of the 2 taking half of every batch, at MovieLens-1M size with B=4096 and
+B=16384 and with 1M items (``common.steps.LARGE``) at B=4096, the last once more with the
+rows sent by ``all_gather`` (the path of NCCL
 and of large gloo groups) instead of pairwise. One JSON line per case: milliseconds per step
 of each layout, global positives/s, the speed-up of 2 processes, and for the 2-process run
 the milliseconds per step spent in the ID-table exchange (``RunOptimizer.exchange_seconds``,
@@ -44,14 +45,9 @@ def worker(case: str, rank: int, world: int, port: int, smoke: bool) -> None:
     """One process of a case: prints its ms per step and exchange ms per step."""
     import torch
     import torch.distributed as dist
-    from scale import BASE
-    from throughput import FULL, SMOKE, data_info, positives, raytrec_config
+    from common.steps import FULL, LARGE, SMOKE, data_info, loop_step, positives, raytrec_config
 
     from raytrec.train import rows
-    from raytrec.train.build import build_parts
-    from raytrec.train.optim import build_optimizer
-    from raytrec.train.session import distribute
-    from raytrec.train.step import train_step
 
     torch.set_num_threads(1)
     if world > 1:
@@ -61,22 +57,19 @@ def worker(case: str, rank: int, world: int, port: int, smoke: bool) -> None:
     items, batch, transport = (SMOKE_CASES if smoke else CASES)[case]
     if transport == "all_gather":
         rows.DIRECT_MAX = 0
-    sizes = SMOKE if smoke else replace(BASE, num_items=items) if items else FULL
+    sizes = SMOKE if smoke else replace(LARGE, num_items=items) if items else FULL
     sizes = replace(sizes, batch=batch)
     users, pos = positives(sizes)
     config = raytrec_config(sizes, "cml", {})
-    torch.manual_seed(0)
-    parts = build_parts(config, data_info(sizes, users, pos))
-    optimizer = build_optimizer(config, parts.mapper)
-    model = distribute(parts.mapper, tuple(optimizer.tables), torch.device("cpu"))
+    loop = loop_step(config, data_info(sizes, users, pos), seed=rank)  # DDP as the loop has it
+    optimizer = loop.optimizer
     gen = torch.Generator().manual_seed(rank)
     u, i = torch.from_numpy(users), torch.from_numpy(pos)
     steps = 3 if smoke else STEPS
 
     def step() -> None:
         idx = torch.randint(len(u), (batch // world,), generator=gen)
-        train_step(model, parts.mapper, parts.sampler, parts.loss, optimizer, u[idx], i[idx],
-                   gen)
+        loop(u[idx], i[idx])
 
     for _ in range(1 if smoke else WARMUP):
         step()

@@ -34,7 +34,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from ml100k import emit, train
+from common.runs import emit, train
 
 logger = logging.getLogger("benchmarks.gru4rec_samples")
 
@@ -73,11 +73,12 @@ def run_one(data: str, loss: str, n: int, epochs: int, seed: int,
 def baselines(run_dir: Path) -> dict[str, dict[str, float]]:
     """The task's baselines on the run's test split: item-kNN with ties counted for the target
     (as the GRU's, which has none) and against it, popularity."""
+    from raytrec.plugins import get_registry
     from raytrec.run.job import load_job
-    from raytrec.train.build import build_task
 
     config = load_job(run_dir).config
-    found = build_task(config).baselines(run_dir / "data", config, "test", quick=True)
+    task = get_registry().build("task", config.task)
+    found = task.baselines(run_dir / "data", config, "test", quick=True)
     return {name: {k: round(m[k], 4) for k in ("recall@20", "mrr@20")}
             for name, m in found.metrics.items()}
 

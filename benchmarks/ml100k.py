@@ -21,23 +21,27 @@ anything on a shared box.
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import os
 import statistics
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-CML_CONFIG = ROOT / "examples" / "cml_ml100k.yaml"
-BPR_CONFIG = ROOT / "examples" / "bpr_ml100k.yaml"
+from common.runs import (
+    BPR_CONFIG,
+    CML_CONFIG,
+    IN_PROCESS,
+    Run,
+    emit,
+    median_epoch_seconds,
+    train,
+)
+
 KS = [10, 20, 50, 100]
 REPORTED = ("recall@50", "ndcg@10", "recall@20", "mrr@10")
-IN_PROCESS = ["scaling.num_workers=0"]
 # Ray Train layouts compared with the direct loop: (label, overrides).
 LAYOUTS = (
     ("direct", ["scaling.num_workers=0"]),
@@ -50,43 +54,6 @@ LAYOUTS = (
 EPOCH_DATA = ["data={name: synthetic, num_users: 6040, num_items: 3706, "
               "interactions_per_user: 165.6, seed: 0}"]
 SMOKE_EPOCH_DATA = ["data={name: synthetic, num_users: 300, num_items: 200, seed: 0}"]
-
-logger = logging.getLogger("benchmarks.ml100k")
-
-
-@dataclass
-class Run:
-    """A finished training run."""
-
-    run_dir: Path
-    summary: dict[str, Any]
-    fit_seconds: float
-    progress: list[dict[str, Any]]  # one row per epoch, with the wall-clock ``time`` it was written
-    started: float  # wall-clock time.time() when the fit started
-
-    def epoch_values(self, key: str) -> list[float]:
-        return [row[key] for row in self.progress if key in row]
-
-
-def train(config: Path, overrides: list[str], run_dir: Path) -> Run:
-    """Prepare data and train ``config`` into ``run_dir``; the fit is timed, not preparation."""
-    from raytrec.run.job import create_job
-    from raytrec.run.launch import run_job
-
-    job = create_job(config, overrides, run_dir, overwrite=True)
-    started, start = time.time(), time.perf_counter()
-    summary = run_job(job)
-    seconds = time.perf_counter() - start
-    logger.info("%s %s: %.1f s, best epoch %s", config.name, " ".join(overrides), seconds,
-                summary["best_epoch"])
-    return Run(run_dir, summary, seconds, read_progress(run_dir), started)
-
-
-def read_progress(run_dir: Path) -> list[dict[str, Any]]:
-    """The per-epoch rows of ``progress.jsonl`` (the final test row has no ``train/`` keys)."""
-    rows = [json.loads(line) for line in (run_dir / "progress.jsonl").read_text().splitlines()
-            if line.strip()]
-    return [row for row in rows if "train/epoch_seconds" in row]
 
 
 def metrics_of(found: dict[str, float]) -> dict[str, float]:
@@ -111,12 +78,6 @@ def popularity_row(data_dir: Path) -> dict[str, Any]:
     seconds = time.perf_counter() - start
     return {"model": "popularity", **metrics_of(found), "best_epoch": None,
             "fit_s": round(seconds, 2), "positives_per_s": None}
-
-
-def median_epoch_seconds(run: Run) -> float:
-    """Median ``train/epoch_seconds`` of epochs 2+ (all epochs when there is only one)."""
-    seconds = run.epoch_values("train/epoch_seconds")
-    return statistics.median(seconds[1:] or seconds)
 
 
 def start_seconds(run: Run) -> float:
@@ -165,10 +126,6 @@ def epoch_time_row(tmp: Path, epochs: int, settle_s: float, data: list[str]) -> 
             "to_first_epoch_s": {label: round(start_seconds(run), 2)
                                  for label, run in runs.items()},
             "ray_init_s": round(ray_init, 2)}
-
-
-def emit(row: dict[str, Any]) -> None:
-    print(json.dumps(row), flush=True)
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:

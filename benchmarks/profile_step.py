@@ -6,7 +6,8 @@ Where the time of one raytrec training step goes: phases, then the costliest tor
 Same sizes and parts as benchmarks/throughput.py (MovieLens-1M-sized tables, d=100, B=4096,
 U=20). The sampler's ``sample``, the mapper's ``score_candidates`` and ``forward``, the loss's
 ``select`` and ``forward``, the optimizer's ``step`` and the mapper's ``constrain`` are wrapped
-with wall-clock timers; what is left of ``train_step`` is mostly ``backward``. One JSON line per
+with wall-clock timers; what is left of the loop's step (``common.steps.LoopStep``: the task's
+``batch_loss``, then ``apply_step``) is mostly ``backward``. One JSON line per
 phase (``"phase"``, median ms per step), then one per torch op of the top 15 by self CPU time
 under ``torch.profiler`` (``"op"``, input shapes, ms per step), all tagged with ``"model"``.
 Run with ``--threads 1`` for stable numbers on a shared machine.
@@ -26,21 +27,19 @@ from collections.abc import Callable
 from typing import Any
 
 import torch
-from throughput import (
+from common.steps import (
     FULL,
     RAYTREC_MODELS,
     SMOKE,
     Batches,
+    LoopStep,
     Sizes,
     data_info,
+    loop_step,
     positives,
     raytrec_config,
 )
 from torch.profiler import ProfilerActivity, profile
-
-from raytrec.train.build import Parts, build_parts
-from raytrec.train.optim import build_optimizer
-from raytrec.train.step import train_step
 
 logger = logging.getLogger("benchmarks.profile_step")
 
@@ -79,26 +78,22 @@ class PhaseTimer:
         return {n: 1e3 * statistics.median(s.get(n, 0.0) for s in self.steps) for n in names}
 
 
-def build(sizes: Sizes, model: str) -> tuple[Parts, torch.optim.Optimizer, Batches]:
+def build(sizes: Sizes, model: str) -> tuple[LoopStep, Batches]:
     users, items = positives(sizes)
     loss, sampler = RAYTREC_MODELS[model]
     config = raytrec_config(sizes, loss, sampler)
-    torch.manual_seed(0)
-    parts = build_parts(config, data_info(sizes, users, items))
-    parts.mapper.train()
-    return parts, build_optimizer(config, parts.mapper), Batches(users, items,
-                                                                             sizes.batch)
+    return loop_step(config, data_info(sizes, users, items)), Batches(users, items, sizes.batch)
 
 
-def instrument(parts: Parts, optimizer: torch.optim.Optimizer) -> PhaseTimer:
+def instrument(step: LoopStep) -> PhaseTimer:
     timer = PhaseTimer()
-    timer.wrap(parts.sampler, "sample", "sample")
-    timer.wrap(parts.mapper, "score_candidates", "score_candidates (no grad)")
-    timer.wrap(parts.loss, "select", "loss.select")
-    timer.wrap(parts.mapper, "forward", "mapper.forward")
-    timer.wrap(parts.loss, "forward", "loss.forward")
-    timer.wrap(optimizer, "step", "optimizer.step")
-    timer.wrap(parts.mapper, "constrain", "constrain")
+    timer.wrap(step.sampler, "sample", "sample")
+    timer.wrap(step.mapper, "score_candidates", "score_candidates (no grad)")
+    timer.wrap(step.loss, "select", "loss.select")
+    timer.wrap(step.mapper, "forward", "mapper.forward")
+    timer.wrap(step.loss, "forward", "loss.forward")
+    timer.wrap(step.optimizer, "step", "optimizer.step")
+    timer.wrap(step.mapper, "constrain", "constrain")
     return timer
 
 
@@ -124,16 +119,10 @@ def main(argv: list[str] | None = None) -> None:
         torch.set_num_threads(args.threads)
     sizes = SMOKE if args.smoke_test else FULL
     steps = 5 if args.smoke_test else args.steps
-    parts, optimizer, batches = build(sizes, args.model)
-    generator = torch.Generator().manual_seed(1)
-
-    def step(users: torch.Tensor, items: torch.Tensor) -> None:
-        train_step(parts.mapper, parts.mapper, parts.sampler, parts.loss, optimizer, users,
-                   items, generator)
-
+    step, batches = build(sizes, args.model)
     for _ in range(sizes.warmup):
         step(*batches.next())
-    timer = instrument(parts, optimizer)
+    timer = instrument(step)
     for _ in range(steps):
         users, items = batches.next()
         start = time.perf_counter()

@@ -41,7 +41,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from ml100k import BPR_CONFIG, CML_CONFIG, emit, train
+from common.runs import BPR_CONFIG, CML_CONFIG, emit, train
 
 logger = logging.getLogger("benchmarks.retrieval")
 

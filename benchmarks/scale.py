@@ -4,8 +4,8 @@
 How the cost of one training step grows with the catalogue: positives/s of raytrec's CML step
 (d=64, B=4096, U=20 uniform candidates) and BPR step (one negative) at 10k, 100k and 1M items,
 100k users, ~1M synthetic positives each (``raytrec.data.synthetic``), in the same run; beside
-BPR, ``implicit``'s BPR on the same positives and threads. The steps are
-``raytrec.train.step.train_step`` on parts built from a resolved config, as in
+BPR, ``implicit``'s BPR on the same positives and threads. The steps are the training
+loop's (``common.steps.LoopStep``) on parts built from a resolved config, as in
 ``benchmarks/throughput.py``, and are timed in interleaved rounds after warm-up steps, so that
 a burst of load from another process hits every size alike. One JSON line per model and size;
 the ``*_vs_smallest`` fields are the ratios to the 10k-item rate of the same model.
@@ -28,22 +28,13 @@ import time
 from dataclasses import replace
 
 import torch
-from throughput import (
-    Batches,
-    Measured,
-    Sizes,
-    emit,
-    implicit_bpr,
-    positives,
-    raytrec_config,
-    raytrec_step,
-    timed_round,
-)
+from common.runs import emit
+from common.steps import LARGE, Batches, Sizes, data_info, loop_step, positives, raytrec_config
+from common.timing import Measured, implicit_bpr, timed_round
 
 logger = logging.getLogger("benchmarks.scale")
 
-BASE = Sizes(100_000, 10_000, 10.0, 64, 4096, 20, warmup=3, rounds=5, round_s=1.0,
-             implicit_s=3.0)
+BASE = LARGE
 CATALOGUES = (10_000, 100_000, 1_000_000)
 SMOKE = Sizes(2_000, 1_000, 5.0, 16, 256, 20, warmup=1, rounds=2, round_s=0.2, implicit_s=0.3)
 SMOKE_CATALOGUES = (1_000, 5_000)
@@ -72,7 +63,7 @@ def main(argv: list[str] | None = None) -> None:
         batches[num_items] = Batches(users, items, sizes.batch)
         for model, sampler in MODELS.items():
             config = raytrec_config(sizes, model, sampler, sparse)
-            steps[model, num_items] = raytrec_step(config, sizes, users, items)
+            steps[model, num_items] = loop_step(config, data_info(sizes, users, items))
     for key, step in steps.items():
         logger.info("warm-up %s", key)
         for _ in range(base.warmup):

@@ -10,8 +10,9 @@ One JSON line per model on stdout (logs go to stderr):
   (dense gradients), every one of the U candidates gathered with gradient, hinge over all U,
   hardest per positive, WARP weight ``log(J·M/U + 1)``, covariance loss, dense Adagrad,
   unit-ball renorm of both tables.
-- ``raytrec-cml``: ``raytrec.train.step.train_step`` with the mapper, sampler and loss built by
-  ``raytrec.train.build.build_parts`` from a resolved config, as the training loop does.
+- ``raytrec-cml``: the training loop's step (the task's ``batch_loss``, then ``apply_step``:
+  ``common.steps.LoopStep``) on the mapper, sampler and loss built by
+  ``raytrec.train.parts.build_parts`` from a resolved config, placed as the loop places them.
 - ``raytrec-cml-no-exclusion``: the same with ``sampler.exclude_positives: false``, so that its
   candidates are drawn exactly like the plain step's (raytrec's default redraws candidates that
   are the user's own training items).
@@ -29,107 +30,31 @@ ratios within one run mean anything on a shared machine.
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import math
-import statistics
 import sys
-import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
 import torch
+from common.runs import emit
+from common.steps import (
+    FULL,
+    LAMBDA_C,
+    LR,
+    MARGIN,
+    RAYTREC_MODELS,
+    SMOKE,
+    Batches,
+    Sizes,
+    data_info,
+    loop_step,
+    positives,
+    raytrec_config,
+)
+from common.timing import Measured, Step, implicit_bpr, timed_round
 from torch import nn
 
-from raytrec.config import validate, with_defaults
-from raytrec.data.base import DataInfo
-from raytrec.data.store import UserItems
-from raytrec.data.synthetic import SyntheticDataset
-from raytrec.plugins import get_registry
-from raytrec.train.build import build_parts
-from raytrec.train.optim import build_optimizer
-from raytrec.train.step import train_step
-
 logger = logging.getLogger("benchmarks.throughput")
-
-Step = Callable[[torch.Tensor, torch.Tensor], Any]
-
-MARGIN, LAMBDA_C, LR = 0.5, 10.0, 0.05
-BPR_L2 = 0.01  # as examples/bpr_ml100k.yaml; it does not change the cost
-
-
-@dataclass(frozen=True)
-class Sizes:
-    """Problem size and timing budget."""
-
-    num_users: int
-    num_items: int
-    per_user: float  # mean positives per user
-    dim: int
-    batch: int
-    candidates: int
-    warmup: int  # untimed steps per model
-    rounds: int  # interleaved timed rounds per model
-    round_s: float  # minimum seconds per round
-    implicit_s: float  # minimum seconds of implicit's timed fit
-
-
-# MovieLens-1M: 6040 users, 3706 items, 1,000,209 ratings (165.6 per user).
-FULL = Sizes(6040, 3706, 165.6, 100, 4096, 20, warmup=5, rounds=10, round_s=0.35,
-             implicit_s=3.0)
-SMOKE = Sizes(300, 200, 20.0, 16, 256, 20, warmup=2, rounds=2, round_s=0.2, implicit_s=0.3)
-
-
-@dataclass
-class Measured:
-    """Timed steps of one model, summed over rounds."""
-
-    step_seconds: list[float] = field(default_factory=list)
-    rounds: list[float] = field(default_factory=list)  # positives/s of each round
-
-    @property
-    def seconds(self) -> float:
-        return sum(self.step_seconds)
-
-    def rate(self, batch: int) -> float:
-        """Positives per second over all timed steps."""
-        return len(self.step_seconds) * batch / self.seconds
-
-    def median_rate(self, batch: int) -> float:
-        """Positives per second of the median step: less sensitive to bursts of load."""
-        return batch / statistics.median(self.step_seconds)
-
-
-def positives(sizes: Sizes) -> tuple[np.ndarray, np.ndarray]:
-    """Synthetic (user, item) pairs, no pair twice, users and items already 0-based ids."""
-    data = SyntheticDataset(num_users=sizes.num_users, num_items=sizes.num_items,
-                            interactions_per_user=sizes.per_user, seed=0,
-                            timestamps=False).load()
-    inter = data.interactions
-    return (inter["user"].to_numpy(np.int64, copy=True),
-            inter["item"].to_numpy(np.int64, copy=True))
-
-
-class Batches:
-    """Endless shuffled batches of the positives (the same source for every model)."""
-
-    def __init__(self, users: np.ndarray, items: np.ndarray, batch: int, seed: int = 0) -> None:
-        self.users, self.items = torch.from_numpy(users), torch.from_numpy(items)
-        self.batch = batch
-        self.generator = torch.Generator().manual_seed(seed)
-        self._perm = torch.empty(0, dtype=torch.int64)
-        self._at = 0
-
-    def next(self) -> tuple[torch.Tensor, torch.Tensor]:
-        if self._at + self.batch > len(self._perm):
-            self._perm = torch.randperm(len(self.users), generator=self.generator)
-            self._at = 0
-        idx = self._perm[self._at:self._at + self.batch]
-        self._at += self.batch
-        return self.users[idx], self.items[idx]
-
 
 # --- plain PyTorch CML, the yardstick -------------------------------------------------------
 
@@ -186,79 +111,7 @@ def plain_cml_step(sizes: Sizes) -> Step:
     return step
 
 
-# --- raytrec ---------------------------------------------------------------------------------
-
-# (loss, extra sampler arguments) of each raytrec model; unset arguments keep raytrec's defaults.
-RAYTREC_MODELS: dict[str, tuple[str, dict[str, Any]]] = {
-    "raytrec-cml": ("cml", {}),
-    # The plain step draws candidates without excluding the user's positives: like for like.
-    "raytrec-cml-no-exclusion": ("cml", {"exclude_positives": False}),
-    # Each positive's 20 candidates drawn from 256 items shared by the batch: one matmul.
-    "raytrec-cml-pool": ("cml", {"pool_size": 256}),
-    "raytrec-bpr": ("bpr", {"num_negatives": 1}),
-}
-
-
-def raytrec_config(sizes: Sizes, loss: str, sampler: dict[str, Any],
-                   sparse: bool | str = "auto") -> dict[str, Any]:
-    """A resolved config, as ``raytrec train`` would hand it to the loop."""
-    if loss == "cml":
-        raw: dict[str, Any] = {
-            "mapper": {"name": "embedding", "dim": sizes.dim, "distance": "l2", "max_norm": 1.0},
-            "sampler": {"name": "uniform", "num_negatives": sizes.candidates, **sampler},
-            "loss": {"name": "cml", "margin": MARGIN, "lambda_c": LAMBDA_C},
-        }
-    else:
-        raw = {
-            "mapper": {"name": "embedding", "dim": sizes.dim, "distance": "dot", "max_norm": None},
-            "sampler": {"name": "uniform", **sampler},
-            "loss": {"name": "bpr", "l2": BPR_L2},
-        }
-    raw["train"] = {"batch_size": sizes.batch, "optimizer": "adagrad", "lr": LR, "seed": 0,
-                    "sparse": sparse}
-    return validate(with_defaults(raw), get_registry(), source="throughput")
-
-
-def data_info(sizes: Sizes, users: np.ndarray, items: np.ndarray) -> DataInfo:
-    """The training statistics of ``users, items``, with every pair: as the loop has them,
-    every worker holds all training pairs (samplers may exclude them)."""
-    info = DataInfo(num_users=sizes.num_users, num_items=sizes.num_items,
-                    item_counts=np.bincount(items, minlength=sizes.num_items),
-                    num_train=len(users))
-    info.positives = UserItems.from_pairs(users, items, sizes.num_users)
-    return info
-
-
-def raytrec_step(config: dict[str, Any], sizes: Sizes, users: np.ndarray,
-                 items: np.ndarray) -> Step:
-    """``train_step`` on parts built from ``config`` the way the training loop builds them."""
-    info = data_info(sizes, users, items)
-    torch.manual_seed(config["train"]["seed"])
-    parts = build_parts(config, info)
-    mapper = parts.mapper
-    mapper.train()
-    optimizer = build_optimizer(config, mapper)
-    generator = torch.Generator().manual_seed(1)
-
-    def step(u: torch.Tensor, i: torch.Tensor) -> torch.Tensor:
-        return train_step(mapper, mapper, parts.sampler, parts.loss, optimizer, u, i,
-                          generator).loss
-
-    return step
-
-
 # --- timing ----------------------------------------------------------------------------------
-
-def timed_round(step: Step, batches: Batches, min_seconds: float) -> list[float]:
-    """Seconds of each step, stepping until ``min_seconds`` of steps have passed."""
-    times: list[float] = []
-    while sum(times) < min_seconds:
-        users, items = batches.next()
-        start = time.perf_counter()
-        step(users, items)
-        times.append(time.perf_counter() - start)
-    return times
-
 
 def measure_torch(steps: dict[str, Step], batches: Batches, sizes: Sizes) -> dict[str, Measured]:
     """Warm every model up, then time them in interleaved rounds."""
@@ -277,39 +130,7 @@ def measure_torch(steps: dict[str, Step], batches: Batches, sizes: Sizes) -> dic
     return found
 
 
-def implicit_bpr(users: np.ndarray, items: np.ndarray, sizes: Sizes,
-                 threads: int) -> dict[str, Any]:
-    """implicit's BPR: an untimed 1-iteration fit sizes the timed one (refit if too short)."""
-    import scipy.sparse
-    from implicit.cpu.bpr import BayesianPersonalizedRanking
-
-    matrix = scipy.sparse.csr_matrix(
-        (np.ones(len(users), dtype=np.float32), (users, items)),
-        shape=(sizes.num_users, sizes.num_items))
-
-    def fit(iterations: int) -> float:
-        model = BayesianPersonalizedRanking(factors=sizes.dim, iterations=iterations,
-                                            num_threads=threads, random_state=0)
-        start = time.perf_counter()
-        model.fit(matrix, show_progress=False)
-        return time.perf_counter() - start
-
-    seconds, iterations = fit(1), 1
-    while True:
-        iterations = max(2, math.ceil(iterations * 1.2 * sizes.implicit_s / seconds))
-        seconds = fit(iterations)
-        logger.info("implicit-bpr: %d iterations in %.2f s", iterations, seconds)
-        if seconds >= sizes.implicit_s:
-            break
-    return {"positives_per_s": matrix.nnz * iterations / seconds, "iterations": iterations,
-            "positives": int(matrix.nnz), "seconds": seconds}
-
-
 # --- output ----------------------------------------------------------------------------------
-
-def emit(row: dict[str, Any]) -> None:
-    print(json.dumps(row), flush=True)
-
 
 def torch_row(name: str, m: Measured, sizes: Sizes, common: dict[str, Any]) -> dict[str, Any]:
     return {"model": name, "positives_per_s": round(m.rate(sizes.batch), 1),
@@ -351,16 +172,17 @@ def main(argv: list[str] | None = None) -> None:
     configs = {name: raytrec_config(sizes, loss, sampler)
                for name, (loss, sampler) in RAYTREC_MODELS.items()}
     steps = {"plain-cml": plain_cml_step(sizes)}
-    steps.update({name: raytrec_step(config, sizes, users, items)
-                  for name, config in configs.items()})
+    info = data_info(sizes, users, items)
+    steps.update({name: loop_step(config, info) for name, config in configs.items()})
     found = measure_torch(steps, Batches(users, items, sizes.batch), sizes)
     plain = found["plain-cml"]
     emit({**torch_row("plain-cml", plain, sizes, common), "candidates": sizes.candidates})
     for name, config in configs.items():
         row = torch_row(name, found[name], sizes, common)
-        row.update(candidates=config["sampler"]["num_negatives"], loss=config["loss"]["name"],
-                   exclude_positives=config["sampler"].get("exclude_positives"),
-                   pool_size=config["sampler"].get("pool_size"))
+        sampler = config.sampler.kwargs
+        row.update(candidates=sampler["num_negatives"], loss=config.loss.name,
+                   exclude_positives=sampler.get("exclude_positives"),
+                   pool_size=sampler.get("pool_size"))
         if row["loss"] == "cml":
             row.update(speedups(found[name], plain, sizes.batch))
         emit(row)

@@ -20,7 +20,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from ml100k import BPR_CONFIG, IN_PROCESS, train
+from common.runs import BPR_CONFIG, IN_PROCESS, train
 
 logger = logging.getLogger("benchmarks.tune_bpr")
 

@@ -13,7 +13,7 @@ worker received per step for the gradient exchange, from ``progress.jsonl``), th
 the epoch spent exchanging ID-table rows (waits for the other worker included; DDP's
 all-reduce runs inside backward and is not counted), peak RSS per worker, and ``cpu_cores``:
 the CPU the Train workers (each, and together), Ray's other processes and everything else
-used over the fit, in cores (``cpu_share.py``; start-up and evaluation included); then one
+used over the fit, in cores (``common/cpu_share.py``; start-up and evaluation included); then one
 ``speed-up`` line per data set: 1-worker epoch seconds / 2-worker epoch seconds. Validation
 runs once, after the last epoch, on 2,000 users. Only ratios within one run mean anything on
 a shared machine.
@@ -29,8 +29,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from cpu_share import cpu_share
-from ml100k import CML_CONFIG, Run, emit, median_epoch_seconds, train
+from common.cpu_share import cpu_share
+from common.runs import CML_CONFIG, Run, emit, median_epoch_seconds, train
 
 logger = logging.getLogger("benchmarks.workers")
 

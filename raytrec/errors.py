@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import difflib
 import os
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 
 class RaytrecError(Exception):
@@ -31,6 +33,31 @@ class ConfigError(RaytrecError):
         lines = [f"{len(self.problems)} {noun} in {source}"]
         lines += [f"  {p}" for p in self.problems]
         super().__init__("\n".join(lines))
+
+
+class ArgumentError(ValueError):
+    """A component's argument ``arg`` (a key of its config section) is wrong; ``message`` says
+    why, as read after the key. How plugins raise it: "Argument errors" in
+    ``raytrec.hookspecs``."""
+
+    def __init__(self, arg: str, message: str) -> None:
+        super().__init__(arg, message)
+        self.arg = arg
+        self.message = message
+
+    def __str__(self) -> str:
+        # Read on its own (a traceback, a direct call), the message names its argument.
+        named = re.match(rf"{re.escape(self.arg)}\b", self.message)
+        return self.message if named else f"{self.arg} {self.message}"
+
+
+def argument_problem(section: str, exc: ValueError, note: str = "") -> Problem:
+    """``exc``, raised by the component of config ``section``, as a problem keyed by its
+    argument (``ArgumentError``) or by the section (any other ``ValueError``); ``note`` is
+    appended to its message."""
+    if isinstance(exc, ArgumentError):
+        return Problem(f"{section}.{exc.arg}", f"{exc.message}{note}")
+    return Problem(section, f"{exc}{note}")
 
 
 class PluginError(RaytrecError):
@@ -82,3 +109,14 @@ def unknown_name(kind: str, name: str, choices: Iterable[str]) -> str:
 
 class DiskFull(RunDirError):
     """A write found no space left on its device; the message says what is kept."""
+
+
+class ConformanceError(AssertionError):
+    """A component broke a rule of its kind; the message names the component and the rule
+    (``raytrec.testing``'s checks, and the check of every component before a run)."""
+
+
+def fail_unless(condition: bool, component: Any, rule: str) -> None:
+    if not condition:
+        name = component if isinstance(component, str) else type(component).__name__
+        raise ConformanceError(f"{name}: {rule}")

@@ -17,6 +17,7 @@ distribution. What each kind must do is in its base class's docstring ("Writing 
 ``raytrec.tasks.Task``, ``raytrec.losses.Loss``, ``raytrec.samplers.Sampler``,
 ``raytrec.mappers.Mapper`` (``raytrec.mappers.ItemModel`` for another task's models),
 ``raytrec.retrievers.Retriever``, ``raytrec.data.Dataset``. ``raytrec.testing`` checks it.
+A plugin imports these, and everything else it needs of raytrec, from ``raytrec.api``.
 
 Rules for every component:
 
@@ -24,18 +25,23 @@ Rules for every component:
   ``__init__``. Annotate them: raytrec checks a config value against the annotation before
   calling you. Give each a default where one makes sense; one without is required.
 - **Argument errors.** ``__init__`` only checks and stores arguments (it runs during config
-  validation, before data is read or a run directory exists). Raise ``ValueError`` or
-  ``TypeError`` whose message *starts with the argument's name*, e.g.
-  ``ValueError(f"margin must be >= 0, got {margin}")``: the user then sees
-  ``loss.margin: must be >= 0, got -1``. A message naming no argument is keyed to the
-  section; an ``assert`` is reported the same way, but say what to change instead.
+  validation, before data is read or a run directory exists). Raise
+  ``raytrec.errors.ArgumentError(argument, message)`` for a bad argument, e.g.
+  ``ArgumentError("margin", f"must be >= 0, got {margin}")``: the user then sees
+  ``loss.margin: must be >= 0, got -1``. The same holds for what ``setup(info)`` (and a
+  retriever's ``check``) finds against the data. Any other ``ValueError`` (and, from
+  ``__init__``, a ``TypeError`` or an ``assert``) is reported under the section
+  (``loss: <message>``); name the argument and what to change in its message.
 - **Torch modules** (losses, mappers) call ``super().__init__()`` first.
 - **Pickling.** Ray ships components to workers by pickling them: keep no open files, locks
   or lambdas on ``self`` before ``setup``.
-- **Devices.** Batches arrive on the training device (``train.device``, a GPU on a cluster).
-  Tensors you create in ``setup`` live on the CPU: move them to the batch's device on first
-  use (``t = t.to(ids.device)`` when they differ). Parameters and buffers of torch modules are
-  moved for you.
+- **Devices.** raytrec places every component once, after ``setup``, on the training device
+  (``train.device``, a GPU on a cluster): ``module.to(device)`` for torch modules, the
+  sampler's ``to(device)``; batches then arrive there. Keep a module's tensors as parameters
+  or buffers (``register_buffer(name, t, persistent=False)`` for what follows from the data
+  and must stay out of checkpoints), a sampler's as attributes (``Sampler`` says how); never
+  move state inside ``forward`` or ``sample``. ``raytrec.testing`` checks that nothing stays
+  behind.
 - **Randomness.** Draw only from a ``generator`` raytrec passes, never from the global torch
   or NumPy generators: the loop seeds it per epoch and rank, so a resumed run draws exactly
   what an uninterrupted one did.

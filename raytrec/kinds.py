@@ -6,8 +6,9 @@ registers it, and the base class every component of the kind subclasses.
 
 from __future__ import annotations
 
+import copy
 import importlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 
@@ -35,3 +36,26 @@ KINDS: tuple[Kind, ...] = (
 BY_NAME = {k.name: k for k in KINDS}
 BY_SECTION = {k.section: k for k in KINDS}
 HOOKS = tuple(k.hook for k in KINDS)
+
+
+@dataclass(frozen=True)
+class ComponentSpec:
+    """A plugin component as a config names it: its registered ``name`` and every constructor
+    argument (the component's defaults made explicit). ``Registry.build(kind, spec)`` makes
+    one."""
+
+    name: str
+    kwargs: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_dict(cls, section: dict[str, Any]) -> ComponentSpec:
+        """A section as ``to_dict`` writes it (in a run's config, an export's manifest)."""
+        return cls(section["name"], {k: v for k, v in section.items() if k != "name"})
+
+    def to_dict(self) -> dict[str, Any]:
+        """The config section: ``{name: ..., <arguments>}``."""
+        return {"name": self.name, **copy.deepcopy(self.kwargs)}
+
+    def replace(self, **kwargs: Any) -> ComponentSpec:
+        """The same component with some arguments changed."""
+        return ComponentSpec(self.name, {**self.kwargs, **kwargs})

@@ -20,7 +20,7 @@ import pluggy
 
 from raytrec import hookspecs
 from raytrec.errors import PluginError, unknown_name
-from raytrec.kinds import BY_NAME, HOOKS, KINDS
+from raytrec.kinds import BY_NAME, HOOKS, KINDS, ComponentSpec
 
 logger = logging.getLogger(__name__)
 
@@ -62,6 +62,11 @@ class Registry:
 
     def create(self, kind: str, name: str, **kwargs: Any) -> Any:
         return self.get(kind, name)(**kwargs)
+
+    def build(self, kind: str, spec: ComponentSpec) -> Any:
+        """The component of ``kind`` (``"mapper"``, ``"dataset"``, ...) that ``spec`` names,
+        constructed with its arguments; set-up on data is the caller's (``setup(info)``)."""
+        return self.create(kind, spec.name, **spec.kwargs)
 
 
 def _env_list(var: str) -> set[str] | None:
@@ -129,9 +134,14 @@ def _check_hooks(pm: pluggy.PluginManager, module: Any, dist: str, ep: md.EntryP
         pm.unregister(module)
         names = ", ".join(HOOKS)
         raise PluginError(f"{where}: {exc}; the hooks are {names}") from None
-    if pm.get_hookcallers(module):
+    marked = {caller.name for caller in pm.get_hookcallers(module) or ()}
+    unmarked = [n for n in HOOKS if n not in marked and callable(getattr(module, n, None))]
+    if marked and unmarked:
+        pm.unregister(module)
+        raise PluginError(f"{where}: its {', '.join(unmarked)} lacks @raytrec.hookimpl, so it "
+                          "would register nothing; mark it")
+    if marked:
         return
-    unmarked = [n for n in HOOKS if callable(getattr(module, n, None))]
     fix = (f"its {', '.join(unmarked)} lacks @raytrec.hookimpl" if unmarked
            else f"it defines none of {', '.join(HOOKS)}")
     raise PluginError(f"{where} registers nothing: {fix}")

@@ -22,7 +22,7 @@ def test_example_is_valid_and_says_how_to_run_it(path: Path) -> None:
         assert plan.params and plan.settings.num_samples >= 1
     else:
         assert first == f"# raytrec train examples/{path.name}"
-        assert resolve_config(path, [])["data"]["name"]
+        assert resolve_config(path, []).data.name
 
 
 def test_there_are_search_examples() -> None:
@@ -40,7 +40,7 @@ def test_the_generic_search_starts_from_raytrecs_defaults() -> None:
     plan = load_plan(EXAMPLES[0].parent / "tune_any.yaml", [])
     defaults = validate(with_defaults({}), get_registry())
     for section in ("mapper", "sampler", "loss", "train", "eval"):
-        assert plan.base[section] == defaults[section], section
+        assert getattr(plan.base, section) == getattr(defaults, section), section
     point, why = default_point(plan)
     assert point is not None, why
     assert plan.settings.time_budget_s and plan.settings.include_default

@@ -136,6 +136,20 @@ def test_hook_without_hookimpl_is_refused(fake_entry_points) -> None:
         plugins.load_registry()
 
 
+def test_one_unmarked_hook_beside_marked_ones_is_refused(fake_entry_points) -> None:
+    """A plugin whose other hooks register something would otherwise lose this one silently."""
+    module = _plugin(marked=BPRLoss)
+
+    def register_samplers(register):  # forgot @raytrec.hookimpl
+        raise AssertionError("an unmarked hook is never called")
+
+    module.register_samplers = register_samplers
+    fake_entry_points(FakeEntryPoint("half", module, FakeDist("half-dist")))
+    with pytest.raises(PluginError, match=r"plugin 'half-dist' .*its register_samplers lacks "
+                                          r"@raytrec.hookimpl"):
+        plugins.load_registry()
+
+
 def test_registering_a_non_component_is_refused(fake_entry_points) -> None:
     fake_entry_points(FakeEntryPoint("bad", _plugin(thing=dict), FakeDist("bad-dist")))
     with pytest.raises(PluginError, match="not a subclass"):

@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 
 from raytrec.errors import RaytrecError
-from raytrec.run.remote import is_uri
+from raytrec.run.uri import is_uri
 
 
 def user_path(value: str | None, flag: str) -> str | None:

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from rich.console import Console
 
+from raytrec import scratch
 from raytrec.cli.arguments import user_path
 from raytrec.cli.progress import ProgressWatcher
 from raytrec.cli.summaries import (
@@ -29,7 +30,9 @@ from raytrec.cli.writing import claimed, interruptible, written
 from raytrec.disk import FULL, full
 from raytrec.errors import RaytrecError, RunDirError
 from raytrec.plugins import get_registry
-from raytrec.run import leftovers, remote, run_dir
+from raytrec.run import leftovers, mirror, run_dir, uri
+from raytrec.run.outcome import outcome
+from raytrec.run.store import RunStore
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -44,7 +47,7 @@ def train(args: argparse.Namespace, console: Console) -> int:
     _check_resume_args(args, "train", "RUN_DIR")
     if args.resume is not None:
         target, flag = user_path(args.resume, "--resume") or "", "--resume"
-        if not remote.is_uri(target):
+        if not uri.is_uri(target):
             try:
                 load_job(Path(target))  # a directory that is no run is refused before its lock
             except RunDirError as exc:
@@ -53,7 +56,7 @@ def train(args: argparse.Namespace, console: Console) -> int:
     else:
         flag = "--run-dir"
         target = user_path(args.run_dir, flag) or str(default_run_dir(args.config))
-        if not remote.is_uri(target):
+        if not uri.is_uri(target):
             run_dir.check_target(Path(target), args.overwrite)  # before the lock: no write
     with claimed(target, flag, args):
         return _train(args, console, target)
@@ -76,33 +79,33 @@ def _train(args: argparse.Namespace, console: Console, target: str) -> int:
     from raytrec.run.job import create_job, load_job
     from raytrec.run.launch import check_resumable, has_checkpoint, run_job
 
-    leftovers.clear_temp()
+    scratch.clear_temp()
     if args.resume:
-        job = load_job(remote.readable(target, "--resume"))
+        job = load_job(mirror.readable(target, "--resume"))
         for note in [*leftovers.clear(job.run_dir), *check_resumable(job.run_dir)]:
             console.print(f"note: {note}", soft_wrap=True)
         _resume_point(console, job)
     else:
-        for note in [] if remote.is_uri(target) else leftovers.clear(Path(target)):
+        for note in [] if uri.is_uri(target) else leftovers.clear(Path(target)):
             console.print(f"note: {note}", soft_wrap=True)
         job = create_job(args.config, args.overrides, target, args.overwrite)
         print_data(console, job.data_dir)
-    where = remote.location(job.run_dir)
+    where = uri.location(job.run_dir)
     console.print(f"run directory: {where}" + (f" (working copy {job.run_dir})" if where !=
                                                  str(job.run_dir) else ""), soft_wrap=True)
     cfg = job.config
     keep = bool(args.resume)  # a run the user resumed is never removed
     try:
         with interruptible("train", job.run_dir), \
-                run_dir.outcome(job.run_dir, lambda: keep or has_checkpoint(job.run_dir)), \
-                ProgressWatcher(job.run_dir, cfg["train"]["epochs"], cfg["eval"]["metric"],
+                outcome(job.run_dir, lambda: keep or has_checkpoint(job.run_dir)), \
+                ProgressWatcher(job.run_dir, cfg.train.epochs, cfg.eval.metric,
                                 console):
             summary = run_job(job)
         with written(f"the run finished; metrics in "
-                     f"{remote.joined(where, 'metrics.json')}"):
+                     f"{uri.joined(where, 'metrics.json')}"):
             print_summary(console, job.run_dir, summary, cfg)
     finally:
-        remote.forget(job.run_dir)
+        RunStore.open(job.run_dir).forget()
     return 0
 
 
@@ -112,14 +115,14 @@ def _resume_point(console: Console, job: Job) -> None:
 
     changed = config_changes(job.run_dir, job.config)
     if changed:
-        where = remote.location(job.run_dir)
-        raise RunDirError(f"{remote.joined(where, 'config.yaml')} was edited after the run "
+        where = uri.location(job.run_dir)
+        raise RunDirError(f"{uri.joined(where, 'config.yaml')} was edited after the run "
                           f"started: {'; '.join(changed)}; --resume continues a run as it was "
                           "configured: put it back, or start a new run from the edited file "
                           "with raytrec train CONFIG --run-dir NEW")
     start = resume_point(job.run_dir)
-    if isinstance(start, Path) and remote.uri_of(job.run_dir):  # the mirror's, as at
-        start = remote.joined(remote.location(job.run_dir),  # the URI
+    if isinstance(start, Path) and uri.uri_of(job.run_dir):  # the mirror's, as at
+        start = uri.joined(uri.location(job.run_dir),  # the URI
                               str(start.relative_to(job.run_dir)))
     console.print(f"resuming from {start}" if start else "no checkpoint yet: the run "
                   "starts from its first epoch", soft_wrap=True)
@@ -137,13 +140,13 @@ def _check_resume_args(args: argparse.Namespace, what: str, directory: str) -> N
 
 
 def evaluate(args: argparse.Namespace, console: Console) -> int:
+    from raytrec.plugins import get_registry
     from raytrec.run.job import load_job
     from raytrec.run.rescore import rescore
-    from raytrec.train.build import build_task
 
-    with remote.reading(user_path(args.run_dir, "RUN_DIR") or "") as run:
+    with mirror.reading(user_path(args.run_dir, "RUN_DIR") or "") as run:
         results = rescore(run, args.overrides, args.retriever)
-        labels = build_task(load_job(run).config).group_labels
+        labels = get_registry().build("task", load_job(run).config.task).group_labels
     if args.json:
         console.print_json(json.dumps(results))
         return 0
@@ -165,7 +168,7 @@ def export(args: argparse.Namespace, console: Console) -> int:
     out = user_path(args.out, "--out") or ""
     source = user_path(args.run_dir, "RUN_DIR") or ""
     run_dir.check_target(Path(out), args.overwrite, "export", "--out")  # before the lock
-    with claimed(out, "--out", args), remote.reading(source) as run:
+    with claimed(out, "--out", args), mirror.reading(source) as run:
         manifest = export_run(run, Path(out), args.overrides, args.retriever, args.overwrite)
     with written(f"the export is complete in {out}"):
         print_export(console, manifest, out)
@@ -185,7 +188,7 @@ def recommend(args: argparse.Namespace, console: Console) -> int:
                            "it did not make: choose another --out or remove it yourself")
     ids = read_user_ids(Path(users)) if users else [args.user]
     source_dir = user_path(args.source, "RUN_DIR|EXPORT_DIR") or ""
-    with remote.reading(source_dir, "RUN_DIR|EXPORT_DIR") as path:
+    with mirror.reading(source_dir, "RUN_DIR|EXPORT_DIR") as path:
         source = open_source(path)
         frame = top_k(source, ids, args.k, args.include_seen, _new_users(args, source))
     if users:
@@ -244,7 +247,7 @@ def tune(args: argparse.Namespace, console: Console) -> int:
     flag = "--resume" if args.resume is not None else "--run-dir"
     given = args.resume if args.resume is not None else args.run_dir
     target = user_path(given, flag) or str(default_run_dir(args.config))
-    remote.local_only(target, flag)
+    uri.local_only(target, flag)
     if not args.resume:
         run_dir.check_target(Path(target), args.overwrite, "tune")  # before the lock
     with claimed(target, flag, args, "tune directory"):
@@ -256,7 +259,7 @@ def _tune(args: argparse.Namespace, console: Console, target: Path) -> int:
     from raytrec.tune.results import collect
     from raytrec.tune.search import create_search, load_search, run_search
 
-    leftovers.clear_temp()
+    scratch.clear_temp()
     if args.resume:
         search = load_search(target)
     else:
@@ -268,7 +271,7 @@ def _tune(args: argparse.Namespace, console: Console, target: Path) -> int:
     plan = search.plan
     keep = bool(args.resume)
     with interruptible("tune", search.tune_dir), \
-            run_dir.outcome(search.tune_dir, lambda: keep or search.experiment_dir.is_dir()):
+            outcome(search.tune_dir, lambda: keep or search.experiment_dir.is_dir()):
         grid = run_search(search, resume=bool(args.resume))
         if search.interrupted():
             raise KeyboardInterrupt

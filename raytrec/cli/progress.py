@@ -10,7 +10,7 @@ from typing import Any
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from raytrec.train.session import PROGRESS_FILE
+from raytrec.layout import PROGRESS_FILE
 
 
 class ProgressWatcher:

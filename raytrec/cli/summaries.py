@@ -10,9 +10,10 @@ from typing import TYPE_CHECKING
 from rich.console import Console
 
 from raytrec.cli.tables import describe_retriever, metrics_table
-from raytrec.run import remote
+from raytrec.run import uri
 
 if TYPE_CHECKING:
+    from raytrec.config.run_config import RunConfig
     from raytrec.tune.plan import Plan
 
 
@@ -40,11 +41,11 @@ def print_data(console: Console, data_dir: Path) -> None:
         console.print(f"  warning: {note}", soft_wrap=True)
 
 
-def print_summary(console: Console, run_dir: Path, summary: dict, config: dict) -> None:
-    from raytrec.train.build import build_task
+def print_summary(console: Console, run_dir: Path, summary: dict, config: RunConfig) -> None:
+    from raytrec.plugins import get_registry
 
-    task = build_task(config)
-    ks = list(config["eval"]["ks"])
+    task = get_registry().build("task", config.task)
+    ks = list(config.eval.ks)
     title = (f"test metrics (best epoch {summary['best_epoch']} of {summary['epochs_run']}; "
              f"{scored_how(summary)})")
     baselines = task.baselines(run_dir / "data", config, "test")
@@ -54,7 +55,7 @@ def print_summary(console: Console, run_dir: Path, summary: dict, config: dict) 
     console.print(metrics_table(title, columns, ks))
     for note in baselines.notes:
         console.print(note, soft_wrap=True)
-    console.print(f"metrics: {remote.joined(remote.location(run_dir), 'metrics.json')}",
+    console.print(f"metrics: {uri.joined(uri.location(run_dir), 'metrics.json')}",
                   soft_wrap=True)
 
 
@@ -97,7 +98,7 @@ def print_search_summary(console: Console, tune_dir: Path, summary: dict, plan: 
     console.print(f"best trial {summary['trial_id']}: {params}", soft_wrap=True)
     for note in summary["notes"]:
         console.print(f"  note: {note}", soft_wrap=True)
-    ks = list(plan.base["eval"]["ks"])
+    ks = list(plan.base.eval.ks)
     console.print(metrics_table(f"best trial (valid {metric} "
                                 f"{summary['valid'][metric]:.4f} at epoch "
                                 f"{summary['best_epoch']}; {scored_how(summary)})",

@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from raytrec.errors import Interrupted
-from raytrec.run import lock, remote, run_dir
+from raytrec.run import lock, run_dir, uri
 
 WHAT = {"--run-dir": "run directory", "--resume": "run directory", "--out": "export directory"}
 
@@ -21,7 +21,7 @@ def claimed(target: str, flag: str, args: argparse.Namespace,
     """Hold the lock of the directory ``target`` (of the local mirror, for a run at a URI) for
     the body: the one writer of it. ``flag`` is the option that named it, ``args`` the
     command's arguments (``argv``: as typed)."""
-    place = remote.mirror_of(target) if remote.is_uri(target) else Path(target)
+    place = uri.mirror_of(target) if uri.is_uri(target) else Path(target)
     command = shlex.join(["raytrec", *getattr(args, "argv", [])])
     with lock.writing(place, what or WHAT.get(flag, "directory"), flag, shown=target,
                       command=command):
@@ -38,7 +38,7 @@ def interruptible(command: str, directory: Path) -> Iterator[None]:
         old = run_dir.replaced(directory)
         kept = f" (the run it replaces is kept in {old} until then)" if old else ""
         raise Interrupted(f"interrupted; continue with raytrec {command} --resume "
-                          f"{remote.location(directory)}{kept}") from exc
+                          f"{uri.location(directory)}{kept}") from exc
 
 
 @contextmanager

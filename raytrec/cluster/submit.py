@@ -29,7 +29,7 @@ from raytrec.cluster.stage import (
 from raytrec.debug import DEBUG_ENV, debugging
 from raytrec.errors import RaytrecError
 from raytrec.run.ray_setup import RAY_ENV_DEFAULTS, plugin_env
-from raytrec.run.remote import check_scheme, is_uri, local_only
+from raytrec.run.uri import check_scheme, is_uri, local_only
 
 JOB_ENV = {
     # Log lines of a job are read through a pipe: unbuffered, tables wide enough not to wrap.
@@ -69,7 +69,7 @@ class Submitted:
 
 def cluster_path(flag: str, value: str, tune: bool = False) -> str:
     """A run directory as every node names it: an absolute path, or a URI of a store
-    (``raytrec.run.remote``; not for a search, which keeps to a path)."""
+    (``raytrec.run.mirror``; not for a search, which keeps to a path)."""
     if is_uri(value):
         check_scheme(flag, value)
         if tune:

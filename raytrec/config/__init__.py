@@ -1,6 +1,8 @@
-"""Configs: YAML in, a validated plain dict out (what every worker receives)."""
+"""Configs: YAML in, one validated ``RunConfig`` out (what every worker receives)."""
 
 from raytrec.config.load import apply_overrides, read_config, read_yaml, with_defaults
+from raytrec.config.run_config import ComponentSpec, RunConfig
 from raytrec.config.validate import validate
 
-__all__ = ["apply_overrides", "read_config", "read_yaml", "validate", "with_defaults"]
+__all__ = ["ComponentSpec", "RunConfig", "apply_overrides", "read_config", "read_yaml",
+           "validate", "with_defaults"]

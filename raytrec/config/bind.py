@@ -7,7 +7,7 @@ import typing
 from typing import Any
 
 from raytrec.config.types import non_finite, type_problem
-from raytrec.errors import Problem, did_you_mean
+from raytrec.errors import Problem, argument_problem, did_you_mean
 
 
 def parameters(cls: type[Any]) -> dict[str, inspect.Parameter]:
@@ -82,12 +82,14 @@ def bind(section: str, cls: type[Any], kwargs: dict[str, Any]) -> tuple[Any, lis
         return None, problems
     try:
         obj = cls(**kwargs)
-    except (ValueError, TypeError) as exc:
-        return None, [_value_problem(section, params, str(exc))]
+    except ValueError as exc:
+        return None, [argument_problem(section, exc)]
+    except TypeError as exc:
+        return None, [Problem(section, str(exc))]
     except AssertionError as exc:  # a plugin's assert: still one message, not a traceback
         why = str(exc).splitlines()[0] if str(exc) else "an assertion failed"
-        return None, [Problem(section, f"{label}: {why} (raise ValueError('<argument> must "
-                                       "be ...') to name the key)")]
+        return None, [Problem(section, f"{label}: {why} (raise raytrec.errors.ArgumentError("
+                                       "'<argument>', 'must be ...') to name the key)")]
     if _unready_module(obj):
         return None, [Problem(section, f"{label}.__init__ must call super().__init__() first "
                                        "(it is a torch module)")]
@@ -99,11 +101,3 @@ def _unready_module(obj: Any) -> bool:
     import torch
 
     return isinstance(obj, torch.nn.Module) and "_modules" not in vars(obj)
-
-
-def _value_problem(section: str, params: dict[str, Any], message: str) -> Problem:
-    # Constructors word their checks "<argument> must be ..."; key the problem by that argument.
-    first = message.split(" ", 1)[0]
-    if first in params and " " in message:
-        return Problem(f"{section}.{first}", message.split(" ", 1)[1])
-    return Problem(section, message)

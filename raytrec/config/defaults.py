@@ -7,12 +7,13 @@ from typing import Any
 from raytrec.kinds import BY_SECTION
 
 # How long a run trains. It ends on validation convergence, not on an epoch count fitted to
-# one data set: the best validation epoch of the default CML was 22 to 107 on four data sets
-# of 0.1-6% density (benchmarks/densities.py); a fixed 60 cut three of them short.
-# PATIENCE: evaluations without a better validation metric before the run stops. On those
-# curves 10 kept 96-100% of the best validation recall@50 and 20 kept all of it; each epoch of
-# data that small costs well under a second.
+# one data set: the best validation epoch of the default CML varies several-fold across data
+# sets of different density, and a fixed count cuts some of them short.
+# PATIENCE: evaluations without a better validation metric before the run stops; 20 keeps
+# the best epoch on every curve measured, and an epoch of data that small is cheap.
 # EPOCHS: only a ceiling that a converging run does not reach.
+# The figures behind these defaults and the sampler's and the loss's below: benchmarks/README.md,
+# "Data raytrec was not tuned on".
 EPOCHS = 500
 PATIENCE = 20
 
@@ -25,18 +26,15 @@ DEFAULTS: dict[str, Any] = {
     # CML: unit ball in R^100, squared-l2 scores
     "mapper": {"name": "embedding", "dim": 100, "distance": "l2", "max_norm": 1.0},
     # U = 3 uniform candidates per positive, none of them the user's own training items; the
-    # loss keeps the hardest. At margin 1.9 (validation recall@50): U = 20, the paper's, is
-    # 2% better on the two synthetic sets and 12% and 44% worse on MovieLens-100K and on a
-    # 1%-dense sample of it, dense and sparse alike: the hardest of 20 uniform candidates is
+    # loss keeps the hardest. U = 20, the paper's, is about level on synthetic sets and well
+    # behind on MovieLens, dense and sparse alike: the hardest of 20 uniform candidates is
     # most often a popular item, which on such data is the best guess for anyone.
     "sampler": {"name": "uniform", "num_negatives": 3, "exclude_positives": True},
     # margin 1.9 (the CML reference code's; the paper's 0.5 is its class default): on the unit
     # ball two random vectors are about 2 apart in squared distance, so the hinge stays active
     # until a positive is far nearer than a random item. With 0.5 it goes quiet once positives
-    # are merely nearer, and training stalls where users have few positives: validation
-    # recall@50 0.30 (popularity's level) on a 0.13%-dense synthetic set against 0.50 at 1.9,
-    # 0.27 against 0.47 on a CiteULike-shaped one; on MovieLens-100K 0.49 against 0.46 (1.0
-    # is best there, 0.50, and 6-19% behind 1.9 on the sparse sets).
+    # are merely nearer, and training stalls where users have few positives (popularity's
+    # level on sparse sets); 1.0 is best on dense MovieLens-100K and behind on sparse sets.
     "loss": {"name": "cml", "margin": 1.9},
     "retriever": {"name": "faiss-flat"},
     "train": {"epochs": EPOCHS, "patience": PATIENCE},

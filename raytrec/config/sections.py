@@ -5,7 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+import numpy as np
+
 from raytrec.config.defaults import EPOCHS, PATIENCE
+from raytrec.errors import ArgumentError
 
 METRIC_NAMES = ("recall", "ndcg", "mrr", "hr")
 
@@ -56,18 +59,19 @@ class TrainSection:
     def __post_init__(self) -> None:
         for name in ("epochs", "batch_size"):
             if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+                raise ArgumentError(name, f"must be >= 1, got {getattr(self, name)}")
         if self.lr <= 0:
-            raise ValueError(f"lr must be > 0, got {self.lr}")
+            raise ArgumentError("lr", f"must be > 0, got {self.lr}")
         if not 0 <= self.seed < SEED_LIMIT:
             # Each epoch's generators are seeded from (seed, epoch, rank) as one int64.
-            raise ValueError(f"seed must be an integer from 0 to {SEED_LIMIT - 1} (2**32 - 1), "
-                             f"got {self.seed}")
+            raise ArgumentError("seed",
+                                f"must be an integer from 0 to {SEED_LIMIT - 1} (2**32 - 1), "
+                                f"got {self.seed}")
         if self.patience is not None and self.patience < 1:
-            raise ValueError(f"patience must be >= 1 or null, got {self.patience}")
+            raise ArgumentError("patience", f"must be >= 1 or null, got {self.patience}")
         if self.threads is not None and not 1 <= self.threads <= MAX_THREADS:
-            raise ValueError(f"threads must be from 1 to {MAX_THREADS} (torch threads per "
-                             f"worker, at most its CPUs) or null, got {self.threads}")
+            raise ArgumentError("threads", f"must be from 1 to {MAX_THREADS} (torch threads per "
+                                f"worker, at most its CPUs) or null, got {self.threads}")
 
 
 @dataclass
@@ -100,18 +104,18 @@ class EvalSection:
 
     def __post_init__(self) -> None:
         if not self.ks or any(int(k) < 1 for k in self.ks):
-            raise ValueError(f"ks must be a non-empty list of positive integers, got {self.ks}")
+            raise ArgumentError("ks",
+                                f"must be a non-empty list of positive integers, got {self.ks}")
         self.ks = sorted({int(k) for k in self.ks})
         name, _, k = self.metric.partition("@")
         if name not in METRIC_NAMES or not k.isdigit() or int(k) not in self.ks:
-            raise ValueError(
-                f"metric must be <name>@<k> with name in {', '.join(METRIC_NAMES)} and k in "
-                f"ks {self.ks}, got {self.metric!r}"
-            )
+            raise ArgumentError(
+                "metric", f"must be <name>@<k> with name in {', '.join(METRIC_NAMES)} and k in "
+                f"ks {self.ks}, got {self.metric!r}")
         if self.chunk_size < 1 or self.every < 1:
-            raise ValueError("chunk_size and every must be >= 1")
+            raise ArgumentError("chunk_size", "and every must be >= 1")
         if self.max_users is not None and self.max_users < 1:
-            raise ValueError(f"max_users must be >= 1 or null, got {self.max_users}")
+            raise ArgumentError("max_users", f"must be >= 1 or null, got {self.max_users}")
 
 
 @dataclass
@@ -140,10 +144,48 @@ class ScalingSection:
 
     def __post_init__(self) -> None:
         if self.num_workers < 0:
-            raise ValueError(f"num_workers must be >= 0, got {self.num_workers}")
+            raise ArgumentError("num_workers", f"must be >= 0, got {self.num_workers}")
         if self.max_failures < 0:
-            raise ValueError(f"max_failures must be >= 0, got {self.max_failures}")
+            raise ArgumentError("max_failures", f"must be >= 0, got {self.max_failures}")
         if self.cpus_per_worker <= 0:
-            raise ValueError(f"cpus_per_worker must be > 0, got {self.cpus_per_worker}")
+            raise ArgumentError("cpus_per_worker", f"must be > 0, got {self.cpus_per_worker}")
         if self.start_timeout_s <= 0:
-            raise ValueError(f"start_timeout_s must be > 0, got {self.start_timeout_s}")
+            raise ArgumentError("start_timeout_s", f"must be > 0, got {self.start_timeout_s}")
+
+
+@dataclass
+class SplitConfig:
+    """How to split interactions that do not come with a split of their own.
+
+    - ``ratio``: per user, a seeded random ``ratios`` share to train/valid/test (CML paper:
+      60/20/20); users with fewer than ``min_user_interactions`` stay in train.
+    - ``leave-last-out``: per user, the latest interaction to test, the one before to valid.
+    - ``temporal``: one global cut by timestamp at the ``ratios`` quantiles.
+
+    ``cold_users`` holds a seeded share of users out entirely: all their interactions go to
+    test, so they are scored with no training history (cold start). ``cold_items`` does the
+    same for items: a seeded share of the catalogue gets no training or validation rows, so a
+    model can only place them from their features, and test reports them apart. Either hold-out
+    leaves the other rows' split as it is without it.
+    """
+
+    method: Literal["ratio", "leave-last-out", "temporal"] = "ratio"
+    ratios: list[float] | tuple[float, float, float] = (0.6, 0.2, 0.2)
+    min_user_interactions: int = 5
+    seed: int = 0
+    cold_users: float = 0.0
+    cold_items: float = 0.0
+
+    def __post_init__(self) -> None:
+        r = [float(x) for x in self.ratios]
+        if len(r) != 3 or any(x < 0 for x in r) or not np.isclose(sum(r), 1.0):
+            raise ArgumentError(
+                "ratios", f"must be three non-negative numbers summing to 1 (train, valid, test), "
+                f"got {list(self.ratios)}")
+        for name in ("cold_users", "cold_items"):
+            if not 0.0 <= getattr(self, name) < 1.0:
+                raise ArgumentError(name, f"must be in [0, 1), got {getattr(self, name)}")
+        if self.min_user_interactions < 1:
+            raise ArgumentError("min_user_interactions",
+                                f"must be >= 1, got {self.min_user_interactions}")
+        self.ratios = tuple(r)

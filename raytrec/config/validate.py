@@ -6,8 +6,8 @@ from typing import Any
 
 from raytrec.config.bind import bind, defaults, with_current_names
 from raytrec.config.defaults import DEFAULTS, PLUGIN_SECTIONS
-from raytrec.config.sections import EvalSection, ScalingSection, TrainSection
-from raytrec.data.splits import SplitConfig
+from raytrec.config.run_config import ComponentSpec, RunConfig
+from raytrec.config.sections import EvalSection, ScalingSection, SplitConfig, TrainSection
 from raytrec.distance import DISTANCES
 from raytrec.errors import ConfigError, Problem, did_you_mean, unknown_name
 from raytrec.plugins import Registry
@@ -20,12 +20,12 @@ PLAIN_SECTIONS: dict[str, type[Any]] = {
 }
 
 
-def validate(config: dict[str, Any], registry: Registry, source: str = "config") -> dict[str, Any]:
+def validate(config: dict[str, Any], registry: Registry, source: str = "config") -> RunConfig:
     """The resolved config (every argument explicit), or ConfigError listing every problem."""
     if "task" not in config:  # a run made before tasks were a kind: the task it trained
         config = {"task": DEFAULTS["task"], **config}
     problems: list[Problem] = []
-    resolved: dict[str, Any] = {}
+    resolved: dict[str, Any] = {}  # each section as a ComponentSpec or a typed section
     built: dict[str, Any] = {}
     for section in config:
         if section not in DEFAULTS:
@@ -40,22 +40,22 @@ def validate(config: dict[str, Any], registry: Registry, source: str = "config")
     problems += _cross_checks(built)
     if problems:
         raise ConfigError(problems, source)
-    return resolved
+    return RunConfig(**resolved)
 
 
 def _plugin(section: str, kind: str, value: Any, registry: Registry,
-            problems: list[Problem]) -> tuple[dict[str, Any], Any]:
+            problems: list[Problem]) -> tuple[ComponentSpec | None, Any]:
     if not isinstance(value, dict):
         problems.append(Problem(section, f"expected a mapping with 'name', got {value!r}"))
-        return {}, None
+        return None, None
     name = value.get("name")
     if not isinstance(name, str):
         problems.append(Problem(f"{section}.name", f"missing; available: "
                                 f"{', '.join(registry.names(kind))}"))
-        return dict(value), None
+        return None, None
     if not registry.has(kind, name):
         problems.append(Problem(f"{section}.name", unknown_name(kind, name, registry.names(kind))))
-        return dict(value), None
+        return None, None
     cls = registry.get(kind, name)
     kwargs, renaming = with_current_names(section, cls,
                                           {k: v for k, v in value.items() if k != "name"})
@@ -65,24 +65,17 @@ def _plugin(section: str, kind: str, value: Any, registry: Registry,
         problems.append(Problem(section, f"{cls.__name__} must set self.distance to one of "
                                 f"{', '.join(DISTANCES)} in __init__ (its old name was metric)"))
         obj = None
-    return {"name": name, **defaults(cls), **kwargs}, obj
+    return ComponentSpec(name, {**defaults(cls), **kwargs}), obj
 
 
-def _plain(section: str, cls: type[Any], value: Any,
-           problems: list[Problem]) -> tuple[dict[str, Any], Any]:
+def _plain(section: str, cls: type[Any], value: Any, problems: list[Problem]) -> tuple[Any, Any]:
     value = {} if value is None else value
     if not isinstance(value, dict):
         problems.append(Problem(section, f"expected a mapping, got {value!r}"))
-        return {}, None
+        return None, None
     obj, found = bind(section, cls, value)
     problems += found
-    if obj is None:
-        return dict(value), None
-    return {k: _plain_value(getattr(obj, k)) for k in defaults(cls) | value}, obj
-
-
-def _plain_value(v: Any) -> Any:
-    return list(v) if isinstance(v, tuple) else v
+    return obj, obj
 
 
 def _cross_checks(built: dict[str, Any]) -> list[Problem]:

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from raytrec.data.base import ITEM, USER, Dataset, RawData
-from raytrec.errors import DataError
+from raytrec.errors import ArgumentError, DataError
 
 logger = logging.getLogger(__name__)
 
@@ -38,7 +38,7 @@ class CiteULike(Dataset):
             if value is None and key == "item_tags":
                 continue
             if not isinstance(value, str | os.PathLike) or not str(value):
-                raise ValueError(f"{key} must be a non-empty path string, got {value!r}")
+                raise ArgumentError(key, f"must be a non-empty path string, got {value!r}")
         self.path = path
         self.item_tags = item_tags
 

@@ -17,7 +17,7 @@ from raytrec.data.files import (
     text_format_problem,
 )
 from raytrec.data.tabular import TabularDataset, plain_integers
-from raytrec.errors import DataError
+from raytrec.errors import ArgumentError, DataError
 
 
 class CsvDataset(TabularDataset):
@@ -41,12 +41,14 @@ class CsvDataset(TabularDataset):
         item_features: str | None = None, sep: str = ",", encoding: str = "utf-8",
     ) -> None:
         if not isinstance(sep, str) or not sep:
-            raise ValueError(f"sep must be a non-empty string such as ',' or '\\t', got {sep!r}")
+            raise ArgumentError("sep",
+                                f"must be a non-empty string such as ',' or '\\t', got {sep!r}")
         try:
             codecs.lookup(encoding)
         except (LookupError, TypeError):
-            raise ValueError(f"encoding must be a text encoding Python knows, such as utf-8 or "
-                             f"latin-1, got {encoding!r}") from None
+            raise ArgumentError("encoding",
+                                f"must be a text encoding Python knows, such as utf-8 or "
+                                f"latin-1, got {encoding!r}") from None
         super().__init__(
             path=path, train=train, valid=valid, test=test, user_col=user_col,
             item_col=item_col, rating_col=rating_col, timestamp_col=timestamp_col,

@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from raytrec.data.base import ITEM, RATING, TIMESTAMP, USER, Dataset, RawData
-from raytrec.errors import DataError
+from raytrec.errors import ArgumentError, DataError
 
 logger = logging.getLogger(__name__)
 
@@ -78,15 +78,15 @@ class MovieLens100K(Dataset):
     ) -> None:
         for key, value in (("path", path), ("cache_dir", cache_dir)):
             if value is not None and (not isinstance(value, str | os.PathLike) or not str(value)):
-                raise ValueError(f"{key} must be a non-empty path string, got {value!r}")
+                raise ArgumentError(key, f"must be a non-empty path string, got {value!r}")
         if min_rating is not None:
             if isinstance(min_rating, bool) or not isinstance(min_rating, int | float):
-                raise ValueError(f"min_rating must be a number between 0 and 5, got {min_rating!r}")
+                raise ArgumentError("min_rating",
+                                    f"must be a number between 0 and 5, got {min_rating!r}")
             if not 0 <= min_rating <= 5:
-                raise ValueError(
-                    f"min_rating must be between 0 and 5 (MovieLens ratings are 1-5 stars), "
-                    f"got {min_rating}"
-                )
+                raise ArgumentError("min_rating",
+                                    f"must be between 0 and 5 (MovieLens ratings are 1-5 stars), "
+                                    f"got {min_rating}")
         self.path = path
         self.min_rating = None if min_rating is None else float(min_rating)
         self.cache_dir = cache_dir

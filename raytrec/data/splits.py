@@ -2,53 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Literal
-
 import numpy as np
 import pandas as pd
 
+from raytrec.config.sections import SplitConfig
 from raytrec.data.base import ITEM, TIMESTAMP, USER
 
+__all__ = ["SplitConfig", "split_interactions"]
+
 TRAIN, VALID, TEST = 0, 1, 2
-
-
-@dataclass
-class SplitConfig:
-    """How to split interactions that do not come with a split of their own.
-
-    - ``ratio``: per user, a seeded random ``ratios`` share to train/valid/test (CML paper:
-      60/20/20); users with fewer than ``min_user_interactions`` stay in train.
-    - ``leave-last-out``: per user, the latest interaction to test, the one before to valid.
-    - ``temporal``: one global cut by timestamp at the ``ratios`` quantiles.
-
-    ``cold_users`` holds a seeded share of users out entirely: all their interactions go to
-    test, so they are scored with no training history (cold start). ``cold_items`` does the
-    same for items: a seeded share of the catalogue gets no training or validation rows, so a
-    model can only place them from their features, and test reports them apart. Either hold-out
-    leaves the other rows' split as it is without it.
-    """
-
-    method: Literal["ratio", "leave-last-out", "temporal"] = "ratio"
-    ratios: list[float] | tuple[float, float, float] = (0.6, 0.2, 0.2)
-    min_user_interactions: int = 5
-    seed: int = 0
-    cold_users: float = 0.0
-    cold_items: float = 0.0
-
-    def __post_init__(self) -> None:
-        r = [float(x) for x in self.ratios]
-        if len(r) != 3 or any(x < 0 for x in r) or not np.isclose(sum(r), 1.0):
-            raise ValueError(
-                f"ratios must be three non-negative numbers summing to 1 (train, valid, test), "
-                f"got {list(self.ratios)}"
-            )
-        for name in ("cold_users", "cold_items"):
-            if not 0.0 <= getattr(self, name) < 1.0:
-                raise ValueError(f"{name} must be in [0, 1), got {getattr(self, name)}")
-        if self.min_user_interactions < 1:
-            raise ValueError(f"must be >= 1, got {self.min_user_interactions}")
-        self.ratios = tuple(r)
 
 
 def split_interactions(df: pd.DataFrame, cfg: SplitConfig) -> np.ndarray:

@@ -28,6 +28,7 @@ import pandas as pd
 
 from raytrec.data.base import ITEM, TIMESTAMP, USER, Dataset, RawData
 from raytrec.data.sizes import generated_problem
+from raytrec.errors import ArgumentError
 
 logger = logging.getLogger(__name__)
 
@@ -73,18 +74,18 @@ class SyntheticDataset(Dataset):
         self.num_items = _positive_int("num_items", num_items)
         self.num_clusters = _positive_int("num_clusters", num_clusters)
         if self.num_clusters > self.num_items:
-            raise ValueError(f"num_clusters must not exceed num_items ({num_clusters} > "
-                             f"{num_items}): every cluster needs at least one item")
+            raise ArgumentError("num_clusters", f"must not exceed num_items ({num_clusters} > "
+                                f"{num_items}): every cluster needs at least one item")
         self.interactions_per_user = _number("interactions_per_user", interactions_per_user, 1.0)
         self.popularity_exponent = _number("popularity_exponent", popularity_exponent, 0.0)
         self.in_cluster = _number("in_cluster", in_cluster, 0.0, 1.0)
         if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-            raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+            raise ArgumentError("seed", f"must be a non-negative integer, got {seed!r}")
         self.seed = seed
         self.timestamps = bool(timestamps)
-        why = generated_problem(self.num_users, self.num_items, self.interactions_per_user)
-        if why is not None:
-            raise ValueError(why)
+        problem = generated_problem(self.num_users, self.num_items, self.interactions_per_user)
+        if problem is not None:
+            raise problem
 
     def load(self) -> RawData:
         rng = np.random.default_rng(self.seed)
@@ -291,12 +292,12 @@ def _rank_in_block(mask: np.ndarray, counts: np.ndarray) -> np.ndarray:
 
 def _positive_int(key: str, value: object) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{key} must be a positive integer, got {value!r}")
+        raise ArgumentError(key, f"must be a positive integer, got {value!r}")
     return value
 
 
 def _number(key: str, value: object, low: float, high: float = math.inf) -> float:
     if isinstance(value, bool) or not isinstance(value, Real) or not low <= float(value) <= high:
         bounds = f"between {low:g} and {high:g}" if high < math.inf else f">= {low:g}"
-        raise ValueError(f"{key} must be a number {bounds}, got {value!r}")
+        raise ArgumentError(key, f"must be a number {bounds}, got {value!r}")
     return float(value)

@@ -30,7 +30,7 @@ from raytrec.data.files import (
     not_parquet,
     separator_hint,
 )
-from raytrec.errors import DataError
+from raytrec.errors import ArgumentError, DataError
 
 logger = logging.getLogger(__name__)
 
@@ -65,19 +65,21 @@ class TabularDataset(Dataset):
                  "user_features": user_features, "item_features": item_features}
         for key, value in files.items():
             if value is not None and (not isinstance(value, str | os.PathLike) or not str(value)):
-                raise ValueError(f"{key} must be a non-empty path string, got {value!r}")
+                raise ArgumentError(key, f"must be a non-empty path string, got {value!r}")
         if (path is None) == (train is None):
             raise ValueError("give exactly one of path (one file, split by raytrec) or train "
                              "(+ optional valid and test: a ready-made split)")
         if path is not None and (valid is not None or test is not None):
-            raise ValueError("path cannot be combined with valid or test; for a ready-made split "
-                             "give train (+ valid, test) instead of path")
+            raise ArgumentError("path",
+                                "cannot be combined with valid or test; for a ready-made split "
+                                "give train (+ valid, test) instead of path")
         _check_columns(user_col, item_col, rating_col, timestamp_col)
         if min_rating is not None:
             if isinstance(min_rating, bool) or not isinstance(min_rating, int | float):
-                raise ValueError(f"min_rating must be a number, got {min_rating!r}")
+                raise ArgumentError("min_rating", f"must be a number, got {min_rating!r}")
             if rating_col is None:
-                raise ValueError("min_rating needs rating_col: name the column holding ratings")
+                raise ArgumentError("min_rating",
+                                    "needs rating_col: name the column holding ratings")
         self.files = {k: v for k, v in files.items() if v is not None}
         self.user_col, self.item_col = user_col, item_col
         self.rating_col, self.timestamp_col = rating_col, timestamp_col
@@ -244,9 +246,9 @@ def _check_columns(user_col: str, item_col: str, rating_col: str | None,
         if value is None and key in ("rating_col", "timestamp_col"):
             continue
         if not isinstance(value, str) or not value:
-            raise ValueError(f"{key} must be a non-empty column name, got {value!r}")
+            raise ArgumentError(key, f"must be a non-empty column name, got {value!r}")
     if user_col == item_col:
-        raise ValueError(f"item_col must differ from user_col, both are '{user_col}'")
+        raise ArgumentError("item_col", f"must differ from user_col, both are '{user_col}'")
 
 
 def __getattr__(name: str) -> type:

@@ -9,22 +9,23 @@ import pandas as pd
 import torch
 
 from raytrec.data.base import rows_text
+from raytrec.errors import ArgumentError
 
 KINDS = ("categorical", "multi_hot", "numeric", "dense")
 
 
 def check_spec(name: str, spec: dict[str, list[str]] | None) -> dict[str, list[str]]:
-    """``{kind: [column, ...]}`` with kinds from KINDS; raises ValueError naming the argument."""
+    """``{kind: [column, ...]}`` with kinds from KINDS; raises ArgumentError naming ``name``."""
     if spec is None:
         return {}
     if not isinstance(spec, dict):
-        raise ValueError(f"{name} must map feature kinds ({', '.join(KINDS)}) to column lists")
+        raise ArgumentError(name, f"must map feature kinds ({', '.join(KINDS)}) to column lists")
     bad = sorted(set(spec) - set(KINDS))
     if bad:
-        raise ValueError(f"{name} has unknown feature kinds {bad}; use {', '.join(KINDS)}")
+        raise ArgumentError(name, f"has unknown feature kinds {bad}; use {', '.join(KINDS)}")
     for kind, cols in spec.items():
         if not isinstance(cols, list) or not all(isinstance(c, str) for c in cols):
-            raise ValueError(f"{name} must list column names under '{kind}', got {cols!r}")
+            raise ArgumentError(name, f"must list column names under '{kind}', got {cols!r}")
     return {k: list(v) for k, v in spec.items() if v}
 
 

@@ -21,8 +21,14 @@ class FeatureEncoder(nn.Module):
 
     def __init__(self, encoded: Encoded, encoding: Encoding | None = None) -> None:
         super().__init__()
-        # Plain attributes, not buffers: DDP would broadcast buffers on every step.
-        self.data = encoded
+        # Buffers out of the state dict: every worker encodes the same table in setup. Being
+        # non-persistent, DDP never broadcasts them (raytrec.train.session.distribute).
+        self.vocab_sizes, self.multi_vocab = encoded.vocab_sizes, encoded.multi_vocab
+        self.register_buffer("table_categorical", encoded.categorical, persistent=False)
+        for i, ids in enumerate(encoded.multi_hot):
+            self.register_buffer(f"table_multi_hot_{i}", ids, persistent=False)
+        self.register_buffer("table_numeric", encoded.numeric, persistent=False)
+        self.register_buffer("table_dense", encoded.dense, persistent=False)
         self.encoding = encoding
         self.categorical = nn.ModuleList(nn.Embedding(n, CATEGORY_DIM)
                                          for n in encoded.vocab_sizes)
@@ -32,9 +38,14 @@ class FeatureEncoder(nn.Module):
         dense = 0 if encoded.dense is None else encoded.dense.shape[1]
         self.out_dim = CATEGORY_DIM * (len(self.categorical) + len(self.bags)) + numeric + dense
 
+    @property
+    def data(self) -> Encoded:
+        """The encoded table, on the module's device."""
+        multi = [getattr(self, f"table_multi_hot_{i}") for i in range(len(self.multi_vocab))]
+        return Encoded(self.table_categorical, self.vocab_sizes, multi, self.multi_vocab,
+                       self.table_numeric, self.table_dense)
+
     def forward(self, rows: torch.Tensor) -> torch.Tensor:
-        if self.data.categorical.device != rows.device:
-            self.data = self.data.to(rows.device)
         return self._parts(self.data, rows)
 
     def new_rows(self, table: pd.DataFrame) -> torch.Tensor:

@@ -10,6 +10,7 @@ import torch
 from torch import nn
 
 from raytrec.data.base import DataInfo
+from raytrec.errors import ArgumentError
 
 
 @dataclass
@@ -84,11 +85,33 @@ class LossInput:
 class LossOutput:
     """``loss`` is what is minimised; ``parts`` are its named terms, detached, for logging.
 
-    Parts stay tensors so that logging them does not force a device sync on every step.
+    Parts stay tensors so that logging them does not force a device sync on every step. A
+    part may not be named ``loss`` (the total is logged under that name), nor
+    ``mapper_penalty`` (``with_penalty`` adds that one).
     """
 
     loss: torch.Tensor
     parts: dict[str, torch.Tensor] = field(default_factory=dict)
+
+    def with_penalty(self, penalty: torch.Tensor | None) -> LossOutput:
+        """The loss plus the mapper's penalty (``Mapper.penalty``), logged as
+        ``mapper_penalty``; itself when there is none."""
+        if penalty is None:
+            return self
+        if PENALTY in self.parts:
+            raise ValueError(f"the loss returned a part named {PENALTY!r}, the name of the "
+                             "mapper's penalty; rename that part")
+        return LossOutput(self.loss + penalty, {**self.parts, PENALTY: penalty.detach()})
+
+    def logged(self) -> dict[str, torch.Tensor]:
+        """The total (``loss``) and every part, detached, by name."""
+        if TOTAL in self.parts:
+            raise ValueError(f"the loss returned a part named {TOTAL!r}, the name of the total "
+                             "it is logged under; rename that part")
+        return {TOTAL: self.loss.detach(), **self.parts}
+
+
+TOTAL, PENALTY = "loss", "mapper_penalty"  # the names LossOutput.logged adds to the parts
 
 
 class Loss(nn.Module, ABC):
@@ -168,5 +191,5 @@ class Loss(nn.Module, ABC):
 
 def check_non_negative(name: str, value: float) -> float:
     if value < 0:
-        raise ValueError(f"{name} must be >= 0, got {value}")
+        raise ArgumentError(name, f"must be >= 0, got {value}")
     return float(value)

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import torch
 
+from raytrec.errors import ArgumentError
 from raytrec.losses.base import Loss, LossInput, LossOutput, Selection, check_non_negative
 
 
@@ -76,9 +77,9 @@ class CMLLoss(Loss):
             to the user. ``semi-hard`` (FaceNet's rule): the closest of those farther from
             the user than the positive, the hardest only when every candidate is closer: a
             candidate closer than a known positive is often an item the user likes or a
-            popular one. Measured (benchmarks/README.md, densities): it recovers part of what
-            many candidates (U = 20) lose on MovieLens and leads on two sparse synthetic sets,
-            but costs 12% on MovieLens-100K at U = 3.
+            popular one. It recovers part of what many candidates (U = 20) lose on MovieLens
+            and leads on sparse synthetic sets, but costs on MovieLens-100K at U = 3
+            (benchmarks/README.md, "Data raytrec was not tuned on").
     """
 
     distances = ("l2",)
@@ -88,8 +89,8 @@ class CMLLoss(Loss):
                  lambda_f: float = 0.0, negative: str = "hardest"):
         super().__init__()
         if negative not in self.NEGATIVES:
-            raise ValueError(f"negative must be one of {', '.join(self.NEGATIVES)}, got "
-                             f"{negative!r}")
+            raise ArgumentError("negative", f"must be one of {', '.join(self.NEGATIVES)}, got "
+                                f"{negative!r}")
         self.negative = negative
         self.margin = check_non_negative("margin", margin)
         self.lambda_c = check_non_negative("lambda_c", lambda_c)

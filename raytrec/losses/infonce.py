@@ -7,6 +7,7 @@ import math
 import torch
 from torch import nn
 
+from raytrec.errors import ArgumentError
 from raytrec.losses.base import Loss, LossInput, LossOutput
 
 
@@ -30,9 +31,10 @@ class InfoNCELoss(Loss):
                  logq_correction: bool = False, min_temperature: float = 0.01) -> None:
         super().__init__()
         if temperature <= 0:
-            raise ValueError(f"temperature must be > 0, got {temperature}")
+            raise ArgumentError("temperature", f"must be > 0, got {temperature}")
         if not 0 < min_temperature <= temperature:
-            raise ValueError(f"min_temperature must be in (0, temperature], got {min_temperature}")
+            raise ArgumentError("min_temperature",
+                                f"must be in (0, temperature], got {min_temperature}")
         self.learnable, self.logq_correction = bool(learnable), bool(logq_correction)
         self.uses_log_q = self.logq_correction
         self.min_log = math.log(min_temperature)

@@ -12,13 +12,20 @@ import torch.nn.functional as F
 from torch import nn
 
 from raytrec.data.base import DataInfo
-from raytrec.distance import DISTANCES, candidate_scores
+from raytrec.distance import DISTANCES, Distance, distance_named
+from raytrec.errors import ArgumentError
 
 
-def check_distance(distance: str) -> str:
+def check_distance(distance: str) -> Distance:
+    """The distance a mapper's ``distance`` argument names."""
     if distance not in DISTANCES:
-        raise ValueError(f"distance must be one of {', '.join(DISTANCES)}, got {distance!r}")
-    return distance
+        raise ArgumentError("distance", f"must be one of {', '.join(DISTANCES)}, got {distance!r}")
+    return distance_named(distance)
+
+
+def _known(value: object) -> object:
+    """``value``, or the ``Distance`` it names."""
+    return distance_named(value) if isinstance(value, str) and value in DISTANCES else value
 
 
 @dataclass
@@ -49,7 +56,9 @@ class ItemModel(nn.Module, ABC):
     kind names its own subclass of ``ItemModel`` in ``Task.mapper_base``.
     """
 
-    distance: str
+    # How a query and an item vector score (``raytrec.distance.Distance``, whose docstring
+    # holds the contract); a mapper may set it, as an attribute or in ``__init__``, by name.
+    distance: Distance
     dim: int
     # Names of the ID tables (see "ID tables" in Mapper); set in __init__.
     id_tables: tuple[str, ...] = ()
@@ -57,6 +66,14 @@ class ItemModel(nn.Module, ABC):
     row_sparse: frozenset[str] = frozenset()
     _sparse_params: frozenset[int] = frozenset()
     num_items: int
+
+    def __init_subclass__(cls, **kwargs: object) -> None:
+        super().__init_subclass__(**kwargs)
+        if "distance" in vars(cls):
+            cls.distance = _known(vars(cls)["distance"])  # type: ignore[assignment]
+
+    def __setattr__(self, name: str, value: object) -> None:
+        super().__setattr__(name, _known(value) if name == "distance" else value)
 
     @abstractmethod
     def setup(self, info: DataInfo) -> None:
@@ -77,7 +94,7 @@ class ItemModel(nn.Module, ABC):
     @torch.no_grad()
     def score_candidates(self, q: torch.Tensor, ids: torch.Tensor) -> torch.Tensor:
         """Scores ``(B, N)`` of queries ``q (B, D)`` against ``ids (B, N)`` or ``(N,)``; no grad."""
-        return candidate_scores(self.distance, q, self.items(ids))
+        return self.distance.candidate_scores(q, self.items(ids))
 
     def deterministic_scores(self) -> bool:
         """Whether queries and ``items`` give the same vectors on every call in train mode
@@ -135,10 +152,15 @@ class Mapper(ItemModel):
 
     - Options go to ``__init__`` after ``super().__init__()`` (see the rules for every
       component in ``raytrec.hookspecs``). Set ``self.distance`` (``dot``, ``cosine`` or
-      ``l2``: how a query and an item vector score) and ``self.dim`` (the vectors' size).
+      ``l2``, by name or as a ``raytrec.distance.Distance``; the mapper then holds the
+      object, which the loop, the retrievers and serving ask how vectors score) and
+      ``self.dim`` (the vectors' size).
       Create no parameters there: it runs during config validation.
     - ``setup(info)`` creates the parameters for ``info.num_users`` users and
-      ``info.num_items`` items, and sets ``self.num_users`` and ``self.num_items``.
+      ``info.num_items`` items, and sets ``self.num_users`` and ``self.num_items``. Other
+      tensors it derives from the data are buffers, ``register_buffer(name, t,
+      persistent=False)``: the mapper's ``to(device)`` moves them, checkpoints leave them out,
+      and workers never broadcast them. A plain tensor attribute would stay behind on the CPU.
     - ``queries(users (B,))`` -> ``(B, D)``; ``items(ids of any shape S)`` -> ``(*S, D)``.
     - ``forward(users, pos, neg)`` is the one differentiable entry point (so that
       DistributedDataParallel sees every use of the weights) and returns ``MapperOutput``.

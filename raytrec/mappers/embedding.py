@@ -8,6 +8,7 @@ import torch
 from torch import nn
 
 from raytrec.data.base import DataInfo
+from raytrec.errors import ArgumentError
 from raytrec.mappers.base import Mapper, check_distance
 
 # Positives per block when scoring candidates: (512 · N · D) floats stay in cache.
@@ -31,16 +32,17 @@ class EmbeddingMapper(Mapper):
     ) -> None:
         super().__init__()
         if not isinstance(dim, int) or dim < 1:
-            raise ValueError(f"dim must be a positive integer, got {dim!r}")
+            raise ArgumentError("dim", f"must be a positive integer, got {dim!r}")
         if max_norm is not None and max_norm <= 0:
-            raise ValueError(f"max_norm must be > 0 or null, got {max_norm}")
+            raise ArgumentError("max_norm", f"must be > 0 or null, got {max_norm}")
         if init_std is not None and init_std <= 0:
-            raise ValueError(f"init_std must be > 0, got {init_std}")
+            raise ArgumentError("init_std", f"must be > 0, got {init_std}")
         self.dim, self.distance = dim, check_distance(distance)
         self.max_norm, self.init_std = max_norm, init_std
         self.id_tables = ("user_emb", "item_emb")
-        # Reused between steps: fresh multi-MB allocations page-fault on every batch.
-        self._buffer = torch.empty(0)
+        # Reused between steps: fresh multi-MB allocations page-fault on every batch. A
+        # non-persistent buffer: it follows the module to its device, never into a checkpoint.
+        self.register_buffer("_buffer", torch.empty(0), persistent=False)
 
     def setup(self, info: DataInfo) -> None:
         std = self.init_std if self.init_std is not None else 1.0 / math.sqrt(self.dim)
@@ -61,18 +63,14 @@ class EmbeddingMapper(Mapper):
     @torch.no_grad()
     def score_candidates(self, q: torch.Tensor, ids: torch.Tensor) -> torch.Tensor:
         table = self.item_emb.detach()
-        want_norms = self.distance != "dot"
+        want_norms = self.distance.needs_norms
         if ids.dim() == 1:
             rows = table[ids]
             dots, sq = q @ rows.T, (rows.pow(2).sum(1) if want_norms else None)
         else:
             dots, sq = self._candidate_dots(table, q, ids, want_norms)
-        if sq is None:
-            return dots
         # Norms of the candidates only: a pass over the whole table would cost I·D per step.
-        if self.distance == "l2":
-            return 2 * dots - q.pow(2).sum(-1, keepdim=True) - sq
-        return dots / (q.norm(dim=-1, keepdim=True) * sq.sqrt()).clamp_min(1e-12)
+        return self.distance.from_dots(dots, q, sq)
 
     def _candidate_dots(self, table: torch.Tensor, q: torch.Tensor, ids: torch.Tensor,
                         norms: bool) -> tuple[torch.Tensor, torch.Tensor | None]:
@@ -84,7 +82,7 @@ class EmbeddingMapper(Mapper):
         """
         b, n = ids.shape
         rows = min(b, _ROWS)
-        if self._buffer.numel() < rows * n * self.dim or self._buffer.device != q.device:
+        if self._buffer.numel() < rows * n * self.dim:
             self._buffer = torch.empty(rows * n * self.dim, device=q.device)
         out = torch.empty(b, n, device=q.device)
         sq = torch.empty(b, n, device=q.device) if norms else None

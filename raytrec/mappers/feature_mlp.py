@@ -8,6 +8,7 @@ import numpy as np
 import torch
 
 from raytrec.data.base import DataInfo
+from raytrec.errors import ArgumentError
 from raytrec.features.encode import check_spec, encode
 from raytrec.features.module import FeatureEncoder, mlp
 from raytrec.mappers.base import MapperOutput
@@ -34,9 +35,8 @@ class FeatureMLPMapper(EmbeddingMapper):
             ``f(x_j)``, for items that are new (``split.cold_items``, a catalogue that grows).
             ``ids``: by their ID vectors, never trained, so they rank as at random, for items
             that are merely rare: every item sharing a feature set gets one ``f(x_j)``, the
-            typical item of those features, and on MovieLens-100K's own split (68 such items,
-            47 of 20,000 test answers) serving them so costs 3% test Recall@50 (0.493 against
-            0.509; ``benchmarks/README.md``, densities).
+            typical item of those features, and on MovieLens-100K's own split serving them so
+            costs test Recall@50 (``benchmarks/README.md``, "Data raytrec was not tuned on").
     """
 
     provides = ("item_features",)
@@ -49,10 +49,10 @@ class FeatureMLPMapper(EmbeddingMapper):
         super().__init__(dim=dim, distance=distance, max_norm=max_norm, init_std=init_std)
         self.feature_spec = check_spec("item_features", item_features)
         if not self.feature_spec:
-            raise ValueError("item_features must name at least one feature column")
+            raise ArgumentError("item_features", "must name at least one feature column")
         if hidden < 1 or not 0.0 <= dropout < 1.0:
-            raise ValueError(f"hidden must be >= 1 and dropout in [0, 1), got {hidden}, "
-                             f"{dropout}")
+            raise ArgumentError("hidden", f"must be >= 1 and dropout in [0, 1), got {hidden}, "
+                                f"{dropout}")
         self.hidden, self.dropout, self.unseen_items = hidden, dropout, unseen_items
 
     def setup(self, info: DataInfo) -> None:

@@ -8,6 +8,7 @@ import torch
 from torch import nn
 
 from raytrec.data.base import DataInfo
+from raytrec.errors import ArgumentError
 from raytrec.features.encode import check_spec, fit_encoding
 from raytrec.features.module import FeatureEncoder, mlp
 from raytrec.mappers.base import Mapper, MapperOutput, check_distance
@@ -29,9 +30,12 @@ class Tower(nn.Module):
         width = id_dim + (encoder.out_dim if encoder is not None else 0)
         self.net = mlp([width, *hidden, dim], dropout, batch_norm=True,
                        activation=nn.LeakyReLU)
-        self.seen = torch.from_numpy(seen)
+        # Buffers out of the state dict: they follow from the data, as the tables' sizes do.
+        self.register_buffer("seen", torch.from_numpy(seen), persistent=False)
         # Mean of the seen rows' ID embeddings as one (rows,) x (rows, id_dim) product.
-        self.seen_weights = torch.from_numpy(seen / max(int(seen.sum()), 1)).float()
+        self.register_buffer("seen_weights",
+                             torch.from_numpy(seen / max(int(seen.sum()), 1)).float(),
+                             persistent=False)
         self.normalise = normalise
         self.id_dropout = id_dropout
 
@@ -40,9 +44,6 @@ class Tower(nn.Module):
         parts = []
         if self.ids is not None:
             part = self.ids(flat)
-            if self.seen.device != flat.device:
-                self.seen = self.seen.to(flat.device)
-                self.seen_weights = self.seen_weights.to(flat.device)
             cold = ~self.seen[flat]
             if self.training and self.id_dropout > 0:
                 # Train rows as if cold now and then, so the features learn to stand alone.
@@ -66,7 +67,7 @@ class Tower(nn.Module):
         features = self.encoder.new_rows(table)
         parts = [features]
         if self.ids is not None:
-            mean = self.seen_weights.to(features.device) @ self.ids.weight
+            mean = self.seen_weights @ self.ids.weight
             parts.insert(0, mean.expand(len(table), -1))
         return self._head(parts)
 
@@ -106,19 +107,20 @@ class TwoTowerMapper(Mapper):
         super().__init__()
         self.dim, self.distance = dim, check_distance(distance)
         if self.distance == "l2":
-            raise ValueError("distance must be cosine or dot for two-tower, got 'l2'")
+            raise ArgumentError("distance", "must be cosine or dot for two-tower, got 'l2'")
         self.user_spec = check_spec("user_features", user_features)
         self.item_spec = check_spec("item_features", item_features)
         self.hidden = list(hidden) if hidden is not None else [256, 128]
         if dim < 1 or id_dim < 0 or any(h < 1 for h in self.hidden) or not 0 <= dropout < 1:
-            raise ValueError("dim must be >= 1, id_dim >= 0, hidden widths >= 1 and dropout in "
-                             f"[0, 1); got {dim}, {id_dim}, {self.hidden}, {dropout}")
+            raise ArgumentError("dim",
+                                "must be >= 1, id_dim >= 0, hidden widths >= 1 and dropout in "
+                                f"[0, 1); got {dim}, {id_dim}, {self.hidden}, {dropout}")
         if id_dim == 0 and not (self.user_spec and self.item_spec):
-            raise ValueError("id_dim 0 needs both user_features and item_features")
+            raise ArgumentError("id_dim", "0 needs both user_features and item_features")
         for name, value in (("user_id_dropout", user_id_dropout),
                             ("item_id_dropout", item_id_dropout)):
             if not 0.0 <= value < 1.0:
-                raise ValueError(f"{name} must be in [0, 1), got {value}")
+                raise ArgumentError(name, f"must be in [0, 1), got {value}")
         self.id_dim, self.dropout = id_dim, dropout
         self.id_dropout = {"user": user_id_dropout, "item": item_id_dropout}
         self.id_tables = ("user_tower.ids.weight", "item_tower.ids.weight") if id_dim else ()

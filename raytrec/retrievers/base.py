@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import asdict, astuple, dataclass
 from pathlib import Path
 from typing import Any
@@ -11,8 +12,7 @@ from typing import Any
 import numpy as np
 
 from raytrec.data.store import UserItems
-from raytrec.distance import DISTANCES
-from raytrec.retrievers.transforms import normalised
+from raytrec.distance import Distance, as_distance
 
 WIDER = 3  # searches, each twice as wide, before the short rows are searched exactly
 EXACT_CELLS = 1 << 24  # scores held at once when rows are searched exactly (64 MiB)
@@ -46,15 +46,18 @@ class Retriever(ABC):
     - Options go to ``__init__`` (see the rules for every component in ``raytrec.hookspecs``);
       ``check(num_items, dim, k)`` raises ``ValueError`` naming the option
       (``"nlist=4096 is ..."``) when it cannot serve the data; it runs before training.
-    - ``_build(items)`` indexes ``(I, D)`` float32 item vectors for ``self.distance``
-      (``dot``, ``cosine`` or ``l2``; set by ``build``, which calls ``_build`` and keeps the
-      vectors as ``self.items``). Pick the index's own metric from it: inner product for
-      ``dot``, inner product on normalised vectors for ``cosine``, L2 for ``l2``; an index
-      that only does L2 or angles reduces the others to it (``raytrec.retrievers.transforms``).
+    - ``_build(items)`` indexes ``(I, D)`` float32 item vectors for ``self.distance``, a
+      ``raytrec.distance.Distance`` (``dot``, ``cosine`` or ``l2``; set by ``build``, which
+      calls ``_build`` and keeps the vectors as ``self.items``). Ask it rather than compare
+      its name: ``faiss_metric`` and ``indexed`` for an index of that metric,
+      ``mips_items``/``mips_queries`` for one that only does inner products (then L2 or
+      angles, ``raytrec.distance.transforms``), ``item_scorer`` for exact scores; the
+      contract is in ``Distance``'s docstring.
     - ``search(queries (B, D), k)`` returns ``(scores, ids)`` in that order, both ``(B, k)``,
       best first, ids int64 (``-1`` where fewer than k were found), scores higher-is-better
       in the distance: ``-d²`` for ``l2`` (an index searching a transformed space converts
-      its distances back, ``transforms.inner_from_l2``).
+      its distances back: ``Distance.from_faiss``, ``from_inner``,
+      ``transforms.inner_from_l2``).
     - Set ``exact = True`` on an exact index. An approximate one may override
       ``search_wider(queries, k, attempt)``: the same search made wider (more probes, a
       larger beam) for ``attempt`` = 1, 2, ...
@@ -78,7 +81,7 @@ class Retriever(ABC):
         """The fewest vectors this index can be built on (an IVF index: its ``nlist``)."""
         return 1
 
-    def build(self, items: np.ndarray, distance: str) -> None:
+    def build(self, items: np.ndarray, distance: Distance | str) -> None:
         self._take(items, distance)
         start = time.perf_counter()
         self._build(self.items)
@@ -91,20 +94,17 @@ class Retriever(ABC):
         return {}
 
     def load(self, directory: Path, saved: dict[str, Any], items: np.ndarray,
-             distance: str) -> None:
+             distance: Distance | str) -> None:
         """Restore what ``save`` wrote (``saved``) over the same ``items``; by default
         ``build``."""
         self.build(items, distance)
 
-    def _take(self, items: np.ndarray, distance: str) -> None:
+    def _take(self, items: np.ndarray, distance: Distance | str) -> None:
         """What ``build`` and ``load`` keep of the item vectors before indexing them."""
-        if distance not in DISTANCES:
-            raise ValueError(f"unknown distance {distance!r}; expected one of {DISTANCES}")
-        self.distance = distance
+        self.distance = as_distance(distance)
         self.num_items = items.shape[0]
         self.items = np.ascontiguousarray(items, dtype=np.float32)
-        self._unit: np.ndarray | None = None  # caches of search_exactly
-        self._sq: np.ndarray | None = None
+        self._scorer: Callable[[np.ndarray], np.ndarray] | None = None  # of search_exactly
         self.stats = SearchStats()
 
     @abstractmethod
@@ -122,17 +122,9 @@ class Retriever(ABC):
 
     def _all_scores(self, queries: np.ndarray) -> np.ndarray:
         """``(B, I)`` exact scores of every item."""
-        q = queries.astype(np.float32)
-        if self.distance == "cosine":
-            if self._unit is None:
-                self._unit = normalised(self.items)
-            return normalised(q) @ self._unit.T
-        dots = q @ self.items.T
-        if self.distance == "l2":
-            if self._sq is None:
-                self._sq = (self.items ** 2).sum(1)
-            dots = 2 * dots - self._sq - (q ** 2).sum(1, keepdims=True)
-        return dots
+        if self._scorer is None:
+            self._scorer = self.distance.item_scorer(self.items)
+        return self._scorer(queries.astype(np.float32))
 
     def search_exactly(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """Top-``k`` over every item by brute force on ``self.items``, in row chunks."""

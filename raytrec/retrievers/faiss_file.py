@@ -8,6 +8,7 @@ from typing import Any, ClassVar
 import faiss
 import numpy as np
 
+from raytrec.distance import Distance
 from raytrec.retrievers.base import Retriever
 
 INDEX_FILE = "index.faiss"
@@ -30,7 +31,7 @@ class FaissFileRetriever(Retriever):
                 **{name: getattr(self, name) for name in self.STATE}}
 
     def load(self, directory: Path, saved: dict[str, Any], items: np.ndarray,
-             distance: str) -> None:
+             distance: Distance | str) -> None:
         self._take(items, distance)
         self.index = faiss.read_index(str(Path(directory) / saved["file"]))
         for name in self.STATE:

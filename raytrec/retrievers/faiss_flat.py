@@ -23,22 +23,25 @@ class FaissFlatRetriever(FaissFileRetriever):
 
     def _build(self, items: np.ndarray) -> None:
         use_threads(self.threads)
-        if self.distance == "cosine":
-            items = items.copy()
-            faiss.normalize_L2(items)
-        self.index = faiss.IndexFlatL2(items.shape[1]) if self.distance == "l2" else \
-            faiss.IndexFlatIP(items.shape[1])
-        self.index.add(items)
+        self.index = faiss.IndexFlatL2(items.shape[1]) \
+            if self.distance.faiss_metric == faiss.METRIC_L2 else faiss.IndexFlatIP(items.shape[1])
+        self.index.add(self._indexed(items))
+
+    def _indexed(self, x: np.ndarray) -> np.ndarray:
+        """``Distance.indexed``, with FAISS's own normalisation (unit rows for cosine)."""
+        if not self.distance.unit:
+            return x
+        x = x.copy()
+        faiss.normalize_L2(x)
+        return x
 
     def transform(self) -> str:
-        if self.distance == "cosine":
+        if self.distance.unit:
             return "cosine: items and queries normalised to unit length; inner-product index"
-        return f"none: {'L2' if self.distance == 'l2' else 'inner-product'} index"
+        l2 = self.distance.faiss_metric == faiss.METRIC_L2
+        return f"none: {'L2' if l2 else 'inner-product'} index"
 
     def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        q = np.ascontiguousarray(queries, dtype=np.float32)
-        if self.distance == "cosine":
-            q = q.copy()
-            faiss.normalize_L2(q)
+        q = self._indexed(np.ascontiguousarray(queries, dtype=np.float32))
         scores, ids = self.index.search(q, int(k))
-        return (-scores if self.distance == "l2" else scores), ids
+        return self.distance.from_faiss(scores), ids

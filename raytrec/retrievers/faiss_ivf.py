@@ -7,10 +7,10 @@ import math
 import faiss
 import numpy as np
 
+from raytrec.errors import ArgumentError
 from raytrec.retrievers.faiss_file import FaissFileRetriever
 from raytrec.retrievers.limits import faiss_int, k_factor
 from raytrec.retrievers.threads import check_threads, use_threads
-from raytrec.retrievers.transforms import normalised
 
 
 class FaissIvfRetriever(FaissFileRetriever):
@@ -36,11 +36,12 @@ class FaissIvfRetriever(FaissFileRetriever):
     def __init__(self, nlist: int | None = None, nprobe: int = 16, pq: int | None = None,
                  rerank: int = 10, seed: int = 0, threads: int = 0) -> None:
         if nlist is not None and nlist < 1:
-            raise ValueError(f"nlist must be >= 1, got {nlist}")
+            raise ArgumentError("nlist", f"must be >= 1, got {nlist}")
         if nprobe < 1:
-            raise ValueError(f"nprobe must be >= 1, got {nprobe}")
+            raise ArgumentError("nprobe", f"must be >= 1, got {nprobe}")
         if pq is not None and (pq < 2 or pq % 2):
-            raise ValueError(f"pq must be an even number >= 2 (4-bit codes in pairs), got {pq}")
+            raise ArgumentError("pq",
+                                f"must be an even number >= 2 (4-bit codes in pairs), got {pq}")
         faiss_int("rerank", rerank)
         self.nlist, self.nprobe, self.pq, self.rerank = nlist, nprobe, pq, rerank
         self.seed = seed
@@ -54,23 +55,24 @@ class FaissIvfRetriever(FaissFileRetriever):
 
     def check(self, num_items: int, dim: int, k: int) -> None:
         if self.nlist is not None and self.nlist > num_items:
-            raise ValueError(f"nlist={self.nlist} is larger than the catalogue ({num_items} "
-                             f"items): every cell needs an item; use nlist <= {num_items}")
+            raise ArgumentError("nlist",
+                                f"nlist={self.nlist} is larger than the catalogue ({num_items} "
+                                f"items): every cell needs an item; use nlist <= {num_items}")
         if self.nprobe > self.cells(num_items):
-            raise ValueError(f"nprobe={self.nprobe} is larger than nlist "
-                             f"({self.cells(num_items)}); use nprobe <= nlist")
+            raise ArgumentError("nprobe", f"nprobe={self.nprobe} is larger than nlist "
+                                f"({self.cells(num_items)}); use nprobe <= nlist")
         if self.pq is not None and dim % self.pq:
-            raise ValueError(f"pq={self.pq} does not divide the vector width ({dim}); use a "
-                             f"divisor of {dim}")
+            raise ArgumentError("pq",
+                                f"pq={self.pq} does not divide the vector width ({dim}); use a "
+                                f"divisor of {dim}")
 
     def min_build_items(self) -> int:
         return self.nlist or 1
 
     def _build(self, items: np.ndarray) -> None:
         use_threads(self.threads)
-        metric = faiss.METRIC_L2 if self.distance == "l2" else faiss.METRIC_INNER_PRODUCT
-        if self.distance == "cosine":
-            items = normalised(items)
+        metric = self.distance.faiss_metric
+        items = self.distance.indexed(items)
         d, nlist = items.shape[1], self.cells(len(items))
         quantizer = faiss.IndexFlatL2(d) if metric == faiss.METRIC_L2 else faiss.IndexFlatIP(d)
         if self.pq is None:
@@ -88,11 +90,11 @@ class FaissIvfRetriever(FaissFileRetriever):
         self.ivf = faiss.extract_index_ivf(self.index)
 
     def transform(self) -> str:
-        kind = "inner-product" if self.distance != "l2" else "L2"
+        kind = "L2" if self.distance.faiss_metric == faiss.METRIC_L2 else "inner-product"
         codes = (f"; {self.pq} 4-bit PQ codes an item, re-ranked exactly on the full vectors "
                  "(IndexRefineFlat)") if self.pq is not None else ""
         norm = "cosine: items and queries normalised to unit length; " \
-            if self.distance == "cosine" else ""
+            if self.distance.unit else ""
         return f"{norm}{kind} IVF index{codes}"
 
     def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -105,14 +107,12 @@ class FaissIvfRetriever(FaissFileRetriever):
     def _search(self, queries: np.ndarray, k: int,
                 nprobe: int) -> tuple[np.ndarray, np.ndarray]:
         use_threads(self.threads)
-        q = np.ascontiguousarray(queries, dtype=np.float32)
-        if self.distance == "cosine":
-            q = normalised(q)
+        q = self.distance.indexed(np.ascontiguousarray(queries, dtype=np.float32))
         params = faiss.SearchParametersIVF(nprobe=int(min(nprobe, self.ivf.nlist)))
         if self.pq is not None:
             params = faiss.IndexRefineSearchParameters(k_factor=k_factor(self.rerank, k,
                                                                          self.num_items),
                                                        base_index_params=params)
         found, ids = self.index.search(q, int(k), params=params)
-        scores = -found if self.distance == "l2" else found
+        scores = self.distance.from_faiss(found)
         return np.where(ids >= 0, scores, -np.inf).astype(np.float32), ids

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from raytrec.errors import ArgumentError
+
 FAISS_INT = 2**31 - 1
 
 
 def faiss_int(name: str, value: int, low: int = 1) -> int:
     """``value``, or ValueError naming ``name`` when FAISS cannot take it."""
     if not low <= value <= FAISS_INT:
-        raise ValueError(f"{name} must be from {low} to {FAISS_INT:,} (FAISS takes a C int), "
-                         f"got {value}")
+        raise ArgumentError(name, f"must be from {low} to {FAISS_INT:,} (FAISS takes a C int), "
+                            f"got {value}")
     return value
 
 

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import faiss
 
+from raytrec.errors import ArgumentError
+
 
 def check_threads(threads: int) -> int:
     if threads < 0:
-        raise ValueError(f"threads must be >= 0, got {threads}")
+        raise ArgumentError("threads", f"must be >= 0, got {threads}")
     return threads
 
 

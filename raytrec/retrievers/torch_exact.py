@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from raytrec.errors import ArgumentError
 from raytrec.retrievers.base import Retriever
 
 CELLS = 1 << 26
@@ -26,26 +27,23 @@ class TorchExactRetriever(Retriever):
 
     def __init__(self, device: str = "auto", chunk: int = 1024) -> None:
         if device != "auto" and not (device == "cpu" or device.startswith("cuda")):
-            raise ValueError(f"device must be auto, cpu, cuda or cuda:N, got {device!r}")
+            raise ArgumentError("device", f"must be auto, cpu, cuda or cuda:N, got {device!r}")
         if chunk < 1:
-            raise ValueError(f"chunk must be >= 1, got {chunk}")
+            raise ArgumentError("chunk", f"must be >= 1, got {chunk}")
         self.device_name, self.chunk = device, chunk
 
     def check(self, num_items: int, dim: int, k: int) -> None:
         if self.device_name.startswith("cuda") and not torch.cuda.is_available():
-            raise ValueError(f"device={self.device_name!r} but this machine has no CUDA "
-                             "device; use device: auto or cpu")
+            raise ArgumentError("device",
+                                f"device={self.device_name!r} but this machine has no CUDA "
+                                "device; use device: auto or cpu")
 
     def _build(self, items: np.ndarray) -> None:
         name = self.device_name
         if name == "auto":
             name = "cuda" if torch.cuda.is_available() else "cpu"
         self.device = torch.device(name)
-        vectors = torch.from_numpy(items).to(self.device)
-        if self.distance == "cosine":
-            vectors = torch.nn.functional.normalize(vectors, dim=1)
-        self.vectors = vectors
-        self.sq = vectors.pow(2).sum(1) if self.distance == "l2" else None
+        self.scores = self.distance.tensor_scorer(torch.from_numpy(items).to(self.device))
 
     @torch.no_grad()
     def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -55,12 +53,7 @@ class TorchExactRetriever(Retriever):
         for start in range(0, len(queries), rows):
             q = torch.from_numpy(np.ascontiguousarray(
                 queries[start:start + rows], dtype=np.float32)).to(self.device)
-            if self.distance == "cosine":
-                q = torch.nn.functional.normalize(q, dim=1)
-            scores = q @ self.vectors.T
-            if self.sq is not None:
-                scores = 2 * scores - self.sq - q.pow(2).sum(1, keepdim=True)
-            s, i = torch.topk(scores, k, dim=1)
+            s, i = torch.topk(self.scores(q), k, dim=1)
             out_s.append(s.cpu().numpy())
             out_i.append(i.cpu().numpy())
         return np.concatenate(out_s), np.concatenate(out_i).astype(np.int64)

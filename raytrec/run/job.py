@@ -12,22 +12,21 @@ from typing import Any
 
 import numpy as np
 import torch
-import yaml
 
 from raytrec.config import read_config, read_yaml, validate, with_defaults
-from raytrec.errors import ConfigError, Problem, RunDirError
+from raytrec.config.run_config import RunConfig
+from raytrec.errors import ConfigError, Problem, RunDirError, argument_problem
+from raytrec.layout import CONFIG_FILE
+from raytrec.memory import available_memory, gigabytes, parameter_bytes, training_bytes
 from raytrec.plugins import get_registry
-from raytrec.run.footprint import available_memory, gigabytes, parameter_bytes, training_bytes
-from raytrec.run.remote import check_new, create, is_uri, location, uri_of
+from raytrec.run.mirror import check_new, create
 from raytrec.run.run_dir import check_target, stage
-from raytrec.train.build import build_retriever, build_task
-
-CONFIG_FILE = "config.yaml"
+from raytrec.run.uri import is_uri, location, uri_of
 
 
 @dataclass
 class Job:
-    config: dict[str, Any]
+    config: RunConfig
     run_dir: Path
 
     @property
@@ -36,12 +35,12 @@ class Job:
 
     def payload(self) -> dict[str, Any]:
         """The plain dict every worker receives; ``run_uri`` names the run's place when
-        ``run_dir`` is the driver's mirror of a run at a URI (``raytrec.run.remote``)."""
+        ``run_dir`` is the driver's mirror of a run at a URI (``raytrec.run.mirror``)."""
         return {"config": self.config, "run_dir": str(self.run_dir.resolve()),
                 "data_dir": str(self.data_dir.resolve()), "run_uri": uri_of(self.run_dir)}
 
 
-def resolve_config(path: str | Path, overrides: list[str]) -> dict[str, Any]:
+def resolve_config(path: str | Path, overrides: list[str]) -> RunConfig:
     raw = read_config(path, overrides)
     return validate(with_defaults(raw), get_registry(), source=str(path))
 
@@ -58,13 +57,13 @@ def create_job(config_path: str | Path, overrides: list[str], run_dir: str | Pat
 
     def fill(staging: Path) -> None:
         check_against_data(config, staging / "data", str(config_path))
-        (staging / CONFIG_FILE).write_text(yaml.safe_dump(config, sort_keys=False))
+        (staging / CONFIG_FILE).write_text(config.to_yaml())
 
     made = prepare_run_dir(run_dir or default_run_dir(config_path), config, overwrite, fill)
     return Job(config, made)
 
 
-def prepare_run_dir(run_dir: str | Path, config: dict[str, Any], overwrite: bool,
+def prepare_run_dir(run_dir: str | Path, config: RunConfig, overwrite: bool,
                     fill: Callable[[Path], None], kind: str = "run") -> Path:
     """Prepare ``config``'s data and ``fill`` the rest in a staging directory; only when all
     of it succeeded does it take ``run_dir``'s place, so a failure leaves nothing half-written
@@ -74,13 +73,11 @@ def prepare_run_dir(run_dir: str | Path, config: dict[str, Any], overwrite: bool
         check_new(str(run_dir), overwrite, kind)
     else:
         check_target(Path(run_dir), overwrite, kind)
-    section = config["data"]
-    dataset = get_registry().create("dataset", section["name"],
-                                    **{k: v for k, v in section.items() if k != "name"})
-    raw = dataset.load()
+    registry = get_registry()
+    raw = registry.build("dataset", config.data).load()
 
     def build(staging: Path) -> None:
-        build_task(config).prepare(raw, config["split"], staging / "data")
+        registry.build("task", config.task).prepare(raw, config.split, staging / "data")
         fill(staging)
 
     if is_uri(run_dir):
@@ -89,21 +86,21 @@ def prepare_run_dir(run_dir: str | Path, config: dict[str, Any], overwrite: bool
     return Path(run_dir)
 
 
-def check_against_data(config: dict[str, Any], data_dir: Path, source: str) -> None:
+def check_against_data(config: RunConfig, data_dir: Path, source: str) -> None:
     """Set the sampler, loss and mapper up on the prepared data, so that what only the data can
     refute (more negatives than items, a feature column it lacks, tables larger than memory)
     fails here with a config error, not in a worker. The mapper is set up on torch's ``meta``
     device: its tables are sized, never allocated. Then the task checks the rest
     (``Task.check``; the user-item task runs every component once on a tiny batch,
-    ``raytrec.run.smoke``)."""
-    task = build_task(config)
+    ``raytrec.tasks.user_item.check``)."""
+    registry = get_registry()
+    task = registry.build("task", config.task)
     info = task.training_info(data_dir)
     problems = []
     sizes = f"(data: {info.num_users} {info.queries}, {info.num_items} items)"
     parts = {}
     for section in ("sampler", "loss", "mapper"):
-        args = {k: v for k, v in config[section].items() if k != "name"}
-        part = parts[section] = get_registry().create(section, config[section]["name"], **args)
+        part = parts[section] = registry.build(section, config.spec(section))
         try:
             if section == "mapper":
                 with torch.device("meta"):
@@ -111,17 +108,17 @@ def check_against_data(config: dict[str, Any], data_dir: Path, source: str) -> N
             else:
                 part.setup(info)
         except ValueError as exc:
-            problems.append(_keyed(section, args, f"{exc} {sizes}"))
+            problems.append(argument_problem(section, exc, f" {sizes}"))
         else:
             if section == "mapper":
                 problems += _memory_problems(part, config)
-    problems += cutoff_problems(config["eval"]["ks"], info.num_items)
+    problems += cutoff_problems(config.eval.ks, info.num_items)
     if not problems:
         problems = task.check(config, info, parts)
     if problems:
         raise ConfigError([*problems, *_ids_written_differently(data_dir)], source)
     if task.uses_retriever:
-        _note(data_dir, few_candidates(data_dir, info.num_items, max(config["eval"]["ks"])))
+        _note(data_dir, few_candidates(data_dir, info.num_items, max(config.eval.ks)))
 
 
 def few_candidates(data_dir: Path, num_items: int, k: int) -> str | None:
@@ -163,17 +160,6 @@ def _note(data_dir: Path, note: str | None) -> None:
     path.write_text(json.dumps(info, indent=2))
 
 
-def retriever_problems(config: dict[str, Any], num_items: int, dim: int) -> list[Problem]:
-    """The retriever's options against the catalogue, the vector width and the largest K."""
-    args = {k: v for k, v in config["retriever"].items() if k != "name"}
-    try:
-        build_retriever(config).check(num_items, dim, max(config["eval"]["ks"]))
-    except ValueError as exc:
-        return [_keyed("retriever", args, f"{exc} (data: {num_items} items, vectors of "
-                                          f"{dim})")]
-    return []
-
-
 def cutoff_problems(ks: list[int], num_items: int) -> list[Problem]:
     """A cut-off K must leave items out of the top K, or every metric at K is trivially 1."""
     too_large = [k for k in ks if k >= num_items]
@@ -188,26 +174,21 @@ def cutoff_problems(ks: list[int], num_items: int) -> list[Problem]:
                                f"K < {num_items}")]
 
 
-def _keyed(section: str, args: dict[str, Any], message: str) -> Problem:
-    """Key a setup error by the argument it starts with (``num_candidates=1000 is ...``)."""
-    first = message.replace("=", " ").split(" ", 1)[0]
-    return Problem(f"{section}.{first}" if first in args else section, message)
-
-
-def _memory_problems(mapper: Any, config: dict[str, Any]) -> list[Problem]:
-    needed = training_bytes(mapper, config["train"]["optimizer"])
+def _memory_problems(mapper: Any, config: RunConfig) -> list[Problem]:
+    needed = training_bytes(mapper, config.train.optimizer)
     free = available_memory()
     if free is None or os.environ.get("RAY_ADDRESS") or needed <= free:
         return []  # a cluster's workers are not on this machine
-    key = "mapper.dim" if "dim" in config["mapper"] else "mapper"
+    key = "mapper.dim" if "dim" in config.mapper.kwargs else "mapper"
     return [Problem(key, f"the model needs about {gigabytes(needed)} per worker (weights "
                          f"{gigabytes(parameter_bytes(mapper))}, their gradients and "
-                         f"{config['train']['optimizer']} state), but this machine has "
+                         f"{config.train.optimizer} state), but this machine has "
                          f"{gigabytes(free)} free; lower {key}")]
 
 
 def load_job(run_dir: Path) -> Job:
-    """The run in ``run_dir``: a path, or the mirror of a run at a URI (``remote.readable``)."""
+    """The run in ``run_dir``: a path, or the mirror of a run at a URI
+    (``raytrec.run.mirror.readable``)."""
     run_dir = Path(run_dir)
     path = run_dir / CONFIG_FILE
     if not path.is_file():
@@ -218,10 +199,3 @@ def load_job(run_dir: Path) -> Job:
                           "raytrec train")
     config = validate(read_yaml(path, "run config"), get_registry(), source=str(path))
     return Job(config, run_dir)
-
-
-def read_metrics(run_dir: Path) -> dict[str, Any]:
-    path = Path(run_dir) / "metrics.json"
-    if not path.is_file():
-        raise RunDirError(f"{path} is missing: the run has not finished; use --resume {run_dir}")
-    return json.loads(path.read_text())

@@ -7,22 +7,23 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+from raytrec import scratch
+from raytrec.config.run_config import RunConfig
 from raytrec.disk import full, is_full, size_of
 from raytrec.errors import RunDirError
 from raytrec.interrupts import deferred
-from raytrec.run import leftovers, remote
+from raytrec.layout import CHECKPOINT_CONFIG, METRICS_FILE, MODEL_FILE, RAY_STORAGE, STATE_FILE
+from raytrec.plugins import get_registry
 from raytrec.run.job import Job
-from raytrec.run.run_dir import RAY_STORAGE
-from raytrec.train.artifacts import METRICS_FILE
-from raytrec.train.checkpoint import CHECKPOINT_CONFIG, STATE_FILE, damage
-
-MODEL_FILE = "model.pt"
+from raytrec.run.store import RunStore
+from raytrec.run.uri import Remote, location, uri_of
+from raytrec.train.checkpoint import damage
 
 
 def run_job(job: Job) -> dict[str, Any]:
     """Train (or continue training) ``job``; final files land in its run directory."""
-    if job.config["scaling"]["num_workers"] == 0:
-        from raytrec.train.loop import local_train_loop
+    if job.config.scaling.num_workers == 0:
+        from raytrec.run.worker import local_train_loop
         from raytrec.train.session import LocalSession
 
         summary = local_train_loop(job.payload())
@@ -31,12 +32,10 @@ def run_job(job: Job) -> dict[str, Any]:
     return _fit_on_ray(job)
 
 
-def outputs(config: dict[str, Any]) -> list[str]:
+def outputs(config: RunConfig) -> list[str]:
     """The files a finished run leaves beside its config: the metrics, the task's outputs
     (``Task.outputs``) and the model."""
-    from raytrec.train.build import build_task
-
-    return [METRICS_FILE, *build_task(config).outputs, MODEL_FILE]
+    return [METRICS_FILE, *get_registry().build("task", config.task).outputs, MODEL_FILE]
 
 
 def checkpoint_dirs(run_dir: Path) -> list[Path]:
@@ -49,7 +48,7 @@ def checkpoint_dirs(run_dir: Path) -> list[Path]:
 def has_checkpoint(run_dir: Path) -> bool:
     """Whether a run directory (or the run at its mirror's URI) holds an epoch to resume
     from."""
-    return bool(checkpoint_dirs(run_dir) or remote.checkpoints(run_dir))
+    return bool(checkpoint_dirs(run_dir) or RunStore.open(run_dir).checkpoints())
 
 
 def check_resumable(run_dir: Path) -> list[str]:
@@ -69,11 +68,11 @@ def resume_point(run_dir: Path) -> Path | str | None:
     """The checkpoint a resumed run starts from: the newest one not visibly damaged (Ray
     Train's at a URI are not read here: a damaged one is passed over when it is loaded)."""
     intact = [d for d in checkpoint_dirs(run_dir) if not damage(d / STATE_FILE)]
-    found: list[Path | str] = [*intact, *remote.checkpoints(run_dir)]
+    found: list[Path | str] = [*intact, *RunStore.open(run_dir).checkpoints()]
     return found[-1] if found else None
 
 
-def config_changes(run_dir: Path, config: dict[str, Any]) -> list[str]:
+def config_changes(run_dir: Path, config: RunConfig) -> list[str]:
     """Before resuming: each key of the run's ``config.yaml`` (``config``, validated) whose
     value differs from the config that the checkpoint to resume from was written with."""
     start = resume_point(run_dir)
@@ -84,7 +83,7 @@ def config_changes(run_dir: Path, config: dict[str, Any]) -> list[str]:
         saved = json.loads(saved_file.read_text())
     except (OSError, ValueError):
         return []
-    now = json.loads(json.dumps(config))  # as the checkpoint stored it: lists, not tuples
+    now = json.loads(json.dumps(config.to_dict()))  # as the checkpoint stored it
     return [f"{key} is {_shown(now, key)} there but {_shown(saved, key)} in {start.name}"
             for key in sorted(_differing(saved, now))]
 
@@ -123,7 +122,7 @@ def _collect(checkpoint_dir: Path, run_dir: Path, names: list[str]) -> None:
                 raise full(run_dir / name, size_of(source), "the run keeps its checkpoints; "
                            "free some space") from None
             tmp.replace(run_dir / name)
-    remote.publish(run_dir, *names)
+    RunStore.open(run_dir).publish(*names)
 
 
 def _fit_on_ray(job: Job) -> dict[str, Any]:
@@ -134,10 +133,10 @@ def _fit_on_ray(job: Job) -> dict[str, Any]:
     from raytrec.run.ray_fit import build_trainer, fit
     from raytrec.run.resources import check_resources
 
-    scaling = job.config["scaling"]
+    scaling = job.config.scaling
     check_resources(scaling, str(job.run_dir / "config.yaml"))
-    uri = remote.uri_of(job.run_dir)
-    store = remote.Remote.open(uri) if uri else None
+    uri = uri_of(job.run_dir)
+    store = Remote.open(uri) if uri else None
     trainer = build_trainer(job.payload(),
                             store.path(RAY_STORAGE) if store else job.run_dir / RAY_STORAGE,
                             [ProgressCallback(str(job.run_dir.resolve()))],
@@ -150,7 +149,7 @@ def _fit_on_ray(job: Job) -> dict[str, Any]:
     if result.return_value is None:
         raise RunDirError(
             f"training stopped before it finished; continue it with "
-            f"raytrec train --resume {remote.location(job.run_dir)}")
+            f"raytrec train --resume {location(job.run_dir)}")
     with result.checkpoint.as_directory() as d:
         _collect(Path(d), job.run_dir, outputs(job.config))
     return result.return_value
@@ -166,4 +165,4 @@ def _stop_local_workers() -> None:
     if os.environ.get("RAY_ADDRESS"):
         return  # a cluster's workers clear their node's on their next start (ray_train_loop)
     ray.shutdown()
-    leftovers.clear_temp(wait_s=3.0)
+    scratch.clear_temp(wait_s=3.0)

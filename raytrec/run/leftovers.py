@@ -7,20 +7,15 @@ directory ``.<name>.staging-*`` beside it), so what a SIGKILL or a power cut lea
 those names, or a progress line cut short. Only the holder of the directory's lock
 (``raytrec.run.lock``) calls ``clear``: no other raytrec process is writing those names.
 
-Scratch folders in ``$TMPDIR`` carry their process's pid (``temp_prefix``): ``clear_temp``
-removes those of processes that no longer run on this machine.
+Scratch folders in ``$TMPDIR`` are ``raytrec.scratch``'s.
 """
 
 from __future__ import annotations
 
-import os
-import re
 import shutil
-import tempfile
-import time
 from pathlib import Path
 
-from raytrec.run.run_dir import MARKER, read_marker
+from raytrec.layout import MARKER, read_marker
 
 
 def clear(run_dir: Path) -> list[str]:
@@ -69,44 +64,4 @@ def _cut_progress(path: Path) -> bool:
     tmp = path.with_name(f".{path.name}.tmp")
     tmp.write_bytes(keep)
     tmp.replace(path)
-    return True
-
-
-def temp_prefix(what: str) -> str:
-    """The prefix of a scratch folder in ``$TMPDIR``, for ``tempfile.mkdtemp``."""
-    return f"raytrec-{what}-{os.getpid()}-"
-
-
-_TEMP = re.compile(r"^raytrec-[a-z]+-(\d+)-")
-
-
-def clear_temp(wait_s: float = 0.0) -> list[str]:
-    """Remove the scratch folders in ``$TMPDIR`` whose process is gone; returns their paths.
-    ``wait_s``: for so long, wait for the processes of the others to end (Ray workers being
-    stopped) and remove theirs too."""
-    deadline = time.monotonic() + wait_s
-    removed: list[str] = []
-    while True:
-        others = []
-        for entry in Path(tempfile.gettempdir()).glob("raytrec-*-*-*"):
-            found = _TEMP.match(entry.name)
-            if not (found and entry.is_dir()) or int(found.group(1)) == os.getpid():
-                continue
-            if _alive(int(found.group(1))):
-                others.append(entry)
-            else:
-                shutil.rmtree(entry, ignore_errors=True)
-                removed.append(str(entry))
-        if not others or time.monotonic() >= deadline:
-            return removed
-        time.sleep(0.1)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True  # another user's process
     return True

@@ -12,7 +12,7 @@ What this protects: writers on one machine, and writers on several machines of a
 whose ``flock`` is shared between its clients (Linux NFSv4 and CephFS, Lustre mounted with
 ``flock``). It does not protect a directory on a file system that keeps ``flock`` local to
 each client (NFSv3 with ``local_lock``, some FUSE mounts), nor a run at a URI written from
-two machines: there the lock is on the local mirror (``raytrec.run.remote``), which protects
+two machines: there the lock is on the local mirror (``raytrec.run.mirror``), which protects
 only the writers on this machine.
 """
 

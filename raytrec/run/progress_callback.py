@@ -8,8 +8,9 @@ from typing import Any
 
 from ray.train import UserCallback
 
-from raytrec.run.remote import publish_quietly
-from raytrec.train.session import PROGRESS_FILE, append_progress
+from raytrec.layout import PROGRESS_FILE
+from raytrec.run.store import RunStore
+from raytrec.train.session import append_progress
 
 
 class ProgressCallback(UserCallback):
@@ -26,4 +27,4 @@ class ProgressCallback(UserCallback):
         if len(metrics) > 1 and "peak_rss_mb" in row:
             row["peak_rss_mb_by_rank"] = [m.get("peak_rss_mb") for m in metrics]
         append_progress(Path(self.run_dir), row)
-        publish_quietly(Path(self.run_dir), PROGRESS_FILE)
+        RunStore.open(self.run_dir).publish_quietly(PROGRESS_FILE)

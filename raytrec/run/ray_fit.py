@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from raytrec.config.sections import ScalingSection
 from raytrec.errors import RaytrecError
 
 logger = logging.getLogger(__name__)
@@ -29,7 +30,7 @@ def build_trainer(payload: dict[str, Any], storage: Path | str, callbacks: list[
     import ray.train
     from ray.train.torch import TorchConfig, TorchTrainer
 
-    from raytrec.train.loop import ray_train_loop
+    from raytrec.run.worker import ray_train_loop
 
     class Trainer(TorchTrainer):
         """Keeps the controller instead of installing Ray's SIGINT handler, whose blocking
@@ -47,16 +48,16 @@ def build_trainer(payload: dict[str, Any], storage: Path | str, callbacks: list[
             kwargs["failure_policy"] = RaytrecFailurePolicy(self.run_config.failure_config)
             return super()._initialize_and_run_controller(**kwargs)
 
-    scaling = payload["config"]["scaling"]
+    scaling = payload["config"].scaling
     # The controller reads it from the environment this process passes on to it.
-    os.environ[START_TIMEOUT_ENV] = str(scaling["start_timeout_s"])
+    os.environ[START_TIMEOUT_ENV] = str(scaling.start_timeout_s)
     return Trainer(
         ray_train_loop,
         train_loop_config=payload,
-        torch_config=TorchConfig(backend="nccl" if scaling["use_gpu"] else "gloo"),
+        torch_config=TorchConfig(backend="nccl" if scaling.use_gpu else "gloo"),
         scaling_config=ray.train.ScalingConfig(
-            num_workers=scaling["num_workers"], use_gpu=scaling["use_gpu"],
-            resources_per_worker={"CPU": scaling["cpus_per_worker"]},
+            num_workers=scaling.num_workers, use_gpu=scaling.use_gpu,
+            resources_per_worker={"CPU": scaling.cpus_per_worker},
         ),
         run_config=ray.train.RunConfig(
             name="train",
@@ -64,14 +65,14 @@ def build_trainer(payload: dict[str, Any], storage: Path | str, callbacks: list[
             storage_filesystem=filesystem,
             checkpoint_config=ray.train.CheckpointConfig(num_to_keep=2),
             # A start-up that timed out is an error, not a retry without end.
-            failure_config=ray.train.FailureConfig(max_failures=scaling["max_failures"],
+            failure_config=ray.train.FailureConfig(max_failures=scaling.max_failures,
                                                    controller_failure_limit=0),
             callbacks=callbacks,
         ),
     )
 
 
-def fit(trainer: Any, scaling: dict[str, Any]) -> Any:
+def fit(trainer: Any, scaling: ScalingSection) -> Any:
     """``trainer.fit()``; Ctrl-C asks the controller to stop the workers, kills it when it has
     not within ``ABORT_TIMEOUT_S`` (or at a second Ctrl-C), and re-raises."""
     import ray
@@ -95,7 +96,7 @@ def fit(trainer: Any, scaling: dict[str, Any]) -> Any:
         lost = "; ".join(f"worker {rank}: {str(f).strip().splitlines()[0]}"
                          for rank, f in sorted(exc.worker_failures.items()))
         raise RaytrecError(f"the Ray Train workers failed more than scaling.max_failures="
-                           f"{scaling['max_failures']} times ({lost}); raise it, or see what "
+                           f"{scaling.max_failures} times ({lost}); raise it, or see what "
                            "kills them (memory, preemption) in Ray's logs") from exc
     except ControllerError as exc:
         if type(exc.controller_failure).__name__ == "WorkerGroupStartupTimeoutError":
@@ -112,13 +113,13 @@ def _raytrec_cause(failures: Any) -> RaytrecError | None:
     return None
 
 
-def _start_timeout_message(scaling: dict[str, Any]) -> str:
+def _start_timeout_message(scaling: ScalingSection) -> str:
     import ray
 
     total = ray.cluster_resources().get("CPU", 0)
     free = ray.available_resources().get("CPU", 0)
-    return (f"the {scaling['num_workers']} Ray Train workers ({scaling['cpus_per_worker']:g} CPU "
-            f"each) did not start within {scaling['start_timeout_s']:g} s "
+    return (f"the {scaling.num_workers} Ray Train workers ({scaling.cpus_per_worker:g} CPU "
+            f"each) did not start within {scaling.start_timeout_s:g} s "
             f"(scaling.start_timeout_s): the cluster has {total:g} CPUs, {free:g} free now. "
             "Free them (other runs or actors), lower scaling.num_workers, or raise "
             "scaling.start_timeout_s")

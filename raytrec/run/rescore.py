@@ -6,19 +6,19 @@ build seconds, queries/s, rows searched again wider or exactly (``SearchStats``)
 
 from __future__ import annotations
 
-import copy
 from pathlib import Path
 from typing import Any
 
 import torch
 
 from raytrec.config import apply_overrides, validate
+from raytrec.config.run_config import RunConfig
 from raytrec.errors import ConfigError, Problem
+from raytrec.layout import MODEL_FILE
 from raytrec.plugins import get_registry
-from raytrec.run.job import cutoff_problems, load_job, retriever_problems
-from raytrec.run.launch import MODEL_FILE
-from raytrec.run.trained import create_mapper, load_trained, model_path
-from raytrec.train.build import build_retriever, build_task
+from raytrec.run.job import cutoff_problems, load_job
+from raytrec.run.trained import load_trained, model_path
+from raytrec.tasks.user_item.check import retriever_problems
 
 RESCORABLE = ("eval", "retriever")
 EXACT = "faiss-flat"  # what an approximate index is compared with
@@ -33,30 +33,32 @@ def rescore(run_dir: Path, overrides: list[str],
     config = retriever_config(job.config, overrides, retriever_name, f"{run_dir} with --set")
     model = model_path(run_dir)  # before the data is read
     data_dir = job.data_dir
-    task = build_task(config)
+    registry = get_registry()
+    task = registry.build("task", config.task)
     info = task.training_info(data_dir)
-    mapper = create_mapper(config)
-    problems = cutoff_problems(config["eval"]["ks"], info.num_items)
+    mapper = registry.build("mapper", config.mapper)
+    problems = cutoff_problems(config.eval.ks, info.num_items)
     if task.uses_retriever:
         problems += retriever_problems(config, info.num_items, mapper.dim)
     if problems:
         raise ConfigError(problems, f"{run_dir} with --set")
     load_trained(run_dir, mapper, info)
-    retriever = build_retriever(config)
+    retriever = registry.build("retriever", config.retriever)
     device = torch.device("cpu")
-    out: dict[str, Any] = {"ks": list(config["eval"]["ks"])}
+    out: dict[str, Any] = {"ks": list(config.eval.ks)}
     if model.name != MODEL_FILE:
         out["note"] = (f"the run has not finished: scored with its best model so far, from "
                        f"{model.parent}")
     if task.uses_retriever:
-        out["retriever"] = config["retriever"]
+        out["retriever"] = config.retriever.to_dict()
     evaluation = task.evaluation(data_dir, info, config)
-    out["valid"] = evaluation.validate(mapper, build_retriever(config), 0, 1, device)
+    out["valid"] = evaluation.validate(mapper, registry.build("retriever", config.retriever),
+                                       0, 1, device)
     out.update(evaluation.test(mapper, retriever, 0, 1, device))
     if task.uses_retriever:
-        index: dict[str, Any] = {config["retriever"]["name"]: retriever.stats.report()}
+        index: dict[str, Any] = {config.retriever.name: retriever.stats.report()}
         if not retriever.exact:
-            exact = build_retriever({"retriever": {"name": EXACT}})
+            exact = registry.create("retriever", EXACT)
             out["test, exact"] = evaluation.test(mapper, exact, 0, 1, device)["test"]
             out["retention"] = retention(out["test"], out["test, exact"])
             index[EXACT] = exact.stats.report()
@@ -67,13 +69,12 @@ def rescore(run_dir: Path, overrides: list[str],
     return out
 
 
-def retriever_config(config: dict[str, Any], overrides: list[str],
-                     retriever_name: str | None, source: str) -> dict[str, Any]:
+def retriever_config(config: RunConfig, overrides: list[str],
+                     retriever_name: str | None, source: str) -> RunConfig:
     """A run's config with ``--retriever NAME`` and the ``--set`` overrides of ``eval.*``,
     ``retriever.*`` and the task's ``Task.rescorable`` options applied (anything else is
     refused: it would need training again)."""
-    config = copy.deepcopy(config)
-    task_keys = [f"task.{key}" for key in build_task(config).rescorable]
+    task_keys = [f"task.{key}" for key in get_registry().build("task", config.task).rescorable]
     bad = [o for o in overrides if o.split(".", 1)[0] not in RESCORABLE
            and o.split("=", 1)[0].strip() not in task_keys]
     if bad:
@@ -84,12 +85,13 @@ def retriever_config(config: dict[str, Any], overrides: list[str],
         overrides = [f"retriever.name={retriever_name}", *overrides]
     if not overrides:
         return config
+    raw = config.to_dict()
     if any(o.startswith("retriever.name=") for o in overrides):
-        config["retriever"] = {}
-    problems = apply_overrides(config, overrides)
+        raw["retriever"] = {}
+    problems = apply_overrides(raw, overrides)
     if problems:
         raise ConfigError(problems)
-    return validate(config, get_registry(), source=source)
+    return validate(raw, get_registry(), source=source)
 
 
 def retention(approximate: dict[str, float], exact: dict[str, float]) -> dict[str, float]:

@@ -4,8 +4,8 @@ waits for it (Ray would wait for resources that never come)."""
 from __future__ import annotations
 
 import math
-from typing import Any
 
+from raytrec.config.sections import ScalingSection
 from raytrec.errors import ConfigError, Problem
 
 
@@ -23,13 +23,13 @@ def cluster_nodes() -> tuple[list[dict[str, float]], dict[str, float] | None]:
     return nodes, limit
 
 
-def resource_problems(scaling: dict[str, Any], nodes: list[dict[str, float]],
+def resource_problems(scaling: ScalingSection, nodes: list[dict[str, float]],
                       limit: dict[str, float] | None, extra_cpus: float = 0.0,
                       extra: str = "") -> list[Problem]:
     """Why ``scaling``'s workers (plus ``extra_cpus`` for a Tune trial, described by ``extra``)
     can never be placed on the cluster, keyed by the config entry to change."""
-    workers, cpus = scaling["num_workers"], float(scaling["cpus_per_worker"])
-    gpus = 1.0 if scaling["use_gpu"] else 0.0
+    workers, cpus = scaling.num_workers, float(scaling.cpus_per_worker)
+    gpus = 1.0 if scaling.use_gpu else 0.0
     need = workers * cpus + extra_cpus
     asked = f"{workers} workers × {cpus:g} CPU (scaling.cpus_per_worker){extra}"
     if limit is not None:  # an autoscaler can add nodes up to its configured maximum
@@ -65,7 +65,7 @@ def _fits(node: dict[str, float], cpus: float, gpus: float) -> int:
     return min(by_cpu, by_gpu)
 
 
-def check_resources(scaling: dict[str, Any], source: str, extra_cpus: float = 0.0,
+def check_resources(scaling: ScalingSection, source: str, extra_cpus: float = 0.0,
                     extra: str = "") -> None:
     """ConfigError when the connected cluster can never hold the workers."""
     nodes, limit = cluster_nodes()

@@ -8,41 +8,19 @@ that is interrupted keeps both, so that ``--resume`` can finish it and only then
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import tempfile
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from raytrec.disk import full, is_full
 from raytrec.errors import RunDirError
 from raytrec.interrupts import deferred
+from raytrec.layout import MARKER, read_marker, write_marker
 
-MARKER = ".raytrec"
 REPLACES = "replaces"
-LOGS = "logs"  # where a failed run keeps its error (raytrec.train.failures)
-RAY_STORAGE = "ray"  # Ray Train's (or Tune's) storage: its checkpoints
-
-
-def read_marker(directory: Path) -> dict[str, Any] | None:
-    """The marker of a directory raytrec made, or None."""
-    path = Path(directory) / MARKER
-    if not path.is_file():
-        return None
-    try:
-        return json.loads(path.read_text())
-    except (OSError, ValueError):
-        return {}  # a damaged marker still says raytrec made the directory
-
-
-def write_marker(directory: Path, content: dict[str, Any]) -> None:
-    tmp = directory / (MARKER + ".tmp")
-    tmp.write_text(json.dumps(content, indent=2))
-    tmp.replace(directory / MARKER)
 
 
 def check_target(run_dir: Path, overwrite: bool, kind: str = "run",
@@ -118,7 +96,7 @@ def _install(staging: Path, path: Path) -> None:
             shutil.rmtree(path)
             marker[REPLACES] = pending
         else:
-            backup = _free_name(path.parent, f"{path.name}.previous")
+            backup = free_name(path.parent, f"{path.name}.previous")
             path.rename(backup)
             marker[REPLACES] = backup.name
         write_marker(staging, marker)
@@ -127,7 +105,7 @@ def _install(staging: Path, path: Path) -> None:
     staging.rename(path)
 
 
-def _free_name(parent: Path, name: str) -> Path:
+def free_name(parent: Path, name: str) -> Path:
     candidate, n = parent / name, 1
     while candidate.exists():
         n += 1
@@ -164,50 +142,3 @@ def finished(run_dir: Path) -> None:
     if marker is not None and REPLACES in marker:
         del marker[REPLACES]
         write_marker(Path(run_dir), marker)
-
-
-@deferred()
-def failed(run_dir: Path, resumable: bool) -> str:
-    """The run failed: put back the run it replaced, or remove a new run that holds nothing to
-    resume (``resumable`` False). A failed run that logged its error is kept, beside the
-    restored one as ``<name>.failed``. Returns a sentence that says what was done."""
-    run_dir = Path(run_dir)
-    from raytrec.run.remote import failed_remote, uri_of
-
-    if uri_of(run_dir):
-        return failed_remote(run_dir, resumable)
-    logged = (run_dir / LOGS).is_dir()
-    old = replaced(run_dir)
-    if old is not None:
-        if logged:
-            aside = _free_name(run_dir.parent, f"{run_dir.name}.failed")
-            run_dir.rename(aside)
-            kept = f"; the failed run, with its {LOGS}/, is in {aside}"
-        else:
-            shutil.rmtree(run_dir)
-            kept = ""
-        old.rename(run_dir)
-        return f"the earlier run in {run_dir} is kept as it was{kept}"
-    if resumable:
-        return (f"{run_dir} keeps its checkpoints: --resume {run_dir} continues it, "
-                "--overwrite starts again")
-    if logged:
-        return f"the failed run stays in {run_dir} for its {LOGS}/; --overwrite replaces it"
-    if read_marker(run_dir) is not None:
-        shutil.rmtree(run_dir)
-        return f"{run_dir} held nothing to resume and was removed"
-    return f"{run_dir} is left as it was"
-
-
-@contextmanager
-def outcome(run_dir: Path, resumable: Callable[[], bool]) -> Iterator[None]:
-    """Around a run: drop the replaced run on success, restore it on failure; an interruption
-    (Ctrl-C) keeps both, so that ``--resume`` can finish the new one."""
-    try:
-        yield
-    except (KeyboardInterrupt, SystemExit):
-        raise
-    except Exception as exc:
-        exc.add_note(failed(run_dir, resumable()))
-        raise
-    finished(run_dir)

@@ -8,17 +8,9 @@ from typing import Any
 
 from raytrec.data.base import DataInfo
 from raytrec.errors import RunDirError
+from raytrec.layout import MODEL_FILE
 from raytrec.mappers import Mapper
-from raytrec.plugins import get_registry
-from raytrec.run.launch import MODEL_FILE
 from raytrec.train.checkpoint import STATE_FILE, load_file, newest_readable
-
-
-def create_mapper(config: dict[str, Any]) -> Mapper:
-    """The config's mapper, not yet set up."""
-    section = config["mapper"]
-    return get_registry().create("mapper", section["name"],
-                                 **{k: v for k, v in section.items() if k != "name"})
 
 
 def model_path(run_dir: Path) -> Path:

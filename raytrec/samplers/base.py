@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import KW_ONLY, dataclass
+from typing import Self
 
 import torch
 
 from raytrec.data.base import DataInfo
+from raytrec.errors import ArgumentError
 
 # Extras drawn with replacement past the catalogue: beyond this many, one step's
 # (batch, batch + extras) scores outgrow any memory for no gain.
@@ -75,7 +77,22 @@ class Negatives:
         return self.ids, self.log_q
 
 
-class Sampler(ABC):
+class DeviceState:
+    """State that follows ``to(device)``: every tensor attribute, and every attribute that is
+    a ``DeviceState`` itself (a nested sampler, a ``PositiveFilter``). A torch module held as
+    an attribute (the mapper a sampler scores with) is not moved: the loop places the model."""
+
+    def to(self, device: torch.device | str) -> Self:
+        """Move the tensors this object holds to ``device``; returns ``self``."""
+        for name, value in list(vars(self).items()):
+            if isinstance(value, torch.Tensor):
+                setattr(self, name, value.to(device))
+            elif isinstance(value, DeviceState):
+                value.to(device)
+        return self
+
+
+class Sampler(DeviceState, ABC):
     """Base class of negative samplers.
 
     Writing a sampler:
@@ -95,6 +112,11 @@ class Sampler(ABC):
       return ``mask (B, N)``, True = a valid negative.
     - Draw only from ``generator``. A sampler that scores candidates with the model
       overrides ``attach(mapper)`` and scores in ``mapper.eval()`` mode, without gradient.
+    - Devices: after ``setup`` the loop calls ``to(device)`` once, where it places the model;
+      the batches and the generator then arrive on that device. The default ``to`` moves
+      every tensor attribute and every nested sampler or ``PositiveFilter``
+      (``DeviceState``); keep tensors there, or override ``to`` (returning ``self``) for
+      tensors held elsewhere (lists, dicts). ``sample`` never moves state itself.
     - Check with ``raytrec.testing.check_sampler(MySampler, num_negatives=4)``.
     """
 
@@ -112,13 +134,12 @@ class Sampler(ABC):
         self.num_items = info.num_items
         n = getattr(self, "num_negatives", 0)
         if n > info.num_items and not self.repeats_by_design:
-            raise ValueError(
-                f"num_negatives={self.num_negatives} is larger than the catalogue "
-                f"({info.num_items} items); lower sampler.num_negatives"
-            )
+            raise ArgumentError("num_negatives",
+                                f"num_negatives={self.num_negatives} is larger than the catalogue "
+                                f"({info.num_items} items); lower sampler.num_negatives")
         if n > max(info.num_items, MAX_SHARED):
-            raise ValueError(
-                f"num_negatives={n} shared extras are more than the catalogue "
+            raise ArgumentError(
+                "num_negatives", f"num_negatives={n} shared extras are more than the catalogue "
                 f"({info.num_items} items) and than {MAX_SHARED:,}: each step scores batch × "
                 "(batch + num_negatives); lower sampler.num_negatives (GRU4Rec draws 2048)")
 
@@ -136,5 +157,5 @@ class Sampler(ABC):
 
 def check_num_negatives(n: int, name: str = "num_negatives") -> int:
     if not isinstance(n, int) or isinstance(n, bool) or n < 1:
-        raise ValueError(f"{name} must be a positive integer, got {n!r}")
+        raise ArgumentError(name, f"must be a positive integer, got {n!r}")
     return n

@@ -8,6 +8,8 @@ import numpy as np
 import torch
 
 from raytrec.data.base import DataInfo
+from raytrec.errors import ArgumentError
+from raytrec.samplers.base import DeviceState
 
 # Below this many (user, item) cells membership is one lookup in a dense bool table
 # (index_select: ~100x faster than a binary search); above it, binary search in sorted keys.
@@ -18,7 +20,7 @@ DENSE_LIMIT = 1 << 26
 MAX_REDRAWS = 1000
 
 
-class PositiveFilter:
+class PositiveFilter(DeviceState):
     """Membership of (user, item) in the training pairs, and the renormalised log q.
 
     Excluding a user's positives turns ``q(k)`` into ``q(k) / (1 - Σ_{j ∈ pos(u)} q(j))``.
@@ -26,8 +28,9 @@ class PositiveFilter:
 
     def __init__(self, info: DataInfo, item_probs: np.ndarray) -> None:
         if info.positives is None:
-            raise ValueError("exclude_positives needs each query's training items, which this "
-                             "task's data does not give; set it to false")
+            raise ArgumentError("exclude_positives",
+                                "needs each query's training items, which this "
+                                "task's data does not give; set it to false")
         counts = info.positives.counts()
         users = np.repeat(np.arange(len(counts), dtype=np.int64), counts)
         self.num_items = info.num_items
@@ -45,13 +48,6 @@ class PositiveFilter:
         if len(counts) * info.num_items <= DENSE_LIMIT:
             self.dense = torch.zeros(len(counts) * info.num_items, dtype=torch.bool)
             self.dense[keys] = True
-
-    def to(self, device: torch.device) -> PositiveFilter:
-        if self.keys.device != device:
-            self.keys, self.log_norm = self.keys.to(device), self.log_norm.to(device)
-            if self.dense is not None:
-                self.dense = self.dense.to(device)
-        return self
 
     def is_positive(self, users: torch.Tensor, ids: torch.Tensor) -> torch.Tensor:
         """Elementwise: is ``ids`` a training item of ``users`` (broadcast shapes)."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 
 from raytrec.data.base import DataInfo
+from raytrec.errors import ArgumentError
 from raytrec.samplers.base import Negatives, Sampler, check_num_negatives
 from raytrec.samplers.uniform import UniformSampler
 
@@ -33,8 +34,8 @@ class HardSampler(Sampler):
                  exclude_positives: bool = False, pool_size: int | None = None) -> None:
         self.num_negatives = check_num_negatives(num_negatives)
         if check_num_negatives(num_candidates, "num_candidates") < num_negatives:
-            raise ValueError(f"num_candidates must be >= num_negatives ({num_negatives}), "
-                             f"got {num_candidates}")
+            raise ArgumentError("num_candidates", f"must be >= num_negatives ({num_negatives}), "
+                                f"got {num_candidates}")
         self.num_candidates = num_candidates
         self.candidates = UniformSampler(num_candidates, exclude_positives=exclude_positives,
                                          pool_size=pool_size)
@@ -43,8 +44,10 @@ class HardSampler(Sampler):
     def setup(self, info: DataInfo) -> None:
         super().setup(info)
         if self.num_candidates > info.num_items:
-            raise ValueError(f"num_candidates={self.num_candidates} is larger than the catalogue "
-                             f"({info.num_items} items); lower sampler.num_candidates")
+            raise ArgumentError(
+                "num_candidates",
+                f"num_candidates={self.num_candidates} is larger than the catalogue "
+                f"({info.num_items} items); lower sampler.num_candidates")
         self.candidates.setup(info)
 
     def attach(self, mapper: torch.nn.Module) -> None:

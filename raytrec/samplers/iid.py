@@ -8,6 +8,7 @@ import numpy as np
 import torch
 
 from raytrec.data.base import DataInfo
+from raytrec.errors import ArgumentError
 from raytrec.samplers.base import Negatives, Sampler, check_num_negatives
 from raytrec.samplers.exclusion import PositiveFilter
 
@@ -31,9 +32,11 @@ class ItemDistributionSampler(Sampler):
         self.shared, self.exclude_positives = bool(shared), bool(exclude_positives)
         self.pool_size = pool_size
         if self.shared and self.exclude_positives:
-            raise ValueError("exclude_positives needs negatives per positive; set shared: false")
+            raise ArgumentError("exclude_positives",
+                                "needs negatives per positive; set shared: false")
         if pool_size is not None and (pool_size < 1 or self.shared):
-            raise ValueError(f"pool_size must be >= 1 and needs shared: false, got {pool_size}")
+            raise ArgumentError("pool_size",
+                                f"must be >= 1 and needs shared: false, got {pool_size}")
 
     @abstractmethod
     def item_probs(self, info: DataInfo) -> np.ndarray:
@@ -52,22 +55,19 @@ class ItemDistributionSampler(Sampler):
     def sample(
         self, users: torch.Tensor, items: torch.Tensor, generator: torch.Generator
     ) -> Negatives:
-        dev = users.device
-        if self.log_probs.device != dev:
-            self.log_probs = self.log_probs.to(dev)
         if self.pool_size is not None:
             return self._from_pool(users, generator)
         shape = (self.num_negatives,) if self.shared else (len(users), self.num_negatives)
         ids = self.draw(shape, generator)
         if self.filter is not None:
-            self.filter.to(dev).redraw(users, ids, lambda n: self.draw((n,), generator))
+            self.filter.redraw(users, ids, lambda n: self.draw((n,), generator))
         return Negatives(ids, self._log_q(users, ids), shared=self.shared)
 
     def _exclude_in_pool(self, users: torch.Tensor, pool: torch.Tensor, index: torch.Tensor,
                          generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
         """A slot holding one of the user's positives gets another slot; when the pool has no
         other item for that user, a fresh item is drawn and appended to the pool."""
-        flt = self.filter.to(users.device)
+        flt = self.filter
         dev = users.device
         stuck = flt.redraw(users, index,
                            lambda n: torch.randint(self.pool_size, (n,), generator=generator,

@@ -38,15 +38,12 @@ class InBatchSampler(Sampler):
         """``(B, N)`` True where ``candidates`` may serve as a negative of row b."""
         mask = items.unsqueeze(1) != candidates.unsqueeze(0)
         if self.filter is not None:
-            flt = self.filter.to(users.device)
-            mask &= ~flt.is_positive(users.unsqueeze(1), candidates.unsqueeze(0))
+            mask &= ~self.filter.is_positive(users.unsqueeze(1), candidates.unsqueeze(0))
         return mask
 
     def sample(
         self, users: torch.Tensor, items: torch.Tensor, generator: torch.Generator
     ) -> Negatives:
-        if self.item_log_q.device != items.device:
-            self.item_log_q = self.item_log_q.to(items.device)
         log_q = self.item_log_q[items]
         # The positives are drawn by the same process, so logQ corrects their logits too.
         return Negatives(items, log_q, shared=True, mask=self.batch_mask(users, items, items),

@@ -52,8 +52,6 @@ class MixedSampler(InBatchSampler):
         extra = self.extras.sample(users, items, generator)
         ids = torch.cat([items, extra.ids])
         mask = torch.cat([batch.mask, self.batch_mask(users, items, extra.ids)], dim=1)
-        if self.probs.device != items.device:
-            self.probs = self.probs.to(items.device)
         b, n = len(items), self.num_negatives
         shares = torch.tensor([[b / (b + n)], [n / (b + n)]], dtype=self.probs.dtype,
                               device=items.device)

@@ -6,6 +6,7 @@ import numpy as np
 import torch
 
 from raytrec.data.base import DataInfo
+from raytrec.errors import ArgumentError
 from raytrec.samplers.iid import ItemDistributionSampler
 
 
@@ -27,15 +28,15 @@ class PopularitySampler(ItemDistributionSampler):
     ) -> None:
         super().__init__(num_negatives, shared, exclude_positives, pool_size)
         if not 0.0 <= alpha <= 1.0:
-            raise ValueError(f"alpha must be in [0, 1], got {alpha}")
+            raise ArgumentError("alpha", f"must be in [0, 1], got {alpha}")
         if smoothing < 0:
-            raise ValueError(f"smoothing must be >= 0, got {smoothing}")
+            raise ArgumentError("smoothing", f"must be >= 0, got {smoothing}")
         self.alpha, self.smoothing = float(alpha), float(smoothing)
 
     def item_probs(self, info: DataInfo) -> np.ndarray:
         weights = (info.item_counts.astype(np.float64) + self.smoothing) ** self.alpha
         if weights.sum() <= 0:
-            raise ValueError("smoothing must be > 0 when no item has a training count")
+            raise ArgumentError("smoothing", "must be > 0 when no item has a training count")
         return weights / weights.sum()
 
     def setup(self, info: DataInfo) -> None:
@@ -45,7 +46,5 @@ class PopularitySampler(ItemDistributionSampler):
         self.cdf[-1] = 1.0
 
     def draw(self, shape: tuple[int, ...], generator: torch.Generator) -> torch.Tensor:
-        if self.cdf.device != generator.device:
-            self.cdf = self.cdf.to(generator.device)
         u = torch.rand(shape, generator=generator, dtype=torch.float64, device=generator.device)
         return torch.searchsorted(self.cdf, u, right=True).clamp_(max=self.num_items - 1)

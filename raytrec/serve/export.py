@@ -26,13 +26,14 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from raytrec.errors import ConfigError, RunDirError
-from raytrec.run.job import load_job, retriever_problems
-from raytrec.run.remote import location
+from raytrec.plugins import get_registry
+from raytrec.run.job import load_job
 from raytrec.run.rescore import retriever_config
 from raytrec.run.run_dir import stage
+from raytrec.run.uri import location
 from raytrec.serve.integrity import fingerprints
 from raytrec.serve.vectors import EMBEDDINGS, Vectors
-from raytrec.train.build import build_retriever
+from raytrec.tasks.user_item.check import retriever_problems
 
 MANIFEST = "manifest.json"
 FORMAT = 1
@@ -47,7 +48,7 @@ def export_run(run_dir: Path, out: Path, overrides: list[str],
     problems = retriever_problems(config, vectors.num_items, vectors.dim)
     if problems:
         raise ConfigError(problems, f"{run_dir} with --set")
-    retriever = build_retriever(config)
+    retriever = get_registry().build("retriever", config.retriever)
     manifest: dict[str, Any] = {}
 
     def fill(staging: Path) -> None:
@@ -64,9 +65,9 @@ def export_run(run_dir: Path, out: Path, overrides: list[str],
             "format": FORMAT, "raytrec_version": version("raytrec"),
             "created": time.strftime("%Y-%m-%dT%H:%M:%S"), "run_dir": location(run_dir),
             "config_sha256": config_hash(Path(run_dir) / "config.yaml"),
-            "distance": vectors.distance, "dim": vectors.dim,
+            "distance": vectors.distance.name, "dim": vectors.dim,
             "num_users": vectors.num_users, "num_items": vectors.num_items,
-            "retriever": config["retriever"],
+            "retriever": config.retriever.to_dict(),
             "index": {"build_seconds": round(retriever.stats.build_seconds, 3),
                       **retriever.save(staging)}})
         manifest["files"] = fingerprints(staging, MANIFEST)

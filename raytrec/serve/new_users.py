@@ -13,8 +13,9 @@ import torch
 from raytrec.data.store import read_training_info
 from raytrec.errors import RaytrecError
 from raytrec.mappers import Mapper
+from raytrec.plugins import get_registry
 from raytrec.run.job import load_job
-from raytrec.run.trained import create_mapper, load_trained
+from raytrec.run.trained import load_trained
 
 CHUNK = 4096  # feature rows through the tower at once
 
@@ -54,9 +55,9 @@ class FeatureQueries:
     def _load(self) -> Mapper:
         if self.mapper is None:
             job = load_job(self.run_dir)
-            self.name = job.config["mapper"]["name"]
-            self.mapper = load_trained(self.run_dir, create_mapper(job.config),
-                                       read_training_info(job.data_dir))
+            self.name = job.config.mapper.name
+            mapper = get_registry().build("mapper", job.config.mapper)
+            self.mapper = load_trained(self.run_dir, mapper, read_training_info(job.data_dir))
         return self.mapper
 
     @torch.no_grad()

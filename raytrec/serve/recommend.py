@@ -11,13 +11,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from raytrec.config.run_config import ComponentSpec
 from raytrec.data.store import UserItems
+from raytrec.distance import distance_named
 from raytrec.errors import RaytrecError, RunDirError
+from raytrec.plugins import get_registry
 from raytrec.retrievers import Retriever
 from raytrec.serve.export import MANIFEST, read_manifest
 from raytrec.serve.integrity import AGAIN, check_counts, check_files
 from raytrec.serve.vectors import Vectors
-from raytrec.train.build import build_retriever
 
 CHUNK = 2048  # users searched at once
 
@@ -39,9 +41,15 @@ def open_source(path: Path) -> Source:
     if (path / MANIFEST).is_file():
         manifest = read_manifest(path)
         check_files(path, manifest)
-        vectors = Vectors.from_export(path, manifest["distance"])
+        try:
+            distance = distance_named(manifest["distance"])
+        except ValueError as exc:
+            raise RunDirError(f"the index in {path} cannot be loaded ({exc}); {AGAIN}") \
+                from None
+        vectors = Vectors.from_export(path, distance)
         check_counts(path, manifest, vectors.num_users, vectors.num_items)
-        retriever = build_retriever({"retriever": manifest["retriever"]})
+        retriever = get_registry().build("retriever",
+                                         ComponentSpec.from_dict(manifest["retriever"]))
         try:
             retriever.load(path, manifest["index"], vectors.items, vectors.distance)
         except (RuntimeError, ValueError, OSError) as exc:  # FAISS says RuntimeError
@@ -54,9 +62,9 @@ def open_source(path: Path) -> Source:
 
         config = load_job(path).config
         vectors = Vectors.from_run(path, unfinished=True)
-        retriever = build_retriever(config)
+        retriever = get_registry().build("retriever", config.retriever)
         retriever.build(vectors.items, vectors.distance)
-        return Source(vectors, retriever, config["retriever"]["name"], path)
+        return Source(vectors, retriever, config.retriever.name, path)
     raise RunDirError(f"{path} is neither a run directory (no config.yaml) nor an export "
                       f"(no {MANIFEST}); give a directory made by raytrec train or "
                       "raytrec export")
@@ -117,15 +125,8 @@ def _search(retriever: Retriever, queries: np.ndarray, k: int, users: np.ndarray
 
 def _scores(vectors: Vectors, queries: np.ndarray, top: np.ndarray) -> np.ndarray:
     """Each recommended item's score in the model's distance (higher is better)."""
-    q = queries.astype(np.float64)
-    v = vectors.items[np.maximum(top, 0)].astype(np.float64)
-    if vectors.distance == "l2":
-        scores = -((v - q[:, None, :]) ** 2).sum(-1)
-    else:
-        if vectors.distance == "cosine":
-            q = q / np.maximum(np.linalg.norm(q, axis=1, keepdims=True), 1e-12)
-            v = v / np.maximum(np.linalg.norm(v, axis=-1, keepdims=True), 1e-12)
-        scores = np.einsum("bkd,bd->bk", v, q)
+    scores = vectors.distance.picked_scores(
+        queries.astype(np.float64), vectors.items[np.maximum(top, 0)].astype(np.float64))
     return np.where(top >= 0, scores, np.nan)
 
 

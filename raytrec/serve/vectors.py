@@ -15,10 +15,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from raytrec.data.store import UserItems, read_pairs
+from raytrec.distance import Distance, distance_named
 from raytrec.errors import RaytrecError, RunDirError
-from raytrec.run.leftovers import temp_prefix
+from raytrec.scratch import temp_prefix
 from raytrec.serve.integrity import AGAIN
-from raytrec.train.artifacts import EMBEDDING_FILES as EMBEDDINGS
+from raytrec.tasks.outputs import EMBEDDING_FILES as EMBEDDINGS
 
 if TYPE_CHECKING:
     from raytrec.run.job import Job
@@ -31,7 +32,7 @@ class Vectors:
     """Item and user vectors in index order, the original ids of both, the items each user
     saw in training, and item titles where the data has them."""
 
-    distance: str
+    distance: Distance
     items: np.ndarray  # (I, D) float32
     users: np.ndarray  # (U, D) float32
     item_ids: np.ndarray  # (I,) original ids, index order
@@ -55,13 +56,13 @@ class Vectors:
     def from_run(cls, run_dir: Path, unfinished: bool = False) -> Vectors:
         """The vectors of a finished run; with ``unfinished``, of a run that is training or
         was interrupted too, from the best model of its newest complete checkpoint."""
+        from raytrec.plugins import get_registry
         from raytrec.run.job import load_job
-        from raytrec.train.build import build_task
 
         run_dir = Path(run_dir)
         job = load_job(run_dir)
-        task = job.config["task"]["name"]
-        if not build_task(job.config).servable:
+        task = job.config.task.name
+        if not get_registry().build("task", job.config.task).servable:
             raise RunDirError(f"{run_dir} trained the '{task}' task, whose queries are not user "
                               "ids: raytrec export and recommend serve user-item runs; score "
                               f"this one with raytrec evaluate {run_dir}")
@@ -71,16 +72,15 @@ class Vectors:
             raise RunDirError(f"{missing[0]} is missing: the run has not finished; use "
                               f"raytrec train --resume {run_dir}")
         users, items = read_pairs(job.data_dir, "train")
+        distance = distance_named(job.config.mapper.kwargs["distance"])
         if missing:  # training or interrupted: its best model so far, from its checkpoint
             with tempfile.TemporaryDirectory(prefix=temp_prefix("vectors")) as tmp:
                 _embed(job, Path(tmp))
-                return cls._read(Path(tmp), Path(job.data_dir),
-                                 job.config["mapper"]["distance"], users, items)
-        return cls._read(run_dir, Path(job.data_dir), job.config["mapper"]["distance"],
-                         users, items)
+                return cls._read(Path(tmp), Path(job.data_dir), distance, users, items)
+        return cls._read(run_dir, Path(job.data_dir), distance, users, items)
 
     @classmethod
-    def from_export(cls, directory: Path, distance: str) -> Vectors:
+    def from_export(cls, directory: Path, distance: Distance) -> Vectors:
         path = directory / "seen.parquet"
         seen = _table(path, ["user", "item"])
         users, items = seen["user"].to_numpy(), seen["item"].to_numpy()
@@ -95,7 +95,7 @@ class Vectors:
         return vectors
 
     @classmethod
-    def _read(cls, vectors_dir: Path, ids_dir: Path, distance: str, seen_users: np.ndarray,
+    def _read(cls, vectors_dir: Path, ids_dir: Path, distance: Distance, seen_users: np.ndarray,
               seen_items: np.ndarray) -> Vectors:
         users, user_ids = _matrix(vectors_dir / EMBEDDINGS["user"])
         items, item_ids = _matrix(vectors_dir / EMBEDDINGS["item"])
@@ -177,10 +177,10 @@ def _embed(job: Job, out: Path) -> None:
     """Write the embeddings of ``job``'s best model so far into ``out``."""
     import torch
 
-    from raytrec.run.trained import create_mapper, load_trained
-    from raytrec.train.build import build_task
+    from raytrec.plugins import get_registry
+    from raytrec.run.trained import load_trained
 
-    task = build_task(job.config)
+    task = get_registry().build("task", job.config.task)
     info = task.training_info(job.data_dir)
-    mapper = load_trained(job.run_dir, create_mapper(job.config), info)
+    mapper = load_trained(job.run_dir, get_registry().build("mapper", job.config.mapper), info)
     task.write_outputs(out, job.data_dir, mapper, torch.device("cpu"))

@@ -20,6 +20,8 @@ from typing import Any, ClassVar, Protocol
 import torch
 from torch import nn
 
+from raytrec.config.run_config import RunConfig
+from raytrec.config.sections import SplitConfig
 from raytrec.data.base import DataInfo, RawData
 from raytrec.errors import Problem
 from raytrec.losses import Loss, LossOutput
@@ -75,7 +77,13 @@ class Task(ABC):
       another. ``Mapper`` (queries are user ids) unless the task makes queries otherwise.
     - ``prepare(raw, split, out_dir)`` writes the prepared data into ``out_dir`` (a fresh
       directory raytrec swaps into place only when the whole run directory is ready; it
-      is fetched to every node of a cluster). ``split`` is the run's ``split`` section.
+      is fetched to every node of a cluster). ``split`` is the run's ``split`` section
+      (``SplitConfig``). Its ``info.json`` holds ``num_users``, ``num_items`` and
+      ``num_interactions`` (``{split: rows}``), and ``queries`` when the queries are not
+      users: what ``raytrec train`` prints of the data.
+    - ``config`` below is the run's whole validated config, a ``raytrec.config.RunConfig``:
+      typed sections (``config.train.batch_size``, ``config.eval.ks``) and a
+      ``ComponentSpec`` (name and arguments) per component.
       Bad data raises ``raytrec.errors.DataError`` naming the cause and the fix.
     - ``training_info(data_dir)`` reads back what the sampler, loss and mapper set themselves
       up from (``DataInfo``: ``num_items`` and ``item_counts`` at least), on every worker.
@@ -114,7 +122,7 @@ class Task(ABC):
     rescorable: ClassVar[tuple[str, ...]] = ()
 
     @abstractmethod
-    def prepare(self, raw: RawData, split: dict[str, Any], out_dir: Path) -> None:
+    def prepare(self, raw: RawData, split: SplitConfig, out_dir: Path) -> None:
         """Write the prepared data of ``raw`` into ``out_dir``."""
 
     @abstractmethod
@@ -122,7 +130,7 @@ class Task(ABC):
         """What components set themselves up from, read from the prepared data."""
 
     @abstractmethod
-    def batches(self, data_dir: Path, info: DataInfo, config: dict[str, Any], rank: int,
+    def batches(self, data_dir: Path, info: DataInfo, config: RunConfig, rank: int,
                 world_size: int, device: torch.device, loss: Loss) -> Batches:
         """This worker's training batches, on ``device``."""
 
@@ -132,7 +140,7 @@ class Task(ABC):
         """The loss of one of ``batches``' batches."""
 
     @abstractmethod
-    def evaluation(self, data_dir: Path, info: DataInfo, config: dict[str, Any]) -> Evaluation:
+    def evaluation(self, data_dir: Path, info: DataInfo, config: RunConfig) -> Evaluation:
         """How this run is scored on validation and test."""
 
     def write_outputs(self, directory: Path, data_dir: Path, mapper: ItemModel,
@@ -140,14 +148,14 @@ class Task(ABC):
         """Files beside the model in the final checkpoint; none by default."""
         return None
 
-    def baselines(self, data_dir: Path, config: dict[str, Any], split: str,
+    def baselines(self, data_dir: Path, config: RunConfig, split: str,
                   quick: bool = False) -> Baselines:
         """Metrics on ``split`` (``valid`` or ``test``) of models that need no training, by
         name, shown beside the model's; ``quick``: only those that cost little (a search's
         summary). None by default."""
         return Baselines()
 
-    def check(self, config: dict[str, Any], info: DataInfo,
+    def check(self, config: RunConfig, info: DataInfo,
               parts: dict[str, Any]) -> list[Problem]:
         """Problems only the prepared data shows; none by default."""
         return []

@@ -90,7 +90,7 @@ def start_head(num_cpus: int = 2, env: dict[str, str] | None = None) -> Head:
     temp_dir = Path(tempfile.mkdtemp(prefix="rt-", dir="/tmp"))
     log = temp_dir / "head.log"
     cmd, gcs, dashboard = head_command(temp_dir, num_cpus)
-    # The nodes' caches (raytrec.run.remote) go with the cluster, not into the user's home.
+    # The nodes' caches (raytrec.run.mirror) go with the cluster, not into the user's home.
     full_env = {**os.environ, "RAY_AUTH_MODE": "disabled", "RAY_USAGE_STATS_ENABLED": "0",
                 "RAYTREC_CACHE_DIR": str(temp_dir / "cache"), **(env or {})}
     full_env.pop("RAY_ADDRESS", None)

@@ -10,16 +10,9 @@ import pandas as pd
 
 from raytrec.data.base import DataInfo
 from raytrec.data.store import UserItems
+from raytrec.errors import ConformanceError, fail_unless
 
-
-class ConformanceError(AssertionError):
-    """A component broke a rule of its kind; the message names the component and the rule."""
-
-
-def fail_unless(condition: bool, component: Any, rule: str) -> None:
-    if not condition:
-        name = component if isinstance(component, str) else type(component).__name__
-        raise ConformanceError(f"{name}: {rule}")
+__all__ = ["ConformanceError", "fail_unless", "tiny_info"]
 
 
 def tiny_info(num_users: int = 12, num_items: int = 300, seed: int = 0) -> DataInfo:

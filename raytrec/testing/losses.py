@@ -1,4 +1,4 @@
-"""``check_loss``: shapes, masks, gradients, ``select``, pickling."""
+"""``check_loss``: shapes, masks, gradients, ``select``, pickling, devices."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import torch
 
 from raytrec.losses.base import Loss, LossInput
 from raytrec.testing.common import build, check_pickles, fail_unless, tiny_info
+from raytrec.testing.devices import check_moves
 
 
 def _batch(b: int, n: int, mask: torch.Tensor | None = None, dtype=torch.float32,
@@ -51,6 +52,8 @@ def check_loss(cls: type[Loss], **kwargs: Any) -> None:
         _check_select(loss)
     _check_gradients(loss)
     _check_pickled(loss)
+    check_moves(loss, "keep tensors as parameters or buffers (register_buffer); never move "
+                "state inside compute")
     return None
 
 

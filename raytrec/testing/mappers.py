@@ -1,4 +1,5 @@
-"""``check_mapper``: shapes, optional outputs, scoring, determinism claims, pickling."""
+"""``check_mapper``: shapes, optional outputs, scoring, determinism claims, pickling,
+devices."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from raytrec.testing.common import (
     fail_unless,
     tiny_info,
 )
+from raytrec.testing.devices import check_moves
 
 
 def check_mapper(cls: type[Mapper], **kwargs: Any) -> None:
@@ -65,6 +67,9 @@ def check_mapper(cls: type[Mapper], **kwargs: Any) -> None:
     mapper.eval()
     fail_unless(torch.allclose(copy.queries(users), mapper.queries(users)), mapper,
                 "an unpickled copy must map as the original")
+    check_moves(mapper, "keep tensors as parameters or buffers (register_buffer(name, t, "
+                "persistent=False) for what setup derives from the data); never move state "
+                "inside forward")
 
 
 def _check_id_tables(mapper: Mapper, users: torch.Tensor, pos: torch.Tensor) -> None:

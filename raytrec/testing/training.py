@@ -153,7 +153,7 @@ def _stopped_and_resumed(root: Path) -> dict[str, torch.Tensor]:
 
 
 def _model(run_dir: Path) -> dict[str, torch.Tensor]:
-    from raytrec.run.launch import MODEL_FILE
+    from raytrec.layout import MODEL_FILE
     from raytrec.train.checkpoint import load_file
 
     return load_file(run_dir / MODEL_FILE)["model"]

@@ -7,21 +7,30 @@ import json
 import logging
 import zipfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 
 from raytrec.errors import RunDirError
+from raytrec.layout import CHECKPOINT_CONFIG, STATE_FILE
+
+if TYPE_CHECKING:
+    from raytrec.config.run_config import RunConfig
 
 logger = logging.getLogger(__name__)
 
-STATE_FILE = "state.pt"
-CHECKPOINT_CONFIG = "config.json"  # the resolved config the checkpoint was written with
 
 
-def write_checkpoint(directory: Path, state: dict[str, Any], config: dict[str, Any]) -> Path:
+def write_json(path: Path, payload: dict[str, Any]) -> None:
+    """``payload`` as JSON at ``path``, replaced whole."""
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(payload, indent=2, sort_keys=True))
+    tmp.replace(path)
+
+
+def write_checkpoint(directory: Path, state: dict[str, Any], config: RunConfig) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
-    (directory / CHECKPOINT_CONFIG).write_text(json.dumps(config, indent=2))
+    (directory / CHECKPOINT_CONFIG).write_text(json.dumps(config.to_dict(), indent=2))
     tmp = directory / (STATE_FILE + ".tmp")
     torch.save(state, tmp)
     tmp.rename(directory / STATE_FILE)

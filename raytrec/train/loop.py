@@ -23,51 +23,26 @@ from typing import Any
 import torch
 from torch import nn
 
-from raytrec.debug import debugging
+from raytrec.config.run_config import RunConfig
+from raytrec.config.sections import TrainSection
 from raytrec.disk import full, is_full, tensor_bytes
 from raytrec.errors import TrainingDiverged
+from raytrec.layout import METRICS_FILE
 from raytrec.losses import Loss
 from raytrec.mappers import ItemModel
+from raytrec.plugins import get_registry
 from raytrec.retrievers import Retriever
-from raytrec.run.leftovers import clear_temp, temp_prefix
-from raytrec.run.remote import fetch_data
 from raytrec.samplers import Sampler
+from raytrec.scratch import temp_prefix
 from raytrec.tasks import Batches, Evaluation, Task
-from raytrec.train.artifacts import METRICS_FILE, write_json
-from raytrec.train.build import build_parts, build_retriever, build_task
-from raytrec.train.checkpoint import write_checkpoint
-from raytrec.train.failures import reported
+from raytrec.train.checkpoint import write_checkpoint, write_json
 from raytrec.train.optim import RunOptimizer, build_optimizer
-from raytrec.train.session import LocalSession, RayTrainSession, Session
+from raytrec.train.parts import build_parts
+from raytrec.train.session import Session
 from raytrec.train.step import apply_step
 
 logger = logging.getLogger(__name__)
 
-
-
-def ray_train_loop(job: dict[str, Any]) -> dict[str, Any]:
-    """Entry point of each Ray Train worker."""
-    if not debugging():
-        # Ray Train logs every report at INFO from every worker, under loggers named by file.
-        logging.getLogger().setLevel(logging.WARNING)
-    scaling = job["config"]["scaling"]
-    threads = job["config"]["train"]["threads"] or int(scaling["cpus_per_worker"])
-    session = RayTrainSession(threads)
-    clear_temp()  # what workers killed on this node before left in its $TMPDIR
-    where = job.get("run_uri") or job["run_dir"]
-    with reported(where, session.rank, f"in Ray Train worker {session.rank}"):
-        if job.get("run_uri"):  # the driver's mirror is not on this node
-            job = {**job, "data_dir": str(fetch_data(job["run_uri"]))}
-        return train_loop(job, session)
-
-
-def local_train_loop(job: dict[str, Any]) -> dict[str, Any]:
-    """The same loop in this process, checkpointing under the run directory."""
-    train = job["config"]["train"]
-    if train["threads"]:
-        torch.set_num_threads(train["threads"])
-    with reported(job["run_dir"], 0, "while training"):
-        return train_loop(job, LocalSession(Path(job["run_dir"]), train["device"]))
 
 
 def train_loop(job: dict[str, Any], session: Session) -> dict[str, Any]:
@@ -75,15 +50,18 @@ def train_loop(job: dict[str, Any], session: Session) -> dict[str, Any]:
 
     ``job``: ``config`` (resolved), ``data_dir`` (prepared data), ``run_dir``.
     """
-    config, data_dir = job["config"], Path(job["data_dir"])
-    train, eval_cfg = config["train"], config["eval"]
+    config: RunConfig = job["config"]
+    data_dir = Path(job["data_dir"])
+    train = config.train
     device = session.device
-    torch.manual_seed(train["seed"])
-    task = build_task(config)
+    torch.manual_seed(train.seed)
+    registry = get_registry()
+    task = registry.build("task", config.task)
     info = task.training_info(data_dir)
     parts = build_parts(config, info)
     mapper = parts.mapper.to(device)
     loss = parts.loss.to(device)
+    parts.sampler.to(device)
     # A loss may learn parameters of its own (InfoNCE's temperature).
     optimizer = build_optimizer(config, mapper, loss.parameters())
     model = session.prepare(mapper, ignore=tuple(optimizer.tables))
@@ -91,17 +69,17 @@ def train_loop(job: dict[str, Any], session: Session) -> dict[str, Any]:
     generator = torch.Generator(device=device)
     batches = task.batches(data_dir, info, config, session.rank, session.world_size, device,
                            loss)
-    best = Best(f"valid/{eval_cfg['metric']}", train["patience"])
+    best = Best(f"valid/{config.eval.metric}", train.patience)
     start, history = _restore(session, mapper, loss, optimizer, best)
-    retriever = build_retriever(config)
+    retriever = registry.build("retriever", config.retriever)
     evaluation = task.evaluation(data_dir, info, config)
-    for epoch in range(start, train["epochs"]):
+    for epoch in range(start, train.epochs):
         if best.should_stop:
             break
         # Seeded per (seed, epoch, rank): a resumed run draws what an uninterrupted one would,
         # on every rank, without storing generator states. The global generator too (dropout
         # and ID dropout draw from it), on a stream of its own.
-        epoch_seed = (train["seed"] * 100_003 + epoch) * 1_009 + session.rank
+        epoch_seed = (train.seed * 100_003 + epoch) * 1_009 + session.rank
         generator.manual_seed(epoch_seed)
         torch.manual_seed(epoch_seed + 1_000_000_007)
         try:
@@ -111,7 +89,7 @@ def train_loop(job: dict[str, Any], session: Session) -> dict[str, Any]:
             raise TrainingDiverged(_diverged(epoch + 1, exc, history, train)) from None
         metrics: dict[str, Any] = {"epoch": epoch + 1}
         metrics.update({f"train/{k}": v for k, v in stats.items()})
-        if (epoch + 1) % eval_cfg["every"] == 0 or epoch + 1 == train["epochs"]:
+        if (epoch + 1) % config.eval.every == 0 or epoch + 1 == train.epochs:
             started = time.perf_counter()
             found = evaluation.validate(mapper, retriever, session.rank, session.world_size,
                                         device)
@@ -198,7 +176,7 @@ def run_epoch(
         optimizer.zero_grad()
         out = task.batch_loss(model, mapper, sampler, loss, batch, generator)
         apply_step(mapper, loss, optimizer, out)
-        terms = {"loss": out.loss.detach(), **out.parts}
+        terms = out.logged()
         watch.see(step, terms)
         for name, value in terms.items():
             total[name] = total.get(name, 0.0) + value
@@ -249,14 +227,14 @@ class NonFinite(Exception):
     """A step's loss (or one of its parts), or a parameter, became NaN or infinite."""
 
 
-def _diverged(epoch: int, exc: NonFinite, history: list[dict], train: dict[str, Any]) -> str:
+def _diverged(epoch: int, exc: NonFinite, history: list[dict], train: TrainSection) -> str:
     kept = (f"the last good checkpoint is epoch {history[-1]['epoch']}'s" if history
             else "no epoch finished")
     return (f"training diverged in epoch {epoch}, {exc}; {kept}; lower train.lr (now "
-            f"{train['lr']:g}) or check the loss's arguments")
+            f"{train.lr:g}) or check the loss's arguments")
 
 
-def _report(session: Session, config: dict[str, Any], metrics: dict[str, Any],
+def _report(session: Session, config: RunConfig, metrics: dict[str, Any],
             state: dict[str, Any] | None, extra_files: Any = None) -> None:
     if session.rank != 0 or state is None:
         session.report(metrics, None)
@@ -296,7 +274,8 @@ def _finish(job: dict[str, Any], session: Session, task: Task, evaluation: Evalu
         "train": {k.removeprefix("train/"): v for k, v in last.items() if k.startswith("train/")},
     }
     if task.uses_retriever:
-        summary["retriever"] = config["retriever"]  # the index that produced the test metrics
+        # the index that produced the test metrics
+        summary["retriever"] = config.retriever.to_dict()
         summary["retrieval"] = retriever.stats.report()  # one build, this rank's searches
     # The best epoch's validation metrics ride along: what a search ranks the run by.
     metrics = {"epoch": len(history), "finished": True, "best_epoch": best.epoch,

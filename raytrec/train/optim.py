@@ -27,32 +27,33 @@ import torch
 import torch.distributed as dist
 from torch import nn
 
+from raytrec.config.run_config import RunConfig
 from raytrec.mappers import Mapper
-from raytrec.train.rows import coalesce, distributed, gather_rows, gather_sizes
+from raytrec.ranks import distributed
+from raytrec.train.rows import coalesce, gather_rows, gather_sizes
 
 DENSE = {"adagrad": torch.optim.Adagrad, "adam": torch.optim.Adam, "sgd": torch.optim.SGD}
 SPARSE = {"adagrad": torch.optim.Adagrad, "adam": torch.optim.SparseAdam,
           "sgd": torch.optim.SGD}
 
 
-def sparse_tables(config: dict[str, Any], mapper: Mapper, world_size: int = 1) -> tuple[str, ...]:
+def sparse_tables(config: RunConfig, mapper: Mapper, world_size: int = 1) -> tuple[str, ...]:
     """The ID tables to make row-sparse (``train.sparse``; call after ``mapper.setup``).
 
     ``auto``: the tables with more rows than ``world_size × batch_size``. One worker touches at
     least a batch's worth of rows of a table per step, so a smaller table is mostly touched
     every step and the fused dense update of all of it costs no more than the sparse
-    machinery per touched row (at 10k items and B=4096, 2.4 batches of rows, row-sparse CML
-    is already 1.36x the dense step: benchmarks/scale.py). With more workers the rows all of
-    them touch travel after backward, while DDP's all-reduce of a dense table overlaps
-    backward, so the bar rises with the workers (MovieLens-1M-sized tables, 2 processes,
-    B=4096: the row-sparse user table made the step slower than whole tables under DDP;
-    benchmarks/exchange.py).
+    machinery per touched row (a table of a few batches of rows is already faster row-sparse).
+    With more workers the rows all of them touch travel after backward, while DDP's
+    all-reduce of a dense table overlaps backward, so the bar rises with the workers (on
+    MovieLens-1M-sized tables, a row-sparse user table made the 2-process step slower than
+    whole tables under DDP). The measurements: benchmarks/README.md, "Row-sparse ID tables".
     """
-    wanted = config["train"].get("sparse", "auto")
+    wanted = config.train.sparse
     if wanted != "auto":
         return tuple(mapper.id_tables) if wanted else ()
     params = dict(mapper.named_parameters())
-    bar = config["train"]["batch_size"] * max(1, world_size)
+    bar = config.train.batch_size * max(1, world_size)
     return tuple(name for name in mapper.id_tables
                  if name in params and params[name].shape[0] > bar)
 
@@ -65,19 +66,19 @@ class RunOptimizer:
     for ``Mapper.constrain``.
     """
 
-    def __init__(self, config: dict[str, Any], mapper: Mapper,
+    def __init__(self, config: RunConfig, mapper: Mapper,
                  own: Any = (), sparse: tuple[str, ...] = ()) -> None:
-        train = config["train"]
+        train = config.train
         own = list(own)
         self.tables: dict[str, nn.Parameter] = mapper.use_row_sparse(sparse)
         table_ids = {id(p) for p in self.tables.values()}
         self.order = [*mapper.parameters(), *own]  # the checkpoint's order
         dense = [p for p in mapper.parameters() if id(p) not in table_ids]
-        self.weight_decay = train["weight_decay"]
+        self.weight_decay = train.weight_decay
         groups = ([{"params": dense, "weight_decay": self.weight_decay}] if dense else []) + \
                  ([{"params": own, "weight_decay": 0.0}] if own else [])
-        self.dense = _fused(DENSE[train["optimizer"]], groups, train["lr"]) if groups else None
-        self.sparse = (SPARSE[train["optimizer"]](list(self.tables.values()), lr=train["lr"])
+        self.dense = _fused(DENSE[train.optimizer], groups, train.lr) if groups else None
+        self.sparse = (SPARSE[train.optimizer](list(self.tables.values()), lr=train.lr)
                        if self.tables else None)
         if self.tables:
             # The optimisers build sparse tensors from coalesced parts; saying the (default)
@@ -204,7 +205,7 @@ def _fused(cls: type[torch.optim.Optimizer], groups: list[dict[str, Any]],
         return cls(groups, lr=lr)
 
 
-def build_optimizer(config: dict[str, Any], mapper: Mapper, own: Any = ()) -> RunOptimizer:
+def build_optimizer(config: RunConfig, mapper: Mapper, own: Any = ()) -> RunOptimizer:
     """The run's optimiser over ``mapper`` and ``own`` (a loss's own parameters, such as
     InfoNCE's log-temperature, never decayed: a decay would pull it towards a temperature
     of 1), row-sparse as ``train.sparse`` says for this many workers."""

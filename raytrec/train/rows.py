@@ -6,9 +6,9 @@ not what the table holds: every worker's coalesced rows reach every other worker
 every rank sums the same rows in the same order and applies the same update, so the replicas
 stay bit-identical. On NCCL (GPUs) and on large gloo groups that is one ``all_gather``; on a
 small gloo group (the CPU, ``DIRECT_MAX`` workers or fewer) each pair of workers swaps its rows
-directly with ``isend``/``irecv``, exactly sized: gloo's ``all_gather`` moves 0.5–8 MB 1.5–3×
-slower than its point-to-point sends on one machine (``benchmarks/exchange.py``'s ``transport``
-rows), and a direct swap sends no padding.
+directly with ``isend``/``irecv``, exactly sized: gloo's ``all_gather`` moves the same bytes
+slower than its point-to-point sends on one machine (``benchmarks/README.md``, "Row-sparse ID
+tables"), and a direct swap sends no padding.
 """
 
 from __future__ import annotations
@@ -27,10 +27,6 @@ def coalesce(ids: torch.Tensor, rows: torch.Tensor) -> tuple[torch.Tensor, torch
 DIRECT_MAX = 8
 """Most gloo workers that swap rows pairwise: each sends its rows to every other (the bytes
 of a ring ``all_gather``, over ``world − 1`` connections of its own)."""
-
-
-def distributed() -> bool:
-    return dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1
 
 
 def gather_sizes(sizes: list[int], device: torch.device) -> torch.Tensor:

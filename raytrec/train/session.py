@@ -16,11 +16,9 @@ import torch
 
 from raytrec.disk import full, is_full, size_of
 from raytrec.interrupts import deferred
-from raytrec.run.remote import publish, publish_quietly
-from raytrec.train.checkpoint import STATE_FILE, newest_readable
-from raytrec.train.rows import distributed
-
-PROGRESS_FILE = "progress.jsonl"
+from raytrec.layout import PROGRESS_FILE, STATE_FILE
+from raytrec.ranks import distributed
+from raytrec.train.checkpoint import newest_readable
 
 
 class Session(Protocol):
@@ -78,22 +76,37 @@ def distribute(module: torch.nn.Module, ignore: tuple[str, ...],
     # DDP matches a root module's own parameters as ".name" when it builds its buckets and
     # as "name" elsewhere (torch 2.13): give both.
     names = [*ignore, *(f".{name}" for name in ignore if "." not in name)]
+    # Non-persistent buffers hold what every worker derives alike from the data (or scratch
+    # space): broadcasting them on every step would cost their size for nothing.
+    names += [f"{owner}.{name}" if owner else name for owner, module_ in module.named_modules()
+              for name in module_._non_persistent_buffers_set]
     DistributedDataParallel._set_params_and_buffers_to_ignore_for_model(module, names)
     return DistributedDataParallel(module, device_ids=[device] if device.type == "cuda" else None)
 
 
+class Publisher(Protocol):
+    """Makes what was written in a run directory visible where the run lives
+    (``raytrec.run.store.RunStore``: a run at a URI publishes there)."""
+
+    def publish(self, *names: str) -> None: ...
+
+    def publish_quietly(self, *names: str) -> None: ...
+
+
 class LocalSession:
-    """The loop in this process: checkpoints kept under ``<run_dir>/checkpoints`` (and
-    published with the progress to the run's URI when ``run_dir`` is a mirror)."""
+    """The loop in this process: checkpoints kept under ``<run_dir>/checkpoints``, and with
+    the progress passed to ``publisher`` (none: the run directory is the run's own place)."""
 
     rank = 0
     world_size = 1
 
-    def __init__(self, run_dir: Path, device: str = "auto", keep: int = 2) -> None:
+    def __init__(self, run_dir: Path, device: str = "auto", keep: int = 2,
+                 publisher: Publisher | None = None) -> None:
         self.run_dir = Path(run_dir)
         self.root = self.run_dir / "checkpoints"
         self.device = resolve_device(device)
         self.keep = keep
+        self.publisher = publisher
 
     def prepare(self, module: torch.nn.Module, ignore: tuple[str, ...] = ()) -> torch.nn.Module:
         return module.to(self.device)
@@ -116,9 +129,11 @@ class LocalSession:
             if checkpoint_dir is not None:
                 self._keep_checkpoint(Path(checkpoint_dir))
             append_progress(self.run_dir, metrics)
+        if self.publisher is None:
+            return
         if checkpoint_dir is not None:
-            publish(self.run_dir, self.root.name)
-        publish_quietly(self.run_dir, PROGRESS_FILE)
+            self.publisher.publish(self.root.name)
+        self.publisher.publish_quietly(PROGRESS_FILE)
 
     def _keep_checkpoint(self, source: Path) -> None:
         self.root.mkdir(parents=True, exist_ok=True)

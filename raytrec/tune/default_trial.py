@@ -19,8 +19,9 @@ def default_point(plan: Plan) -> tuple[dict[str, Any] | None, str]:
     """The draws that give the base config's own values (a key the base plugin does not take
     is left to the search), or ``None`` and why they cannot be drawn."""
     point = {}
+    resolved = plan.base.to_dict()
     for p in plan.params:
-        node = plan.base.get(p.section) or {}
+        node = resolved.get(p.section) or {}
         if p.arg not in node:
             continue
         drawable, drawn = p.encode(node[p.arg])

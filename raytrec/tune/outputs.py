@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from raytrec.train.build import build_task
+from raytrec.plugins import get_registry
 from raytrec.tune.default_trial import default_point, find_default
 from raytrec.tune.plan import Plan
 from raytrec.tune.plots import write_plots
@@ -35,11 +34,11 @@ def write_outputs(trials: list[Trial], plan: Plan, tune_dir: Path) -> dict[str, 
     config, notes = plan.trial_config(best.values)
     # The trial's thread count too: sums over another number of threads round differently,
     # and over dozens of epochs that moves the metric by up to about 1%.
-    config["train"]["threads"] = trial_threads(plan, config)
+    config = config.replace(train=replace(config.train, threads=trial_threads(plan, config)))
     _replace(tune_dir / BEST_CONFIG, lambda p: p.write_text(
         f"# raytrec train {tune_dir / BEST_CONFIG}\n"
         f"# The best trial ({best.trial_id}) of the search in {tune_dir}.\n"
-        + yaml.safe_dump(config, sort_keys=False)))
+        + config.to_yaml()))
     summary = {
         "trial_id": best.trial_id,
         "params": best.values,
@@ -55,8 +54,8 @@ def write_outputs(trials: list[Trial], plan: Plan, tune_dir: Path) -> dict[str, 
         "default": _default(trials, plan),
         "baseline": _baseline(tune_dir / "data", plan),
     }
-    if build_task(plan.base).uses_retriever:
-        summary["retriever"] = config["retriever"]  # the index its metrics came through
+    if get_registry().build("task", plan.base.task).uses_retriever:
+        summary["retriever"] = config.retriever.to_dict()  # the index its metrics came through
     _replace(tune_dir / BEST_SUMMARY, lambda p: p.write_text(json.dumps(summary, indent=2)))
     return summary
 
@@ -83,7 +82,7 @@ def _default(trials: list[Trial], plan: Plan) -> dict[str, Any]:
 def _baseline(data_dir: Path, plan: Plan) -> dict[str, Any]:
     """The task's first quick baseline (popularity for the user-item task) on valid and
     test: the yardstick of the search's verdict."""
-    task = build_task(plan.base)
+    task = get_registry().build("task", plan.base.task)
     found = {split: task.baselines(data_dir, plan.base, split, quick=True).metrics
              for split in ("valid", "test")}
     if not found["test"]:

@@ -9,17 +9,19 @@ from typing import Any
 
 from raytrec.config import read_config, validate, with_defaults
 from raytrec.config.bind import bind
+from raytrec.config.run_config import RunConfig
 from raytrec.config.sections import EvalSection
-from raytrec.errors import ConfigError, Problem
+from raytrec.errors import ConfigError, Problem, argument_problem
 from raytrec.plugins import Registry, get_registry
+from raytrec.tune.keys import apply, check_keys
 from raytrec.tune.settings import TuneSection
-from raytrec.tune.space import Param, apply, check_keys, corner_values, flatten, parse
+from raytrec.tune.space import Param, corner_values, flatten, parse
 
 
 @dataclass
 class Plan:
     raw: dict[str, Any]  # the training config as written (plus --set), without defaults
-    base: dict[str, Any]  # ``raw`` resolved
+    base: RunConfig  # ``raw`` resolved
     params: list[Param]
     settings: TuneSection
     source: str
@@ -39,7 +41,7 @@ class Plan:
         return {k: params[k].decode(v) if k in params else v for k, v in drawn.items()}
 
     def trial_config(self, values: dict[str, Any],
-                     registry: Registry | None = None) -> tuple[dict[str, Any], list[str]]:
+                     registry: Registry | None = None) -> tuple[RunConfig, list[str]]:
         """The resolved training config of one trial (``values``: config values, as
         ``decode`` gives them), and notes on dropped arguments."""
         registry = registry or get_registry()
@@ -77,14 +79,14 @@ def load_plan(path: str | Path, overrides: list[str]) -> Plan:
         problems += exc.problems
         raise ConfigError(problems, source) from None
     if settings is not None:
-        found = _metric_problems(settings.metric or base["eval"]["metric"], base["eval"]["ks"])
+        found = _metric_problems(settings.metric or base.eval.metric, base.eval.ks)
         problems += found
-        if settings.metric and not found and settings.metric != base["eval"]["metric"]:
+        if settings.metric and not found and settings.metric != base.eval.metric:
             # Each trial's best epoch is picked by the metric the search optimises.
             raw.setdefault("eval", {})["metric"] = settings.metric
             base = validate(with_defaults(raw), registry, source)
-        settings.metric = settings.metric or base["eval"]["metric"]
-        epochs = base["train"]["epochs"]
+        settings.metric = settings.metric or base.eval.metric
+        epochs = base.train.epochs
         if settings.scheduler == "asha" and settings.grace_period > epochs and \
                 "train.epochs" not in entries:
             problems.append(Problem("tune.grace_period", f"{settings.grace_period} is more than "
@@ -104,7 +106,7 @@ def _metric_problems(metric: str, ks: list[int]) -> list[Problem]:
     try:
         EvalSection(ks=ks, metric=metric)
     except ValueError as exc:
-        return [Problem("tune.metric", str(exc).removeprefix("metric "))]
+        return [argument_problem("tune", exc)]
     return []
 
 

@@ -13,13 +13,13 @@ from typing import Any
 import yaml
 
 from raytrec.errors import ConfigError, Problem, RunDirError
+from raytrec.layout import RAY_STORAGE
 from raytrec.plugins import get_registry
 from raytrec.run.job import check_against_data, default_run_dir, prepare_run_dir
-from raytrec.run.remote import local_only
-from raytrec.run.run_dir import RAY_STORAGE
+from raytrec.run.uri import local_only
+from raytrec.tune.conditional import ConditionalSpace
 from raytrec.tune.default_trial import default_point
 from raytrec.tune.plan import Plan, corner_problems, load_plan
-from raytrec.tune.space import ConditionalSpace
 from raytrec.tune.trial import run_trial, trains_itself, trial_resources
 
 PLAN_FILE = "tune.yaml"
@@ -179,7 +179,7 @@ def _check_trial_resources(plan: Plan, resources: dict[str, float]) -> None:
     from raytrec.run.resources import check_resources, cluster_nodes
 
     if not trains_itself(plan.base):
-        check_resources(plan.base["scaling"], plan.source, resources["cpu"],
+        check_resources(plan.base.scaling, plan.source, resources["cpu"],
                         f" plus {resources['cpu']:g} CPU for the trial itself")
         return
     nodes, limit = cluster_nodes()
@@ -195,7 +195,7 @@ def _check_trial_resources(plan: Plan, resources: dict[str, float]) -> None:
 def max_epochs(plan: Plan) -> int:
     searched = plan.by_key.get("train.epochs")
     if searched is None:
-        return int(plan.base["train"]["epochs"])
+        return int(plan.base.train.epochs)
     return int(max(searched.corners()))
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from raytrec.errors import ArgumentError
+
 
 @dataclass
 class TuneSection:
@@ -52,17 +54,17 @@ class TuneSection:
 
     def __post_init__(self) -> None:
         if self.num_samples < 1:
-            raise ValueError(f"num_samples must be >= 1, got {self.num_samples}")
+            raise ArgumentError("num_samples", f"must be >= 1, got {self.num_samples}")
         if self.max_concurrent_trials is not None and self.max_concurrent_trials < 1:
-            raise ValueError("max_concurrent_trials must be >= 1 or null, got "
-                             f"{self.max_concurrent_trials}")
+            raise ArgumentError("max_concurrent_trials", "must be >= 1 or null, got "
+                                f"{self.max_concurrent_trials}")
         if self.grace_period < 1:
-            raise ValueError(f"grace_period must be >= 1, got {self.grace_period}")
+            raise ArgumentError("grace_period", f"must be >= 1, got {self.grace_period}")
         if self.reduction_factor < 2:
-            raise ValueError(f"reduction_factor must be >= 2, got {self.reduction_factor}")
+            raise ArgumentError("reduction_factor", f"must be >= 2, got {self.reduction_factor}")
         if self.cpus_per_trial is not None and self.cpus_per_trial <= 0:
-            raise ValueError(f"cpus_per_trial must be > 0, got {self.cpus_per_trial}")
+            raise ArgumentError("cpus_per_trial", f"must be > 0, got {self.cpus_per_trial}")
         if self.gpus_per_trial is not None and self.gpus_per_trial < 0:
-            raise ValueError(f"gpus_per_trial must be >= 0, got {self.gpus_per_trial}")
+            raise ArgumentError("gpus_per_trial", f"must be >= 0, got {self.gpus_per_trial}")
         if self.time_budget_s is not None and self.time_budget_s <= 0:
-            raise ValueError(f"time_budget_s must be > 0 or null, got {self.time_budget_s}")
+            raise ArgumentError("time_budget_s", f"must be > 0 or null, got {self.time_budget_s}")

@@ -11,18 +11,13 @@ Each entry addresses one config key, dotted (``loss.margin``) or nested, with ex
 
 from __future__ import annotations
 
-import copy
 import math
 from dataclasses import dataclass
 from typing import Any
 
-from raytrec.config.bind import current_name, parameters
-from raytrec.config.defaults import PLUGIN_SECTIONS
-from raytrec.config.validate import PLAIN_SECTIONS
 from raytrec.errors import Problem, did_you_mean
-from raytrec.plugins import Registry
 
-KINDS = ("uniform", "loguniform", "quniform", "randint", "choice")
+DISTRIBUTIONS = ("uniform", "loguniform", "quniform", "randint", "choice")
 # Every trial trains and is scored on one prepared split with the same resources.
 FIXED_SECTIONS = {
     "data": "every trial trains on the same prepared data",
@@ -123,7 +118,7 @@ def flatten(section: Any) -> tuple[dict[str, Any], list[Problem]]:
     def walk(prefix: str, node: Any) -> None:
         # A distribution is one name over a list of arguments; a mapping goes one level down.
         if isinstance(node, dict) and node and not _distribution(prefix, node):
-            if any(k in KINDS for k in node):
+            if any(k in DISTRIBUTIONS for k in node):
                 problems.append(Problem(f"search.{prefix}", f"give one distribution, got "
                                                             f"{', '.join(map(str, node))}"))
                 return
@@ -142,7 +137,7 @@ def _distribution(prefix: str, node: dict[Any, Any]) -> bool:
     if len(node) != 1 or isinstance(next(iter(node.values())), dict):
         return False
     key = str(next(iter(node)))
-    return key in KINDS or "." in prefix or bool(did_you_mean(key, KINDS))
+    return key in DISTRIBUTIONS or "." in prefix or bool(did_you_mean(key, DISTRIBUTIONS))
 
 
 def parse(entries: dict[str, Any]) -> tuple[list[Param], list[Problem]]:
@@ -153,14 +148,14 @@ def parse(entries: dict[str, Any]) -> tuple[list[Param], list[Problem]]:
         if not isinstance(spec, dict) or len(spec) != 1:
             example = spec if isinstance(spec, list) and spec else [0.1, 2.0]
             problems.append(Problem(label, f"expected a distribution, one of "
-                                           f"{', '.join(KINDS)} mapped to its arguments, e.g. "
-                                           f"{key}: {{choice: {example}}}; got {spec!r}"))
+                                           f"{', '.join(DISTRIBUTIONS)} mapped to its arguments, "
+                                           f"e.g. {key}: {{choice: {example}}}; got {spec!r}"))
             continue
         kind, args = next(iter(spec.items()))
-        if kind not in KINDS:
+        if kind not in DISTRIBUTIONS:
             problems.append(Problem(label, f"unknown distribution '{kind}'"
-                                           f"{did_you_mean(str(kind), KINDS)} "
-                                           f"(distributions: {', '.join(KINDS)})"))
+                                           f"{did_you_mean(str(kind), DISTRIBUTIONS)} "
+                                           f"(distributions: {', '.join(DISTRIBUTIONS)})"))
             continue
         why = _bounds_problem(kind, args)
         if why:
@@ -195,105 +190,6 @@ def _bounds_problem(kind: str, args: Any) -> str | None:
     return None
 
 
-def check_keys(params: list[Param], raw: dict[str, Any], registry: Registry) -> list[Problem]:
-    """Every key addresses a searchable config key of some plugin the search can pick."""
-    problems = []
-    searched_names = {p.section: p for p in params if p.arg == "name"}
-    for p in params:
-        label = f"search.{p.key}"
-        if "." not in p.key:
-            problems.append(Problem(label, "expected section.argument, e.g. loss.margin"))
-        elif p.section in FIXED_SECTIONS:
-            problems.append(Problem(label, f"{p.section} cannot be searched: "
-                                           f"{FIXED_SECTIONS[p.section]}"))
-        elif p.section not in SEARCHABLE:
-            problems.append(Problem(label, f"unknown section '{p.section}'"
-                                           f"{did_you_mean(p.section, SEARCHABLE)} (searchable: "
-                                           f"{', '.join(SEARCHABLE)})"))
-        elif "." in p.arg:
-            problems.append(Problem(label, "nested keys cannot be searched; search a whole "
-                                           "value with choice"))
-        elif p.arg == "name":
-            if p.section not in PLUGIN_SECTIONS:
-                problems.append(Problem(label, f"{p.section} has no plugin name"))
-            elif p.kind != "choice":
-                problems.append(Problem(label, "a plugin name is searched with choice"))
-        elif p.section in PLUGIN_SECTIONS:
-            problems += _plugin_arg_problems(p, raw, searched_names, registry)
-        elif p.arg not in (accepted := parameters(PLAIN_SECTIONS[p.section])):
-            problems.append(Problem(label, f"{p.section} has no key '{p.arg}'"
-                                           f"{did_you_mean(p.arg, accepted)} (keys: "
-                                           f"{', '.join(accepted)})"))
-    return problems
-
-
-def _plugin_arg_problems(p: Param, raw: dict[str, Any], searched: dict[str, Param],
-                         registry: Registry) -> list[Problem]:
-    kind = PLUGIN_SECTIONS[p.section]
-    names = [n for n in _names(p.section, raw, searched) if registry.has(kind, n)]
-    if not names or any(_takes(registry.get(kind, n), p.arg) for n in names):
-        return []  # an unknown plugin name is reported by itself
-    if len(names) > 1:
-        return [Problem(f"search.{p.key}", f"no {kind} searched ({', '.join(names)}) has an "
-                                           f"argument '{p.arg}'")]
-    accepted = parameters(registry.get(kind, names[0]))
-    return [Problem(f"search.{p.key}", f"{kind} '{names[0]}' has no argument '{p.arg}'"
-                                       f"{did_you_mean(p.arg, accepted)} (arguments: "
-                                       f"{', '.join(accepted) or 'none'})")]
-
-
-def _takes(cls: type[Any], arg: str) -> bool:
-    params = parameters(cls)
-    return current_name(arg, params) in params
-
-
-def _names(section: str, raw: dict[str, Any], searched: dict[str, Param]) -> list[str]:
-    if section in searched and searched[section].kind == "choice":
-        return [n for n in searched[section].args if isinstance(n, str)]
-    name = (raw.get(section) or {}).get("name")
-    return [name] if isinstance(name, str) else []
-
-
-def apply(raw: dict[str, Any], values: dict[str, Any],
-          registry: Registry) -> tuple[dict[str, Any], list[str]]:
-    """``raw`` (a config without defaults) with ``values`` set; also the notes on what was
-    dropped because the (possibly swapped) plugin has no such argument."""
-    config = copy.deepcopy(raw)
-    notes = []
-    names = {k: v for k, v in values.items() if k.endswith(".name")}
-    for key, name in names.items():
-        section = key.split(".", 1)[0]
-        current = dict(config.get(section) or {})
-        kind = PLUGIN_SECTIONS[section]
-        if current.get("name") == name:
-            continue
-        accepted = parameters(registry.get(kind, name)) if registry.has(kind, name) else {}
-        kept = {"name": name}
-        for arg, value in current.items():
-            if arg == "name":
-                continue
-            if arg in accepted:
-                kept[arg] = value
-            elif f"{section}.{arg}" not in values:  # a searched value gets its own note
-                notes.append(f"{section}.{arg}={value!r} dropped: {kind} '{name}' has no "
-                             f"argument '{arg}'")
-        config[section] = kept
-    for key, value in values.items():
-        if key in names:
-            continue
-        section, arg = key.split(".", 1)
-        node = config.setdefault(section, {})
-        if section in PLUGIN_SECTIONS:
-            kind = PLUGIN_SECTIONS[section]
-            name = node.get("name")
-            if isinstance(name, str) and registry.has(kind, name) and \
-                    arg not in parameters(registry.get(kind, name)):
-                notes.append(f"{key}={value!r} dropped: {kind} '{name}' has no argument '{arg}'")
-                continue
-        node[arg] = value
-    return config, notes
-
-
 def corner_values(params: list[Param]) -> list[dict[str, Any]]:
     """Assignments that, between them, put every bound of every entry in front of the config
     checks once; a plugin-name choice is paired with each entry its plugins accept."""
@@ -309,51 +205,3 @@ def corner_values(params: list[Param]) -> list[dict[str, Any]]:
                 if p.section == n.section:
                     assignments += [{n.key: name, p.key: v} for v in p.corners()]
     return assignments
-
-
-class ConditionalSpace:
-    """The space as an Optuna define-by-run function: an argument is drawn only when the
-    plugin drawn for its section takes it, so TPE never spends trials on values a trial drops.
-
-    ``accepts``: for each searched plugin-name key, the arguments of each of its choices.
-    """
-
-    def __init__(self, params: list[Param], accepts: dict[str, dict[str, set[str]]]) -> None:
-        self.params = params
-        self.accepts = accepts
-
-    @classmethod
-    def build(cls, params: list[Param], registry: Registry) -> ConditionalSpace:
-        accepts = {
-            p.key: {name: set(parameters(registry.get(PLUGIN_SECTIONS[p.section], name)))
-                    for name in p.args}
-            for p in params if p.arg == "name"}
-        return cls(params, accepts)
-
-    def __call__(self, trial: Any) -> None:
-        drawn = {}
-        for p in sorted(self.params, key=lambda p: p.arg != "name"):  # plugin names first
-            name_key = f"{p.section}.name"
-            if name_key in self.accepts and p.arg != "name" and \
-                    p.arg not in self.accepts[name_key][drawn[name_key]]:
-                continue
-            drawn[p.key] = _suggest(trial, p)
-
-
-def _suggest(trial: Any, p: Param) -> Any:
-    """One draw through Optuna's trial API (the same distributions as ``Param.domain``)."""
-    if p.kind == "choice":
-        return trial.suggest_categorical(
-            p.key, list(range(len(p.args))) if p.indexed else list(p.args))
-    low, high = p.args[0], p.args[1]
-    if p.kind == "uniform":
-        return trial.suggest_float(p.key, low, high)
-    if p.kind == "loguniform":
-        return trial.suggest_float(p.key, low, high, log=True)
-    if p.kind == "randint":
-        return trial.suggest_int(p.key, low, high)
-    if p.kind == "quniform":
-        if p.integer:
-            return trial.suggest_int(p.key, low, high, step=p.args[2])
-        return trial.suggest_float(p.key, low, high, step=p.args[2])
-    raise ValueError(f"unknown distribution {p.kind!r} for {p.key}")

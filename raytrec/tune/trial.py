@@ -14,32 +14,33 @@ from typing import Any
 
 import torch
 
+from raytrec.config.run_config import RunConfig
 from raytrec.train.session import load_reported, resolve_device
 from raytrec.tune.plan import Plan
 
 logger = logging.getLogger(__name__)
 
 
-def trains_itself(config: dict[str, Any]) -> bool:
-    return config["scaling"]["num_workers"] <= 1
+def trains_itself(config: RunConfig) -> bool:
+    return config.scaling.num_workers <= 1
 
 
 def trial_resources(plan: Plan) -> dict[str, float]:
     """What Tune reserves for each trial's own process (Ray Train workers reserve theirs)."""
-    scaling, settings = plan.base["scaling"], plan.settings
+    scaling, settings = plan.base.scaling, plan.settings
     itself = trains_itself(plan.base)
-    cpu = settings.cpus_per_trial or (scaling["cpus_per_worker"] if itself else 0.5)
+    cpu = settings.cpus_per_trial or (scaling.cpus_per_worker if itself else 0.5)
     gpu = settings.gpus_per_trial
     if gpu is None:
-        gpu = 1.0 if itself and scaling["use_gpu"] else 0.0
+        gpu = 1.0 if itself and scaling.use_gpu else 0.0
     return {"cpu": float(cpu), "gpu": float(gpu)}
 
 
-def trial_threads(plan: Plan, config: dict[str, Any]) -> int | None:
+def trial_threads(plan: Plan, config: RunConfig) -> int | None:
     """torch's thread count in a trial that trains itself: ``train.threads``, else its CPUs."""
     if not trains_itself(config):
-        return config["train"]["threads"]
-    return config["train"]["threads"] or max(1, int(trial_resources(plan)["cpu"]))
+        return config.train.threads
+    return config.train.threads or max(1, int(trial_resources(plan)["cpu"]))
 
 
 class TuneSession:
@@ -91,13 +92,13 @@ def run_trial(values: dict[str, Any], plan: Plan, data_dir: str) -> None:
         from raytrec.train.loop import train_loop
 
         torch.set_num_threads(trial_threads(plan, config))
-        train_loop(payload, TuneSession(config["train"]["device"], plan.metric_key))
+        train_loop(payload, TuneSession(config.train.device, plan.metric_key))
         return
     from raytrec.run.ray_fit import build_trainer, fit
 
     callback = _metric_report_callback(plan.metric_key)
     # Resumes from its own last checkpoint under the trial directory when the search resumes.
-    fit(build_trainer(payload, trial_dir / "ray", [callback]), config["scaling"])
+    fit(build_trainer(payload, trial_dir / "ray", [callback]), config.scaling)
 
 
 def _metric_report_callback(metric_key: str) -> Any:

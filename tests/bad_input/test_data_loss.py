@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 import torch
 
+from raytrec.layout import MARKER
 from raytrec.losses import Loss, LossInput, LossOutput
-from raytrec.run.run_dir import MARKER
 from tests.bad_input.conftest import run_cli
 from tests.conftest import write_config
 

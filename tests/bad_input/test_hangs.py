@@ -9,9 +9,11 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from raytrec.config.sections import ScalingSection
 from raytrec.run.resources import resource_problems
 from tests.bad_input.conftest import run_cli
 from tests.conftest import write_config
@@ -19,8 +21,8 @@ from tests.conftest import write_config
 TWO_CPUS = [{"CPU": 2.0, "memory": 1e9}]
 
 
-def _scaling(**kw: object) -> dict[str, object]:
-    return {"num_workers": 2, "cpus_per_worker": 1.0, "use_gpu": False, **kw}
+def _scaling(**kw: Any) -> ScalingSection:
+    return ScalingSection(**{"num_workers": 2, "cpus_per_worker": 1.0, "use_gpu": False, **kw})
 
 
 def test_more_cpus_than_the_cluster_has() -> None:
@@ -158,7 +160,7 @@ def test_ctrl_c_before_a_run_directory_exists_writes_nothing(tmp_path: Path, cap
     run = tmp_path / "run"
     if command == "evaluate":
         assert run_cli(capsys, "train", cfg, "--run-dir", run)[0] == 0
-        from raytrec.tasks import user_item_eval
+        from raytrec.tasks.user_item import evaluation as user_item_eval
 
         target, argv = user_item_eval, ["evaluate", run]
         name = "evaluate_split"

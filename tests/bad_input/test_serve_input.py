@@ -77,6 +77,17 @@ def test_export_that_is_damaged(tiny_run: Path, tmp_path: Path, capsys) -> None:
     assert "manifest.json cannot be read" in err and "export the run again" in err
 
 
+def test_export_whose_manifest_names_no_distance(tiny_run: Path, tmp_path: Path,
+                                                 capsys) -> None:
+    out = tmp_path / "e"
+    assert run_cli(capsys, "export", tiny_run, "--out", out)[0] == 0
+    manifest = out / "manifest.json"
+    manifest.write_text(manifest.read_text().replace('"distance": "l2"', '"distance": "l3"'))
+    err = _refused(capsys, "recommend", out, "--user", "3")
+    assert "cannot be loaded (unknown distance 'l3'; known distances: dot, cosine, l2)" in err
+    assert "export the run again" in err
+
+
 @pytest.mark.parametrize("damage", ["garbage index", "fewer items", "missing file"])
 def test_an_export_whose_files_are_not_as_exported(tiny_run: Path, tmp_path: Path, capsys,
                                                   damage: str) -> None:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import torch
 
-from raytrec.tasks.pair_batches import ShardBatches
+from raytrec.tasks.user_item.batches import ShardBatches
 from tests.bad_input.conftest import run_cli
 from tests.conftest import write_config
 

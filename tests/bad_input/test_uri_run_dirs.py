@@ -117,7 +117,7 @@ def test_workers_fetch_the_data_once_per_node(tmp_path: Path, tiny_run: Path,
                                               cache: Path) -> None:
     import shutil
 
-    from raytrec.run.remote import fetch_data
+    from raytrec.run.mirror import fetch_data
 
     store = tmp_path / "store"
     shutil.copytree(tiny_run / "data", store / "data")
@@ -131,23 +131,25 @@ def test_workers_fetch_the_data_once_per_node(tmp_path: Path, tiny_run: Path,
 
 def test_progress_that_cannot_be_published_does_not_end_the_run(
         tmp_path: Path, cache: Path, caplog: pytest.LogCaptureFixture) -> None:
-    from raytrec.run.remote import URI_KEY, publish, publish_quietly
-    from raytrec.run.run_dir import write_marker
+    from raytrec.layout import write_marker
+    from raytrec.run.store import RunStore
+    from raytrec.run.uri import URI_KEY
 
     (tmp_path / "blocker").write_text("a file where the store's directory should be")
     mirror = tmp_path / "mirror"
     mirror.mkdir()
     write_marker(mirror, {URI_KEY: f"file://{tmp_path}/blocker/run"})
     (mirror / "progress.jsonl").write_text("{}\n")
-    publish_quietly(mirror, "progress.jsonl")
+    store = RunStore.open(mirror)
+    store.publish_quietly("progress.jsonl")
     assert "the progress was not published (it is retried next epoch)" in caplog.text
     with pytest.raises(RaytrecError, match=r"blocker/run: cannot write progress\.jsonl"):
-        publish(mirror, "progress.jsonl")  # a checkpoint's failure is the run's
+        store.publish("progress.jsonl")  # a checkpoint's failure is the run's
 
 
 def test_a_checkpoint_whose_upload_was_cut_short_is_uploaded_again(tmp_path: Path,
                                                                    cache: Path) -> None:
-    from raytrec.run.remote import Remote
+    from raytrec.run.uri import Remote
 
     local = tmp_path / "checkpoints" / "checkpoint_000001"
     local.mkdir(parents=True)

@@ -42,7 +42,7 @@ def test_train_evaluate_plugins(tmp_path: Path, capsys) -> None:
 
 def test_ease_is_skipped_with_a_note_when_its_matrices_do_not_fit(tmp_path: Path, capsys,
                                                                   monkeypatch) -> None:
-    monkeypatch.setattr("raytrec.run.footprint.available_memory", lambda: 1024)
+    monkeypatch.setattr("raytrec.memory.available_memory", lambda: 1024)
     cfg = write_config(tmp_path / "c.yaml", train={"epochs": 1})
     code, out, _ = _run(capsys, "train", str(cfg), "--run-dir", str(tmp_path / "run"))
     flat = _flat(out)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from raytrec.config import apply_overrides, validate, with_defaults
+from raytrec.config.run_config import ComponentSpec
 from raytrec.errors import ConfigError
 from raytrec.plugins import get_registry
 
@@ -16,7 +17,7 @@ def _problems(config: dict) -> dict[str, str]:
 
 
 def test_defaults_are_valid_and_fully_resolved() -> None:
-    resolved = validate(with_defaults({}), get_registry())
+    resolved = validate(with_defaults({}), get_registry()).to_dict()
     assert resolved["loss"] == {"name": "cml", "margin": 1.9, "lambda_c": 10.0,
                                 "rank_weight": True, "lambda_f": 0.0, "negative": "hardest"}
     assert resolved["sampler"]["num_negatives"] == 3
@@ -28,9 +29,9 @@ def test_defaults_are_valid_and_fully_resolved() -> None:
 def test_a_run_config_from_before_tasks_resolves_to_the_user_item_task() -> None:
     """A run directory's config.yaml is fully resolved; one written before ``task`` was a
     section has none, and must still load (evaluate, export, resume)."""
-    old = validate(with_defaults({}), get_registry())
+    old = validate(with_defaults({}), get_registry()).to_dict()
     del old["task"]
-    assert validate(old, get_registry())["task"] == {"name": "user-item"}
+    assert validate(old, get_registry()).task == ComponentSpec("user-item")
 
 
 def test_a_mapper_of_another_task_is_refused_by_name() -> None:
@@ -82,7 +83,7 @@ def test_the_old_name_of_mapper_distance_still_works() -> None:
     """Configs (and finished runs' saved configs) from before the rename keep working."""
     resolved = validate(with_defaults({"loss": {"name": "bpr"},
                                        "mapper": {"name": "embedding", "metric": "cosine"}}),
-                        get_registry())
+                        get_registry()).to_dict()
     assert resolved["mapper"]["distance"] == "cosine" and "metric" not in resolved["mapper"]
     problems = _problems({"mapper": {"name": "embedding", "metric": "dot", "distance": "l2"}})
     assert "old name of 'distance'" in problems["mapper.metric"]
@@ -102,7 +103,7 @@ def test_changing_plugin_drops_default_arguments() -> None:
     resolved = validate(with_defaults({"loss": {"name": "bpr"},
                                        "mapper": {"name": "embedding", "distance": "dot"}}),
                         get_registry())
-    assert resolved["loss"] == {"name": "bpr", "l2": 0.0}
+    assert resolved.loss == ComponentSpec("bpr", {"l2": 0.0})
 
 
 def test_overrides() -> None:
@@ -120,7 +121,7 @@ def test_feature_loss_needs_a_feature_mapper() -> None:
         "loss": {"name": "cml", "lambda_f": 1.0},
         "mapper": {"name": "feature-mlp", "item_features": {"multi_hot": ["genres"]}}}),
         get_registry())
-    assert resolved["mapper"]["hidden"] == 256
+    assert resolved.mapper.kwargs["hidden"] == 256
 
 
 def test_logq_correction_with_a_sampler_that_picks_by_score_is_refused() -> None:
@@ -140,8 +141,8 @@ def test_an_assert_in_a_plugin_constructor_is_a_config_problem() -> None:
 
     obj, problems = bind("loss", Strict, {"margin": 5.0})
     assert obj is None and [str(p) for p in problems] == [
-        "loss: Strict: margin too large (raise ValueError('<argument> must be ...') to name "
-        "the key)"]
+        "loss: Strict: margin too large (raise raytrec.errors.ArgumentError('<argument>', "
+        "'must be ...') to name the key)"]
 
 
 def test_a_torch_component_without_super_init_is_a_config_problem() -> None:

@@ -5,8 +5,10 @@ from __future__ import annotations
 import pytest
 import torch
 
+from raytrec.config import validate, with_defaults
 from raytrec.losses.infonce import InfoNCELoss
 from raytrec.mappers.embedding import EmbeddingMapper
+from raytrec.plugins import get_registry
 from raytrec.testing.common import tiny_info
 from raytrec.train.optim import build_optimizer
 
@@ -22,7 +24,9 @@ def test_weight_decay_leaves_the_losss_own_parameters_alone(sparse: bool) -> Non
     own = list(loss.parameters())
     assert own, "InfoNCE with a learnable temperature has a parameter"
     before = [p.detach().clone() for p in own]
-    config = {"train": {"optimizer": "sgd", "lr": 0.1, "weight_decay": 0.5, "sparse": sparse}}
+    config = validate(with_defaults({"train": {"optimizer": "sgd", "lr": 0.1,
+                                               "weight_decay": 0.5, "sparse": sparse}}),
+                      get_registry())
     optimizer = build_optimizer(config, mapper, own)
     if sparse:  # every row touched, with a zero gradient
         mapper.items(torch.arange(4)).sum().mul(0).backward()

@@ -100,7 +100,7 @@ def test_the_selecting_step_gives_the_full_forwards_loss() -> None:
     from raytrec.losses.base import LossInput
     from raytrec.losses.warp import WARPLoss
     from raytrec.samplers.uniform import UniformSampler
-    from raytrec.train.step import loss_of_batch
+    from raytrec.tasks.user_item.step import loss_of_batch
 
     info = _info()
     mapper = _mapper().train()
@@ -155,3 +155,16 @@ def test_a_mapper_without_user_features_cannot_serve_new_users() -> None:
     mapper.setup(_info())
     with pytest.raises(ValueError, match="reads no user features"):
         mapper.new_user_queries(_info().user_features)
+
+
+def test_data_derived_tensors_follow_the_module_but_stay_out_of_checkpoints() -> None:
+    mapper = _mapper()
+    keys = set(mapper.state_dict())
+    assert not any("seen" in k or ".table_" in k for k in keys)
+    derived = {n for n, _ in mapper.named_buffers() if "seen" in n or ".table_" in n}
+    assert {"user_tower.seen", "user_tower.seen_weights", "item_tower.seen",
+            "user_tower.encoder.table_categorical", "item_tower.encoder.table_multi_hot_0"
+            } <= derived
+    mapper.to(torch.device("meta"))
+    assert all(b.device.type == "meta" for _, b in mapper.named_buffers())
+    assert set(mapper.state_dict()) == keys

@@ -72,6 +72,22 @@ class TensorSampler(UniformSampler):
         return super().sample(users, items, generator).ids
 
 
+class LazySampler(UniformSampler):
+    """Keeps its table in a dict that ``to(device)`` does not reach and moves it on first use:
+    right on one device, a table left behind when the loop places the sampler on a GPU."""
+
+    def setup(self, info) -> None:
+        super().setup(info)
+        self.tables = {"log_q": torch.full((info.num_items,), -float(np.log(info.num_items)))}
+
+    def sample(self, users, items, generator):
+        neg = super().sample(users, items, generator)
+        table = self.tables["log_q"]
+        if table.device != users.device:
+            table = self.tables["log_q"] = table.to(users.device)
+        return Negatives(neg.ids, table[neg.ids], shared=False)
+
+
 class SwappedRetriever(FaissFlatRetriever):
     def search(self, queries, k):
         scores, ids = super().search(queries, k)
@@ -105,6 +121,19 @@ class IndexingMapper(EmbeddingMapper):
         return self.item_emb[ids]
 
 
+class PlainTensorMapper(EmbeddingMapper):
+    """Keeps a plain tensor on the module, which ``module.to(device)`` leaves behind."""
+
+    def setup(self, info) -> None:
+        super().setup(info)
+        self.weight = torch.ones(info.num_users)
+
+    def queries(self, users):
+        if self.weight.device != users.device:
+            self.weight = self.weight.to(users.device)
+        return super().queries(users) * self.weight[users].unsqueeze(-1)
+
+
 class MisnamedTablesMapper(EmbeddingMapper):
     def __init__(self, dim: int = 4) -> None:
         super().__init__(dim=dim)
@@ -125,8 +154,11 @@ class MisnamedTablesMapper(EmbeddingMapper):
     (check_loss, MaskBlindLoss, {"weight": 2}, "do not bind"),
     (check_mapper, IndexingMapper, {"dim": 4}, "ID table 'item_emb' got a dense gradient"),
     (check_mapper, MisnamedTablesMapper, {}, "id_tables names items"),
+    (check_sampler, LazySampler, {"num_negatives": 3}, "tables['log_q'] stayed behind"),
+    (check_mapper, PlainTensorMapper, {"dim": 4}, "weight stayed behind"),
 ], ids=["mask", "no-super", "global-rng", "flat-ids", "flat-shared", "off-by-one", "tensor",
-        "swapped", "forgetful", "noisy", "bad-arg", "dense-table", "misnamed-table"])
+        "swapped", "forgetful", "noisy", "bad-arg", "dense-table", "misnamed-table",
+        "lazy-sampler", "plain-tensor-mapper"])
 def test_the_kit_catches(check, cls, kwargs: dict, rule: str) -> None:
     with pytest.raises(ConformanceError) as caught:
         check(cls, **kwargs)

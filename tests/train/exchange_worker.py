@@ -23,8 +23,8 @@ from raytrec.plugins import get_registry
 from raytrec.samplers import Negatives
 from raytrec.testing.common import tiny_info
 from raytrec.train import rows
-from raytrec.train.build import build_parts
 from raytrec.train.optim import build_optimizer
+from raytrec.train.parts import build_parts
 from raytrec.train.session import distribute
 from raytrec.train.step import train_step
 
@@ -87,6 +87,7 @@ def main(rank: int, world: int, port: int, model: str, sparse: str, out: str,
     with open(out + ".json", "w") as fh:
         json.dump({"exchanged_bytes": optimizer.exchanged_bytes,
                    "ddp": isinstance(wrapped, DistributedDataParallel),
+                   "broadcast_buffers": sorted(getattr(wrapped, "named_module_buffers", {})),
                    "tables": list(optimizer.tables)}, fh)
     leave(world)
 

@@ -12,8 +12,8 @@ import numpy as np
 import torch
 from gloo import join, leave  # beside this script
 
+from raytrec.evaluation.shared_index import build_index
 from raytrec.plugins import get_registry
-from raytrec.train.shared_index import build_index
 
 OPTIONS = {"faiss-hnsw": {"m": 8, "ef_search": 16}, "faiss-ivf": {"nlist": 32, "nprobe": 2},
            "faiss-flat": {}}

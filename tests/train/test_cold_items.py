@@ -82,7 +82,7 @@ def test_the_feature_mapper_gives_unseen_items_their_feature_vectors(
     from raytrec.config import read_yaml, validate, with_defaults
     from raytrec.data.store import read_training_info
     from raytrec.plugins import get_registry
-    from raytrec.train.build import build_parts
+    from raytrec.train.parts import build_parts
 
     run = runs[0]
     config = validate(with_defaults(read_yaml(run / "config.yaml")), get_registry())
@@ -111,11 +111,12 @@ def test_ranking_among_some_items_is_ranking_with_the_others_excluded() -> None:
     """``evaluate_split(items=...)`` indexes just those items: the same metrics as ranking the
     whole catalogue with every other item excluded for every user."""
     from raytrec.config import validate, with_defaults
+    from raytrec.config.sections import EvalSection
+    from raytrec.evaluation.distributed import evaluate_split
     from raytrec.plugins import get_registry
     from raytrec.retrievers.faiss_flat import FaissFlatRetriever
     from raytrec.testing.common import tiny_info
-    from raytrec.train.build import build_parts
-    from raytrec.train.validation import evaluate_split
+    from raytrec.train.parts import build_parts
 
     info = tiny_info(num_users=12, num_items=300)
     config = validate(with_defaults({"mapper": {"name": "embedding", "dim": 8}}), get_registry())
@@ -126,7 +127,7 @@ def test_ranking_among_some_items_is_ranking_with_the_others_excluded() -> None:
     relevant = UserItems.from_pairs(users, rng.integers(0, 300, len(users)), 12)
     data = EvalData(relevant, info.positives)
     keep = rng.random(300) < 0.5
-    eval_cfg = {"ks": [5, 20], "chunk_size": 4}
+    eval_cfg = EvalSection(ks=[5, 20], metric="recall@20", chunk_size=4)
     among = evaluate_split(mapper, FaissFlatRetriever(), data.among(keep), eval_cfg, 0, 1,
                            torch.device("cpu"), items=keep)
     others = np.flatnonzero(~keep)

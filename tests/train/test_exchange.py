@@ -39,6 +39,8 @@ def test_two_workers_train_what_one_does(model: str, sparse: str, transport: str
     if sparse == "true":
         assert report["tables"], "the ID tables are row-sparse"
         assert report["ddp"] == (model == "two-tower"), "DDP only over dense parameters"
+        # What every worker derives from the data (non-persistent buffers) is never broadcast.
+        assert not [n for n in report["broadcast_buffers"] if "seen" in n or "table_" in n]
     elif sparse == "auto":  # the user table under DDP beside the row-sparse item table
         assert report["ddp"] and report["tables"] == ["item_emb"]
     else:

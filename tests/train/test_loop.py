@@ -156,7 +156,7 @@ def test_cold_users_are_served_from_features_and_reported_apart(tmp_path: Path) 
     assert summary["test_cold"]["users"] + summary["test_warm"]["users"] == summary["test"]["users"]
     from raytrec.data.store import read_user_items
     from raytrec.evaluation.data import EvalData
-    from raytrec.train.validation import cold_and_warm
+    from raytrec.evaluation.distributed import cold_and_warm
 
     info_users = read_user_items(job.data_dir, "train", 300)
     cold = cold_and_warm(EvalData.load(str(job.data_dir), "test", 300), info_users)["cold"]

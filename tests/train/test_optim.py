@@ -12,8 +12,8 @@ import torch
 from raytrec.config import validate, with_defaults
 from raytrec.plugins import get_registry
 from raytrec.testing.common import tiny_info
-from raytrec.train.build import Parts, build_parts
 from raytrec.train.optim import RunOptimizer, build_optimizer, sparse_tables
+from raytrec.train.parts import Parts, build_parts
 from raytrec.train.step import train_step
 
 B, N = 16, 4

@@ -13,7 +13,7 @@ from raytrec.losses.cml import CMLLoss
 from raytrec.mappers.embedding import EmbeddingMapper
 from raytrec.samplers.base import Negatives
 from raytrec.samplers.uniform import UniformSampler
-from raytrec.train.step import loss_of_batch
+from raytrec.tasks.user_item.step import loss_of_batch
 
 
 class FixedSampler(UniformSampler):

@@ -10,8 +10,10 @@ import yaml
 from raytrec.cli.main import main
 from raytrec.errors import ConfigError
 from raytrec.plugins import get_registry
+from raytrec.tune.conditional import ConditionalSpace
+from raytrec.tune.keys import apply
 from raytrec.tune.plan import load_plan
-from raytrec.tune.space import ConditionalSpace, Param, apply, flatten, parse
+from raytrec.tune.space import Param, flatten, parse
 from tests.conftest import write_config
 
 
@@ -161,9 +163,9 @@ def test_the_searched_metric_also_picks_each_trials_best_epoch(tmp_path: Path) -
     plan = load_plan(_search_file(tmp_path, {"loss.margin": {"uniform": [0.1, 1.0]}},
                                   tune={"metric": "ndcg@10", "mode": "max"}), [])
     assert plan.settings.metric == "ndcg@10" and plan.metric_key == "valid/ndcg@10"
-    assert plan.base["eval"]["metric"] == "ndcg@10"
+    assert plan.base.eval.metric == "ndcg@10"
     config, _ = plan.trial_config({"loss.margin": 0.3})
-    assert config["eval"]["metric"] == "ndcg@10" and config["loss"]["margin"] == 0.3
+    assert config.eval.metric == "ndcg@10" and config.loss.kwargs["margin"] == 0.3
     # What --resume reads back is the same search.
     document = tmp_path / "tune.yaml"
     document.write_text(yaml.safe_dump(plan.document()))

@@ -7,7 +7,7 @@ in any config and ``raytrec plugins`` lists it under distribution ``raytrec-exam
 from __future__ import annotations
 
 import raytrec
-from raytrec.hookspecs import Register
+from raytrec.api import Register
 from raytrec_example.logistic import LogisticLoss
 
 __all__ = ["LogisticLoss", "register_losses"]

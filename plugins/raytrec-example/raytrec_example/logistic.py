@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch.nn.functional as F
 
-from raytrec.losses import Loss, LossInput, LossOutput
+from raytrec.api import ArgumentError, Loss, LossInput, LossOutput
 
 
 class LogisticLoss(Loss):
@@ -21,7 +21,7 @@ class LogisticLoss(Loss):
     def __init__(self, neg_weight: float = 1.0) -> None:
         super().__init__()
         if neg_weight <= 0:
-            raise ValueError(f"neg_weight must be > 0, got {neg_weight}")
+            raise ArgumentError("neg_weight", f"must be > 0, got {neg_weight}")
         self.neg_weight = float(neg_weight)
 
     def compute(self, batch: LossInput) -> LossOutput:

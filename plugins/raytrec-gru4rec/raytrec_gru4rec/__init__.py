@@ -4,7 +4,7 @@ session-parallel mini-batches, next-item evaluation and the item-kNN baseline.""
 from __future__ import annotations
 
 import raytrec
-from raytrec.hookspecs import Register
+from raytrec.api import Register
 
 
 @raytrec.hookimpl

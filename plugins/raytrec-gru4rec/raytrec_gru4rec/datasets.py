@@ -11,11 +11,18 @@ from typing import ClassVar
 
 import pandas as pd
 
-from raytrec.data import Dataset
-from raytrec.data.base import ITEM, TIMESTAMP, USER, RawData
+from raytrec.api import (
+    ITEM,
+    TIMESTAMP,
+    USER,
+    ArgumentError,
+    CsvDataset,
+    DataError,
+    Dataset,
+    ParquetDataset,
+    RawData,
+)
 from raytrec.data.movielens import MovieLens100K, default_cache_dir
-from raytrec.data.tabular import CsvDataset, ParquetDataset
-from raytrec.errors import DataError
 from raytrec_gru4rec.sessions import SESSION, TIME, sessionize
 from raytrec_gru4rec.yoochoose import fetch_sdist, read_sample
 
@@ -92,7 +99,7 @@ class MovieLensSessions(Dataset):
     def __init__(self, gap_hours: float = 1.0, path: str | None = None,
                  cache_dir: str | None = None) -> None:
         if not gap_hours > 0:
-            raise ValueError(f"gap_hours must be > 0, got {gap_hours}")
+            raise ArgumentError("gap_hours", f"must be > 0, got {gap_hours}")
         self.gap_hours = gap_hours
         self.source = MovieLens100K(path=path, cache_dir=cache_dir)
 

@@ -28,6 +28,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from raytrec.api import ArgumentError
+
 ACTIVATIONS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
     "linear": lambda x: x,
     "tanh": torch.tanh,
@@ -72,11 +74,11 @@ def check_options(final_activation: str, dropout_embedding: float,
                   dropout_hidden: float) -> None:
     """ValueError naming the first of these options out of range."""
     if final_activation not in ACTIVATIONS:
-        raise ValueError(f"final_activation must be one of {', '.join(ACTIVATIONS)}, got "
-                         f"{final_activation!r}")
+        raise ArgumentError("final_activation", f"must be one of {', '.join(ACTIVATIONS)}, got "
+                            f"{final_activation!r}")
     for name, p in (("dropout_embedding", dropout_embedding), ("dropout_hidden", dropout_hidden)):
         if not 0.0 <= p < 1.0:
-            raise ValueError(f"{name} must be in [0, 1), got {p}")
+            raise ArgumentError(name, f"must be in [0, 1), got {p}")
 
 
 class GRU4RecNetwork(nn.Module):
@@ -86,7 +88,7 @@ class GRU4RecNetwork(nn.Module):
                  init_std: float | None = None) -> None:
         super().__init__()
         if not layers or any(h < 1 for h in layers):
-            raise ValueError(f"layers must list one hidden size >= 1 per layer, got {layers}")
+            raise ArgumentError("layers", f"must list one hidden size >= 1 per layer, got {layers}")
         check_options(final_activation, dropout_embedding, dropout_hidden)
         self.num_items = num_items
         self.layers, self.constrained = list(layers), bool(constrained_embedding)

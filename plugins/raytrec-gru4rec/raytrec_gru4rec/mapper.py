@@ -1,7 +1,7 @@
 """The ``gru4rec`` mapper: the GRU4Rec network as a raytrec mapper of the ``session`` task.
 
-A session model is an ``ItemModel`` (item vectors in the ``dot`` metric, what the optimiser,
-checkpoints and the item index work on) whose queries come from a recurrent state:
+A session model is an ``ItemModel`` (item vectors compared by dot product: what the
+optimiser, checkpoints and the item index work on) whose queries come from a recurrent state:
 ``initial_hidden`` starts it, ``forward(inputs, hidden, reset, targets, negatives)`` steps it
 (``raytrec_gru4rec.gru.SessionOutput``).
 """
@@ -12,15 +12,14 @@ from abc import abstractmethod
 
 import torch
 
-from raytrec.data.base import DataInfo
-from raytrec.mappers import ItemModel
+from raytrec.api import DOT, ArgumentError, DataInfo, ItemModel
 from raytrec_gru4rec.gru import GRU4RecNetwork, Hidden, SessionOutput, check_options
 
 
 class SessionMapper(ItemModel):
     """Base class of the mappers the ``session`` task trains."""
 
-    distance = "dot"
+    distance = DOT
 
     @abstractmethod
     def initial_hidden(self, batch: int, device: torch.device) -> Hidden:
@@ -62,14 +61,14 @@ class GRU4RecMapper(SessionMapper):
                  init_std: float | None = None) -> None:
         super().__init__()
         if hidden < 1:
-            raise ValueError(f"hidden must be >= 1, got {hidden}")
+            raise ArgumentError("hidden", f"must be >= 1, got {hidden}")
         if layers < 1:
-            raise ValueError(f"layers must be >= 1, got {layers}")
+            raise ArgumentError("layers", f"must be >= 1, got {layers}")
         if embedding < 0:
-            raise ValueError(f"embedding must be >= 0 (0: one-hot input), got {embedding}")
+            raise ArgumentError("embedding", f"must be >= 0 (0: one-hot input), got {embedding}")
         check_options(final_activation, dropout_embedding, dropout_hidden)
         if init_std is not None and not init_std > 0:
-            raise ValueError(f"init_std must be > 0 or null, got {init_std}")
+            raise ArgumentError("init_std", f"must be > 0 or null, got {init_std}")
         self.options = dict(layers=[hidden] * layers, embedding=embedding,
                             constrained_embedding=constrained_embedding,
                             dropout_embedding=dropout_embedding,

@@ -17,8 +17,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from raytrec.data.base import ITEM, SPLITS, TIMESTAMP, USER, RawData
-from raytrec.errors import DataError
+from raytrec.api import ITEM, SPLITS, TIMESTAMP, USER, DataError, RawData
 from raytrec_gru4rec.sessions import SESSION, TIME, Sessions, SplitSessions, split_by_time
 
 TASK = "session"

@@ -14,9 +14,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from raytrec.distance import candidate_scores, pair_scores
-from raytrec.losses import Loss, LossInput, LossOutput
-from raytrec.samplers import Sampler
+from raytrec.api import DOT, Loss, LossInput, LossOutput, Sampler
 from raytrec_gru4rec.gru import Hidden, SessionOutput
 
 
@@ -30,7 +28,7 @@ def session_loss(model: nn.Module, sampler: Sampler, loss: Loss, inputs: torch.T
     neg = sampler.sample(slots, targets, generator)
     out: SessionOutput = model(inputs, hidden, reset, targets, neg.ids)
     log_q = neg.log_q if neg.log_q.dim() == 2 else neg.log_q.expand(len(targets), -1)
-    batch = LossInput(pair_scores("dot", out.query, out.target),
-                      candidate_scores("dot", out.query, out.negatives), log_q, out.query,
+    batch = LossInput(DOT.pair_scores(out.query, out.target),
+                      DOT.candidate_scores(out.query, out.negatives), log_q, out.query,
                       out.target, mask=neg.mask, pos_log_q=neg.pos_log_q)
     return loss(batch), [h.detach() for h in out.hidden]

@@ -14,8 +14,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from raytrec.data import Dataset
-from raytrec.data.base import ITEM, TIMESTAMP, USER, RawData
+from raytrec.api import ITEM, TIMESTAMP, USER, ArgumentError, Dataset, RawData
 
 
 class SyntheticSessions(Dataset):
@@ -25,15 +24,15 @@ class SyntheticSessions(Dataset):
     def __init__(self, num_sessions: int = 2000, num_items: int = 200, mean_length: float = 6.0,
                  follow: float = 0.8, days: float = 10.0, seed: int = 0) -> None:
         if num_sessions < 1:
-            raise ValueError(f"num_sessions must be >= 1, got {num_sessions}")
+            raise ArgumentError("num_sessions", f"must be >= 1, got {num_sessions}")
         if num_items < 3:
-            raise ValueError(f"num_items must be >= 3, got {num_items}")
+            raise ArgumentError("num_items", f"must be >= 3, got {num_items}")
         if not mean_length >= 2:
-            raise ValueError(f"mean_length must be >= 2, got {mean_length}")
+            raise ArgumentError("mean_length", f"must be >= 2, got {mean_length}")
         if not 0.0 <= follow <= 1.0:
-            raise ValueError(f"follow must be in [0, 1], got {follow}")
+            raise ArgumentError("follow", f"must be in [0, 1], got {follow}")
         if not days > 0:
-            raise ValueError(f"days must be > 0, got {days}")
+            raise ArgumentError("days", f"must be > 0, got {days}")
         self.num_sessions, self.num_items, self.mean_length = num_sessions, num_items, mean_length
         self.follow, self.days, self.seed = follow, days, seed
 

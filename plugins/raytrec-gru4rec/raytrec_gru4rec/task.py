@@ -20,20 +20,29 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pyarrow.parquet as pq
 import torch
 from torch import nn
 
-from raytrec.data.base import DataInfo, RawData
-from raytrec.losses import Loss, LossOutput
-from raytrec.retrievers import Retriever
-from raytrec.samplers import Sampler
-from raytrec.tasks import Baselines, Evaluation, Task
-from raytrec.train.artifacts import EMBEDDING_FILES, embedding_table
-from raytrec.train.validation import sample_users
+from raytrec.api import (
+    EMBEDDING_FILES,
+    ArgumentError,
+    Baselines,
+    DataInfo,
+    Evaluation,
+    Loss,
+    LossOutput,
+    RawData,
+    Retriever,
+    RunConfig,
+    Sampler,
+    SplitConfig,
+    Task,
+    embedding_table,
+    sample_users,
+)
 from raytrec_gru4rec.batches import SessionParallel
 from raytrec_gru4rec.evaluate import session_metrics
 from raytrec_gru4rec.gru import Hidden
@@ -95,14 +104,14 @@ class SessionTask(Task):
                  conservative: bool = False, eval_slots: int = 512) -> None:
         for name, days in (("test_days", test_days), ("valid_days", valid_days)):
             if not days > 0:
-                raise ValueError(f"{name} must be > 0, got {days}")
+                raise ArgumentError(name, f"must be > 0, got {days}")
         if eval_slots < 1:
-            raise ValueError(f"eval_slots must be >= 1, got {eval_slots}")
+            raise ArgumentError("eval_slots", f"must be >= 1, got {eval_slots}")
         self.test_days, self.valid_days = test_days, valid_days
         self.conservative, self.eval_slots = conservative, eval_slots
         self._hidden: Hidden | None = None
 
-    def prepare(self, raw: RawData, split: dict[str, Any], out_dir: Path) -> None:
+    def prepare(self, raw: RawData, split: SplitConfig, out_dir: Path) -> None:
         prepare_sessions(raw, self.test_days, self.valid_days, out_dir)
 
     def training_info(self, data_dir: Path) -> DataInfo:
@@ -112,10 +121,10 @@ class SessionTask(Task):
                         num_train=int(info["transitions"]["train"]),
                         extra={"dataset": info.get("dataset", "")}, queries=info["queries"])
 
-    def batches(self, data_dir: Path, info: DataInfo, config: dict[str, Any], rank: int,
+    def batches(self, data_dir: Path, info: DataInfo, config: RunConfig, rank: int,
                 world_size: int, device: torch.device, loss: Loss) -> SessionBatches:
         mine = shard(read_sessions(data_dir, "train"), rank, world_size)
-        parallel = SessionParallel(mine, config["train"]["batch_size"], info.num_train,
+        parallel = SessionParallel(mine, config.train.batch_size, info.num_train,
                                    world_size)
         return SessionBatches(parallel, device)
 
@@ -125,14 +134,10 @@ class SessionTask(Task):
             self._hidden = mapper.initial_hidden(len(batch), batch.inputs.device)
         out, self._hidden = session_loss(model, sampler, loss, batch.inputs, batch.targets,
                                          batch.reset, self._hidden, generator)
-        penalty = mapper.penalty()
-        if penalty is not None:
-            out.loss = out.loss + penalty
-            out.parts["mapper_penalty"] = penalty.detach()
-        return out
+        return out.with_penalty(mapper.penalty())
 
     def evaluation(self, data_dir: Path, info: DataInfo,
-                   config: dict[str, Any]) -> SessionEvaluation:
+                   config: RunConfig) -> SessionEvaluation:
         return SessionEvaluation(self, data_dir, config)
 
     def write_outputs(self, directory: Path, data_dir: Path, mapper: SessionMapper,
@@ -142,11 +147,11 @@ class SessionTask(Task):
         pq.write_table(embedding_table(Path(data_dir) / "items.parquet", vectors),
                        directory / EMBEDDING_FILES["item"])
 
-    def baselines(self, data_dir: Path, config: dict[str, Any], split: str,
+    def baselines(self, data_dir: Path, config: RunConfig, split: str,
                   quick: bool = False) -> Baselines:
         train, held = read_sessions(data_dir, "train"), read_sessions(data_dir, split)
         num_items = int(read_info_json(data_dir)["num_items"])
-        ks = list(config["eval"]["ks"])
+        ks = list(config.eval.ks)
         knn = ItemKNN(num_items).fit(train)
         found = Baselines({"item-kNN": knn.evaluate(held, ks, self.conservative)})
         found.notes.append(f"item-kNN: co-occurrence in training sessions, λ = {knn.lam:g}, "
@@ -162,11 +167,11 @@ class SessionTask(Task):
 
 
 class SessionEvaluation(Evaluation):
-    def __init__(self, task: SessionTask, data_dir: Path, config: dict[str, Any]) -> None:
-        self.task, self.ks = task, list(config["eval"]["ks"])
+    def __init__(self, task: SessionTask, data_dir: Path, config: RunConfig) -> None:
+        self.task, self.ks = task, list(config.eval.ks)
         valid = read_sessions(data_dir, "valid")
-        self.valid = valid.take(sample_users(np.arange(len(valid)), config["eval"]["max_users"],
-                                             config["train"]["seed"]))
+        self.valid = valid.take(sample_users(np.arange(len(valid)), config.eval.max_users,
+                                             config.train.seed))
         self.data_dir = data_dir
 
     def _score(self, mapper: SessionMapper, sessions: Sessions, rank: int, world_size: int,

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from raytrec.errors import DataError
+from raytrec.api import DataError
 
 logger = logging.getLogger(__name__)
 

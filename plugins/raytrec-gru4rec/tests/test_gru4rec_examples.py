@@ -26,7 +26,7 @@ def test_example_is_valid_and_says_how_to_run_it(path: Path) -> None:
     else:
         assert first == f"# raytrec train {where}"
         config = resolve_config(path, [])
-        assert config["task"]["name"] == "session" and config["mapper"]["name"] == "gru4rec"
+        assert config.task.name == "session" and config.mapper.name == "gru4rec"
 
 
 def test_there_is_a_training_example_per_data_set_and_a_search() -> None:

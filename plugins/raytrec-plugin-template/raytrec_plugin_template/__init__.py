@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import raytrec
-from raytrec.hookspecs import Register
+from raytrec.api import Register
 from raytrec_plugin_template.dataset import JsonLinesDataset
 from raytrec_plugin_template.loss import SquaredHingeLoss
 from raytrec_plugin_template.mapper import ItemBiasMapper
 from raytrec_plugin_template.retriever import NumpyExactRetriever
 from raytrec_plugin_template.sampler import InversePopularitySampler
+from raytrec_plugin_template.task import NextItemTask
 
 
 @raytrec.hookimpl
@@ -34,3 +35,8 @@ def register_retrievers(register: Register) -> None:
 @raytrec.hookimpl
 def register_datasets(register: Register) -> None:
     register("template-jsonl", JsonLinesDataset)
+
+
+@raytrec.hookimpl
+def register_tasks(register: Register) -> None:
+    register("template-next-item", NextItemTask)

@@ -6,8 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from raytrec.data import Dataset, RawData
-from raytrec.errors import DataError
+from raytrec.api import ArgumentError, DataError, Dataset, RawData
 
 
 class JsonLinesDataset(Dataset):
@@ -23,7 +22,7 @@ class JsonLinesDataset(Dataset):
     def __init__(self, path: str) -> None:
         # No file access here: this runs while the config is validated.
         if not isinstance(path, str) or not path:
-            raise ValueError(f"path must be a non-empty path string, got {path!r}")
+            raise ArgumentError("path", f"must be a non-empty path string, got {path!r}")
         self.path = path
 
     def load(self) -> RawData:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from raytrec.losses import Loss, LossInput, LossOutput
+from raytrec.api import ArgumentError, Loss, LossInput, LossOutput
 
 
 class SquaredHingeLoss(Loss):
@@ -17,7 +17,7 @@ class SquaredHingeLoss(Loss):
     def __init__(self, margin: float = 0.5) -> None:
         super().__init__()  # a loss is a torch module
         if margin < 0:
-            raise ValueError(f"margin must be >= 0, got {margin}")  # "margin ..." keys it
+            raise ArgumentError("margin", f"must be >= 0, got {margin}")  # keyed loss.margin
         self.margin = float(margin)
 
     def compute(self, batch: LossInput) -> LossOutput:

@@ -7,8 +7,7 @@ import math
 import torch
 from torch import nn
 
-from raytrec.data.base import DataInfo
-from raytrec.mappers import Mapper
+from raytrec.api import ArgumentError, DataInfo, Mapper
 
 
 class ItemBiasMapper(Mapper):
@@ -23,7 +22,7 @@ class ItemBiasMapper(Mapper):
     def __init__(self, dim: int = 32) -> None:
         super().__init__()
         if dim < 1:
-            raise ValueError(f"dim must be >= 1, got {dim}")
+            raise ArgumentError("dim", f"must be >= 1, got {dim}")
         self.embedding_dim = dim
         self.dim = dim + 1  # what queries() and items() return
 

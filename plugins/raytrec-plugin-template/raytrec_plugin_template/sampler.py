@@ -5,9 +5,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from raytrec.data.base import DataInfo
-from raytrec.samplers import Negatives, Sampler
-from raytrec.samplers.base import check_num_negatives
+from raytrec.api import DataInfo, Negatives, Sampler, check_num_negatives
 
 
 class InversePopularitySampler(Sampler):
@@ -24,14 +22,12 @@ class InversePopularitySampler(Sampler):
         super().setup(info)  # checks num_negatives against the catalogue
         weights = 1.0 / (info.item_counts.astype(np.float64) + 1.0)
         probs = weights / weights.sum()
+        # Tensor attributes follow the sampler's ``to(device)``, which the loop calls once.
         self.probs = torch.from_numpy(probs)
         self.log_probs = torch.from_numpy(np.log(probs)).float()
 
     def sample(self, users: torch.Tensor, items: torch.Tensor,
                generator: torch.Generator) -> Negatives:
-        if self.probs.device != users.device:  # follow the batch to its device
-            self.probs, self.log_probs = self.probs.to(users.device), \
-                self.log_probs.to(users.device)
         # Draw only from ``generator``: a resumed run then draws what an uninterrupted one did.
         ids = torch.multinomial(self.probs, len(users) * self.num_negatives, replacement=True,
                                 generator=generator).view(len(users), self.num_negatives)

@@ -21,9 +21,9 @@ from typing import Any
 import numpy as np
 import torch.distributed as dist
 
+from raytrec.ranks import distributed
 from raytrec.retrievers import Retriever
-from raytrec.run.leftovers import temp_prefix
-from raytrec.train.rows import distributed
+from raytrec.scratch import temp_prefix
 
 
 def shareable(retriever: Retriever) -> bool:

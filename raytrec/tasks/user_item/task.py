@@ -8,20 +8,21 @@ from typing import Any, ClassVar
 import torch
 from torch import nn
 
+from raytrec.config.run_config import RunConfig
+from raytrec.config.sections import SplitConfig
 from raytrec.data.base import DataInfo, RawData
 from raytrec.data.prepare import prepare
-from raytrec.data.splits import SplitConfig
 from raytrec.data.store import read_training_info
 from raytrec.errors import Problem
 from raytrec.losses import Loss, LossOutput
 from raytrec.mappers import Mapper
 from raytrec.samplers import Sampler
 from raytrec.tasks.base import Baselines, Task
-from raytrec.tasks.pair_batches import PairBatch, ShardBatches, shard_batches
-from raytrec.tasks.user_item_baselines import user_item_baselines
-from raytrec.tasks.user_item_eval import UserItemEvaluation
-from raytrec.train.artifacts import EMBEDDING_FILES, write_embeddings
-from raytrec.train.step import loss_of_batch
+from raytrec.tasks.outputs import EMBEDDING_FILES, write_embeddings
+from raytrec.tasks.user_item.baselines import user_item_baselines
+from raytrec.tasks.user_item.batches import PairBatch, ShardBatches, shard_batches
+from raytrec.tasks.user_item.evaluation import UserItemEvaluation
+from raytrec.tasks.user_item.step import loss_of_batch
 
 
 class UserItemTask(Task):
@@ -36,17 +37,17 @@ class UserItemTask(Task):
         "test_cold": "cold users", "test_warm": "warm users", "test_cold_items": "cold items",
         "test_cold_items_among_cold": "cold items among them", "test_warm_items": "warm items"}
 
-    def prepare(self, raw: RawData, split: dict[str, Any], out_dir: Path) -> None:
-        prepare(raw, SplitConfig(**split), out_dir)
+    def prepare(self, raw: RawData, split: SplitConfig, out_dir: Path) -> None:
+        prepare(raw, split, out_dir)
 
     def training_info(self, data_dir: Path) -> DataInfo:
         # Every worker holds all training pairs: samplers exclude them, evaluation skips them.
         return read_training_info(data_dir)
 
-    def batches(self, data_dir: Path, info: DataInfo, config: dict[str, Any], rank: int,
+    def batches(self, data_dir: Path, info: DataInfo, config: RunConfig, rank: int,
                 world_size: int, device: torch.device, loss: Loss) -> ShardBatches:
         return shard_batches(data_dir, rank, world_size, device, info.num_train,
-                             config["train"]["batch_size"], loss.uses_ratings)
+                             config.train.batch_size, loss.uses_ratings)
 
     def batch_loss(self, model: nn.Module, mapper: Mapper, sampler: Sampler, loss: Loss,
                    batch: PairBatch, generator: torch.Generator) -> LossOutput:
@@ -54,21 +55,20 @@ class UserItemTask(Task):
                              generator, batch.ratings)
 
     def evaluation(self, data_dir: Path, info: DataInfo,
-                   config: dict[str, Any]) -> UserItemEvaluation:
+                   config: RunConfig) -> UserItemEvaluation:
         return UserItemEvaluation(data_dir, info, config)
 
     def write_outputs(self, directory: Path, data_dir: Path, mapper: Mapper,
                       device: torch.device) -> None:
         write_embeddings(directory, data_dir, mapper, device)
 
-    def baselines(self, data_dir: Path, config: dict[str, Any], split: str,
+    def baselines(self, data_dir: Path, config: RunConfig, split: str,
                   quick: bool = False) -> Baselines:
-        return user_item_baselines(data_dir, config["eval"], split, quick)
+        return user_item_baselines(data_dir, config.eval, split, quick)
 
-    def check(self, config: dict[str, Any], info: DataInfo,
+    def check(self, config: RunConfig, info: DataInfo,
               parts: dict[str, Any]) -> list[Problem]:
-        from raytrec.run.job import retriever_problems
-        from raytrec.run.smoke import smoke_problems
+        from raytrec.tasks.user_item.check import retriever_problems, smoke_problems
 
         problems = retriever_problems(config, info.num_items, parts["mapper"].dim)
         return problems or smoke_problems(config, parts["sampler"], parts["loss"],

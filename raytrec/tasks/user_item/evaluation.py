@@ -3,43 +3,43 @@
 Validation ranks at most ``eval.max_users`` users (drawn once by ``train.seed``), among the
 items training knows when items are held out (``split.cold_items``). Test ranks every test
 user, split into cold and warm users when some have no training row, plus the cold-item
-groups of ``raytrec.train.cold_items``.
+groups of ``raytrec.tasks.user_item.cold_items``.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import torch
 
+from raytrec.config.run_config import RunConfig
 from raytrec.data.base import DataInfo
 from raytrec.evaluation import MetricSums
 from raytrec.evaluation.data import EvalData
+from raytrec.evaluation.distributed import cold_and_warm, evaluate_split, sample_users
 from raytrec.mappers import Mapper
 from raytrec.retrievers import Retriever
 from raytrec.tasks.base import Evaluation
-from raytrec.train.cold_items import cold_item_metrics, known_items
-from raytrec.train.validation import cold_and_warm, evaluate_split, sample_users
+from raytrec.tasks.user_item.cold_items import cold_item_metrics, known_items
 
 
 class UserItemEvaluation(Evaluation):
-    def __init__(self, data_dir: Path, info: DataInfo, config: dict[str, Any]) -> None:
+    def __init__(self, data_dir: Path, info: DataInfo, config: RunConfig) -> None:
         self.data_dir, self.info, self.config = str(data_dir), info, config
         self.known = known_items(config, info)
         valid = EvalData.load(self.data_dir, "valid", info.num_users, info.positives)
         self.valid = valid if self.known is None else valid.among(self.known)
         self.valid_users = sample_users(self.valid.relevant.users(),
-                                        config["eval"]["max_users"], config["train"]["seed"])
+                                        config.eval.max_users, config.train.seed)
 
     def validate(self, mapper: Mapper, retriever: Retriever, rank: int, world_size: int,
                  device: torch.device) -> dict[str, float]:
-        return evaluate_split(mapper, retriever, self.valid, self.config["eval"], rank,
+        return evaluate_split(mapper, retriever, self.valid, self.config.eval, rank,
                               world_size, device, self.valid_users, items=self.known)
 
     def test(self, mapper: Mapper, retriever: Retriever, rank: int, world_size: int,
              device: torch.device) -> dict[str, dict[str, float]]:
-        info, eval_cfg = self.info, self.config["eval"]
+        info, eval_cfg = self.info, self.config.eval
         test = EvalData.load(self.data_dir, "test", info.num_users, info.positives)
         groups = {}
         for i, (name, users) in enumerate(cold_and_warm(test, info.positives).items()):

@@ -12,7 +12,8 @@ from pathlib import Path
 from types import TracebackType
 
 from raytrec.errors import ComponentError, RaytrecError
-from raytrec.run.run_dir import LOGS
+from raytrec.layout import LOGS
+from raytrec.run.uri import Remote, is_uri, joined
 
 logger = logging.getLogger(__name__)
 
@@ -59,8 +60,6 @@ def reported(run_dir: str | Path, rank: int, where: str) -> Iterator[None]:
 
 def _keep(run_dir: str | Path, name: str, details: str) -> str:
     """Write a traceback into the run directory; says where it went."""
-    from raytrec.run.remote import Remote, is_uri, joined
-
     try:
         if is_uri(run_dir):
             Remote.open(str(run_dir)).write_text(name, details)

@@ -9,12 +9,12 @@ from typing import Any
 import numpy as np
 import torch
 
+from raytrec.config.run_config import RunConfig
 from raytrec.data.base import DataInfo
-from raytrec.errors import Problem
+from raytrec.errors import ConformanceError, Problem, argument_problem
 from raytrec.mappers import Mapper
-from raytrec.testing.common import ConformanceError
-from raytrec.testing.samplers import check_negatives
-from raytrec.train.build import build_retriever
+from raytrec.plugins import get_registry
+from raytrec.samplers.contract import check_negatives
 
 BATCH = 8
 
@@ -37,7 +37,7 @@ class _Stand(Mapper):
         return torch.zeros(*ids.shape, self.dim)
 
 
-def smoke_problems(config: dict[str, Any], sampler: Any, loss: Any, mapper: Mapper,
+def smoke_problems(config: RunConfig, sampler: Any, loss: Any, mapper: Mapper,
                    info: DataInfo) -> list[Problem]:
     """Sample, score and retrieve once; each failure a problem keyed by its section."""
     gen = torch.Generator().manual_seed(0)
@@ -78,11 +78,12 @@ def _loss_once(loss: Any, neg: Any, b: int, dim: int, gen: torch.Generator) -> N
                          item_features=features))
     if out.loss.dim() != 0 or not bool(torch.isfinite(out.loss)):
         raise ConformanceError(f"{type(loss).__name__}: compute must return a finite scalar")
+    out.with_penalty(torch.zeros(())).logged()  # its parts' names leave room for the loop's
     out.loss.backward()
 
 
-def _retrieve_once(config: dict[str, Any], mapper: Mapper, num_items: int) -> None:
-    retriever = build_retriever(config)
+def _retrieve_once(config: RunConfig, mapper: Mapper, num_items: int) -> None:
+    retriever = get_registry().build("retriever", config.retriever)
     n = min(num_items, max(64, retriever.min_build_items()))
     vectors = np.random.default_rng(0).normal(size=(n, mapper.dim)).astype(np.float32)
     retriever.build(vectors, mapper.distance)
@@ -93,9 +94,20 @@ def _retrieve_once(config: dict[str, Any], mapper: Mapper, num_items: int) -> No
                                "both (B, k), ids integers")
 
 
-def _problem(section: str, config: dict[str, Any], exc: Exception) -> Problem:
-    name = config[section]["name"]
+def _problem(section: str, config: RunConfig, exc: Exception) -> Problem:
+    name = config.spec(section).name
     why = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
     if not isinstance(exc, ConformanceError):
         why = f"{type(exc).__name__}: {why}"
     return Problem(section, f"'{name}' failed on a tiny batch before training: {why}")
+
+
+def retriever_problems(config: RunConfig, num_items: int, dim: int) -> list[Problem]:
+    """The retriever's options against the catalogue, the vector width and the largest K."""
+    try:
+        retriever = get_registry().build("retriever", config.retriever)
+        retriever.check(num_items, dim, max(config.eval.ks))
+    except ValueError as exc:
+        return [argument_problem("retriever", exc, f" (data: {num_items} items, vectors of "
+                                                   f"{dim})")]
+    return []

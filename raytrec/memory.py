@@ -11,8 +11,13 @@ OPTIMIZER_STATES = {"adagrad": 1, "adam": 2, "sgd": 0}
 
 
 def parameter_bytes(module: torch.nn.Module) -> int:
-    return sum(t.numel() * t.element_size()
-               for t in [*module.parameters(), *module.buffers()])
+    """Parameters and persistent buffers: a non-persistent buffer (data a mapper derives in
+    ``setup``, scratch space) is not model state."""
+    tensors = [*module.parameters()]
+    for owner in module.modules():
+        tensors += [b for name, b in owner.named_buffers(recurse=False)
+                    if name not in owner._non_persistent_buffers_set]
+    return sum(t.numel() * t.element_size() for t in tensors)
 
 
 def training_bytes(module: torch.nn.Module, optimizer: str) -> int:

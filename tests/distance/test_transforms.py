@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from raytrec.retrievers.transforms import (
+from raytrec.distance.transforms import (
     dot_as_angle,
     dot_as_l2,
     l2_as_dot,

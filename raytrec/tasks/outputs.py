@@ -1,10 +1,10 @@
-"""Final outputs of a run: embeddings with original ids, and the metrics."""
+"""Embedding tables a task writes beside the model (``Task.write_outputs``): one row per
+user or item, its index, its original id and its vector; what ``raytrec export`` and
+``raytrec recommend`` serve from."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -13,7 +13,6 @@ import torch
 
 from raytrec.mappers import Mapper
 
-METRICS_FILE = "metrics.json"
 EMBEDDING_FILES = {"user": "user_embeddings.parquet", "item": "item_embeddings.parquet"}
 
 
@@ -36,8 +35,3 @@ def write_embeddings(out_dir: Path, data_dir: Path, mapper: Mapper,
         table = embedding_table(Path(data_dir) / f"{kind}s.parquet", vecs.float().cpu().numpy())
         pq.write_table(table, out_dir / EMBEDDING_FILES[kind])
 
-
-def write_json(path: Path, payload: dict[str, Any]) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(payload, indent=2, sort_keys=True))
-    tmp.replace(path)

@@ -15,43 +15,42 @@ The two "among" groups go through an index of the configured kind over their ite
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 import torch
 
+from raytrec.config.run_config import RunConfig
 from raytrec.data.base import DataInfo
 from raytrec.evaluation.data import EvalData
+from raytrec.evaluation.distributed import evaluate_split
 from raytrec.mappers import Mapper
+from raytrec.plugins import get_registry
 from raytrec.retrievers import Retriever
-from raytrec.train.build import build_retriever
-from raytrec.train.validation import evaluate_split
 
 
-def known_items(config: dict[str, Any], info: DataInfo) -> np.ndarray | None:
+def known_items(config: RunConfig, info: DataInfo) -> np.ndarray | None:
     """With items held out (``split.cold_items``), the mask of the items training knows, which
     validation ranks among: it has no answers among the others, and their feature-served
     vectors would only crowd it. None without a hold-out."""
-    if not config["split"].get("cold_items"):
+    if not config.split.cold_items:
         return None
     return np.asarray(info.item_counts) > 0
 
 
 def cold_item_metrics(mapper: Mapper, retriever: Retriever, test: EvalData, info: DataInfo,
-                      config: dict[str, Any], rank: int, world_size: int,
+                      config: RunConfig, rank: int, world_size: int,
                       device: torch.device) -> dict[str, dict[str, float]]:
     """The three groups' metrics; ``retriever`` already indexes all the model's items."""
     cold = np.asarray(info.item_counts) == 0
     cold_answers = test.only(cold)
     if not len(cold_answers.relevant.indices):
         return {}
-    eval_cfg = config["eval"]
+    eval_cfg = config.eval
     found = {"test_cold_items": evaluate_split(mapper, retriever, cold_answers, eval_cfg, rank,
                                                world_size, device, build=False)}
     for name, items in (("test_cold_items_among_cold", cold), ("test_warm_items", ~cold)):
         # Cut-offs beyond the group's size rank all of it: they say nothing more.
-        ks = [k for k in eval_cfg["ks"] if k <= items.sum()] or [int(items.sum())]
-        found[name] = evaluate_split(mapper, build_retriever(config), test.among(items),
-                                     {**eval_cfg, "ks": ks}, rank, world_size, device,
-                                     items=items)
+        ks = [k for k in eval_cfg.ks if k <= items.sum()] or [int(items.sum())]
+        found[name] = evaluate_split(mapper, get_registry().build("retriever", config.retriever),
+                                     test.among(items), eval_cfg, rank, world_size, device,
+                                     items=items, ks=ks)
     return found

@@ -1,32 +1,33 @@
-"""Evaluation inside the loop: each rank scores its slice of users, the sums are combined."""
+"""Scoring on every rank: each rank scores its slice of users through one shared index
+(``raytrec.evaluation.shared_index``), the metric sums are combined over ranks."""
 
 from __future__ import annotations
-
-from typing import Any
 
 import numpy as np
 import torch
 import torch.distributed as dist
 
+from raytrec.config.sections import EvalSection
 from raytrec.data.store import UserItems
 from raytrec.evaluation import MetricSums, evaluate
 from raytrec.evaluation.data import EvalData
+from raytrec.evaluation.shared_index import build_index
 from raytrec.mappers import Mapper
 from raytrec.retrievers import Retriever
-from raytrec.train.shared_index import build_index
 
 
 @torch.no_grad()
 def evaluate_split(
-    mapper: Mapper, retriever: Retriever, data: EvalData, eval_cfg: dict[str, Any],
+    mapper: Mapper, retriever: Retriever, data: EvalData, eval_cfg: EvalSection,
     rank: int, world_size: int, device: torch.device, users: np.ndarray | None = None,
-    build: bool = True, items: np.ndarray | None = None,
+    build: bool = True, items: np.ndarray | None = None, ks: list[int] | None = None,
 ) -> dict[str, float]:
     """Metrics over ``users`` (default: every user with held-out items), each user scored by
     exactly one rank. ``build``: index the mapper's item vectors first (once for all ranks,
     ``build_index``); ``False`` searches the index built by the last call, for the same
     model. ``items``: a ``(num_items,)`` bool mask to rank among those items only (``data``
-    as ``EvalData.among(items)`` gives it; implies ``build``)."""
+    as ``EvalData.among(items)`` gives it; implies ``build``). ``ks``: these cut-offs instead
+    of ``eval_cfg.ks``."""
     mapper.eval()
     if build or items is not None:
         vectors = mapper.all_items().detach().float().cpu().numpy()
@@ -38,7 +39,7 @@ def evaluate_split(
         return mapper.queries(ids).detach().float().cpu().numpy()
 
     sums = evaluate(queries, retriever, users, data.relevant, data.exclude,
-                    list(eval_cfg["ks"]), eval_cfg["chunk_size"])
+                    list(eval_cfg.ks if ks is None else ks), eval_cfg.chunk_size)
     mapper.train()
     return all_reduce_sums(sums, device).means()
 

@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
+from raytrec.config.sections import EvalSection
 from raytrec.tasks.base import Baselines
 
 
-def user_item_baselines(data_dir: Path, eval_cfg: dict[str, Any], split: str,
+def user_item_baselines(data_dir: Path, eval_cfg: EvalSection, split: str,
                         quick: bool) -> Baselines:
     from raytrec.evaluation.popularity import popularity_metrics
 
-    ks = list(eval_cfg["ks"])
+    ks = list(eval_cfg.ks)
     found = Baselines({"popularity": popularity_metrics(data_dir, split, ks,
-                                                        eval_cfg["chunk_size"])})
+                                                        eval_cfg.chunk_size)})
     if not quick and split == "test":
         note = _add_ease(found.metrics, data_dir, eval_cfg)
         if note:
@@ -23,14 +23,14 @@ def user_item_baselines(data_dir: Path, eval_cfg: dict[str, Any], split: str,
 
 
 def _add_ease(columns: dict[str, dict[str, float]], data_dir: Path,
-              eval_cfg: dict[str, Any]) -> str | None:
+              eval_cfg: EvalSection) -> str | None:
     """Adds EASE's test metrics to ``columns`` (``eval.ease``); says how λ was chosen, or why
     EASE was left out."""
     from raytrec.data.store import read_info
     from raytrec.evaluation import ease
-    from raytrec.run.footprint import available_memory, gigabytes
+    from raytrec.memory import available_memory, gigabytes
 
-    when = eval_cfg.get("ease", "auto")  # a run made before the key existed: its default
+    when = eval_cfg.ease
     if when is False:
         return None
     num_items = read_info(data_dir).num_items
@@ -45,7 +45,7 @@ def _add_ease(columns: dict[str, dict[str, float]], data_dir: Path,
                 f"{'assumed ' if free is None else ''}"
                 f"{gigabytes(free or ease.UNKNOWN_FREE_BYTES)} free (eval.ease: false leaves "
                 "it out)")
-    result = ease.ease_metrics(data_dir, list(eval_cfg["ks"]), eval_cfg["metric"],
-                               eval_cfg["chunk_size"])
+    result = ease.ease_metrics(data_dir, list(eval_cfg.ks), eval_cfg.metric,
+                               eval_cfg.chunk_size)
     columns["EASE"] = result.test
-    return f"EASE: λ = {result.lam:.3g}, chosen on validation {eval_cfg['metric']}"
+    return f"EASE: λ = {result.lam:.3g}, chosen on validation {eval_cfg.metric}"

@@ -1,0 +1,30 @@
+"""The three components one training step runs, built from a run's config and set up on its
+data, on whichever process runs the loop."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from raytrec.config.run_config import RunConfig
+from raytrec.data.base import DataInfo
+from raytrec.losses import Loss
+from raytrec.mappers import Mapper
+from raytrec.plugins import get_registry
+from raytrec.samplers import Sampler
+
+
+@dataclass
+class Parts:
+    mapper: Mapper
+    sampler: Sampler
+    loss: Loss
+
+
+def build_parts(config: RunConfig, info: DataInfo) -> Parts:
+    registry = get_registry()
+    parts = Parts(registry.build("mapper", config.mapper),
+                  registry.build("sampler", config.sampler), registry.build("loss", config.loss))
+    parts.mapper.setup(info)
+    parts.sampler.setup(info)
+    parts.loss.setup(info)
+    return parts
