@@ -10,15 +10,14 @@ training rate, and the peak RSS of every worker (``progress.jsonl``'s ``peak_rss
 
 from __future__ import annotations
 
-import argparse
 import json
 import logging
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 from common.runs import CML_CONFIG, emit, read_progress
+from common.setup import arguments, start_benchmark
 
 logger = logging.getLogger("benchmarks.big_run")
 
@@ -28,13 +27,11 @@ SMOKE_DATA = "data={name: synthetic, num_users: 500, num_items: 3000, seed: 0}"
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = arguments(__doc__)
     parser.add_argument("--smoke-test", action="store_true", help="tiny data")
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
-                        format="%(asctime)s %(name)s: %(message)s")
+    start_benchmark()
     from raytrec.data.store import read_training_info
     from raytrec.run.job import create_job
     from raytrec.run.launch import run_job

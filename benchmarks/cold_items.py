@@ -21,10 +21,8 @@ recall@50 to genre-popularity's.
 
 from __future__ import annotations
 
-import argparse
 import json
 import logging
-import os
 import sys
 import tempfile
 from pathlib import Path
@@ -32,6 +30,7 @@ from typing import Any
 
 import numpy as np
 import pyarrow.parquet as pq
+from common.setup import arguments, start_benchmark
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
@@ -124,14 +123,12 @@ def genre_popularity(data_dir: Path, cold: np.ndarray, data: Any) -> dict[str, f
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = arguments(__doc__)
     parser.add_argument("--smoke-test", action="store_true", help="2 epochs per model")
     parser.add_argument("--share", type=float, default=0.1, help="split.cold_items")
     parser.add_argument("--only", help="comma-separated model rows (default: all)")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, stream=sys.stderr)
-    os.environ.setdefault("RAY_AUTH_MODE", "disabled")
+    start_benchmark()
     from raytrec.data.store import read_info
     from raytrec.evaluation.data import EvalData
 

@@ -23,11 +23,8 @@ recall@20/50, ndcg@10, mrr@10 of the best validation epoch, and fit seconds. The
 
 from __future__ import annotations
 
-import argparse
 import json
 import logging
-import os
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -36,6 +33,7 @@ from typing import Any
 import numpy as np
 import pyarrow.parquet as pq
 import torch
+from common.setup import arguments, start_benchmark
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
@@ -187,8 +185,7 @@ def group_popularity(data_dir: Path, users: np.ndarray) -> dict[str, float]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = arguments(__doc__)
     parser.add_argument("--smoke-test", action="store_true", help="2 epochs per model")
     parser.add_argument("--cold-start-only", action="store_true",
                         help="only the cold-start row")
@@ -202,10 +199,7 @@ def main(argv: list[str] | None = None) -> None:
 
     def wanted(row_name: str) -> bool:
         return only is None or row_name in only
-
-    os.environ.setdefault("RAY_AUTH_MODE", "disabled")
-    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
-                        format="%(asctime)s %(name)s: %(message)s")
+    start_benchmark()
     extra = [*args.set, *(["train.epochs=2"] if args.smoke_test else [])]
     emit = lambda payload: print(json.dumps(payload), flush=True)  # noqa: E731
     with tempfile.TemporaryDirectory(prefix="raytrec-compare-") as name:

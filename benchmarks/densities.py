@@ -27,11 +27,9 @@ Everything runs in this process (``num_workers: 0``).
 
 from __future__ import annotations
 
-import argparse
 import itertools
 import json
 import logging
-import os
 import subprocess
 import sys
 import tempfile
@@ -40,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from common.setup import arguments, start_benchmark
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
@@ -198,10 +197,10 @@ def _test(metrics: dict[str, float]) -> dict[str, float]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = arguments(__doc__)
     parser.add_argument("--smoke-test", action="store_true", help="2 epochs, one data set")
-    parser.add_argument("--data", help=f"comma-separated data sets (default: {','.join(DATA)})")
+    parser.add_argument("--data", help="comma-separated data sets (default: "
+                        + ",".join(DATA).replace("%", "%%") + ")")
     parser.add_argument("--config", action="append", default=[], metavar="NAME=FILE",
                         help="a config to run (default: the CML, BPR and MF examples)")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
@@ -212,8 +211,7 @@ def main(argv: list[str] | None = None) -> None:
                              "'<model>-old')")
     parser.add_argument("--work", help="where the data files and runs go (default: a temp dir)")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, stream=sys.stderr)
-    os.environ.setdefault("RAY_AUTH_MODE", "disabled")
+    start_benchmark()
     configs = ({n: Path(f) for n, f in (c.split("=", 1) for c in args.config)} or
                {n: EXAMPLES / f for n, f in CONFIGS.items()})
     names = args.data.split(",") if args.data else list(DATA)

@@ -16,7 +16,6 @@ processes, and of the same bytes swapped with ``isend``/``irecv``.
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import socket
@@ -26,6 +25,8 @@ import time
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
+
+from common.setup import arguments
 
 CASES = {"ml1m-sized-b4096": (None, 4096, "pairwise"),
          "ml1m-sized-b16384": (None, 16384, "pairwise"),
@@ -119,8 +120,7 @@ def main(argv: list[str] | None = None) -> None:
         case, rank, world, port = args[1], int(args[2]), int(args[3]), int(args[4])
         worker(case, rank, world, port, "--smoke-test" in args)
         return
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = arguments(__doc__)
     parser.add_argument("--smoke-test", action="store_true", help="tiny sizes")
     smoke = parser.parse_args(args).smoke_test
     probes = []

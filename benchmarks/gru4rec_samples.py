@@ -27,7 +27,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
 import statistics
 import sys
 import tempfile
@@ -35,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from common.runs import emit, train
+from common.setup import arguments, start_benchmark
 
 logger = logging.getLogger("benchmarks.gru4rec_samples")
 
@@ -130,8 +130,7 @@ def plot(rows: list[dict[str, Any]], path: Path) -> None:
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = arguments(__doc__)
     parser.add_argument("--smoke-test", action="store_true",
                         help="the Yoochoose sample, two losses, samples 0 and 32, 2 epochs")
     parser.add_argument("--data", default=",".join(DATA))
@@ -145,9 +144,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
-    os.environ.setdefault("RAY_AUTH_MODE", "disabled")
-    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
-                        format="%(asctime)s %(name)s: %(message)s")
+    start_benchmark()
     data = args.data.split(",")
     losses, samples = args.losses.split(","), [int(n) for n in args.samples.split(",")]
     if args.smoke_test:

@@ -21,10 +21,7 @@ anything on a shared box.
 from __future__ import annotations
 
 import argparse
-import logging
-import os
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -39,6 +36,7 @@ from common.runs import (
     median_epoch_seconds,
     train,
 )
+from common.setup import arguments, start_benchmark
 
 KS = [10, 20, 50, 100]
 REPORTED = ("recall@50", "ndcg@10", "recall@20", "mrr@10")
@@ -129,8 +127,7 @@ def epoch_time_row(tmp: Path, epochs: int, settle_s: float, data: list[str]) -> 
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = arguments(__doc__)
     parser.add_argument("--smoke-test", action="store_true",
                         help="2 epochs per model and per layout, < 60 s")
     parser.add_argument("--skip-ray", action="store_true", help="skip the Ray Train epoch times")
@@ -141,10 +138,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
-    os.environ.setdefault("RAY_AUTH_MODE", "disabled")
-    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
-                        format="%(asctime)s %(name)s: %(message)s")
-    logging.getLogger("faiss.loader").setLevel(logging.WARNING)
+    start_benchmark()
     extra = ["train.epochs=2"] if args.smoke_test else []
     epochs = 2 if args.smoke_test else args.epoch_time_epochs
     with tempfile.TemporaryDirectory(prefix="raytrec-bench-") as name:

@@ -15,18 +15,17 @@ Run with ``--threads 1`` for stable numbers on a shared machine.
 
 from __future__ import annotations
 
-import argparse
 import functools
 import json
 import logging
 import statistics
-import sys
 import time
 from collections import defaultdict
 from collections.abc import Callable
 from typing import Any
 
 import torch
+from common.setup import arguments, start_benchmark
 from common.steps import (
     FULL,
     RAYTREC_MODELS,
@@ -105,16 +104,13 @@ def op_rows(prof: profile, steps: int) -> list[dict[str, Any]]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = arguments(__doc__)
     parser.add_argument("--smoke-test", action="store_true", help="tiny sizes, < 60 s")
     parser.add_argument("--model", choices=sorted(RAYTREC_MODELS), default="raytrec-cml")
     parser.add_argument("--threads", type=int, default=None, help="torch threads")
     parser.add_argument("--steps", type=int, default=30, help="timed steps (default 30)")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
-                        format="%(asctime)s %(name)s: %(message)s")
-    logging.getLogger("faiss.loader").setLevel(logging.WARNING)
+    start_benchmark()
     if args.threads:
         torch.set_num_threads(args.threads)
     sizes = SMOKE if args.smoke_test else FULL

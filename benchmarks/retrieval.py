@@ -29,10 +29,8 @@ What an approximate index costs in recall and buys in speed, on the vectors of t
 
 from __future__ import annotations
 
-import argparse
 import json
 import logging
-import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -42,6 +40,7 @@ from typing import Any
 
 import numpy as np
 from common.runs import BPR_CONFIG, CML_CONFIG, emit, train
+from common.setup import arguments, start_benchmark
 
 logger = logging.getLogger("benchmarks.retrieval")
 
@@ -208,8 +207,7 @@ def ml100k_rows(tmp: Path, smoke: bool) -> Iterator[dict[str, Any]]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = arguments(__doc__)
     parser.add_argument("--smoke-test", action="store_true", help="tiny data, < 2 minutes")
     parser.add_argument("--skip-ml100k", action="store_true")
     parser.add_argument("--clusters", type=int, default=1000,
@@ -220,9 +218,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--runs", type=Path, help="train into RUNS/<model>, or reuse the "
                         "finished run found there (default: a temporary directory)")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
-                        format="%(asctime)s %(name)s: %(message)s")
-    logging.getLogger("faiss.loader").setLevel(logging.WARNING)
+    start_benchmark()
     import torch
 
     torch.set_num_threads(THREADS)

@@ -19,16 +19,15 @@ dense updates of whole tables, for comparison).
 
 from __future__ import annotations
 
-import argparse
 import logging
 import resource
 import statistics
-import sys
 import time
 from dataclasses import replace
 
 import torch
 from common.runs import emit
+from common.setup import arguments, start_benchmark
 from common.steps import LARGE, Batches, Sizes, data_info, loop_step, positives, raytrec_config
 from common.timing import Measured, implicit_bpr, timed_round
 
@@ -42,16 +41,13 @@ MODELS = {"cml": {}, "bpr": {"num_negatives": 1}}
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = arguments(__doc__)
     parser.add_argument("--smoke-test", action="store_true", help="tiny sizes, < 60 s")
     parser.add_argument("--skip-implicit", action="store_true")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--sparse", choices=["auto", "true", "false"], default="auto")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
-                        format="%(asctime)s %(name)s: %(message)s")
-    logging.getLogger("faiss.loader").setLevel(logging.WARNING)
+    start_benchmark()
     torch.set_num_threads(args.threads)
     base, catalogues = (SMOKE, SMOKE_CATALOGUES) if args.smoke_test else (BASE, CATALOGUES)
     sparse = {"true": True, "false": False}.get(args.sparse, "auto")

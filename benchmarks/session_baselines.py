@@ -15,16 +15,16 @@ same with ties counted against the target (``conservative``). One JSON line per 
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
+
+from common.setup import arguments
 
 DATA = {"yoochoose-sample": ({}, 1.0), "movielens-100k-sessions": ({"gap_hours": 1.0}, 14.0)}
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = arguments(__doc__)
     parser.add_argument("--smoke-test", action="store_true", help="the Yoochoose sample only")
     args = parser.parse_args(argv)
     from raytrec_gru4rec.datasets import MovieLensSessions, YoochooseSample

@@ -32,11 +32,11 @@ from __future__ import annotations
 import argparse
 import logging
 import math
-import sys
 from typing import Any
 
 import torch
 from common.runs import emit
+from common.setup import arguments, start_benchmark
 from common.steps import (
     FULL,
     LAMBDA_C,
@@ -146,8 +146,7 @@ def speedups(m: Measured, plain: Measured, batch: int) -> dict[str, float]:
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = arguments(__doc__)
     parser.add_argument("--smoke-test", action="store_true", help="tiny sizes, < 60 s")
     parser.add_argument("--skip-implicit", action="store_true", help="torch models only")
     parser.add_argument("--threads", type=int, default=None,
@@ -157,9 +156,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
-    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
-                        format="%(asctime)s %(name)s: %(message)s")
-    logging.getLogger("faiss.loader").setLevel(logging.WARNING)
+    start_benchmark()
     sizes = SMOKE if args.smoke_test else FULL
     if args.threads:
         torch.set_num_threads(args.threads)

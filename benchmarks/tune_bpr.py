@@ -11,16 +11,14 @@ at the end (the training loop always does), but this script never prints or comp
 
 from __future__ import annotations
 
-import argparse
 import json
 import logging
-import os
-import sys
 import tempfile
 from pathlib import Path
 from typing import Any
 
 from common.runs import BPR_CONFIG, IN_PROCESS, train
+from common.setup import arguments, start_benchmark
 
 logger = logging.getLogger("benchmarks.tune_bpr")
 
@@ -53,14 +51,10 @@ def candidate_row(candidate: tuple[str, float, float, int], schedule: list[str],
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = arguments(__doc__)
     parser.add_argument("--smoke-test", action="store_true", help="2 candidates, 2 epochs")
     args = parser.parse_args(argv)
-    os.environ.setdefault("RAY_AUTH_MODE", "disabled")
-    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
-                        format="%(asctime)s %(name)s: %(message)s")
-    logging.getLogger("faiss.loader").setLevel(logging.WARNING)
+    start_benchmark()
     grid = GRID[-2:] if args.smoke_test else GRID
     schedule = ["train.epochs=2", "eval.every=1"] if args.smoke_test else SCHEDULE
     rows = []

@@ -12,15 +12,14 @@ last line gives the compute ASHA saved against FIFO. ``--out`` keeps each search
 
 from __future__ import annotations
 
-import argparse
 import json
 import logging
-import os
-import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
+
+from common.setup import arguments, start_benchmark
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -67,8 +66,7 @@ def retrain_row(tune_dir: Path, metric: str) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = arguments(__doc__)
     parser.add_argument("--config", type=Path, default=ROOT / "examples" /
                         "tune_cml_ml100k.yaml")
     parser.add_argument("--scheduler", choices=["asha", "fifo", "both"], default="both")
@@ -76,8 +74,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--smoke-test", action="store_true",
                         help="4 trials of 3 epochs (checks the script, measures nothing)")
     args = parser.parse_args(argv)
-    os.environ.setdefault("RAY_AUTH_MODE", "disabled")
-    logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
+    start_benchmark(logging.WARNING)
     extra = (["tune.num_samples=4", "train.epochs=3", "tune.grace_period=1"]
              if args.smoke_test else [])
     schedulers = ["asha", "fifo"] if args.scheduler == "both" else [args.scheduler]

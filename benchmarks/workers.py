@@ -21,16 +21,15 @@ a shared machine.
 
 from __future__ import annotations
 
-import argparse
 import logging
 import statistics
-import sys
 import tempfile
 from pathlib import Path
 from typing import Any
 
 from common.cpu_share import cpu_share
 from common.runs import CML_CONFIG, Run, emit, median_epoch_seconds, train
+from common.setup import arguments, start_benchmark
 
 logger = logging.getLogger("benchmarks.workers")
 
@@ -72,13 +71,11 @@ def _num_train(run: Run) -> int:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = arguments(__doc__)
     parser.add_argument("--smoke-test", action="store_true", help="tiny data, 2 epochs")
     parser.add_argument("--epochs", type=int, default=4)
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
-                        format="%(asctime)s %(name)s: %(message)s")
+    start_benchmark()
     data, epochs = (SMOKE_DATA, 2) if args.smoke_test else (DATA, args.epochs)
     common = [f"train.epochs={epochs}", "train.patience=null", f"eval.every={epochs}",
               "eval.max_users=2000", "sampler.num_negatives=20"]

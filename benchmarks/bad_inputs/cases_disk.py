@@ -7,6 +7,8 @@ The run-directory case frees space afterwards (remount with a larger size) and r
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from bad_checks import dir_state
 from bad_context import Case, Ctx, Plan, Setup, new_case
 from bad_leftovers import partial_files, plant
@@ -45,33 +47,39 @@ def setup_tmpdir_full(ctx: Ctx) -> Plan:
     return Plan(["train", ctx.config(), "--run-dir", "run"], env={"TMPDIR": str(disk)})
 
 
-def check_tmpdir_full(ctx: Ctx, result: Result) -> str:
+def _held(ctx: Ctx) -> tuple[Path, list[str]]:
+    """The planted small disk and what is on it besides the sentinel."""
     disk = ctx.notes.pop("disk")
-    names = sorted(p.name for p in disk.iterdir() if p.name != "SENTINEL-keep-me.txt")
+    return disk, sorted(p.name for p in disk.iterdir() if p.name != "SENTINEL-keep-me.txt")
+
+
+def check_tmpdir_full(ctx: Ctx, result: Result) -> str:
+    disk, names = _held(ctx)
     if names:
         ctx.flag("leftover", f"left in the full $TMPDIR: {names}")
     return f"$TMPDIR {usage(disk)}, holds {names[:6] or 'nothing else'}; {dir_state(ctx.root)}"
 
 
-def setup_export_full(ctx: Ctx) -> Plan:
+def _small_disk(ctx: Ctx, size: str) -> None:
+    """A finished run beside a planted small disk ``disk/`` of ``size``."""
     ctx.finished_run()
-    disk = mount(ctx, ctx.root / "disk", "40k")
+    disk = mount(ctx, ctx.root / "disk", size)
     plant(ctx, disk)
     ctx.notes["disk"] = disk
+
+
+def setup_export_full(ctx: Ctx) -> Plan:
+    _small_disk(ctx, "40k")
     return Plan(["export", "run", "--out", "disk/exp"])
 
 
 def check_export_full(ctx: Ctx, result: Result) -> str:
-    disk = ctx.notes.pop("disk")
-    names = sorted(p.name for p in disk.iterdir() if p.name != "SENTINEL-keep-me.txt")
+    disk, names = _held(ctx)
     return f"disk {usage(disk)}, holds {names or 'nothing else'}"
 
 
 def setup_recommend_full(ctx: Ctx) -> Plan:
-    ctx.finished_run()
-    disk = mount(ctx, ctx.root / "disk", "16k")
-    plant(ctx, disk)
-    ctx.notes["disk"] = disk
+    _small_disk(ctx, "16k")
     (ctx.root / "users.txt").write_text("".join(f"{u}\n" for u in range(300)))
     return Plan(["recommend", "run", "--users", "users.txt", "-k", "100", "--out",
                  "disk/recs.parquet"])

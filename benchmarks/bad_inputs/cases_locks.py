@@ -50,12 +50,17 @@ def two_writers(first: list[str], second: list[str], wait: str | None, delay: fl
     return setup
 
 
-def check_two_writers(ctx: Ctx, result: Result) -> str:
+def _both_finished(ctx: Ctx, result: Result, timeout: float, what: str) -> tuple[Background, str]:
+    """The background writer ended; flag ``what`` as silent when both writers exited 0."""
     bg: Background = ctx.notes.pop("bg")
-    first = bg.finish(ctx, timeout=60)
-    both = result.exit == 0 and bg.proc.returncode == 0 and not bg.killed
-    if both:
-        ctx.flag("silent", "both writers exited 0 on one directory")
+    first = bg.finish(ctx, timeout=timeout)
+    if result.exit == 0 and bg.proc.returncode == 0 and not bg.killed:
+        ctx.flag("silent", what)
+    return bg, first
+
+
+def check_two_writers(ctx: Ctx, result: Result) -> str:
+    bg, first = _both_finished(ctx, result, 60, "both writers exited 0 on one directory")
     if (bg.argv[1] == "long.yaml" and bg.proc.returncode == 0 and not bg.killed
             and config_value(ctx.root / "run", "train", "epochs") != LONG):
         ctx.flag("data loss", "the first writer finished (exit 0) but its run is gone")
@@ -122,11 +127,7 @@ def setup_tune_race(resume: bool) -> Setup:
 
 
 def check_tune_race(ctx: Ctx, result: Result) -> str:
-    bg: Background = ctx.notes.pop("bg")
-    first = bg.finish(ctx, timeout=100)
-    both = result.exit == 0 and bg.proc.returncode == 0 and not bg.killed
-    if both:
-        ctx.flag("silent", "two searches exited 0 on one tune directory")
+    _, first = _both_finished(ctx, result, 100, "two searches exited 0 on one tune directory")
     made = sorted(p.name for p in (ctx.root / "run").glob("*")) if (ctx.root / "run").is_dir() \
         else []
     return f"{first}; measured exit {result.exit}; run/ holds {made[:8]}"

@@ -26,6 +26,7 @@ from raytrec.cluster.wheels import RAYTREC, ShipError, build_wheels, needed_dist
 from raytrec.config import read_config
 from raytrec.config.defaults import PLUGIN_SECTIONS
 from raytrec.plugins import get_registry
+from raytrec.run.run_dir import free_name
 
 CONFIG_NAME = "config.yaml"
 FILES_DIR = "files"
@@ -147,7 +148,7 @@ def _place(key: str, path: str, staged: Staged, shared: list[Path], budget: list
                         "every node sees and pass that directory with --shared DIR (or "
                         f"${SHARED_ENV}), or give a URI (s3://, gs://)")
     budget[0] -= size
-    target = _free(staged.directory / FILES_DIR, local.name)
+    target = free_name(staged.directory / FILES_DIR, local.name, "{n}-{name}")
     target.parent.mkdir(parents=True, exist_ok=True)
     if local.is_dir():
         _copy_tree(local, target, explicit=set())
@@ -227,14 +228,6 @@ def _largest(out: Path) -> str:
     files = sorted((f for f in out.rglob("*") if f.is_file()), key=lambda f: -f.stat().st_size)
     top = ", ".join(f"{f.relative_to(out)} ({f.stat().st_size / MIB:.1f} MiB)" for f in files[:3])
     return f"largest: {top}"
-
-
-def _free(folder: Path, name: str) -> Path:
-    candidate, n = folder / name, 1
-    while candidate.exists():
-        n += 1
-        candidate = folder / f"{n}-{name}"
-    return candidate
 
 
 def runtime_env(staged: Staged, env_vars: dict[str, str]) -> dict[str, Any]:

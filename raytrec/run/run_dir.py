@@ -105,11 +105,12 @@ def _install(staging: Path, path: Path) -> None:
     staging.rename(path)
 
 
-def free_name(parent: Path, name: str) -> Path:
+def free_name(parent: Path, name: str, numbered: str = "{name}-{n}") -> Path:
+    """``parent / name``, or the first of ``numbered`` (n = 2, 3, ...) that does not exist."""
     candidate, n = parent / name, 1
     while candidate.exists():
         n += 1
-        candidate = parent / f"{name}-{n}"
+        candidate = parent / numbered.format(name=name, n=n)
     return candidate
 
 
