@@ -57,8 +57,7 @@ def _plugin(section: str, kind: str, value: Any, registry: Registry,
         problems.append(Problem(f"{section}.name", unknown_name(kind, name, registry.names(kind))))
         return None, None
     cls = registry.get(kind, name)
-    kwargs, renaming = with_current_names(section, cls,
-                                          {k: v for k, v in value.items() if k != "name"})
+    kwargs, renaming = with_current_names(section, cls, ComponentSpec.from_dict(value).kwargs)
     obj, found = bind(section, cls, kwargs)
     problems += renaming + found
     if kind == "mapper" and obj is not None and getattr(obj, "distance", None) not in DISTANCES:

@@ -12,7 +12,7 @@ from typing import Any
 import torch
 
 from raytrec.config import apply_overrides, validate
-from raytrec.config.run_config import RunConfig
+from raytrec.config.run_config import ComponentSpec, RunConfig
 from raytrec.errors import ConfigError, Problem
 from raytrec.layout import MODEL_FILE
 from raytrec.plugins import get_registry
@@ -58,7 +58,7 @@ def rescore(run_dir: Path, overrides: list[str],
     if task.uses_retriever:
         index: dict[str, Any] = {config.retriever.name: retriever.stats.report()}
         if not retriever.exact:
-            exact = registry.create("retriever", EXACT)
+            exact = registry.build("retriever", ComponentSpec(EXACT))
             out["test, exact"] = evaluation.test(mapper, exact, 0, 1, device)["test"]
             out["retention"] = retention(out["test"], out["test, exact"])
             index[EXACT] = exact.stats.report()
