@@ -161,9 +161,8 @@ def loop_step(config: RunConfig, info: DataInfo, seed: int = 1,
     device = device or torch.device("cpu")
     torch.manual_seed(config.train.seed)
     task = get_registry().build("task", config.task)
-    parts = build_parts(config, info)
-    mapper, loss = parts.mapper.to(device), parts.loss.to(device)
-    parts.sampler.to(device)
+    parts = build_parts(config, info).to(device)
+    mapper, loss = parts.mapper, parts.loss
     optimizer = build_optimizer(config, mapper, loss.parameters())
     model = distribute(mapper, tuple(optimizer.tables), device)
     parts.sampler.attach(mapper)

@@ -58,10 +58,8 @@ def train_loop(job: dict[str, Any], session: Session) -> dict[str, Any]:
     registry = get_registry()
     task = registry.build("task", config.task)
     info = task.training_info(data_dir)
-    parts = build_parts(config, info)
-    mapper = parts.mapper.to(device)
-    loss = parts.loss.to(device)
-    parts.sampler.to(device)
+    parts = build_parts(config, info).to(device)
+    mapper, loss = parts.mapper, parts.loss
     # A loss may learn parameters of its own (InfoNCE's temperature).
     optimizer = build_optimizer(config, mapper, loss.parameters())
     model = session.prepare(mapper, ignore=tuple(optimizer.tables))

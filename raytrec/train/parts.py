@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import torch
+
 from raytrec.config.run_config import RunConfig
 from raytrec.data.base import DataInfo
 from raytrec.losses import Loss
@@ -18,6 +20,12 @@ class Parts:
     mapper: Mapper
     sampler: Sampler
     loss: Loss
+
+    def to(self, device: torch.device) -> Parts:
+        """All three placed on ``device``, once, where the loop places the model."""
+        self.mapper, self.loss = self.mapper.to(device), self.loss.to(device)
+        self.sampler.to(device)
+        return self
 
 
 def build_parts(config: RunConfig, info: DataInfo) -> Parts:
