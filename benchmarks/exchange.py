@@ -48,6 +48,7 @@ def worker(case: str, rank: int, world: int, port: int, smoke: bool) -> None:
     import torch.distributed as dist
     from common.steps import FULL, LARGE, SMOKE, data_info, loop_step, positives, raytrec_config
 
+    from raytrec.shards import transport as routes
     from raytrec.train import rows
 
     torch.set_num_threads(1)
@@ -57,7 +58,7 @@ def worker(case: str, rank: int, world: int, port: int, smoke: bool) -> None:
                                 timeout=timedelta(seconds=120))
     items, batch, transport = (SMOKE_CASES if smoke else CASES)[case]
     if transport == "all_gather":
-        rows.DIRECT_MAX = 0
+        routes.DIRECT_MAX = 0
     sizes = SMOKE if smoke else replace(LARGE, num_items=items) if items else FULL
     sizes = replace(sizes, batch=batch)
     users, pos = positives(sizes)

@@ -10,8 +10,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 LAYERS = [  # lowest first; a package imports from the layers below its own only
-    {"errors", "kinds", "layout", "scratch", "memory", "ranks", "distance", "disk", "interrupts",
-     "debug"},
+    {"errors", "kinds", "layout", "scratch", "memory", "ranks", "shards", "distance", "disk",
+     "interrupts", "debug"},
     {"plugins", "hookspecs"},
     {"config"},
     {"data"},

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 from abc import ABC, abstractmethod
-from collections.abc import Collection
+from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 
 import pandas as pd
 import torch
@@ -14,6 +16,7 @@ from torch import nn
 from raytrec.data.base import DataInfo
 from raytrec.distance import DISTANCES, Distance, distance_named
 from raytrec.errors import ArgumentError
+from raytrec.shards import ShardedTable, shard_embedding, shard_rows
 
 
 def check_distance(distance: str) -> Distance:
@@ -65,6 +68,8 @@ class ItemModel(nn.Module, ABC):
     # The ID tables whose gradients are row-sparse this run, by name (set by the trainer).
     row_sparse: frozenset[str] = frozenset()
     _sparse_params: frozenset[int] = frozenset()
+    # The ID tables sharded by rows across workers (``train.sharding: rows``), by parameter.
+    _shards: Mapping[int, ShardedTable] = MappingProxyType({})
     num_items: int
 
     def __init_subclass__(cls, **kwargs: object) -> None:
@@ -111,8 +116,62 @@ class ItemModel(nn.Module, ABC):
 
     def lookup(self, table: torch.Tensor, ids: torch.Tensor) -> torch.Tensor:
         """Rows ``ids`` (any shape ``S``) of an ID table ``(rows, D)`` -> ``(*S, D)``;
-        a row-sparse gradient when the table is one of ``row_sparse``."""
+        a row-sparse gradient when the table is one of ``row_sparse``; from the workers
+        that hold them when the table is sharded."""
+        shard = self._shards.get(id(table))
+        if shard is not None:
+            return shard.lookup(ids)
         return F.embedding(ids, table, sparse=id(table) in self._sparse_params)
+
+    @torch.no_grad()
+    def rows_of(self, table: torch.Tensor, ids: torch.Tensor) -> tuple[torch.Tensor,
+                                                                       torch.Tensor]:
+        """For scoring without gradient: a table holding the rows ``ids`` need and the ids
+        into it — ``table`` itself and ``ids``, or, when it is sharded, the rows fetched
+        from their workers and the positions of ``ids`` among them."""
+        shard = self._shards.get(id(table))
+        if shard is None:
+            return table.detach(), ids
+        unique, inverse = torch.unique(ids.reshape(-1), sorted=True, return_inverse=True)
+        return shard.fetch(unique), inverse.view(ids.shape)
+
+    def shard_tables(self, names: Collection[str], rank: int,
+                     world: int) -> dict[str, ShardedTable]:
+        """Keep only the rows this ``rank`` of ``world`` owns of the ID tables ``names``
+        (some of ``id_tables``): each becomes a parameter of those rows, read through
+        ``lookup`` or its ``nn.Embedding`` from whichever worker holds a row. Returns the
+        shards by table name."""
+        params = dict(self.named_parameters())
+        modules = dict(self.named_modules())
+        shards: dict[str, ShardedTable] = {}
+        for name in names:
+            owner_name, _, leaf = name.rpartition(".")
+            owner = modules[owner_name]
+            full = params[name]
+            local = nn.Parameter(shard_rows(full, rank, world), requires_grad=full.requires_grad)
+            setattr(owner, leaf, local)
+            shards[name] = ShardedTable(name, local, full.shape[0], rank, world)
+            if isinstance(owner, nn.Embedding) and leaf == "weight":
+                shard_embedding(owner, shards[name])
+        self._shards = {id(s.local): s for s in shards.values()}
+        return shards
+
+    @property
+    def shards(self) -> dict[str, ShardedTable]:
+        """The sharded ID tables, by name (none unless ``train.sharding`` is ``rows``)."""
+        return {s.name: s for s in self._shards.values()}
+
+    @contextlib.contextmanager
+    def local_lookups(self) -> Iterator[None]:
+        """Within: sharded tables serve the rows this worker holds, without asking the
+        others (each worker indexing its own items); asking for another's row fails."""
+        for shard in self._shards.values():
+            shard.local_only = True
+        try:
+            yield
+        finally:
+            for shard in self._shards.values():
+                shard.local_only = False
 
     def use_row_sparse(self, names: Collection[str]) -> dict[str, nn.Parameter]:
         """Make the ID tables ``names`` (some of ``id_tables``) row-sparse, the others
@@ -179,7 +238,12 @@ class Mapper(ItemModel):
       between workers and ``constrain``s only the rows it touched, at a cost that does not
       grow with the catalogue. Any other use of a listed table (a product with the whole
       table) must not need its gradient — detach it when the table is in
-      ``self.row_sparse``.
+      ``self.row_sparse``. Under ``train.sharding: rows`` each worker holds only its rows of
+      every listed table (``self.shards``, by name): a lookup fetches rows from the workers
+      that hold them, so every worker must make the same lookups in the same order (the
+      same code does), and a whole-table use must go through the ``ShardedTable`` (two-tower's
+      mean ID embedding uses ``weighted_sum``). ``rows_of`` gives rows to score without
+      gradient from either kind of table.
     - Check with ``raytrec.testing.check_mapper(MyMapper, dim=32)``.
     """
 

@@ -62,7 +62,7 @@ class EmbeddingMapper(Mapper):
 
     @torch.no_grad()
     def score_candidates(self, q: torch.Tensor, ids: torch.Tensor) -> torch.Tensor:
-        table = self.item_emb.detach()
+        table, ids = self.rows_of(self.item_emb, ids)
         want_norms = self.distance.needs_norms
         if ids.dim() == 1:
             rows = table[ids]

@@ -48,11 +48,8 @@ class Tower(nn.Module):
             if self.training and self.id_dropout > 0:
                 # Train rows as if cold now and then, so the features learn to stand alone.
                 cold = cold | (torch.rand(flat.shape, device=flat.device) < self.id_dropout)
-            if bool(cold.any()):
-                # Row-sparse, the mean is a constant of the step: its gradient would touch
-                # every row of the table.
-                weight = self.ids.weight.detach() if self.ids.sparse else self.ids.weight
-                mean = self.seen_weights @ weight
+            mean = self._mean_id(bool(cold.any()))
+            if mean is not None:
                 part = torch.where(cold.unsqueeze(1), mean, part)
             parts.append(part)
         if self.encoder is not None:
@@ -67,9 +64,23 @@ class Tower(nn.Module):
         features = self.encoder.new_rows(table)
         parts = [features]
         if self.ids is not None:
-            mean = self.seen_weights @ self.ids.weight
+            mean = self._mean_id(True)
+            assert mean is not None
             parts.insert(0, mean.expand(len(table), -1))
         return self._head(parts)
+
+    def _mean_id(self, needed: bool) -> torch.Tensor | None:
+        """The mean ID embedding of the seen rows, when ``needed``. Row-sparse or sharded, it
+        is a constant of the step: its gradient would touch every row of the table. Sharded,
+        it is a sum over every worker's rows, which every worker computes on every call."""
+        assert self.ids is not None
+        shard = getattr(self.ids, "shard", None)
+        if shard is not None:
+            return shard.weighted_sum(self.seen_weights)
+        if not needed:
+            return None
+        weight = self.ids.weight.detach() if self.ids.sparse else self.ids.weight
+        return self.seen_weights @ weight
 
     def _head(self, parts: list[torch.Tensor]) -> torch.Tensor:
         out = self.net(torch.cat(parts, dim=1))

@@ -30,7 +30,8 @@ from torch import nn
 from raytrec.config.run_config import RunConfig
 from raytrec.mappers import Mapper
 from raytrec.ranks import distributed
-from raytrec.train.rows import coalesce, gather_rows, gather_sizes
+from raytrec.shards.transport import coalesce
+from raytrec.train.rows import gather_rows, gather_sizes
 
 DENSE = {"adagrad": torch.optim.Adagrad, "adam": torch.optim.Adam, "sgd": torch.optim.SGD}
 SPARSE = {"adagrad": torch.optim.Adagrad, "adam": torch.optim.SparseAdam,
@@ -63,14 +64,18 @@ class RunOptimizer:
     tables, when row-sparse, under its sparse form over the rows of every worker.
 
     ``step`` returns the rows it changed in each table (None when no table is row-sparse),
-    for ``Mapper.constrain``.
+    for ``Mapper.constrain``. A table sharded by rows (``Mapper.shard_tables``, called
+    before) is row-sparse: its gradients come from the workers that looked its rows up, and
+    each worker updates the rows it holds (row indices of its shard).
     """
 
     def __init__(self, config: RunConfig, mapper: Mapper,
                  own: Any = (), sparse: tuple[str, ...] = ()) -> None:
         train = config.train
         own = list(own)
-        self.tables: dict[str, nn.Parameter] = mapper.use_row_sparse(sparse)
+        self.shards = mapper.shards
+        self.id_tables = [p for name, p in mapper.named_parameters() if name in mapper.id_tables]
+        self.tables: dict[str, nn.Parameter] = mapper.use_row_sparse({*sparse, *self.shards})
         table_ids = {id(p) for p in self.tables.values()}
         self.order = [*mapper.parameters(), *own]  # the checkpoint's order
         dense = [p for p in mapper.parameters() if id(p) not in table_ids]
@@ -90,6 +95,7 @@ class RunOptimizer:
             if distributed() else 0
         self.exchanged_bytes = 0
         self.exchange_seconds = 0.0  # in the row exchange (DDP's all-reduce hides in backward)
+        self._shard_bytes, self._shard_seconds = 0, 0.0
 
     def zero_grad(self) -> None:
         if self.dense is not None:
@@ -110,11 +116,13 @@ class RunOptimizer:
     def _table_gradients(self) -> dict[str, torch.Tensor]:
         """Replace each table's gradient by the coalesced sum over workers (divided by the
         world size, as DDP averages), with the decay of the touched rows; return their ids."""
-        local = {name: self._local_rows(name, p) for name, p in self.tables.items()}
-        if distributed():
+        local = {name: self._local_rows(name, p) for name, p in self.tables.items()
+                 if name not in self.shards}
+        if distributed() and local:
             started = time.perf_counter()
             local = self._exchange(local)
             self.exchange_seconds += time.perf_counter() - started
+        local.update(self._shard_gradients())
         touched = {}
         for name, p in self.tables.items():
             ids, rows = local[name]
@@ -126,6 +134,34 @@ class RunOptimizer:
                       if len(ids) else None)
             touched[name] = ids
         return touched
+
+    def _shard_gradients(self) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
+        """Each sharded table's gradient rows of the rows this worker holds, summed over
+        workers and divided by their number (as DDP averages); the traffic and time of the
+        step's lookups and of this routing counted."""
+        out = {}
+        for name, shard in self.shards.items():
+            started = time.perf_counter()
+            ids, rows = shard.owner_gradients()
+            shard.seconds += time.perf_counter() - started
+            out[name] = (ids, rows / shard.world)
+        if self.shards:
+            sent = sum(s.received_bytes for s in self.shards.values())
+            seconds = sum(s.seconds for s in self.shards.values())
+            self.exchanged_bytes += sent - self._shard_bytes
+            self.exchange_seconds += seconds - self._shard_seconds
+            self._shard_bytes, self._shard_seconds = sent, seconds
+        return out
+
+    def table_bytes(self) -> int:
+        """Bytes of the ID tables this worker holds (its shards of sharded ones) and of their
+        optimiser state."""
+        total = 0
+        for p in self.id_tables:
+            state = next((opt.state[p] for opt in self._parts() if p in opt.state), {})
+            total += sum(t.numel() * t.element_size() for t in (p, *state.values())
+                         if isinstance(t, torch.Tensor) and t.dim() > 0)
+        return total
 
     def _exchange(self, local: dict[str, tuple[torch.Tensor, torch.Tensor]]
                   ) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:

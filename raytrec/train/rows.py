@@ -5,10 +5,10 @@ A step touches at most B·(N+2) rows of a table, so the exchange costs what the 
 not what the table holds: every worker's coalesced rows reach every other worker, after which
 every rank sums the same rows in the same order and applies the same update, so the replicas
 stay bit-identical. On NCCL (GPUs) and on large gloo groups that is one ``all_gather``; on a
-small gloo group (the CPU, ``DIRECT_MAX`` workers or fewer) each pair of workers swaps its rows
-directly with ``isend``/``irecv``, exactly sized: gloo's ``all_gather`` moves the same bytes
-slower than its point-to-point sends on one machine (``benchmarks/README.md``, "Row-sparse ID
-tables"), and a direct swap sends no padding.
+small gloo group (the CPU, ``raytrec.shards.transport.DIRECT_MAX`` workers or fewer) each pair
+of workers swaps its rows directly with ``isend``/``irecv``, exactly sized: gloo's
+``all_gather`` moves the same bytes slower than its point-to-point sends on one machine
+(``benchmarks/README.md``, "Row-sparse ID tables"), and a direct swap sends no padding.
 """
 
 from __future__ import annotations
@@ -16,17 +16,7 @@ from __future__ import annotations
 import torch
 import torch.distributed as dist
 
-
-def coalesce(ids: torch.Tensor, rows: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Sorted unique ``ids`` and the sum of the ``rows (len(ids), D)`` that share each."""
-    unique, inverse = torch.unique(ids, sorted=True, return_inverse=True)
-    summed = torch.zeros(len(unique), rows.shape[1], dtype=rows.dtype, device=rows.device)
-    return unique, summed.index_add_(0, inverse, rows)
-
-
-DIRECT_MAX = 8
-"""Most gloo workers that swap rows pairwise: each sends its rows to every other (the bytes
-of a ring ``all_gather``, over ``world − 1`` connections of its own)."""
+from raytrec.shards.transport import coalesce, direct
 
 
 def gather_sizes(sizes: list[int], device: torch.device) -> torch.Tensor:
@@ -49,17 +39,13 @@ def gather_rows(ids: torch.Tensor, rows: torch.Tensor,
     payload = torch.empty(len(ids), width, dtype=torch.float32, device=rows.device)
     payload[:, :2] = ids.to(torch.int64).view(torch.float32).view(-1, 2)
     payload[:, 2:] = rows
-    parts = (send_pairwise(payload, sizes) if _direct() else send_all_gather(payload, sizes))
+    parts = (send_pairwise(payload, sizes) if direct() else send_all_gather(payload, sizes))
     both = torch.cat(parts)
     every_id = both[:, :2].contiguous().view(torch.int64).view(-1)
     unique, summed = coalesce(every_id, both[:, 2:].to(rows.dtype))
     rank = dist.get_rank()
     received = sum(p.numel() for r, p in enumerate(parts) if r != rank) * payload.element_size()
     return unique, summed, received
-
-
-def _direct() -> bool:
-    return dist.get_backend() == "gloo" and dist.get_world_size() <= DIRECT_MAX
 
 
 def send_pairwise(payload: torch.Tensor, sizes: torch.Tensor) -> list[torch.Tensor]:

@@ -1,11 +1,13 @@
-"""``python exchange_worker.py RANK WORLD PORT MODEL SPARSE OUT [TRANSPORT]``, run by
-``gloo.run_ranks`` (SPARSE: true, false or auto; OUT holds ``{rank}``; TRANSPORT: direct,
-gloo's default, or all_gather): STEPS training steps on fixed global batches of B positives
-and their negatives, this rank taking its share of the rows; writes the mapper's parameters
-(``OUT``) and what the optimiser exchanged (``OUT.json``).
+"""``python exchange_worker.py RANK WORLD PORT MODEL SPARSE OUT [TRANSPORT [SHARDING]]``, run
+by ``gloo.run_ranks`` (SPARSE: true, false or auto; OUT holds ``{rank}``; TRANSPORT: direct,
+gloo's default, or all_gather (all-to-alls through ``all_to_all_single``); SHARDING:
+replicated, or rows to shard every ID table): STEPS training steps on fixed global batches of B
+positives and their negatives, this rank taking its share of the rows; writes the mapper's
+parameters, sharded tables gathered whole (``OUT``), and what the optimiser exchanged and
+held (``OUT.json``).
 
-Run by ``test_exchange.py``: as one worker, and as two over gloo, the same steps must give
-the same parameters.
+Run by ``test_exchange.py``: as one worker, and as two or three over gloo, the same steps must
+give the same parameters.
 """
 
 from __future__ import annotations
@@ -21,14 +23,15 @@ from torch.nn.parallel import DistributedDataParallel
 from raytrec.config import validate, with_defaults
 from raytrec.plugins import get_registry
 from raytrec.samplers import Negatives
+from raytrec.shards import gather_table
+from raytrec.shards import transport as routes
 from raytrec.testing.common import tiny_info
-from raytrec.train import rows
 from raytrec.train.optim import build_optimizer
 from raytrec.train.parts import build_parts
 from raytrec.train.session import distribute
 from raytrec.train.step import train_step
 
-USERS, ITEMS, B, N, STEPS = 64, 200, 32, 5, 6
+USERS, ITEMS, B, N, STEPS = 64, 200, 36, 5, 6  # B: even shares on 2 and 3 workers
 
 CONFIGS: dict[str, dict[str, Any]] = {
     # lambda_c 0: the covariance regulariser is a statistic of each worker's batch.
@@ -54,10 +57,10 @@ class Given:
 
 
 def main(rank: int, world: int, port: int, model: str, sparse: str, out: str,
-         transport: str = "direct") -> None:
+         transport: str = "direct", sharding: str = "replicated") -> None:
     torch.set_num_threads(1)
     if transport == "all_gather":
-        rows.DIRECT_MAX = 0  # the path of NCCL and of large gloo groups
+        routes.DIRECT_MAX = 0  # the path of NCCL and of large gloo groups
     out = out.format(rank=rank)
     join(rank, world, port)
     raw = {**CONFIGS[model], "sampler": {"name": "uniform", "num_negatives": N},
@@ -70,6 +73,8 @@ def main(rank: int, world: int, port: int, model: str, sparse: str, out: str,
     torch.manual_seed(0)
     parts = build_parts(config, tiny_info(num_users=USERS, num_items=ITEMS))
     mapper, loss = parts.mapper, parts.loss
+    if sharding == "rows":
+        mapper.shard_tables(mapper.id_tables, rank, world)
     optimizer = build_optimizer(config, mapper, loss.parameters())
     wrapped = distribute(mapper, tuple(optimizer.tables), torch.device("cpu"))
     sampler = Given()
@@ -82,13 +87,16 @@ def main(rank: int, world: int, port: int, model: str, sparse: str, out: str,
         sampler.ids = negatives[mine]
         train_step(wrapped, mapper, sampler, loss, optimizer, users[mine], items[mine],
                    data)
-    torch.save({**mapper.state_dict(), **{f"loss.{k}": v for k, v in loss.state_dict().items()}},
-               out)
+    state = mapper.state_dict()
+    for name, shard in mapper.shards.items():
+        state[name] = gather_table(shard)
+    torch.save({**state, **{f"loss.{k}": v for k, v in loss.state_dict().items()}}, out)
     with open(out + ".json", "w") as fh:
         json.dump({"exchanged_bytes": optimizer.exchanged_bytes,
                    "ddp": isinstance(wrapped, DistributedDataParallel),
                    "broadcast_buffers": sorted(getattr(wrapped, "named_module_buffers", {})),
-                   "tables": list(optimizer.tables)}, fh)
+                   "tables": list(optimizer.tables), "table_bytes": optimizer.table_bytes(),
+                   "sharded": list(mapper.shards)}, fh)
     leave(world)
 
 

@@ -16,10 +16,10 @@ from tests.train.gloo import run_ranks
 WORKER = Path(__file__).with_name("exchange_worker.py")
 
 
-def _run(model: str, sparse: str, world: int, out: Path, transport: str = "direct"
-         ) -> list[Path]:
-    name = f"{model}-{world}-{{rank}}-{transport}.pt"
-    run_ranks(WORKER, world, [model, sparse, str(out / name), transport])
+def _run(model: str, sparse: str, world: int, out: Path, transport: str = "direct",
+         sharding: str = "replicated") -> list[Path]:
+    name = f"{model}-{world}-{{rank}}-{transport}-{sharding}.pt"
+    run_ranks(WORKER, world, [model, sparse, str(out / name), transport, sharding])
     return [out / name.format(rank=rank) for rank in range(world)]
 
 
@@ -46,3 +46,30 @@ def test_two_workers_train_what_one_does(model: str, sparse: str, transport: str
     else:
         assert report["ddp"] and not report["tables"]
     assert report["exchanged_bytes"] > 0
+
+
+def _same(alone: dict[str, torch.Tensor], other: dict[str, torch.Tensor], what: str) -> None:
+    for name, value in alone.items():
+        assert torch.allclose(other[name], value, rtol=1e-4, atol=1e-6), \
+            f"{name}: {what} moved it {float((other[name] - value).abs().max()):.3g} off 1 worker"
+
+
+@pytest.mark.parametrize(("model", "world", "transport"), [
+    ("cml", 2, "direct"), ("bpr", 2, "direct"), ("two-tower", 2, "direct"),
+    ("cml", 3, "direct"), ("cml", 2, "all_gather")])
+def test_tables_sharded_by_rows_train_what_replicas_do(model: str, world: int, transport: str,
+                                                       tmp_path: Path) -> None:
+    """CML (candidates scored without gradient through the shards, the hardest selected, the
+    unit-ball clip on each worker's rows), BPR and two-tower's ID embeddings: every ID table
+    sharded over 2 or 3 workers (rows that do not divide evenly) trains what replicas on as
+    many workers, and one worker, train."""
+    (one,) = _run(model, "true", 1, tmp_path)
+    replicas = _run(model, "true", world, tmp_path, transport)
+    sharded = _run(model, "true", world, tmp_path, transport, "rows")
+    alone, replica, shards = (torch.load(p) for p in (one, replicas[0], sharded[0]))
+    _same(alone, replica, f"{world} replicas")
+    _same(alone, shards, f"{world} shards")
+    whole, parts = (json.loads(Path(f"{p}.json").read_text()) for p in (one, sharded[0]))
+    assert set(parts["sharded"]) == set(parts["tables"]) != set()
+    # Each worker holds about 1/W of the tables and their optimiser state.
+    assert parts["table_bytes"] <= whole["table_bytes"] / world * 1.05 + 2 * 8 * 4 * 2

@@ -1,0 +1,150 @@
+"""One ID table sharded by rows across the workers (``train.sharding: rows``).
+
+Row ``i`` of a table of ``R`` rows lives on rank ``i % W``, as row ``i // W`` of that rank's
+``local`` parameter (``ceil((R − rank) / W)`` rows): interleaved rather than in blocks, so the
+popular ids — which data preparation numbers first — spread over every rank, and so does the
+work of serving and updating them.
+
+A lookup asks each owner for the unique ids the batch needs and gets their rows back (one
+all-to-all of ids, one of rows); under autograd the rows it got become a leaf whose gradient
+backward fills. ``owner_gradients`` (the optimiser's step) sends each such gradient row to
+its owner and returns the sum of what every rank sent for this rank's rows. What a rank sends
+and receives per step is therefore what its own batch touched, plus its share of what the
+others touched: neither grows with the number of workers.
+
+Every rank must make the same lookups in the same order (the same code on batches of the
+same shape does), since each is a collective; ``local_lookups`` serves rows this rank owns
+without any message, for work each rank does alone (indexing its own items).
+"""
+
+from __future__ import annotations
+
+import time
+
+import torch
+import torch.distributed as dist
+from torch import nn
+
+from raytrec.shards import transport
+
+
+class ShardedTable:
+    """The rows this rank owns of one ID table, and the routing to the others'.
+
+    Attributes:
+        name: the table's parameter name in its mapper.
+        local: this rank's rows, the parameter the optimiser updates.
+        num_rows: rows of the whole table.
+        received_bytes: bytes received from other ranks so far (ids, rows and gradients).
+        seconds: time spent routing so far, waits for the other ranks included.
+    """
+
+    def __init__(self, name: str, local: nn.Parameter, num_rows: int, rank: int,
+                 world: int) -> None:
+        self.name, self.local, self.num_rows = name, local, num_rows
+        self.rank, self.world = rank, world
+        self.received_bytes, self.seconds = 0, 0.0
+        self.local_only = False
+        self._pending: list[tuple[torch.Tensor, torch.Tensor]] = []
+
+    @staticmethod
+    def rows_of(rank: int, world: int, num_rows: int) -> torch.Tensor:
+        """The global ids of the rows ``rank`` owns, in the order it holds them."""
+        return torch.arange(rank, num_rows, world)
+
+    def owned(self) -> torch.Tensor:
+        return self.rows_of(self.rank, self.world, self.num_rows).to(self.local.device)
+
+    def lookup(self, ids: torch.Tensor) -> torch.Tensor:
+        """Rows ``ids`` (any shape ``S``, global ids) -> ``(*S, D)``, differentiable: the
+        gradient reaches the owners at the optimiser's step."""
+        if self.local_only:
+            return self._own_rows(ids.reshape(-1)).view(*ids.shape, -1)
+        unique, inverse = torch.unique(ids.reshape(-1), sorted=True, return_inverse=True)
+        rows = self.fetch(unique)
+        if torch.is_grad_enabled() and self.local.requires_grad:
+            rows.requires_grad_()
+            self._pending.append((unique, rows))
+        return rows.index_select(0, inverse).view(*ids.shape, rows.shape[1])
+
+    @torch.no_grad()
+    def fetch(self, ids: torch.Tensor) -> torch.Tensor:
+        """Rows ``ids (U,)`` from their owners, ``(U, D)``, without gradient."""
+        started = time.perf_counter()
+        owner = ids % self.world
+        order = torch.argsort(owner, stable=True)
+        asked = torch.bincount(owner, minlength=self.world)
+        wanted = transport.counts(asked)
+        (theirs,) = transport.all_to_all([list(ids[order].split(asked.tolist()))],
+                                         wanted.tolist())
+        answers = [self._own_rows(request) for request in theirs]
+        (got,) = transport.all_to_all([answers], asked.tolist())
+        self.received_bytes += transport.received_bytes([theirs, got]) + \
+            wanted.numel() * wanted.element_size()
+        rows = torch.empty(len(ids), self.local.shape[1], dtype=self.local.dtype,
+                           device=self.local.device)
+        rows[order] = torch.cat(got)
+        self.seconds += time.perf_counter() - started
+        return rows
+
+    def _own_rows(self, ids: torch.Tensor) -> torch.Tensor:
+        if len(ids) and bool((ids % self.world != self.rank).any()):
+            raise ValueError(f"rank {self.rank} was asked for rows of '{self.name}' it does "
+                             "not hold")
+        return self.local.detach().index_select(0, torch.div(ids, self.world,
+                                                              rounding_mode="floor"))
+
+    def owner_gradients(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """The gradients of this step's lookups, summed per row over every rank, for the
+        rows this rank owns: sorted local row indices and their rows. Every rank calls it
+        once per step, after backward."""
+        done = [(ids, rows.grad) for ids, rows in self._pending if rows.grad is not None]
+        self._pending.clear()
+        width, like = self.local.shape[1], self.local.detach()
+        ids = torch.cat([ids for ids, _ in done]) if done else \
+            torch.empty(0, dtype=torch.int64, device=like.device)
+        grads = torch.cat([g for _, g in done]) if done else like.new_empty(0, width)
+        ids, grads = transport.coalesce(ids, grads)
+        owner = ids % self.world
+        order = torch.argsort(owner, stable=True)
+        sent = torch.bincount(owner, minlength=self.world)
+        coming = transport.counts(sent)
+        split = sent.tolist()
+        received = transport.all_to_all(
+            [list(ids[order].split(split)), list(grads[order].split(split))], coming.tolist())
+        self.received_bytes += transport.received_bytes(received) + \
+            coming.numel() * coming.element_size()
+        local = torch.div(torch.cat(received[0]), self.world, rounding_mode="floor")
+        return transport.coalesce(local, torch.cat(received[1]))
+
+    @torch.no_grad()
+    def weighted_sum(self, weights: torch.Tensor) -> torch.Tensor:
+        """``weights (num_rows,) @ table``, ``(D,)``, without gradient (a collective: every
+        rank calls it, whatever its batch holds)."""
+        mine = weights[self.owned()].to(self.local.dtype) @ self.local.detach()
+        dist.all_reduce(mine)
+        return mine
+
+    def discard(self) -> None:
+        """Forget this step's lookups (a step abandoned before the optimiser ran)."""
+        self._pending.clear()
+
+
+def shard_rows(full: torch.Tensor, rank: int, world: int) -> torch.Tensor:
+    """The rows of ``full`` that ``rank`` owns, as a tensor of their own."""
+    return full.detach()[rank::world].clone()
+
+
+def gather_table(table: ShardedTable) -> torch.Tensor:
+    """The whole table, on every rank (a collective; for small tables and tests)."""
+    sizes = [len(ShardedTable.rows_of(r, table.world, table.num_rows))
+             for r in range(table.world)]
+    local = table.local.detach()
+    padded = local.new_zeros(max(sizes), local.shape[1])
+    padded[: len(local)] = local
+    parts = [torch.empty_like(padded) for _ in range(table.world)]
+    dist.all_gather(parts, padded)
+    full = local.new_empty(table.num_rows, local.shape[1])
+    for r, part in enumerate(parts):
+        full[r::table.world] = part[: sizes[r]]
+    return full
