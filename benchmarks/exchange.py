@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -26,6 +25,7 @@ from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
+from common.ranks import free_port
 from common.setup import arguments
 
 CASES = {"ml1m-sized-b4096": (None, 4096, "pairwise"),
@@ -34,12 +34,6 @@ CASES = {"ml1m-sized-b4096": (None, 4096, "pairwise"),
          "1m-items-b4096-all-gather": (1_000_000, 4096, "all_gather")}
 SMOKE_CASES = {"smoke": (None, 256, "pairwise")}
 STEPS, WARMUP = 30, 5
-
-
-def _port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def worker(case: str, rank: int, world: int, port: int, smoke: bool) -> None:
@@ -103,7 +97,7 @@ def worker(case: str, rank: int, world: int, port: int, smoke: bool) -> None:
 
 
 def _launch(case: str, world: int, smoke: bool) -> list[dict]:
-    port = _port()
+    port = free_port()
     cmd = [sys.executable, str(Path(__file__).resolve()), "--worker", case]
     procs = [subprocess.Popen([*cmd, str(rank), str(world), str(port),
                                *(["--smoke-test"] if smoke else [])],

@@ -150,9 +150,10 @@ class LoopStep:
 
 
 def loop_step(config: RunConfig, info: DataInfo, seed: int = 1,
-              device: torch.device | None = None) -> LoopStep:
+              device: torch.device | None = None, sharded: bool = False) -> LoopStep:
     """The parts of ``config`` built, placed and wrapped as ``train_loop`` does it (DDP when
-    a process group is up), stepping with a generator seeded by ``seed``."""
+    a process group is up), stepping with a generator seeded by ``seed``; ``sharded``: every
+    ID table sharded by rows over the process group."""
     from raytrec.plugins import get_registry
     from raytrec.train.optim import build_optimizer
     from raytrec.train.parts import build_parts
@@ -163,6 +164,11 @@ def loop_step(config: RunConfig, info: DataInfo, seed: int = 1,
     task = get_registry().build("task", config.task)
     parts = build_parts(config, info).to(device)
     mapper, loss = parts.mapper, parts.loss
+    if sharded:  # one worker holds every row either way
+        import torch.distributed as dist
+
+        if dist.is_initialized() and dist.get_world_size() > 1:
+            mapper.shard_tables(mapper.id_tables, dist.get_rank(), dist.get_world_size())
     optimizer = build_optimizer(config, mapper, loss.parameters())
     model = distribute(mapper, tuple(optimizer.tables), device)
     parts.sampler.attach(mapper)

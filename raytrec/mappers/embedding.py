@@ -62,6 +62,9 @@ class EmbeddingMapper(Mapper):
 
     @torch.no_grad()
     def score_candidates(self, q: torch.Tensor, ids: torch.Tensor) -> torch.Tensor:
+        shard = self._shards.get(id(self.item_emb))
+        if shard is not None and ids.dim() == 2:  # scored where the rows are
+            return shard.score(q, ids, self._pair_scores)
         table, ids = self.rows_of(self.item_emb, ids)
         want_norms = self.distance.needs_norms
         if ids.dim() == 1:
@@ -71,6 +74,13 @@ class EmbeddingMapper(Mapper):
             dots, sq = self._candidate_dots(table, q, ids, want_norms)
         # Norms of the candidates only: a pass over the whole table would cost I·D per step.
         return self.distance.from_dots(dots, q, sq)
+
+    def _pair_scores(self, q: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
+        """``(P,)`` scores of the pairs ``q (P, D)``, ``rows (P, D)``, as ``_candidate_dots``
+        and ``from_dots`` compute them (the same numbers, so the same candidates win)."""
+        prod = rows * q
+        sq = (rows * rows).sum(-1, keepdim=True) if self.distance.needs_norms else None
+        return self.distance.from_dots(prod.sum(-1, keepdim=True), q, sq).squeeze(1)
 
     def _candidate_dots(self, table: torch.Tensor, q: torch.Tensor, ids: torch.Tensor,
                         norms: bool) -> tuple[torch.Tensor, torch.Tensor | None]:

@@ -20,6 +20,7 @@ without any message, for work each rank does alone (indexing its own items).
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 import torch
 import torch.distributed as dist
@@ -46,6 +47,8 @@ class ShardedTable:
         self.received_bytes, self.seconds = 0, 0.0
         self.local_only = False
         self._pending: list[tuple[torch.Tensor, torch.Tensor]] = []
+        self._cache_ids = torch.empty(0, dtype=torch.int64, device=local.device)
+        self._cache_rows = local.detach().new_empty(0, local.shape[1])
 
     @staticmethod
     def rows_of(rank: int, world: int, num_rows: int) -> torch.Tensor:
@@ -69,22 +72,82 @@ class ShardedTable:
 
     @torch.no_grad()
     def fetch(self, ids: torch.Tensor) -> torch.Tensor:
-        """Rows ``ids (U,)`` from their owners, ``(U, D)``, without gradient."""
+        """Rows ``ids (U,)`` (sorted, unique) from their owners, ``(U, D)``, without gradient.
+
+        Rows fetched earlier in the step are kept until its optimiser step (``new_step``):
+        the two-phase step scores candidates without gradient, then looks the chosen ones up
+        again, which then asks the owners for nothing (one exchange of counts)."""
         started = time.perf_counter()
+        cached = self._cache_ids
+        if len(cached):
+            at = torch.searchsorted(cached, ids).clamp_(max=len(cached) - 1)
+            missing = ids[cached[at] != ids]
+        else:
+            missing = ids
+        got = self._ask_owners(missing)
+        merged, order = torch.sort(torch.cat([cached, missing]))
+        self._cache_ids = merged
+        self._cache_rows = torch.cat([self._cache_rows, got]).index_select(0, order)
+        rows = self._cache_rows.index_select(0, torch.searchsorted(merged, ids))
+        self.seconds += time.perf_counter() - started
+        return rows
+
+    @torch.no_grad()
+    def score(self, q: torch.Tensor, ids: torch.Tensor,
+              pair_scores: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+              ) -> torch.Tensor:
+        """Scores ``(B, N)`` of queries ``q (B, D)`` against the rows ``ids (B, N)``, each
+        computed where its row lives: an owner gets the queries with candidates among its
+        rows and the (query, row) pairs, and sends back one number per pair. Per candidate,
+        three numbers travel instead of a row of D (plus the queries, once per owner).
+        ``pair_scores(queries (P, D), rows (P, D)) -> (P,)``."""
+        started = time.perf_counter()
+        flat = ids.reshape(-1)
+        which = torch.arange(len(q), device=ids.device).repeat_interleave(ids.shape[1])
+        owner = flat % self.world
+        order = torch.argsort(owner, stable=True)
+        pairs = torch.bincount(owner, minlength=self.world)
+        split = pairs.tolist()
+        id_parts = list(flat[order].split(split))
+        query_parts, index_parts = [], []
+        for part in which[order].split(split):
+            mine, index = torch.unique(part, sorted=True, return_inverse=True)
+            query_parts.append(q.index_select(0, mine))
+            index_parts.append(index)
+        sizes = torch.stack([pairs, torch.tensor([len(p) for p in query_parts],
+                                                 device=pairs.device)], dim=1)
+        coming = transport.counts(sizes)
+        got = transport.all_to_all([id_parts, index_parts, query_parts],
+                                   [coming[:, 0].tolist()] * 2 + [coming[:, 1].tolist()])
+        answers = [pair_scores(queries.index_select(0, index), self._own_rows(rows))
+                   for rows, index, queries in zip(*got, strict=True)]
+        back = transport.all_to_all([answers], [split])
+        self.received_bytes += transport.received_bytes([*got, *back]) + \
+            coming.numel() * coming.element_size()
+        out = torch.empty(len(flat), dtype=q.dtype, device=q.device)
+        out[order] = torch.cat(back[0])
+        self.seconds += time.perf_counter() - started
+        return out.view(ids.shape)
+
+    def new_step(self) -> None:
+        """Forget the rows fetched so far: the optimiser is about to change them."""
+        self._cache_ids = self._cache_ids[:0]
+        self._cache_rows = self._cache_rows[:0]
+
+    def _ask_owners(self, ids: torch.Tensor) -> torch.Tensor:
         owner = ids % self.world
         order = torch.argsort(owner, stable=True)
         asked = torch.bincount(owner, minlength=self.world)
         wanted = transport.counts(asked)
         (theirs,) = transport.all_to_all([list(ids[order].split(asked.tolist()))],
-                                         wanted.tolist())
+                                         [wanted.tolist()])
         answers = [self._own_rows(request) for request in theirs]
-        (got,) = transport.all_to_all([answers], asked.tolist())
+        (got,) = transport.all_to_all([answers], [asked.tolist()])
         self.received_bytes += transport.received_bytes([theirs, got]) + \
             wanted.numel() * wanted.element_size()
         rows = torch.empty(len(ids), self.local.shape[1], dtype=self.local.dtype,
                            device=self.local.device)
         rows[order] = torch.cat(got)
-        self.seconds += time.perf_counter() - started
         return rows
 
     def _own_rows(self, ids: torch.Tensor) -> torch.Tensor:
@@ -100,6 +163,7 @@ class ShardedTable:
         once per step, after backward."""
         done = [(ids, rows.grad) for ids, rows in self._pending if rows.grad is not None]
         self._pending.clear()
+        self.new_step()
         width, like = self.local.shape[1], self.local.detach()
         ids = torch.cat([ids for ids, _ in done]) if done else \
             torch.empty(0, dtype=torch.int64, device=like.device)
@@ -111,7 +175,8 @@ class ShardedTable:
         coming = transport.counts(sent)
         split = sent.tolist()
         received = transport.all_to_all(
-            [list(ids[order].split(split)), list(grads[order].split(split))], coming.tolist())
+            [list(ids[order].split(split)), list(grads[order].split(split))],
+            [coming.tolist()] * 2)
         self.received_bytes += transport.received_bytes(received) + \
             coming.numel() * coming.element_size()
         local = torch.div(torch.cat(received[0]), self.world, rounding_mode="floor")
@@ -126,8 +191,9 @@ class ShardedTable:
         return mine
 
     def discard(self) -> None:
-        """Forget this step's lookups (a step abandoned before the optimiser ran)."""
+        """Forget this step's lookups and rows (a step abandoned before the optimiser ran)."""
         self._pending.clear()
+        self.new_step()
 
 
 def shard_rows(full: torch.Tensor, rank: int, world: int) -> torch.Tensor:

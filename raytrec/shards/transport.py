@@ -11,6 +11,8 @@ tables"), and a direct swap sends nothing to a rank that wants nothing.
 
 from __future__ import annotations
 
+import math
+
 import torch
 import torch.distributed as dist
 
@@ -32,25 +34,27 @@ def coalesce(ids: torch.Tensor, rows: torch.Tensor) -> tuple[torch.Tensor, torch
 
 
 def counts(sizes: torch.Tensor) -> torch.Tensor:
-    """``sizes (world,)``: how many rows this rank sends each rank; returns how many each rank
-    sends this one (one all-to-all of ``world`` integers)."""
+    """``sizes (world, ...)``: how many rows this rank sends each rank (of each of several
+    tensors); returns how many each rank sends this one (one all-to-all of integers)."""
     out = torch.empty_like(sizes)
     dist.all_to_all_single(out, sizes)
     return out
 
 
-def all_to_all(parts: list[list[torch.Tensor]], sizes: list[int]) -> list[list[torch.Tensor]]:
+def all_to_all(parts: list[list[torch.Tensor]],
+               sizes: list[list[int]]) -> list[list[torch.Tensor]]:
     """Several all-to-alls at once: ``parts[j][r]`` goes to rank ``r`` (this rank's own stays);
-    ``sizes[r]``: the rows rank ``r`` sends this one, in each ``j``. Returns ``received[j][r]``,
+    ``sizes[j][r]``: the rows rank ``r`` sends this one in ``j``. Returns ``received[j][r]``,
     what rank ``r`` sent, in rank order; every ``parts[j][r]`` of one ``j`` has the same
     trailing shape and dtype."""
     rank = dist.get_rank()
     received = [[own[rank] if r == rank else own[rank].new_empty((n, *own[rank].shape[1:]))
-                 for r, n in enumerate(sizes)] for own in parts]
+                 for r, n in enumerate(counts_j)] for own, counts_j in zip(parts, sizes,
+                                                                            strict=True)]
     if direct():
         works = []
         for j, own in enumerate(parts):
-            for r, n in enumerate(sizes):
+            for r, n in enumerate(sizes[j]):
                 if r == rank:
                     continue
                 # Both ends know both sizes, so neither posts a message of nothing.
@@ -62,11 +66,11 @@ def all_to_all(parts: list[list[torch.Tensor]], sizes: list[int]) -> list[list[t
             work.wait()
         return received
     for j, own in enumerate(parts):
-        flat = torch.cat([p.reshape(len(p), -1) for p in own])
-        out = flat.new_empty(sum(sizes), flat.shape[1])
-        dist.all_to_all_single(out, flat, output_split_sizes=list(sizes),
+        flat = torch.cat([p.reshape(len(p), math.prod(p.shape[1:])) for p in own])
+        out = flat.new_empty(sum(sizes[j]), flat.shape[1])
+        dist.all_to_all_single(out, flat, output_split_sizes=list(sizes[j]),
                                input_split_sizes=[len(p) for p in own])
-        for r, piece in enumerate(out.split(list(sizes))):
+        for r, piece in enumerate(out.split(list(sizes[j]))):
             if r != rank:
                 received[j][r] = piece.view(received[j][r].shape)
     return received

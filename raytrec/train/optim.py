@@ -103,6 +103,8 @@ class RunOptimizer:
             self.dense.zero_grad(set_to_none=False)
         for p in self.tables.values():
             p.grad = None
+        for shard in self.shards.values():
+            shard.discard()  # what an abandoned step looked up
 
     def step(self) -> dict[str, torch.Tensor] | None:
         touched = self._table_gradients() if self.sparse is not None else None
