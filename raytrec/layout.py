@@ -19,6 +19,8 @@ LOGS = "logs"  # where a failed run keeps its error (raytrec.run.failures)
 RAY_STORAGE = "ray"  # Ray Train's (or Tune's) storage: its checkpoints
 STATE_FILE = "state.pt"  # a checkpoint's state; its presence says the checkpoint is complete
 CHECKPOINT_CONFIG = "config.json"  # the resolved config a checkpoint was written with
+# Each worker's rows of the sharded ID tables in a checkpoint of a ``train.sharding: rows`` run
+SHARD_FILE = "shard-{rank:05d}-of-{world:05d}.pt"
 METRICS_FILE = "metrics.json"  # a finished run's summary
 
 

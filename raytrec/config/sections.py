@@ -43,6 +43,15 @@ class TrainSection:
             every step, and whole small tables under DDP overlap backward);
             ``true``: every ID table; ``false``: dense updates of whole tables, all-reduced
             by DDP.
+        sharding: where the ID tables live with 2+ workers. ``replicated``: every worker
+            holds every table and its optimiser state, and receives the rows every other
+            worker touched each step. ``rows``: each worker holds 1/W of the rows of every ID
+            table (row ``i`` on worker ``i % W``) and their optimiser state; a step fetches
+            the rows its batch needs from their workers and sends their gradients back, and
+            evaluation indexes each worker's own items and merges the lists: the catalogue
+            is bounded by the cluster's memory, not one worker's
+            (``raytrec.shards``; measurements in ``benchmarks/README.md``, "Sharded ID
+            tables").
     """
 
     epochs: int = EPOCHS
@@ -55,6 +64,7 @@ class TrainSection:
     patience: int | None = PATIENCE
     threads: int | None = None
     sparse: bool | Literal["auto"] = "auto"
+    sharding: Literal["replicated", "rows"] = "replicated"
 
     def __post_init__(self) -> None:
         for name in ("epochs", "batch_size"):

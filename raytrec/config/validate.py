@@ -112,6 +112,17 @@ def _cross_checks(built: dict[str, Any]) -> list[Problem]:
             "train.sparse", f"is true, but mapper '{type(mapper).__name__}' has no ID tables "
             "(Mapper.id_tables is empty), so nothing can be row-sparse; set train.sparse: auto "
             "or false"))
+    if train is not None and mapper is not None and train.sharding == "rows":
+        if not mapper.id_tables:
+            problems.append(Problem(
+                "train.sharding", f"is rows, but mapper '{type(mapper).__name__}' has no ID "
+                "tables (Mapper.id_tables is empty), so there is nothing to shard; set "
+                "train.sharding: replicated"))
+        elif train.sparse is False:
+            problems.append(Problem(
+                "train.sparse", "is false, but train.sharding: rows updates each worker's rows "
+                "of the ID tables row-sparse; set train.sparse: auto, or train.sharding: "
+                "replicated"))
     if scaling is not None and train is not None:
         problems += _device_problems(scaling, train)
     return problems

@@ -1,5 +1,7 @@
 """Scoring on every rank: each rank scores its slice of users through one shared index
-(``raytrec.evaluation.shared_index``), the metric sums are combined over ranks."""
+(``raytrec.evaluation.shared_index``), the metric sums are combined over ranks; a model
+whose ID tables are sharded is scored through an index per worker
+(``raytrec.evaluation.sharded``)."""
 
 from __future__ import annotations
 
@@ -28,6 +30,11 @@ def evaluate_split(
     model. ``items``: a ``(num_items,)`` bool mask to rank among those items only (``data``
     as ``EvalData.among(items)`` gives it; implies ``build``). ``ks``: these cut-offs instead
     of ``eval_cfg.ks``."""
+    if mapper.shards:
+        from raytrec.evaluation.sharded import evaluate_sharded
+
+        return evaluate_sharded(mapper, retriever, data, eval_cfg, rank, world_size, device,
+                                users, build, items, ks)
     mapper.eval()
     if build or items is not None:
         vectors = mapper.all_items().detach().float().cpu().numpy()

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import contextlib
 from abc import ABC, abstractmethod
-from collections.abc import Collection, Iterator, Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
@@ -16,7 +15,7 @@ from torch import nn
 from raytrec.data.base import DataInfo
 from raytrec.distance import DISTANCES, Distance, distance_named
 from raytrec.errors import ArgumentError
-from raytrec.shards import ShardedTable, shard_embedding, shard_rows
+from raytrec.shards import ShardedEmbedding, ShardedTable, gather_table, shard_embedding, shard_rows
 
 
 def check_distance(distance: str) -> Distance:
@@ -142,11 +141,10 @@ class ItemModel(nn.Module, ABC):
         ``lookup`` or its ``nn.Embedding`` from whichever worker holds a row. Returns the
         shards by table name."""
         params = dict(self.named_parameters())
-        modules = dict(self.named_modules())
         shards: dict[str, ShardedTable] = {}
         for name in names:
             owner_name, _, leaf = name.rpartition(".")
-            owner = modules[owner_name]
+            owner = self.get_submodule(owner_name)
             full = params[name]
             local = nn.Parameter(shard_rows(full, rank, world), requires_grad=full.requires_grad)
             setattr(owner, leaf, local)
@@ -161,17 +159,24 @@ class ItemModel(nn.Module, ABC):
         """The sharded ID tables, by name (none unless ``train.sharding`` is ``rows``)."""
         return {s.name: s for s in self._shards.values()}
 
-    @contextlib.contextmanager
-    def local_lookups(self) -> Iterator[None]:
-        """Within: sharded tables serve the rows this worker holds, without asking the
-        others (each worker indexing its own items); asking for another's row fails."""
-        for shard in self._shards.values():
-            shard.local_only = True
-        try:
-            yield
-        finally:
-            for shard in self._shards.values():
-                shard.local_only = False
+    def unshard(self, root: int = 0) -> None:
+        """Gather every sharded table whole on worker ``root`` (a collective), which then
+        holds the whole model and reads it locally; the other workers keep their rows."""
+        shards = self.shards
+        if not shards or next(iter(shards.values())).rank != root:
+            for shard in shards.values():
+                gather_table(shard, root)
+            return
+        for name, shard in shards.items():
+            full = gather_table(shard, root)
+            assert full is not None
+            owner_name, _, leaf = name.rpartition(".")
+            owner = self.get_submodule(owner_name)
+            setattr(owner, leaf, nn.Parameter(full, requires_grad=shard.local.requires_grad))
+            if isinstance(owner, ShardedEmbedding):
+                owner.__class__ = nn.Embedding
+                del owner.shard
+        self._shards = MappingProxyType({})
 
     def use_row_sparse(self, names: Collection[str]) -> dict[str, nn.Parameter]:
         """Make the ID tables ``names`` (some of ``id_tables``) row-sparse, the others

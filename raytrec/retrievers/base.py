@@ -143,6 +143,12 @@ class Retriever(ABC):
     def search_excluding(
         self, queries: np.ndarray, k: int, users: np.ndarray, exclude: UserItems
     ) -> np.ndarray:
+        return self.search_excluding_scored(queries, k, users, exclude)[1]
+
+    def search_excluding_scored(
+        self, queries: np.ndarray, k: int, users: np.ndarray, exclude: UserItems,
+        ids_of: np.ndarray | None = None,
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Top-``k`` ids ``(B, k)`` per query, skipping each user's ``exclude`` items.
 
         Searches ``k + (most items excluded for any user of the chunk)`` and filters, which
@@ -151,47 +157,62 @@ class Retriever(ABC):
         twice as wide each time (``search_wider``), ``WIDER`` times, then exactly: lists are
         never silently short. ``self.stats`` counts the rows of each kind. Missing slots are
         ``-1``.
+
+        ``search_excluding_scored`` gives their scores too (``-inf`` in missing slots), and
+        with ``ids_of`` (the catalogue id of each indexed vector: an index over one worker's
+        share of the items) the ids are catalogue ids, and so are the ``exclude`` items.
         """
         start = time.perf_counter()
         try:
             return self._search_excluding(np.ascontiguousarray(queries, dtype=np.float32), k,
-                                          users, exclude)
+                                          users, exclude, ids_of)
         finally:
             self.stats.search_seconds += time.perf_counter() - start
 
     def _search_excluding(self, q: np.ndarray, k: int, users: np.ndarray,
-                          exclude: UserItems) -> np.ndarray:
+                          exclude: UserItems, ids_of: np.ndarray | None
+                          ) -> tuple[np.ndarray, np.ndarray]:
         counts = exclude.counts()[users]
-        want = np.minimum(k, self.num_items - counts)  # what a full list holds
+        # What a full list holds (an index over a share of the items: at most its size).
+        want = np.minimum(k, self.num_items - (counts if ids_of is None else 0))
         kk = int(min(self.num_items, k + (counts.max() if len(counts) else 0)))
-        _, ids = self.search(q, kk)
-        top = self._unseen(ids, users, exclude, k)
+        scores, top = self._unseen(*self.search(q, kk), users, exclude, k, ids_of)
         self.stats.rows += len(users)
         if self.exact:
-            return top
+            return scores, top
         for attempt in [*range(1, WIDER + 1), None]:
             short = np.flatnonzero((top >= 0).sum(1) < want)
             if not len(short):
                 break
             if attempt is None:
                 self.stats.exact += len(short)
-                _, ids = self.search_exactly(q[short], kk)
+                found = self.search_exactly(q[short], kk)
             else:
                 self.stats.widened += len(short) if attempt == 1 else 0
                 wide = int(min(self.num_items, kk * 2 ** attempt))
-                _, ids = self.search_wider(q[short], wide, attempt)
-            top[short] = self._unseen(ids, users[short], exclude, k)
-        return top
+                found = self.search_wider(q[short], wide, attempt)
+            scores[short], top[short] = self._unseen(*found, users[short], exclude, k, ids_of)
+        return scores, top
 
-    def _unseen(self, ids: np.ndarray, users: np.ndarray, exclude: UserItems,
-                k: int) -> np.ndarray:
-        """The first ``k`` ids of each row that the user has not seen, ``-1``-padded."""
-        excluded = exclude.contains(users, ids, self.num_items) | (ids < 0)
+    def _unseen(self, scores: np.ndarray, ids: np.ndarray, users: np.ndarray,
+                exclude: UserItems, k: int, ids_of: np.ndarray | None
+                ) -> tuple[np.ndarray, np.ndarray]:
+        """The first ``k`` ids of each row that the user has not seen, ``-1``-padded, and
+        their scores (``-inf``-padded)."""
+        size = self.num_items
+        if ids_of is not None:
+            ids = np.where(ids >= 0, ids_of[np.maximum(ids, 0)], -1)
+            # Any bound above every id the two hold serves ``contains``.
+            size = int(max(ids_of.max(initial=0), exclude.indices.max(initial=0))) + 1
+        excluded = exclude.contains(users, ids, size) | (ids < 0)
         # Stable sort on the mask moves kept ids to the front, in rank order.
         order = np.argsort(excluded, axis=1, kind="stable")[:, :k]
         top = np.take_along_axis(ids, order, axis=1)
-        top[np.take_along_axis(excluded, order, axis=1)] = -1
-        return _pad(top, k, -1)
+        kept = np.take_along_axis(scores, order, axis=1).astype(np.float32)
+        gone = np.take_along_axis(excluded, order, axis=1)
+        top[gone] = -1
+        kept[gone] = -np.inf
+        return _pad(kept, k, -np.inf), _pad(top, k, -1)
 
 
 def _pad(a: np.ndarray, k: int, value: float) -> np.ndarray:

@@ -13,8 +13,8 @@ and receives per step is therefore what its own batch touched, plus its share of
 others touched: neither grows with the number of workers.
 
 Every rank must make the same lookups in the same order (the same code on batches of the
-same shape does), since each is a collective; ``local_lookups`` serves rows this rank owns
-without any message, for work each rank does alone (indexing its own items).
+same shape does), since each is a collective; a lookup of rows a rank holds itself sends
+nothing but the counts.
 """
 
 from __future__ import annotations
@@ -45,7 +45,6 @@ class ShardedTable:
         self.name, self.local, self.num_rows = name, local, num_rows
         self.rank, self.world = rank, world
         self.received_bytes, self.seconds = 0, 0.0
-        self.local_only = False
         self._pending: list[tuple[torch.Tensor, torch.Tensor]] = []
         self._cache_ids = torch.empty(0, dtype=torch.int64, device=local.device)
         self._cache_rows = local.detach().new_empty(0, local.shape[1])
@@ -61,8 +60,6 @@ class ShardedTable:
     def lookup(self, ids: torch.Tensor) -> torch.Tensor:
         """Rows ``ids`` (any shape ``S``, global ids) -> ``(*S, D)``, differentiable: the
         gradient reaches the owners at the optimiser's step."""
-        if self.local_only:
-            return self._own_rows(ids.reshape(-1)).view(*ids.shape, -1)
         unique, inverse = torch.unique(ids.reshape(-1), sorted=True, return_inverse=True)
         rows = self.fetch(unique)
         if torch.is_grad_enabled() and self.local.requires_grad:
@@ -201,15 +198,22 @@ def shard_rows(full: torch.Tensor, rank: int, world: int) -> torch.Tensor:
     return full.detach()[rank::world].clone()
 
 
-def gather_table(table: ShardedTable) -> torch.Tensor:
-    """The whole table, on every rank (a collective; for small tables and tests)."""
+def gather_table(table: ShardedTable, root: int | None = None) -> torch.Tensor | None:
+    """The whole table (a collective), on every rank, or on ``root`` only (None elsewhere):
+    each rank's rows travel once, padded to the largest shard."""
     sizes = [len(ShardedTable.rows_of(r, table.world, table.num_rows))
              for r in range(table.world)]
     local = table.local.detach()
     padded = local.new_zeros(max(sizes), local.shape[1])
     padded[: len(local)] = local
-    parts = [torch.empty_like(padded) for _ in range(table.world)]
-    dist.all_gather(parts, padded)
+    if root is None:
+        parts: list[torch.Tensor] | None = [torch.empty_like(padded) for _ in sizes]
+        dist.all_gather(parts, padded)
+    else:
+        parts = [torch.empty_like(padded) for _ in sizes] if table.rank == root else None
+        dist.gather(padded, parts, dst=root)
+    if parts is None:
+        return None
     full = local.new_empty(table.num_rows, local.shape[1])
     for r, part in enumerate(parts):
         full[r::table.world] = part[: sizes[r]]

@@ -13,6 +13,7 @@ import torch
 
 from raytrec.errors import RunDirError
 from raytrec.layout import CHECKPOINT_CONFIG, STATE_FILE
+from raytrec.train.shard_state import Placement, place
 
 if TYPE_CHECKING:
     from raytrec.config.run_config import RunConfig
@@ -61,15 +62,18 @@ def load_file(path: Path, what: str = "checkpoint") -> dict[str, Any]:
         raise RunDirError(f"{what} {path} cannot be read ({cause})") from exc
 
 
-def newest_readable(directories: list[Path]) -> dict[str, Any] | None:
+def newest_readable(directories: list[Path], placement: Placement | None = None,
+                    tables: dict[str, int] | None = None) -> dict[str, Any] | None:
     """The state of the newest checkpoint directory that can be read (``directories`` oldest
     first); damaged ones are passed over with a warning. None when there are none; RunDirError
-    naming each file when none can be read."""
+    naming each file when none can be read. The rows of sharded ID tables are those of
+    ``placement`` (a worker's, with the ``tables`` it holds; ``shard_state.place``), or whole
+    tables."""
     failures = []
     for directory in reversed(directories):
         path = Path(directory) / STATE_FILE
         try:
-            return load_file(path)
+            return place(load_file(path), directory, placement, tables, load_file)
         except RunDirError as exc:
             # Damage the cheap check sees was already reported by the driver before resuming.
             level = logging.INFO if damage(path) else logging.WARNING

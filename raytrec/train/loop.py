@@ -39,6 +39,7 @@ from raytrec.train.checkpoint import write_checkpoint, write_json
 from raytrec.train.optim import RunOptimizer, build_optimizer
 from raytrec.train.parts import build_parts
 from raytrec.train.session import Session
+from raytrec.train.shard_state import shard_file, split, table_order
 from raytrec.train.step import apply_step
 
 logger = logging.getLogger(__name__)
@@ -58,7 +59,8 @@ def train_loop(job: dict[str, Any], session: Session) -> dict[str, Any]:
     registry = get_registry()
     task = registry.build("task", config.task)
     info = task.training_info(data_dir)
-    parts = build_parts(config, info).to(device)
+    parts = build_parts(config, info).to(device).shard(train.sharding, session.rank,
+                                                       session.world_size)
     mapper, loss = parts.mapper, parts.loss
     # A loss may learn parameters of its own (InfoNCE's temperature).
     optimizer = build_optimizer(config, mapper, loss.parameters())
@@ -99,7 +101,8 @@ def train_loop(job: dict[str, Any], session: Session) -> dict[str, Any]:
         state = {"epoch": epoch + 1, "model": mapper.state_dict(), "loss": loss.state_dict(),
                  "optimizer": optimizer.state_dict(), "tracker": best.state_dict(),
                  "history": history, "finished": False}
-        _report(session, config, metrics, state)
+        _report(session, config, metrics, state, mapper)
+    optimizer.release()  # the final scoring needs no optimiser state
     return _finish(job, session, task, evaluation, mapper, retriever, best, history)
 
 
@@ -138,9 +141,10 @@ class Best:
         self.state, self.stale = saved["best_state"], saved["stale"]
 
 
-def _restore(session: Session, mapper: torch.nn.Module, loss: torch.nn.Module,
+def _restore(session: Session, mapper: ItemModel, loss: torch.nn.Module,
              optimizer: RunOptimizer, best: Best) -> tuple[int, list[dict]]:
-    state = session.load_state()
+    placement = (session.rank, session.world_size) if mapper.shards else None
+    state = session.load_state(placement, table_order(mapper))
     if state is None:
         return 0, []
     mapper.load_state_dict(state["model"])
@@ -186,7 +190,8 @@ def run_epoch(
     if bad:
         raise NonFinite(f"parameters {', '.join(bad)} hold NaN or inf")
     stats = {name: float(v) / batches.steps for name, v in total.items()}
-    stats.update(epoch_seconds=seconds, positives_per_s=rows / max(seconds, 1e-9))
+    stats.update(epoch_seconds=seconds, positives_per_s=rows / max(seconds, 1e-9),
+                 table_mb=optimizer.table_bytes() / 2**20)
     if optimizer.exchanged_bytes > exchanged:
         stats["exchange_mb_per_step"] = (optimizer.exchanged_bytes - exchanged) / 2**20 \
             / batches.steps
@@ -233,14 +238,23 @@ def _diverged(epoch: int, exc: NonFinite, history: list[dict], train: TrainSecti
 
 
 def _report(session: Session, config: RunConfig, metrics: dict[str, Any],
-            state: dict[str, Any] | None, extra_files: Any = None) -> None:
-    if session.rank != 0 or state is None:
+            state: dict[str, Any] | None, mapper: ItemModel | None = None,
+            extra_files: Any = None) -> None:
+    """Report ``metrics`` and, from rank 0, the checkpoint of ``state``; with sharded ID
+    tables every rank writes its rows of them beside it (``shard_state``)."""
+    sharded = state is not None and mapper is not None and bool(mapper.shards)
+    if state is None or (session.rank != 0 and not sharded):
         session.report(metrics, None)
         return
     tmp = Path(tempfile.mkdtemp(prefix=temp_prefix("ckpt")))
     try:
         try:
-            write_checkpoint(tmp, state, config)
+            if sharded:
+                assert mapper is not None
+                state, rows = split(state, mapper)
+                torch.save(rows, shard_file(tmp, session.rank, session.world_size))
+            if session.rank == 0:
+                write_checkpoint(tmp, state, config)
             if extra_files is not None:
                 extra_files(tmp)
         except (OSError, RuntimeError) as exc:
@@ -261,6 +275,8 @@ def _finish(job: dict[str, Any], session: Session, task: Task, evaluation: Evalu
         mapper.load_state_dict(best.state)
     groups = evaluation.test(mapper, retriever, session.rank, session.world_size,
                              session.device)
+    sharded = bool(mapper.shards)
+    mapper.unshard(0)  # rank 0 writes the whole model and the outputs
     found = groups.pop("test")
     last = history[-1] if history else {}
     summary = {
@@ -279,14 +295,18 @@ def _finish(job: dict[str, Any], session: Session, task: Task, evaluation: Evalu
     metrics = {"epoch": len(history), "finished": True, "best_epoch": best.epoch,
                **_best_valid(history, best)}
     metrics.update({f"test/{k}": v for k, v in found.items()})
+    tracker = best.state_dict()
+    if sharded:  # rank 0's rows of the best model: the whole of it is the model itself
+        tracker["best_state"] = None
     state = {"epoch": len(history), "model": mapper.state_dict(), "finished": True,
-             "tracker": best.state_dict(), "history": history}
+             "tracker": tracker, "history": history}
 
     def outputs(directory: Path) -> None:
         task.write_outputs(directory, data_dir, mapper, session.device)
         write_json(directory / METRICS_FILE, summary)
 
-    _report(session, config, metrics, state if session.rank == 0 else None, outputs)
+    _report(session, config, metrics, state if session.rank == 0 else None,
+            extra_files=outputs)
     return summary
 
 

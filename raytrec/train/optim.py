@@ -225,6 +225,11 @@ class RunOptimizer:
                             if where[id(p)] in saved["state"]}
             opt.load_state_dict(own)
 
+    def release(self) -> None:
+        """Drop the optimisers' state (Adagrad's sums, Adam's moments): no more steps."""
+        for opt in self._parts():
+            opt.state.clear()
+
     def _parts(self) -> list[torch.optim.Optimizer]:
         return [opt for opt in (self.dense, self.sparse) if opt is not None]
 

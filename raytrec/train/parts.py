@@ -27,6 +27,13 @@ class Parts:
         self.sampler.to(device)
         return self
 
+    def shard(self, sharding: str, rank: int, world: int) -> Parts:
+        """Under ``train.sharding: rows`` with 2+ workers, keep only this worker's rows of
+        every ID table of the mapper (after ``to``: the whole tables are placed once)."""
+        if sharding == "rows" and world > 1:
+            self.mapper.shard_tables(self.mapper.id_tables, rank, world)
+        return self
+
 
 def build_parts(config: RunConfig, info: DataInfo) -> Parts:
     registry = get_registry()

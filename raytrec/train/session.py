@@ -1,7 +1,8 @@
 """Where the training loop runs: in this process, or as one Ray Train worker of many.
 
 The loop talks to a Session only: rank, world size, device, the state to resume from, and
-``report`` (metrics each epoch, plus a checkpoint directory from rank 0).
+``report`` (metrics each epoch, plus a checkpoint directory from rank 0, and from every rank
+when the ID tables are sharded: Ray Train merges them into one checkpoint).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from raytrec.interrupts import deferred
 from raytrec.layout import PROGRESS_FILE, STATE_FILE
 from raytrec.ranks import distributed
 from raytrec.train.checkpoint import newest_readable
+from raytrec.train.shard_state import Placement
 
 
 class Session(Protocol):
@@ -29,7 +31,10 @@ class Session(Protocol):
     def prepare(self, module: torch.nn.Module, ignore: tuple[str, ...] = ()) -> torch.nn.Module:
         ...
 
-    def load_state(self) -> dict[str, Any] | None: ...
+    def load_state(self, placement: Placement | None = None,
+                   tables: dict[str, int] | None = None) -> dict[str, Any] | None:
+        """The newest readable checkpoint's state, sharded tables as ``newest_readable``
+        places them."""
 
     def report(self, metrics: dict[str, Any], checkpoint_dir: Path | None) -> None: ...
 
@@ -45,7 +50,8 @@ def append_progress(run_dir: Path, metrics: dict[str, Any]) -> None:
         fh.write(json.dumps({"time": time.time(), **metrics}) + "\n")
 
 
-def load_reported(checkpoint: Any) -> dict[str, Any] | None:
+def load_reported(checkpoint: Any, placement: Placement | None = None,
+                  tables: dict[str, int] | None = None) -> dict[str, Any] | None:
     """The state of the last checkpoint Ray reported, or of the newest readable one before it
     when it is damaged (checkpoints on a local or mounted file system)."""
     if checkpoint is None:
@@ -53,9 +59,9 @@ def load_reported(checkpoint: Any) -> dict[str, Any] | None:
     here = Path(checkpoint.path)
     if checkpoint.filesystem.type_name == "local" and here.is_dir():
         earlier = sorted(p for p in here.parent.glob("checkpoint_*") if p.name <= here.name)
-        return newest_readable(earlier)
+        return newest_readable(earlier, placement, tables)
     with checkpoint.as_directory() as d:
-        return newest_readable([Path(d)])
+        return newest_readable([Path(d)], placement, tables)
 
 
 def distribute(module: torch.nn.Module, ignore: tuple[str, ...],
@@ -119,8 +125,9 @@ class LocalSession:
         done = self._complete()
         return done[-1] if done else None
 
-    def load_state(self) -> dict[str, Any] | None:
-        return newest_readable(self._complete())
+    def load_state(self, placement: Placement | None = None,
+                   tables: dict[str, int] | None = None) -> dict[str, Any] | None:
+        return newest_readable(self._complete(), placement, tables)
 
     def report(self, metrics: dict[str, Any], checkpoint_dir: Path | None) -> None:
         # Ctrl-C or SIGTERM stops the run after these writes, not inside them; the checkpoint
@@ -184,10 +191,11 @@ class RayTrainSession:
     def prepare(self, module: torch.nn.Module, ignore: tuple[str, ...] = ()) -> torch.nn.Module:
         return distribute(module, ignore, self.device)
 
-    def load_state(self) -> dict[str, Any] | None:
+    def load_state(self, placement: Placement | None = None,
+                   tables: dict[str, int] | None = None) -> dict[str, Any] | None:
         import ray.train
 
-        return load_reported(ray.train.get_checkpoint())
+        return load_reported(ray.train.get_checkpoint(), placement, tables)
 
     def report(self, metrics: dict[str, Any], checkpoint_dir: Path | None) -> None:
         import ray.train

@@ -1,0 +1,110 @@
+"""Scoring a model whose ID tables are sharded by rows (``train.sharding: rows``): each
+worker indexes only the items it holds, every worker's queries are searched in every
+worker's index, and each query's per-worker lists merge into its top k.
+
+Each worker indexes the items ``i`` with ``i % W == rank`` (the rows of the ID tables it
+holds, so computing their vectors asks the others for nothing), so its index holds 1/W of the
+catalogue. Queries are made by the workers that hold the users' rows, in rounds of
+``eval.chunk_size`` users per worker; a round's queries go to every worker, each searches them
+in its index for its top k unseen items (``Retriever.search_excluding_scored``, in catalogue
+ids), and sends each list back to the query's worker, which keeps the k best of the W lists.
+For an exact index that is the top k of one index over the whole catalogue; an approximate
+index searches each share as it would the whole.
+"""
+
+from __future__ import annotations
+
+import math
+import weakref
+
+import numpy as np
+import torch
+import torch.distributed as dist
+
+from raytrec.config.sections import EvalSection
+from raytrec.evaluation.data import EvalData
+from raytrec.evaluation.distributed import all_reduce_sums
+from raytrec.evaluation.evaluate import MetricSums
+from raytrec.evaluation.metrics import metric_names, per_user
+from raytrec.mappers import Mapper
+from raytrec.retrievers import Retriever
+from raytrec.shards import transport
+
+# The catalogue ids of what each retriever indexes (this worker's items), from its last build.
+_INDEXED: weakref.WeakKeyDictionary[Retriever, np.ndarray] = weakref.WeakKeyDictionary()
+
+
+@torch.no_grad()
+def evaluate_sharded(
+    mapper: Mapper, retriever: Retriever, data: EvalData, eval_cfg: EvalSection,
+    rank: int, world: int, device: torch.device, users: np.ndarray | None = None,
+    build: bool = True, items: np.ndarray | None = None, ks: list[int] | None = None,
+) -> dict[str, float]:
+    """``evaluation.distributed.evaluate_split`` for a sharded mapper (a collective)."""
+    mapper.eval()
+    chunk = eval_cfg.chunk_size
+    if build or items is not None or retriever not in _INDEXED:
+        mine = np.arange(rank, mapper.num_items, world)
+        if items is not None:
+            mine = mine[items[mine]]
+        parts = []
+        for batch in _rounds(mine, chunk, device):
+            parts.append(mapper.items(torch.from_numpy(batch).to(device)).float().cpu())
+            _forget(mapper)
+        retriever.build(torch.cat(parts).numpy(), mapper.distance)
+        _INDEXED[retriever] = mine
+    mine = _INDEXED[retriever]
+    users = data.relevant.users() if users is None else users
+    cuts = sorted(set(eval_cfg.ks if ks is None else ks))
+    total = MetricSums(dict.fromkeys(metric_names(cuts), 0.0))
+    for batch in _rounds(users[users % world == rank], chunk, device):
+        q = mapper.queries(torch.from_numpy(batch).to(device)).float().cpu().numpy()
+        _forget(mapper)
+        top = _search(retriever, q, batch, data, max(cuts), mine)
+        scores = per_user(top, batch, data.relevant, cuts, mapper.num_items)
+        total = total.add(MetricSums({n: float(v.sum()) for n, v in scores.items()}, len(batch)))
+    mapper.train()
+    return all_reduce_sums(total, device).means()
+
+
+def _rounds(ids: np.ndarray, chunk: int, device: torch.device) -> list[np.ndarray]:
+    """``ids`` in chunks, as many (some empty) on every worker: what they compute in each
+    round is a collective."""
+    mine = torch.tensor([math.ceil(len(ids) / chunk)], device=device)
+    dist.all_reduce(mine, op=dist.ReduceOp.MAX)
+    return [ids[i * chunk:(i + 1) * chunk] for i in range(int(mine))]
+
+
+def _forget(mapper: Mapper) -> None:
+    for shard in mapper.shards.values():
+        shard.new_step()  # rows fetched for scoring are not kept
+
+
+def _search(retriever: Retriever, q: np.ndarray, users: np.ndarray, data: EvalData, k: int,
+            mine: np.ndarray) -> np.ndarray:
+    """The top ``k`` unseen items ``(b, k)`` of this worker's queries ``q`` over every
+    worker's index."""
+    world, rank = dist.get_world_size(), dist.get_rank()
+    sizes = torch.zeros(world, dtype=torch.int64)
+    sizes[rank] = len(users)
+    dist.all_reduce(sizes)
+    width = max(int(sizes.max()), 1)
+    padded_q = torch.zeros(width, q.shape[1])
+    padded_q[: len(q)] = torch.from_numpy(q)
+    padded_u = torch.zeros(width, dtype=torch.int64)
+    padded_u[: len(users)] = torch.from_numpy(users)
+    all_q = [torch.empty_like(padded_q) for _ in range(world)]
+    all_u = [torch.empty_like(padded_u) for _ in range(world)]
+    dist.all_gather(all_q, padded_q)
+    dist.all_gather(all_u, padded_u)
+    counts = sizes.tolist()
+    queries = torch.cat([p[:n] for p, n in zip(all_q, counts, strict=True)]).numpy()
+    asked = np.concatenate([p[:n].numpy() for p, n in zip(all_u, counts, strict=True)])
+    scores, ids = retriever.search_excluding_scored(queries, k, asked, data.exclude, ids_of=mine)
+    got_scores, got_ids = transport.all_to_all(
+        [list(torch.from_numpy(scores).split(counts)), list(torch.from_numpy(ids).split(counts))],
+        [[len(users)] * world] * 2)
+    every_score = torch.cat(got_scores, dim=1)  # (b, W·k): each worker's k best, side by side
+    every_id = torch.cat(got_ids, dim=1)
+    order = torch.argsort(-every_score, dim=1, stable=True)[:, :k]
+    return torch.gather(every_id, 1, order).numpy()
