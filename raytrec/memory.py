@@ -20,9 +20,26 @@ def parameter_bytes(module: torch.nn.Module) -> int:
     return sum(t.numel() * t.element_size() for t in tensors)
 
 
-def training_bytes(module: torch.nn.Module, optimizer: str) -> int:
-    """Weights, their gradients and the optimizer's state: what each worker holds at least."""
-    return parameter_bytes(module) * (2 + OPTIMIZER_STATES.get(optimizer, 2))
+def training_bytes(module: torch.nn.Module, optimizer: str, shards: int = 1) -> int:
+    """Weights, their gradients and the optimizer's state: what each worker holds at least.
+
+    With the ID tables (``module.id_tables``) sharded over ``shards`` workers, each holds
+    1/``shards`` of their rows and state (their gradients are row-sparse); while it sets up,
+    it holds the whole tables once, before it keeps its rows."""
+    states = OPTIMIZER_STATES.get(optimizer, 2)
+    whole = parameter_bytes(module)
+    if shards <= 1:
+        return whole * (2 + states)
+    tables = id_table_bytes(module)
+    held = max(tables + tables // shards, tables * (1 + states) // shards)
+    return (whole - tables) * (2 + states) + held
+
+
+def id_table_bytes(module: torch.nn.Module) -> int:
+    """Bytes of the module's ID tables (``Mapper.id_tables``)."""
+    names = set(getattr(module, "id_tables", ()))
+    return sum(p.numel() * p.element_size() for name, p in module.named_parameters()
+               if name in names)
 
 
 def available_memory() -> int | None:

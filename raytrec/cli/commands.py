@@ -27,6 +27,7 @@ from raytrec.cli.tables import (
     recommendations_table,
 )
 from raytrec.cli.writing import claimed, interruptible, written
+from raytrec.config.run_config import PLACEMENT_KEYS, is_placement
 from raytrec.disk import FULL, full
 from raytrec.errors import RaytrecError, RunDirError
 from raytrec.plugins import get_registry
@@ -76,12 +77,14 @@ def _killed_preparation(target: str, args: argparse.Namespace, exc: RunDirError)
 
 
 def _train(args: argparse.Namespace, console: Console, target: str) -> int:
-    from raytrec.run.job import create_job, load_job
+    from raytrec.run.job import create_job, load_job, relocate
     from raytrec.run.launch import check_resumable, has_checkpoint, run_job
 
     scratch.clear_temp()
     if args.resume:
         job = load_job(mirror.readable(target, "--resume"))
+        if args.overrides:
+            job = relocate(job, args.overrides)
         for note in [*leftovers.clear(job.run_dir), *check_resumable(job.run_dir)]:
             console.print(f"note: {note}", soft_wrap=True)
         _resume_point(console, job)
@@ -134,9 +137,13 @@ def _check_resume_args(args: argparse.Namespace, what: str, directory: str) -> N
     if bool(args.config) == resuming:
         raise RaytrecError(f"give either a CONFIG to {what} or --resume {directory}, not both "
                            "or neither")
-    if resuming and (args.overrides or args.run_dir is not None):
+    others = [item for item in args.overrides or []
+              if what != "train" or not is_placement(item.partition("=")[0])]
+    if resuming and (others or args.run_dir is not None):
+        may = (f" but {', '.join(PLACEMENT_KEYS)} (where it runs)" if what == "train" else "")
         raise RaytrecError(f"--resume continues a {'run' if what == 'train' else what} as it "
-                           "was configured; it takes no --set or --run-dir")
+                           f"was configured; it takes no --run-dir, and no --set{may}"
+                           + (f", got --set {others[0]}" if others else ""))
 
 
 def evaluate(args: argparse.Namespace, console: Console) -> int:

@@ -64,6 +64,15 @@ class RunConfig:
         return yaml.safe_dump(self.to_dict(), sort_keys=False)
 
 
+PLACEMENT_KEYS = ("scaling.num_workers", "scaling.cpus_per_worker", "scaling.use_gpu",
+                  "train.sharding", "train.threads")
+"""What a resumed run may change: where it runs, not what it trains (``--resume --set``)."""
+
+
+def is_placement(key: str) -> bool:
+    return key in PLACEMENT_KEYS
+
+
 def _plain(value: Any) -> Any:
     if isinstance(value, tuple):
         return list(value)

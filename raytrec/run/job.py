@@ -17,10 +17,17 @@ from raytrec.config import read_config, read_yaml, validate, with_defaults
 from raytrec.config.run_config import RunConfig
 from raytrec.errors import ConfigError, Problem, RunDirError, argument_problem
 from raytrec.layout import CONFIG_FILE
-from raytrec.memory import available_memory, gigabytes, parameter_bytes, training_bytes
+from raytrec.memory import (
+    available_memory,
+    gigabytes,
+    id_table_bytes,
+    parameter_bytes,
+    training_bytes,
+)
 from raytrec.plugins import get_registry
 from raytrec.run.mirror import check_new, create
 from raytrec.run.run_dir import check_target, stage
+from raytrec.run.store import RunStore
 from raytrec.run.uri import is_uri, location, uri_of
 
 
@@ -175,15 +182,43 @@ def cutoff_problems(ks: list[int], num_items: int) -> list[Problem]:
 
 
 def _memory_problems(mapper: Any, config: RunConfig) -> list[Problem]:
-    needed = training_bytes(mapper, config.train.optimizer)
+    """The model of every worker of a run on this machine must fit its free memory; when it
+    does not, and sharding the ID tables by rows would make it fit, say so."""
     free = available_memory()
-    if free is None or os.environ.get("RAY_ADDRESS") or needed <= free:
+    if free is None or os.environ.get("RAY_ADDRESS"):
         return []  # a cluster's workers are not on this machine
+    workers = max(1, config.scaling.num_workers)
+    train = config.train
+    sharded = train.sharding == "rows" and workers > 1
+    each = training_bytes(mapper, train.optimizer, workers if sharded else 1)
+    if each * workers <= free:
+        return []
     key = "mapper.dim" if "dim" in config.mapper.kwargs else "mapper"
-    return [Problem(key, f"the model needs about {gigabytes(needed)} per worker (weights "
-                         f"{gigabytes(parameter_bytes(mapper))}, their gradients and "
-                         f"{config.train.optimizer} state), but this machine has "
-                         f"{gigabytes(free)} free; lower {key}")]
+    held = (f"{workers} workers, each about {gigabytes(each)}" if workers > 1 else
+            f"about {gigabytes(each)}")
+    if sharded:
+        held += f" with its 1/{workers} of the ID tables"
+    fix = f"lower {key}"
+    rows = training_bytes(mapper, train.optimizer, workers)
+    if not sharded and workers > 1 and id_table_bytes(mapper) and rows * workers <= free:
+        fix = (f"set train.sharding: rows (each worker then holds 1/{workers} of the ID "
+               f"tables: about {gigabytes(rows)}), or {fix}")
+    return [Problem(key, f"the model needs {held} (weights {gigabytes(parameter_bytes(mapper))}"
+                         f", their gradients and {train.optimizer} state), but this machine "
+                         f"has {gigabytes(free)} free; {fix}")]
+
+
+def relocate(job: Job, overrides: list[str]) -> Job:
+    """``job`` to resume elsewhere: its ``config.yaml`` rewritten with ``overrides`` of where
+    it runs (``config.run_config.PLACEMENT_KEYS``: the workers, the sharding of the ID
+    tables), which the checkpoints read back on any number of workers."""
+    path = job.run_dir / CONFIG_FILE
+    config = validate(read_config(path, overrides), get_registry(), source=str(path))
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(config.to_yaml())
+    tmp.replace(path)
+    RunStore.open(job.run_dir).publish(CONFIG_FILE)
+    return Job(config, job.run_dir)
 
 
 def load_job(run_dir: Path) -> Job:

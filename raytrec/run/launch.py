@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from raytrec import scratch
-from raytrec.config.run_config import RunConfig
+from raytrec.config.run_config import RunConfig, is_placement
 from raytrec.disk import full, is_full, size_of
 from raytrec.errors import RunDirError
 from raytrec.interrupts import deferred
@@ -74,7 +74,8 @@ def resume_point(run_dir: Path) -> Path | str | None:
 
 def config_changes(run_dir: Path, config: RunConfig) -> list[str]:
     """Before resuming: each key of the run's ``config.yaml`` (``config``, validated) whose
-    value differs from the config that the checkpoint to resume from was written with."""
+    value differs from the config that the checkpoint to resume from was written with, but
+    for where it runs (``PLACEMENT_KEYS``: workers, sharding), which may change."""
     start = resume_point(run_dir)
     saved_file = start / CHECKPOINT_CONFIG if isinstance(start, Path) else None
     if saved_file is None or not saved_file.is_file():
@@ -85,7 +86,7 @@ def config_changes(run_dir: Path, config: RunConfig) -> list[str]:
         return []
     now = json.loads(json.dumps(config.to_dict()))  # as the checkpoint stored it
     return [f"{key} is {_shown(now, key)} there but {_shown(saved, key)} in {start.name}"
-            for key in sorted(_differing(saved, now))]
+            for key in sorted(_differing(saved, now)) if not is_placement(key)]
 
 
 def _differing(a: Any, b: Any, prefix: str = "") -> set[str]:

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from raytrec.run.job import create_job
 from tests.bad_input.conftest import refused, run_cli
 from tests.conftest import write_config
 
@@ -171,6 +172,22 @@ def test_tables_larger_than_memory(tmp_path: Path, capsys) -> None:
     cfg = write_config(tmp_path / "c.yaml", mapper={"dim": 100_000_000})
     err = refused(capsys, tmp_path, cfg)
     assert "mapper.dim: the model needs about" in err and "free; lower mapper.dim" in err
+
+
+def test_memory_counts_every_local_worker_and_says_when_sharding_fits(
+        tmp_path: Path, capsys, monkeypatch) -> None:
+    """300 users and 200 items of dim 16 are 32,000 bytes of ID tables: with Adagrad 96,000
+    per replica, 192,000 for two; sharded by rows, each worker holds its half with its state
+    (and the whole tables once while setting up), 48,000."""
+    monkeypatch.setattr("raytrec.run.job.available_memory", lambda: 150_000)
+    two = {"num_workers": 2, "cpus_per_worker": 0.5}
+    cfg = write_config(tmp_path / "c.yaml", scaling=two)
+    err = refused(capsys, tmp_path, cfg)
+    assert "mapper.dim: the model needs 2 workers, each about 0.0 GiB" in err
+    assert "set train.sharding: rows (each worker then holds 1/2 of the ID tables" in err
+    sharded = write_config(tmp_path / "s.yaml", scaling=two, train={"sharding": "rows"})
+    assert create_job(sharded, [], tmp_path / "s", overwrite=False).config.train.sharding == \
+        "rows"  # checked, prepared, not refused
 
 
 def test_evaluate_refuses_a_cutoff_larger_than_the_catalogue(tmp_path: Path, capsys) -> None:
