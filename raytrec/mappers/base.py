@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 from abc import ABC, abstractmethod
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
@@ -158,6 +159,21 @@ class ItemModel(nn.Module, ABC):
     def shards(self) -> dict[str, ShardedTable]:
         """The sharded ID tables, by name (none unless ``train.sharding`` is ``rows``)."""
         return {s.name: s for s in self._shards.values()}
+
+    @contextlib.contextmanager
+    def whole_tables(self) -> Iterator[None]:
+        """Within: every worker holds every sharded table whole (gathered once, a
+        collective) and reads it without asking the others, for work each worker does on
+        its own — scoring its share of the sessions against the whole catalogue — at the
+        memory of whole tables. Nothing for a mapper whose tables are not sharded."""
+        shards = list(self._shards.values())
+        for shard in shards:
+            shard.whole = gather_table(shard)
+        try:
+            yield
+        finally:
+            for shard in shards:
+                shard.whole = None
 
     def unshard(self, root: int = 0) -> None:
         """Gather every sharded table whole on worker ``root`` (a collective), which then

@@ -46,6 +46,8 @@ class ShardedTable:
         self.rank, self.world = rank, world
         self.received_bytes, self.seconds = 0, 0.0
         self._pending: list[tuple[torch.Tensor, torch.Tensor]] = []
+        # The whole table, while ``ItemModel.whole_tables`` holds it: lookups read it here.
+        self.whole: torch.Tensor | None = None
         self._cache_ids = torch.empty(0, dtype=torch.int64, device=local.device)
         self._cache_rows = local.detach().new_empty(0, local.shape[1])
 
@@ -60,6 +62,8 @@ class ShardedTable:
     def lookup(self, ids: torch.Tensor) -> torch.Tensor:
         """Rows ``ids`` (any shape ``S``, global ids) -> ``(*S, D)``, differentiable: the
         gradient reaches the owners at the optimiser's step."""
+        if self.whole is not None:
+            return self.whole.index_select(0, ids.reshape(-1)).view(*ids.shape, -1)
         unique, inverse = torch.unique(ids.reshape(-1), sorted=True, return_inverse=True)
         rows = self.fetch(unique)
         if torch.is_grad_enabled() and self.local.requires_grad:
@@ -74,6 +78,8 @@ class ShardedTable:
         Rows fetched earlier in the step are kept until its optimiser step (``new_step``):
         the two-phase step scores candidates without gradient, then looks the chosen ones up
         again, which then asks the owners for nothing (one exchange of counts)."""
+        if self.whole is not None:
+            return self.whole.index_select(0, ids)
         started = time.perf_counter()
         cached = self._cache_ids
         if len(cached):
@@ -98,6 +104,10 @@ class ShardedTable:
         rows and the (query, row) pairs, and sends back one number per pair. Per candidate,
         three numbers travel instead of a row of D (plus the queries, once per owner).
         ``pair_scores(queries (P, D), rows (P, D)) -> (P,)``."""
+        if self.whole is not None:
+            rows = self.whole.index_select(0, ids.reshape(-1))
+            queries = q.repeat_interleave(ids.shape[1], dim=0)
+            return pair_scores(queries, rows).view(ids.shape)
         started = time.perf_counter()
         flat = ids.reshape(-1)
         which = torch.arange(len(q), device=ids.device).repeat_interleave(ids.shape[1])

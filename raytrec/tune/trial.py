@@ -16,6 +16,7 @@ import torch
 
 from raytrec.config.run_config import RunConfig
 from raytrec.train.session import load_reported, resolve_device
+from raytrec.train.shard_state import Placement
 from raytrec.tune.plan import Plan
 
 logger = logging.getLogger(__name__)
@@ -60,10 +61,11 @@ class TuneSession:
     def prepare(self, module: torch.nn.Module, ignore: tuple[str, ...] = ()) -> torch.nn.Module:
         return module.to(self.device)
 
-    def load_state(self) -> dict[str, Any] | None:
+    def load_state(self, placement: Placement | None = None,
+                   tables: dict[str, int] | None = None) -> dict[str, Any] | None:
         from ray import tune
 
-        return load_reported(tune.get_checkpoint())
+        return load_reported(tune.get_checkpoint(), placement, tables)
 
     def report(self, metrics: dict[str, Any], checkpoint_dir: Path | None) -> None:
         from ray import tune

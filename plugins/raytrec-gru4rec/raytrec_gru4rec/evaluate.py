@@ -8,12 +8,14 @@ the catalogue's scores computed in chunks so that millions of items fit in memor
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from typing import TypeAlias
 
 import numpy as np
 import torch
 
+from raytrec.api import ItemModel
 from raytrec_gru4rec.gru import GRU4RecNetwork
 from raytrec_gru4rec.mapper import SessionMapper
 from raytrec_gru4rec.ranks import RankMetrics
@@ -72,6 +74,16 @@ def session_metrics(model: SessionModel, sessions: Sessions, ks: list[int], slot
     """Recall@k and MRR@k sums over every next event of ``sessions``."""
     was_training = model.training
     model.eval()
+    # Each worker scores its own sessions, as many as it has: sharded tables are read whole.
+    whole = model.whole_tables() if isinstance(model, ItemModel) else contextlib.nullcontext()
+    with whole:
+        metrics = _session_metrics(model, sessions, ks, slots, conservative)
+    model.train(was_training)
+    return metrics
+
+
+def _session_metrics(model: SessionModel, sessions: Sessions, ks: list[int], slots: int,
+                     conservative: bool) -> RankMetrics:
     device = next(model.parameters()).device
     vectors = model.items(torch.arange(model.num_items, device=device))
     hidden = model.initial_hidden(slots, device)
@@ -85,7 +97,6 @@ def session_metrics(model: SessionModel, sessions: Sessions, ks: list[int], slot
             h[index] = new
         metrics.add(chunked_ranks(query, vectors, torch.from_numpy(targets).to(device),
                                   conservative))
-    model.train(was_training)
     return metrics
 
 

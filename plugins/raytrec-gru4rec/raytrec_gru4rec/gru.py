@@ -16,6 +16,10 @@ It follows the reference implementation (Hidasi's official GRU4Rec, its PyTorch 
 
 The hidden state is the caller's: ``step`` takes it and returns the next one, zeroing first the
 rows whose ``reset`` is set (a slot that starts a new session).
+
+The item tables (output vectors, their biases as an ``(I, 1)`` table, the input embedding or
+one-hot projection) are read by row only, through ``lookup`` (the mapper's ``ItemModel.lookup``)
+or an ``nn.Embedding``: they are the mapper's ID tables, row-sparse and shardable like any.
 """
 
 from __future__ import annotations
@@ -81,7 +85,14 @@ def check_options(final_activation: str, dropout_embedding: float,
             raise ArgumentError(name, f"must be in [0, 1), got {p}")
 
 
+def _row(table: torch.Tensor, ids: torch.Tensor) -> torch.Tensor:
+    return F.embedding(ids, table)
+
+
 class GRU4RecNetwork(nn.Module):
+    # How the item tables are read; the mapper sets its own ``lookup``.
+    lookup: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] = staticmethod(_row)
+
     def __init__(self, num_items: int, layers: list[int], embedding: int = 0,
                  constrained_embedding: bool = False, dropout_embedding: float = 0.0,
                  dropout_hidden: float = 0.0, final_activation: str = "linear",
@@ -95,7 +106,7 @@ class GRU4RecNetwork(nn.Module):
         self.activation = ACTIVATIONS[final_activation]
         out = layers[-1]
         self.out_items = nn.Parameter(torch.empty(num_items, out))
-        self.out_bias = nn.Parameter(torch.zeros(num_items))
+        self.out_bias = nn.Parameter(torch.zeros(num_items, 1))
         first = 3 * layers[0]
         if self.constrained:
             self.input_proj = nn.Linear(out, first)
@@ -113,7 +124,7 @@ class GRU4RecNetwork(nn.Module):
     def _init(self, std: float | None) -> None:
         # The reference initialises every weight uniformly in ±sqrt(6 / (rows + cols)).
         for p in self.parameters():
-            if p.dim() == 2:
+            if p.dim() == 2 and p is not self.out_bias:
                 bound = (6.0 / sum(p.shape)) ** 0.5 if std is None else None
                 if bound is None:
                     nn.init.normal_(p, 0.0, std)
@@ -127,7 +138,7 @@ class GRU4RecNetwork(nn.Module):
 
     def _input(self, items: torch.Tensor) -> torch.Tensor:
         if self.constrained:
-            return self.input_proj(self.drop_embedding(self.out_items[items]))
+            return self.input_proj(self.drop_embedding(self.lookup(self.out_items, items)))
         if hasattr(self, "embed"):
             return self.input_proj(self.drop_embedding(self.embed(items)))
         return self.drop_embedding(self.onehot_proj(items))
@@ -161,4 +172,11 @@ class GRU4RecNetwork(nn.Module):
 
     def items(self, ids: torch.Tensor) -> torch.Tensor:
         """Output vectors with their bias ``(*ids.shape, H + 1)``."""
-        return torch.cat([self.out_items[ids], self.out_bias[ids].unsqueeze(-1)], dim=-1)
+        return torch.cat([self.lookup(self.out_items, ids), self.lookup(self.out_bias, ids)],
+                         dim=-1)
+
+    def _load_from_state_dict(self, state_dict: dict, prefix: str, *args: object) -> None:
+        bias = state_dict.get(prefix + "out_bias")
+        if bias is not None and bias.dim() == 1:  # saved before the biases were a table
+            state_dict[prefix + "out_bias"] = bias.unsqueeze(1)
+        super()._load_from_state_dict(state_dict, prefix, *args)  # type: ignore[arg-type]

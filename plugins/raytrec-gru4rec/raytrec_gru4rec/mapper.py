@@ -75,10 +75,14 @@ class GRU4RecMapper(SessionMapper):
                             dropout_hidden=dropout_hidden, final_activation=final_activation,
                             init_std=init_std)
         self.dim = hidden + 1  # the query's trailing 1 meets each item's bias
+        inputs = () if constrained_embedding else \
+            ("network.embed.weight",) if embedding else ("network.onehot_proj.weight",)
+        self.id_tables = ("network.out_items", "network.out_bias", *inputs)
 
     def setup(self, info: DataInfo) -> None:
         self.num_items = info.num_items
         self.network = GRU4RecNetwork(info.num_items, **self.options)
+        self.network.lookup = self.lookup  # the item tables read as ID tables
 
     def initial_hidden(self, batch: int, device: torch.device) -> Hidden:
         return self.network.initial_hidden(batch, device)

@@ -53,12 +53,12 @@ def test_a_reset_row_starts_from_a_zero_state() -> None:
 def test_a_score_is_the_query_times_the_output_vector_plus_its_bias() -> None:
     model = net(final_activation="tanh")
     with torch.no_grad():
-        model.out_bias.copy_(torch.randn(50))
+        model.out_bias.copy_(torch.randn(50, 1))
     q, _ = model.step(torch.tensor([4]), model.initial_hidden(1, torch.device("cpu")))
     h = q[0, :-1]
     assert q[0, -1] == 1.0 and bool((h.abs() <= 1).all())
     scores = model.items(torch.arange(50)) @ q[0]
-    assert torch.allclose(scores, model.out_items @ h + model.out_bias, atol=1e-6)
+    assert torch.allclose(scores, model.out_items @ h + model.out_bias[:, 0], atol=1e-6)
 
 
 @pytest.mark.parametrize(("key", "value", "word"), [
