@@ -16,7 +16,8 @@ from raytrec.data.tabular import CsvDataset, ParquetDataset
 from raytrec.distance import COSINE, DOT, L2, Distance, distance_named
 from raytrec.errors import ArgumentError, ConformanceError, DataError, Problem
 from raytrec.evaluation import MetricSums
-from raytrec.evaluation.distributed import all_reduce_sums, sample_users
+from raytrec.evaluation.distributed import all_reduce_sums
+from raytrec.evaluation.users import sample_users
 from raytrec.hookspecs import Register, hookimpl
 from raytrec.losses import Loss, LossInput, LossOutput, Selection
 from raytrec.mappers import ItemModel, Mapper, MapperOutput

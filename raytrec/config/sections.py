@@ -96,7 +96,10 @@ class EvalSection:
         every: evaluate every this many epochs (and always after the last).
         max_users: validate on a sample of this many validation users (drawn once, seeded by
             ``train.seed``), to pick the best epoch cheaply on a large data set; null: all.
-            Test always scores every test user.
+            Test scores every test user unless ``test_max_users`` is set.
+        test_max_users: score test on a sample of this many test users (drawn once, seeded by
+            ``train.seed``), the baselines on the same users; null: every test user. For user
+            bases whose every user the catalogue cannot be searched for in time.
         ease: after training, ``raytrec train`` also fits the EASE baseline (closed-form
             item-item ridge, λ chosen on validation) and prints it beside the model, so a
             run shows where it stands against the strongest simple baseline. ``auto``: up to
@@ -110,6 +113,7 @@ class EvalSection:
     chunk_size: int = 2048
     every: int = 1
     max_users: int | None = None
+    test_max_users: int | None = None
     ease: bool | Literal["auto"] = "auto"
 
     def __post_init__(self) -> None:
@@ -124,8 +128,10 @@ class EvalSection:
                 f"ks {self.ks}, got {self.metric!r}")
         if self.chunk_size < 1 or self.every < 1:
             raise ArgumentError("chunk_size", "and every must be >= 1")
-        if self.max_users is not None and self.max_users < 1:
-            raise ArgumentError("max_users", f"must be >= 1 or null, got {self.max_users}")
+        for name in ("max_users", "test_max_users"):
+            value = getattr(self, name)
+            if value is not None and value < 1:
+                raise ArgumentError(name, f"must be >= 1 or null, got {value}")
 
 
 @dataclass

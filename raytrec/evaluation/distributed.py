@@ -51,17 +51,11 @@ def evaluate_split(
     return all_reduce_sums(sums, device).means()
 
 
-def sample_users(users: np.ndarray, max_users: int | None, seed: int) -> np.ndarray:
-    """At most ``max_users`` of ``users``, drawn without replacement by ``seed``, sorted."""
-    if max_users is None or len(users) <= max_users:
-        return users
-    rng = np.random.default_rng([seed, 0x5EED])
-    return np.sort(rng.choice(users, max_users, replace=False))
-
-
-def cold_and_warm(data: EvalData, train: UserItems) -> dict[str, np.ndarray]:
-    """Test users split by whether they have training interactions; empty if none are cold."""
-    users = data.relevant.users()
+def cold_and_warm(data: EvalData, train: UserItems,
+                  users: np.ndarray | None = None) -> dict[str, np.ndarray]:
+    """Test users (``users``, default every one) split by whether they have training
+    interactions; empty if none are cold."""
+    users = data.relevant.users() if users is None else users
     has_train = train.counts()[users] > 0
     if has_train.all():
         return {}

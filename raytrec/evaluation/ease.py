@@ -17,6 +17,7 @@ import numpy as np
 from raytrec.data.store import UserItems, read_info, read_user_items
 from raytrec.evaluation.data import EvalData
 from raytrec.evaluation.evaluate import evaluate
+from raytrec.evaluation.users import sample_users
 from raytrec.retrievers.faiss_flat import FaissFlatRetriever
 
 GRID = tuple(10.0 ** e for e in np.arange(-2.0, 1.01, 0.5))  # × mean item popularity
@@ -64,10 +65,11 @@ class EaseResult:
     test: dict[str, float]
 
 
-def ease_metrics(data_dir: Path, ks: list[int], metric: str,
-                 chunk_size: int = 2048) -> EaseResult:
+def ease_metrics(data_dir: Path, ks: list[int], metric: str, chunk_size: int = 2048,
+                 test_max_users: int | None = None, seed: int = 0) -> EaseResult:
     """Fit EASE on the training split for each λ of the grid, keep the best on validation
-    ``metric``, and score it on test with the same ranking and metrics as the models."""
+    ``metric``, and score it on test (every user, or ``test_max_users`` of them drawn by
+    ``seed`` as the model's are) with the same ranking and metrics as the models."""
     info = read_info(data_dir)
     train = read_user_items(data_dir, "train", info.num_users)
     g = gram(train, info.num_items)
@@ -82,11 +84,12 @@ def ease_metrics(data_dir: Path, ks: list[int], metric: str,
     assert best is not None
     _, lam, valid_scores, b = best
     test = EvalData.load(str(data_dir), "test", info.num_users, train)
-    return EaseResult(lam, valid_scores, _scores(b, train, test, ks, chunk_size))
+    users = sample_users(test.relevant.users(), test_max_users, seed)
+    return EaseResult(lam, valid_scores, _scores(b, train, test, ks, chunk_size, users))
 
 
 def _scores(b: np.ndarray, train: UserItems, data: EvalData, ks: list[int],
-            chunk_size: int) -> dict[str, float]:
+            chunk_size: int, users: np.ndarray | None = None) -> dict[str, float]:
     """Metrics of scores ``X_u B``: the users' training rows are the queries, B's columns the
     item vectors of a dot-product retriever."""
     num_items = len(b)
@@ -99,6 +102,6 @@ def _scores(b: np.ndarray, train: UserItems, data: EvalData, ks: list[int],
             rows[i, train.indices[train.indptr[u]:train.indptr[u + 1]]] = 1.0
         return rows
 
-    users = data.relevant.users()
+    users = data.relevant.users() if users is None else users
     return evaluate(queries, retriever, users, data.relevant, data.exclude, ks,
                     chunk_size).means()

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from raytrec.evaluation.popularity import popularity_metrics
+from raytrec.plugins import get_registry
 from raytrec.run.job import create_job, load_job
 from raytrec.run.launch import run_job
 from tests.conftest import write_config
@@ -164,3 +165,16 @@ def test_cold_users_are_served_from_features_and_reported_apart(tmp_path: Path) 
     # Their cluster (a user feature) tells the tower what they like; popularity cannot. Over
     # train seeds 0-4 the ratio was 1.08-1.30 (30 cold users): 1.2 was within the noise.
     assert summary["test_cold"]["recall@20"] > popular["recall@20"]
+
+
+def test_test_scores_a_sample_of_users_and_the_baselines_the_same(tmp_path: Path) -> None:
+    cfg = write_config(tmp_path / "c.yaml", train={"epochs": 1},
+                       eval={"test_max_users": 40, "ease": True})
+    job = create_job(cfg, [], tmp_path / "run", overwrite=False)
+    summary = run_job(job)
+    assert summary["test"]["users"] == 40
+    task = get_registry().build("task", job.config.task)
+    baselines = task.baselines(job.data_dir, job.config, "test").metrics
+    assert set(baselines) == {"popularity", "EASE"}
+    for name, found in baselines.items():
+        assert found["users"] == 40, name

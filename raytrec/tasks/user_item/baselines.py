@@ -9,21 +9,25 @@ from raytrec.tasks.base import Baselines
 
 
 def user_item_baselines(data_dir: Path, eval_cfg: EvalSection, split: str,
-                        quick: bool) -> Baselines:
+                        quick: bool, seed: int = 0) -> Baselines:
+    """The baselines on ``split``: on test, the users the model's test scores
+    (``eval.test_max_users`` of them drawn by ``seed``, ``train.seed``)."""
     from raytrec.evaluation.popularity import popularity_metrics
 
     ks = list(eval_cfg.ks)
+    sample = eval_cfg.test_max_users if split == "test" else None
     found = Baselines({"popularity": popularity_metrics(data_dir, split, ks,
-                                                        eval_cfg.chunk_size)})
+                                                        eval_cfg.chunk_size,
+                                                        max_users=sample, seed=seed)})
     if not quick and split == "test":
-        note = _add_ease(found.metrics, data_dir, eval_cfg)
+        note = _add_ease(found.metrics, data_dir, eval_cfg, seed)
         if note:
             found.notes.append(note)
     return found
 
 
 def _add_ease(columns: dict[str, dict[str, float]], data_dir: Path,
-              eval_cfg: EvalSection) -> str | None:
+              eval_cfg: EvalSection, seed: int) -> str | None:
     """Adds EASE's test metrics to ``columns`` (``eval.ease``); says how λ was chosen, or why
     EASE was left out."""
     from raytrec.data.store import read_info
@@ -46,6 +50,6 @@ def _add_ease(columns: dict[str, dict[str, float]], data_dir: Path,
                 f"{gigabytes(free or ease.UNKNOWN_FREE_BYTES)} free (eval.ease: false leaves "
                 "it out)")
     result = ease.ease_metrics(data_dir, list(eval_cfg.ks), eval_cfg.metric,
-                               eval_cfg.chunk_size)
+                               eval_cfg.chunk_size, eval_cfg.test_max_users, seed)
     columns["EASE"] = result.test
     return f"EASE: λ = {result.lam:.3g}, chosen on validation {eval_cfg.metric}"

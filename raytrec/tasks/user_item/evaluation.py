@@ -2,8 +2,8 @@
 
 Validation ranks at most ``eval.max_users`` users (drawn once by ``train.seed``), among the
 items training knows when items are held out (``split.cold_items``). Test ranks every test
-user, split into cold and warm users when some have no training row, plus the cold-item
-groups of ``raytrec.tasks.user_item.cold_items``.
+user (at most ``eval.test_max_users``), split into cold and warm users when some have no
+training row, plus the cold-item groups of ``raytrec.tasks.user_item.cold_items``.
 """
 
 from __future__ import annotations
@@ -16,7 +16,8 @@ from raytrec.config.run_config import RunConfig
 from raytrec.data.base import DataInfo
 from raytrec.evaluation import MetricSums
 from raytrec.evaluation.data import EvalData
-from raytrec.evaluation.distributed import cold_and_warm, evaluate_split, sample_users
+from raytrec.evaluation.distributed import cold_and_warm, evaluate_split
+from raytrec.evaluation.users import sample_users
 from raytrec.mappers import Mapper
 from raytrec.retrievers import Retriever
 from raytrec.tasks.base import Evaluation
@@ -42,14 +43,17 @@ class UserItemEvaluation(Evaluation):
         info, eval_cfg = self.info, self.config.eval
         test = EvalData.load(self.data_dir, "test", info.num_users, info.positives)
         groups = {}
-        for i, (name, users) in enumerate(cold_and_warm(test, info.positives).items()):
+        every = sample_users(test.relevant.users(), eval_cfg.test_max_users,
+                             self.config.train.seed)
+        for i, (name, users) in enumerate(cold_and_warm(test, info.positives, every).items()):
             groups[f"test_{name}"] = evaluate_split(mapper, retriever, test, eval_cfg, rank,
                                                     world_size, device, users, build=i == 0)
         if groups:  # cold and warm users partition the test users: combine, not re-score
             found = (MetricSums.from_means(groups["test_cold"])
                      .add(MetricSums.from_means(groups["test_warm"])).means())
         else:
-            found = evaluate_split(mapper, retriever, test, eval_cfg, rank, world_size, device)
+            found = evaluate_split(mapper, retriever, test, eval_cfg, rank, world_size, device,
+                                   every)
         if self.known is not None:
             groups.update(cold_item_metrics(mapper, retriever, test, info, self.config, rank,
                                             world_size, device))

@@ -64,7 +64,7 @@ class UserItemTask(Task):
 
     def baselines(self, data_dir: Path, config: RunConfig, split: str,
                   quick: bool = False) -> Baselines:
-        return user_item_baselines(data_dir, config.eval, split, quick)
+        return user_item_baselines(data_dir, config.eval, split, quick, config.train.seed)
 
     def check(self, config: RunConfig, info: DataInfo,
               parts: dict[str, Any]) -> list[Problem]:
