@@ -52,7 +52,9 @@ def evaluate_sharded(
             parts.append(mapper.items(torch.from_numpy(batch).to(device)).float().cpu())
             _forget(mapper)
         retriever.build(torch.cat(parts).numpy(), mapper.distance)
-        _INDEXED[retriever] = mine
+        # Among ``items`` only, ids are renumbered to their rank among them (``data`` is
+        # ``EvalData.among(items)``), as one index over just those items numbers them.
+        _INDEXED[retriever] = mine if items is None else (np.cumsum(items) - 1)[mine]
     mine = _INDEXED[retriever]
     users = data.relevant.users() if users is None else users
     cuts = sorted(set(eval_cfg.ks if ks is None else ks))

@@ -9,8 +9,9 @@ A lookup asks each owner for the unique ids the batch needs and gets their rows 
 all-to-all of ids, one of rows); under autograd the rows it got become a leaf whose gradient
 backward fills. ``owner_gradients`` (the optimiser's step) sends each such gradient row to
 its owner and returns the sum of what every rank sent for this rank's rows. What a rank sends
-and receives per step is therefore what its own batch touched, plus its share of what the
-others touched: neither grows with the number of workers.
+and receives per step is therefore the part of what its own batch touched that others hold,
+plus its share of what the others touched: a share (W − 1)/W of the rows, bounded as the
+number of workers W grows, where replicas receive every other worker's rows (W − 1 batches').
 
 Every rank must make the same lookups in the same order (the same code on batches of the
 same shape does), since each is a collective; a lookup of rows a rank holds itself sends

@@ -44,6 +44,10 @@ def main(rank: int, world: int, port: int, retriever: str, out: str) -> None:
         return registry.build("retriever", ComponentSpec(retriever))
 
     whole = evaluate_split(mapper, index(), data, cfg, rank, world, torch.device("cpu"))
+    known = np.random.default_rng(2).random(ITEMS) < 0.7  # items held out: among the others
+    among = data.among(known)
+    whole_among = evaluate_split(mapper, index(), among, cfg, rank, world, torch.device("cpu"),
+                                 items=known)
     every = data.relevant.users()
     with torch.no_grad():
         single = index()
@@ -51,6 +55,8 @@ def main(rank: int, world: int, port: int, retriever: str, out: str) -> None:
         expected = single.search_excluding(mapper.user_emb[every].numpy(), K, every, data.exclude)
     mapper.shard_tables(mapper.id_tables, rank, world)
     sharded_index = index()
+    parts_among = evaluate_split(mapper, index(), among, cfg, rank, world,
+                                 torch.device("cpu"), items=known)
     parts = evaluate_split(mapper, sharded_index, data, cfg, rank, world, torch.device("cpu"))
     mine = every[every % world == rank]
     with torch.no_grad():
@@ -62,6 +68,7 @@ def main(rank: int, world: int, port: int, retriever: str, out: str) -> None:
         top = {u: t for part in gathered for u, t in zip(part["users"], part["top"], strict=True)}
         with open(out, "w") as fh:
             json.dump({"whole": whole, "sharded": parts, "expected": expected.tolist(),
+                       "whole_among": whole_among, "sharded_among": parts_among,
                        "found": [top[u] for u in every.tolist()],
                        "index_items": sharded_index.num_items}, fh)
     leave(world)

@@ -65,6 +65,9 @@ def test_sharded_tables_on_ray_train_workers(tmp_path: Path, ray_cluster, capsys
     whole = 4 * (info.num_items + info.num_users) * 16 * 2  # weights and Adagrad sums
     assert all(row["train/table_mb"] * 2**20 < 0.55 * whole for row in progress
                if not row.get("finished"))
+    for command in (["evaluate", job.run_dir], ["export", job.run_dir, "--out", tmp_path / "e"]):
+        code, _, err = run_cli(capsys, *command)
+        assert code == 0, err  # the whole model, as any run's
     code, _, err = run_cli(capsys, "train", "--resume", job.run_dir, "--set",
                            "scaling.num_workers=1", "--set", "train.sharding=replicated")
     assert code == 0, err

@@ -90,6 +90,8 @@ def test_sharded_scoring_returns_the_lists_of_one_index(retriever: str, world: i
     found = json.loads(out.read_text())
     assert found["found"] == found["expected"]
     assert found["sharded"] == pytest.approx(found["whole"], rel=1e-9)
+    # Ranked among some items only (the others held out of training), ids renumbered.
+    assert found["sharded_among"] == pytest.approx(found["whole_among"], rel=1e-9)
     assert found["index_items"] == len(range(0, 401, world))
 
 
