@@ -95,7 +95,8 @@ def train_loop(job: dict[str, Any], session: Session) -> dict[str, Any]:
                                         device)
             metrics["eval_seconds"] = time.perf_counter() - started
             metrics.update({f"valid/{k}": v for k, v in found.items()})
-            best.update(epoch + 1, metrics, mapper)
+            # After the last epoch nothing changes the weights: the best need not be a copy.
+            best.update(epoch + 1, metrics, mapper, copy=epoch + 1 < train.epochs)
         metrics["peak_rss_mb"] = peak_rss_mb()
         history.append(metrics)
         state = {"epoch": epoch + 1, "model": mapper.state_dict(), "loss": loss.state_dict(),
@@ -120,10 +121,14 @@ class Best:
         self.value, self.epoch, self.stale = float("-inf"), 0, 0
         self.state: dict[str, torch.Tensor] | None = None
 
-    def update(self, epoch: int, metrics: dict[str, float], module: nn.Module) -> None:
+    def update(self, epoch: int, metrics: dict[str, float], module: nn.Module,
+               copy: bool = True) -> None:
+        """Keep ``module``'s state if ``metrics`` are the best so far: a copy, or (``copy``
+        false, when no step will change it) the tensors themselves where they are on the
+        CPU, which on a large catalogue is the size of the model saved."""
         if metrics[self.metric] > self.value:
             self.value, self.epoch, self.stale = metrics[self.metric], epoch, 0
-            self.state = {k: v.detach().to("cpu", copy=True)
+            self.state = {k: v.detach().to("cpu", copy=copy)
                           for k, v in module.state_dict().items()}
         else:
             self.stale += 1

@@ -226,9 +226,14 @@ class RunOptimizer:
             opt.load_state_dict(own)
 
     def release(self) -> None:
-        """Drop the optimisers' state (Adagrad's sums, Adam's moments): no more steps."""
+        """Drop the optimisers' state (Adagrad's sums, Adam's moments) and their hold on the
+        parameters (a worker's rows of sharded tables, once the whole model is gathered):
+        no more steps."""
         for opt in self._parts():
             opt.state.clear()
+            opt.param_groups.clear()
+        self.dense = self.sparse = None
+        self.tables, self.shards, self.order, self.id_tables = {}, {}, [], []
 
     def _parts(self) -> list[torch.optim.Optimizer]:
         return [opt for opt in (self.dense, self.sparse) if opt is not None]

@@ -178,3 +178,18 @@ def test_test_scores_a_sample_of_users_and_the_baselines_the_same(tmp_path: Path
     assert set(baselines) == {"popularity", "EASE"}
     for name, found in baselines.items():
         assert found["users"] == 40, name
+
+
+def test_the_best_model_of_the_last_epoch_is_not_copied() -> None:
+    """Before the last epoch the best model is a copy (training goes on changing the
+    weights); after it, the weights themselves: no second model in memory."""
+    import torch
+
+    from raytrec.train.loop import Best
+
+    module = torch.nn.Linear(3, 2)
+    best = Best("valid/recall@10", patience=None)
+    best.update(1, {"valid/recall@10": 0.1}, module)
+    assert best.state["weight"].data_ptr() != module.weight.data_ptr()
+    best.update(2, {"valid/recall@10": 0.2}, module, copy=False)
+    assert best.state["weight"].data_ptr() == module.weight.data_ptr()
