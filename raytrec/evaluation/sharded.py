@@ -47,11 +47,16 @@ def evaluate_sharded(
         mine = np.arange(rank, mapper.num_items, world)
         if items is not None:
             mine = mine[items[mine]]
-        parts = []
+        # Filled in place: at a worker's share of a large catalogue, a second copy of its
+        # item vectors would be what runs it out of memory.
+        vectors = np.empty((len(mine), mapper.dim), dtype=np.float32)
+        at = 0
         for batch in _rounds(mine, chunk, device):
-            parts.append(mapper.items(torch.from_numpy(batch).to(device)).float().cpu())
+            found = mapper.items(torch.from_numpy(batch).to(device)).float().cpu().numpy()
+            vectors[at:at + len(found)] = found
+            at += len(found)
             _forget(mapper)
-        retriever.build(torch.cat(parts).numpy(), mapper.distance)
+        retriever.build(vectors, mapper.distance)
         # Among ``items`` only, ids are renumbered to their rank among them (``data`` is
         # ``EvalData.among(items)``), as one index over just those items numbers them.
         _INDEXED[retriever] = mine if items is None else (np.cumsum(items) - 1)[mine]

@@ -210,21 +210,32 @@ def shard_rows(full: torch.Tensor, rank: int, world: int) -> torch.Tensor:
 
 
 def gather_table(table: ShardedTable, root: int | None = None) -> torch.Tensor | None:
-    """The whole table (a collective), on every rank, or on ``root`` only (None elsewhere):
-    each rank's rows travel once, padded to the largest shard."""
+    """The whole table (a collective), on every rank, or on ``root`` only (None elsewhere).
+
+    On ``root`` the rows arrive one worker at a time into the whole table, so at most one
+    worker's rows are held beside it (the end of a run on a catalogue that only fits the
+    cluster); on every rank they travel once, padded to the largest shard."""
     sizes = [len(ShardedTable.rows_of(r, table.world, table.num_rows))
              for r in range(table.world)]
     local = table.local.detach()
+    if root is not None:
+        if table.rank != root:
+            dist.send(local.contiguous(), root)
+            return None
+        full = local.new_empty(table.num_rows, local.shape[1])
+        for r, n in enumerate(sizes):
+            if r == root:
+                full[r::table.world] = local
+                continue
+            rows = local.new_empty(n, local.shape[1])
+            dist.recv(rows, r)
+            full[r::table.world] = rows
+            del rows
+        return full
     padded = local.new_zeros(max(sizes), local.shape[1])
     padded[: len(local)] = local
-    if root is None:
-        parts: list[torch.Tensor] | None = [torch.empty_like(padded) for _ in sizes]
-        dist.all_gather(parts, padded)
-    else:
-        parts = [torch.empty_like(padded) for _ in sizes] if table.rank == root else None
-        dist.gather(padded, parts, dst=root)
-    if parts is None:
-        return None
+    parts = [torch.empty_like(padded) for _ in sizes]
+    dist.all_gather(parts, padded)
     full = local.new_empty(table.num_rows, local.shape[1])
     for r, part in enumerate(parts):
         full[r::table.world] = part[: sizes[r]]
