@@ -1,11 +1,16 @@
 """RAY_AUTH_MODE=disabled .venv/bin/python benchmarks/big_run.py [--smoke-test] [--workers N]
+    [--items I] [--users U] [--per-user P] [--sharding replicated|rows] [--test-users T]
 
 One epoch and one validation of CML (examples/cml_ml100k.yaml with d=64, U=20) on synthetic
-10M interactions, 1M items, 100k users, through ``raytrec train``'s path (``create_job`` then
-``run_job``) with 2 Ray Train workers of 1 CPU, validating on ``eval.max_users: 10000``; then
-the test scoring of every test user and the outputs. Prints one JSON line: wall seconds of each
+data (default: 10M interactions, 1M items, 100k users) through ``raytrec train``'s path
+(``create_job`` then ``run_job``) with 2 Ray Train workers of 1 CPU, validating on
+``eval.max_users: 10000``; then the test scoring (of every test user, or of ``--test-users``
+of them: ``eval.test_max_users``) and the outputs. Prints one JSON line: wall seconds of each
 phase (data preparation, start-up, the epoch, the validation, test scoring and outputs), the
-training rate, and the peak RSS of every worker (``progress.jsonl``'s ``peak_rss_mb_by_rank``).
+training rate, the peak RSS of every worker (``progress.jsonl``'s ``peak_rss_mb_by_rank``),
+the ID tables and state a worker held (``train/table_mb``), and test Recall@50 beside
+popularity's on the same users. With ``--sharding rows``, it first asks for the same run with
+the tables replicated and records whether the memory check refuses it, and what it says.
 """
 
 from __future__ import annotations
@@ -21,8 +26,6 @@ from common.setup import arguments, start_benchmark
 
 logger = logging.getLogger("benchmarks.big_run")
 
-DATA = ("data={name: synthetic, num_users: 100000, num_items: 1000000, "
-        "interactions_per_user: 100, seed: 0}")
 SMOKE_DATA = "data={name: synthetic, num_users: 500, num_items: 3000, seed: 0}"
 
 
@@ -30,20 +33,39 @@ def main(argv: list[str] | None = None) -> None:
     parser = arguments(__doc__)
     parser.add_argument("--smoke-test", action="store_true", help="tiny data")
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--items", type=int, default=1_000_000)
+    parser.add_argument("--users", type=int, default=100_000)
+    parser.add_argument("--per-user", type=float, default=100.0)
+    parser.add_argument("--sharding", choices=["replicated", "rows"], default="replicated")
+    parser.add_argument("--test-users", type=int, default=None)
     args = parser.parse_args(argv)
     start_benchmark()
     from raytrec.data.store import read_training_info
+    from raytrec.errors import ConfigError
+    from raytrec.evaluation.popularity import popularity_metrics
     from raytrec.run.job import create_job
     from raytrec.run.launch import run_job
 
-    overrides = [SMOKE_DATA if args.smoke_test else DATA, "mapper.dim=64",
-                 "sampler.num_negatives=20", "train.epochs=1", "train.patience=null",
-                 "eval.max_users=10000", f"scaling.num_workers={args.workers}",
-                 "scaling.cpus_per_worker=1"]
+    data = (SMOKE_DATA if args.smoke_test else
+            f"data={{name: synthetic, num_users: {args.users}, num_items: {args.items}, "
+            f"interactions_per_user: {args.per_user}, seed: 0}}")
+    overrides = [data, "mapper.dim=64", "sampler.num_negatives=20", "train.epochs=1",
+                 "train.patience=null", "eval.max_users=10000", "eval.ease=false",
+                 f"scaling.num_workers={args.workers}", "scaling.cpus_per_worker=1",
+                 f"eval.test_max_users={args.test_users or 'null'}"]
+    found: dict[str, object] = {}
     with tempfile.TemporaryDirectory(prefix="raytrec-big-") as tmp:
         run_dir = Path(tmp) / "run"
+        if args.sharding == "rows":
+            try:
+                create_job(CML_CONFIG, [*overrides, "train.sharding=replicated"],
+                           Path(tmp) / "replicated", overwrite=True)
+                found["replicated"] = "accepted by the memory check"
+            except ConfigError as exc:
+                found["replicated"] = f"refused: {exc}"
         start = time.perf_counter()
-        job = create_job(CML_CONFIG, overrides, run_dir, overwrite=True)
+        job = create_job(CML_CONFIG, [*overrides, f"train.sharding={args.sharding}"], run_dir,
+                         overwrite=True)
         prepared = time.perf_counter() - start
         started = time.time()
         fit_start = time.perf_counter()
@@ -54,16 +76,22 @@ def main(argv: list[str] | None = None) -> None:
         epoch, evaluation = row["train/epoch_seconds"], row["eval_seconds"]
         # The epoch row is written once the epoch and its validation are done.
         startup = row["time"] - started - epoch - evaluation
+        popular = popularity_metrics(run_dir / "data", "test", [50],
+                                     max_users=args.test_users, seed=0)
         emit({"train_positives": info.num_train, "num_items": info.num_items,
               "num_users": info.num_users, "workers": args.workers,
+              "sharding": args.sharding, **found,
               "prepare_seconds": round(prepared, 1), "startup_seconds": round(startup, 1),
               "epoch_seconds": round(epoch, 1), "valid_seconds": round(evaluation, 1),
               "test_and_outputs_seconds": round(fit - startup - epoch - evaluation, 1),
               "fit_seconds": round(fit, 1),
               "positives_per_s": round(info.num_train / epoch, 1),
               "peak_rss_mb_by_rank": row.get("peak_rss_mb_by_rank", [row["peak_rss_mb"]]),
+              "table_mb": round(row["train/table_mb"], 1),
               "valid_recall@50": round(row["valid/recall@50"], 4),
-              "test_recall@50": round(summary["test"]["recall@50"], 4)})
+              "test_users": summary["test"]["users"],
+              "test_recall@50": round(summary["test"]["recall@50"], 4),
+              "popularity_test_recall@50": round(popular["recall@50"], 4)})
         logger.info("progress row: %s", json.dumps(row))
 
 
