@@ -102,3 +102,24 @@ def test_resume_after_the_config_was_edited_names_the_key(tmp_path: Path, capsys
     (run / "config.yaml").write_text(saved)
     code, _, err = run_cli(capsys, "train", "--resume", run)
     assert code == 0, err
+
+
+def test_resume_takes_a_set_of_where_it_runs_only(tmp_path: Path, capsys,
+                                                  interrupt_epoch) -> None:
+    """``--resume --set`` may change where a run runs (workers, sharding, threads), and it
+    is written into the run's config.yaml; any other key is refused, naming the ones that may
+    change, and nothing is written."""
+    cfg = write_config(tmp_path / "c.yaml", train={"epochs": 3})
+    run = tmp_path / "run"
+    interrupt_epoch(2)
+    assert run_cli(capsys, "train", cfg, "--run-dir", run)[0] == 130
+    interrupt_epoch(None)
+    saved = (run / "config.yaml").read_text()
+    code, _, err = run_cli(capsys, "train", "--resume", run, "--set", "loss.margin=0.3")
+    assert code == 2 and "Traceback" not in err
+    assert "no --set but scaling.num_workers" in " ".join(err.split())
+    assert "got --set loss.margin=0.3" in err
+    assert (run / "config.yaml").read_text() == saved
+    code, _, err = run_cli(capsys, "train", "--resume", run, "--set", "train.threads=1")
+    assert code == 0, err
+    assert yaml.safe_load((run / "config.yaml").read_text())["train"]["threads"] == 1
