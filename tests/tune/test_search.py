@@ -150,14 +150,15 @@ def test_interrupted_search_resumes_where_it_stopped(tmp_path: Path) -> None:
 def test_asha_stops_a_ray_train_trial_and_the_next_one_runs(tmp_path: Path, ray_cluster,
                                                             capsys) -> None:
     """Two-worker trials each build a TorchTrainer; once ASHA stops one, its workers' resources
-    must come back, or the next trial waits for them forever."""
+    must come back, or the next trial waits for them forever. The trials shard their ID tables
+    by rows over their two workers, as a run does."""
     # Seed 1 draws lr 0.1, then 1e-6 twice: a good first trial, then two that barely move and
     # fall below its first-epoch metric.
     path = _search_file(tmp_path, {"train.lr": {"choice": [0.1, 1e-6]}},
                         {"num_samples": 3, "max_concurrent_trials": 1, "grace_period": 1,
                          "reduction_factor": 2, "algorithm": "random", "seed": 1,
                          "include_default": False},
-                        train={"epochs": 2},
+                        train={"epochs": 2, "sharding": "rows"},
                         scaling={"num_workers": 2, "cpus_per_worker": 0.5})
     out = tmp_path / "tune"
     assert main(["tune", str(path), "--run-dir", str(out)]) == 0
@@ -167,6 +168,8 @@ def test_asha_stops_a_ray_train_trial_and_the_next_one_runs(tmp_path: Path, ray_
     assert table["epochs_run"].tolist() == [2, 1, 1]
     # The trials trained on two workers (each wrote its own Ray Train run).
     assert len(list((out / "ray" / "search").glob("run_trial_*/ray/train"))) == 3
+    # ... each worker writing its rows into the trial's checkpoints.
+    assert list((out / "ray" / "search").glob("run_trial_*/ray/train/*/shard-00001-of-00002.pt"))
     # `raytrec train` of the best config runs the same two-worker loop to the same result.
     best = json.loads((out / "best.json").read_text())
     run = tmp_path / "retrain"
