@@ -34,7 +34,10 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--run-dir", help="output directory (default runs/<config>-<time>), or "
                        "a URI: s3://, gs://, file://")
     train.add_argument("--overwrite", action="store_true", help="replace an existing run dir")
-    train.add_argument("--resume", metavar="RUN_DIR", help="continue an interrupted run")
+    train.add_argument("--resume", metavar="RUN_DIR",
+                       help="continue an interrupted run (--set may then change only where it "
+                       "runs: scaling.num_workers, scaling.cpus_per_worker, scaling.use_gpu, "
+                       "train.sharding, train.threads)")
 
     ev = sub.add_parser("evaluate", help="re-score a finished run")
     ev.add_argument("run_dir")

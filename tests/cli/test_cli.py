@@ -86,3 +86,12 @@ def test_evaluate_through_an_approximate_index_beside_exact_search(tmp_path: Pat
     assert "through faiss-ivf (nlist=16, nprobe=2" in _flat(out) and "queries/s" in out
     code, out, _ = _run(capsys, "evaluate", str(run), "--retriever", "torch-exact", "--json")
     assert code == 0 and "retention" not in json.loads(out)  # exact: nothing to compare
+
+
+def test_train_help_names_what_a_resume_may_change(capsys) -> None:
+    from raytrec.config.run_config import PLACEMENT_KEYS
+
+    with pytest.raises(SystemExit):
+        main(["train", "--help"])
+    shown = _flat(capsys.readouterr().out)
+    assert all(key in shown for key in PLACEMENT_KEYS), shown
