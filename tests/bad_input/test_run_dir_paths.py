@@ -85,11 +85,7 @@ def test_the_root_is_no_run_directory(tmp_path: Path, capsys) -> None:
 
 def test_resume_after_the_config_was_edited_names_the_key(tmp_path: Path, capsys,
                                                          interrupt_epoch) -> None:
-    cfg = write_config(tmp_path / "c.yaml", train={"epochs": 4})
-    run = tmp_path / "run"
-    interrupt_epoch(3)
-    assert run_cli(capsys, "train", cfg, "--run-dir", run)[0] == 130
-    interrupt_epoch(None)
+    run = _interrupted(tmp_path, capsys, interrupt_epoch, epochs=4, at=3)
     saved = (run / "config.yaml").read_text()
     config = yaml.safe_load(saved)
     config["mapper"]["dim"] = 32
@@ -109,11 +105,7 @@ def test_resume_takes_a_set_of_where_it_runs_only(tmp_path: Path, capsys,
     """``--resume --set`` may change where a run runs (workers, sharding, threads), and it
     is written into the run's config.yaml; any other key is refused, naming the ones that may
     change, and nothing is written."""
-    cfg = write_config(tmp_path / "c.yaml", train={"epochs": 3})
-    run = tmp_path / "run"
-    interrupt_epoch(2)
-    assert run_cli(capsys, "train", cfg, "--run-dir", run)[0] == 130
-    interrupt_epoch(None)
+    run = _interrupted(tmp_path, capsys, interrupt_epoch, epochs=3, at=2)
     saved = (run / "config.yaml").read_text()
     code, _, err = run_cli(capsys, "train", "--resume", run, "--set", "loss.margin=0.3")
     assert code == 2 and "Traceback" not in err
@@ -123,3 +115,13 @@ def test_resume_takes_a_set_of_where_it_runs_only(tmp_path: Path, capsys,
     code, _, err = run_cli(capsys, "train", "--resume", run, "--set", "train.threads=1")
     assert code == 0, err
     assert yaml.safe_load((run / "config.yaml").read_text())["train"]["threads"] == 1
+
+
+def _interrupted(tmp_path: Path, capsys, interrupt_epoch, epochs: int, at: int) -> Path:
+    """A run of ``epochs`` interrupted (Ctrl-C) in its epoch ``at``: its run directory."""
+    cfg = write_config(tmp_path / "c.yaml", train={"epochs": epochs})
+    run = tmp_path / "run"
+    interrupt_epoch(at)
+    assert run_cli(capsys, "train", cfg, "--run-dir", run)[0] == 130
+    interrupt_epoch(None)
+    return run
