@@ -52,14 +52,6 @@ class ShardedTable:
         self._cache_ids = torch.empty(0, dtype=torch.int64, device=local.device)
         self._cache_rows = local.detach().new_empty(0, local.shape[1])
 
-    @staticmethod
-    def rows_of(rank: int, world: int, num_rows: int) -> torch.Tensor:
-        """The global ids of the rows ``rank`` owns, in the order it holds them."""
-        return torch.arange(rank, num_rows, world)
-
-    def owned(self) -> torch.Tensor:
-        return self.rows_of(self.rank, self.world, self.num_rows).to(self.local.device)
-
     def lookup(self, ids: torch.Tensor) -> torch.Tensor:
         """Rows ``ids`` (any shape ``S``, global ids) -> ``(*S, D)``, differentiable: the
         gradient reaches the owners at the optimiser's step."""
@@ -112,9 +104,7 @@ class ShardedTable:
         started = time.perf_counter()
         flat = ids.reshape(-1)
         which = torch.arange(len(q), device=ids.device).repeat_interleave(ids.shape[1])
-        owner = flat % self.world
-        order = torch.argsort(owner, stable=True)
-        pairs = torch.bincount(owner, minlength=self.world)
+        order, pairs = self._by_owner(flat)
         split = pairs.tolist()
         id_parts = list(flat[order].split(split))
         query_parts, index_parts = [], []
@@ -142,10 +132,14 @@ class ShardedTable:
         self._cache_ids = self._cache_ids[:0]
         self._cache_rows = self._cache_rows[:0]
 
-    def _ask_owners(self, ids: torch.Tensor) -> torch.Tensor:
+    def _by_owner(self, ids: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The order that groups ``ids`` by the rank holding each (ascending ranks, ids in
+        their order within), and how many each rank holds."""
         owner = ids % self.world
-        order = torch.argsort(owner, stable=True)
-        asked = torch.bincount(owner, minlength=self.world)
+        return torch.argsort(owner, stable=True), torch.bincount(owner, minlength=self.world)
+
+    def _ask_owners(self, ids: torch.Tensor) -> torch.Tensor:
+        order, asked = self._by_owner(ids)
         wanted = transport.counts(asked)
         (theirs,) = transport.all_to_all([list(ids[order].split(asked.tolist()))],
                                          [wanted.tolist()])
@@ -159,9 +153,7 @@ class ShardedTable:
         return rows
 
     def _own_rows(self, ids: torch.Tensor) -> torch.Tensor:
-        if len(ids) and bool((ids % self.world != self.rank).any()):
-            raise ValueError(f"rank {self.rank} was asked for rows of '{self.name}' it does "
-                             "not hold")
+        """Rows of ids this rank holds (every request was routed by ``_by_owner``)."""
         return self.local.detach().index_select(0, torch.div(ids, self.world,
                                                               rounding_mode="floor"))
 
@@ -169,6 +161,7 @@ class ShardedTable:
         """The gradients of this step's lookups, summed per row over every rank, for the
         rows this rank owns: sorted local row indices and their rows. Every rank calls it
         once per step, after backward."""
+        started = time.perf_counter()
         done = [(ids, rows.grad) for ids, rows in self._pending if rows.grad is not None]
         self._pending.clear()
         self.new_step()
@@ -177,9 +170,7 @@ class ShardedTable:
             torch.empty(0, dtype=torch.int64, device=like.device)
         grads = torch.cat([g for _, g in done]) if done else like.new_empty(0, width)
         ids, grads = transport.coalesce(ids, grads)
-        owner = ids % self.world
-        order = torch.argsort(owner, stable=True)
-        sent = torch.bincount(owner, minlength=self.world)
+        order, sent = self._by_owner(ids)
         coming = transport.counts(sent)
         split = sent.tolist()
         received = transport.all_to_all(
@@ -188,13 +179,15 @@ class ShardedTable:
         self.received_bytes += transport.received_bytes(received) + \
             coming.numel() * coming.element_size()
         local = torch.div(torch.cat(received[0]), self.world, rounding_mode="floor")
-        return transport.coalesce(local, torch.cat(received[1]))
+        found = transport.coalesce(local, torch.cat(received[1]))
+        self.seconds += time.perf_counter() - started
+        return found
 
     @torch.no_grad()
     def weighted_sum(self, weights: torch.Tensor) -> torch.Tensor:
         """``weights (num_rows,) @ table``, ``(D,)``, without gradient (a collective: every
         rank calls it, whatever its batch holds)."""
-        mine = weights[self.owned()].to(self.local.dtype) @ self.local.detach()
+        mine = weights[self.rank::self.world].to(self.local.dtype) @ self.local.detach()
         dist.all_reduce(mine)
         return mine
 
@@ -215,8 +208,7 @@ def gather_table(table: ShardedTable, root: int | None = None) -> torch.Tensor |
     On ``root`` the rows arrive one worker at a time into the whole table, so at most one
     worker's rows are held beside it (the end of a run on a catalogue that only fits the
     cluster); on every rank they travel once, padded to the largest shard."""
-    sizes = [len(ShardedTable.rows_of(r, table.world, table.num_rows))
-             for r in range(table.world)]
+    sizes = [len(range(r, table.num_rows, table.world)) for r in range(table.world)]
     local = table.local.detach()
     if root is not None:
         if table.rank != root:
