@@ -37,6 +37,7 @@ def evaluate_split(
                                 users, build, items, ks)
     mapper.eval()
     if build or items is not None:
+        retriever.release()  # the last index goes before the vectors of the next are made
         vectors = mapper.all_items().detach().float().cpu().numpy()
         build_index(retriever, vectors if items is None else vectors[items], mapper.distance)
     users = (data.relevant.users() if users is None else users)[rank::world_size]

@@ -44,6 +44,7 @@ def evaluate_sharded(
     mapper.eval()
     chunk = eval_cfg.chunk_size
     if build or items is not None or retriever not in _INDEXED:
+        retriever.release()  # the last index goes before the vectors of the next are made
         mine = np.arange(rank, mapper.num_items, world)
         if items is not None:
             mine = mine[items[mine]]
@@ -57,6 +58,7 @@ def evaluate_sharded(
             at += len(found)
             _forget(mapper)
         retriever.build(vectors, mapper.distance)
+        del vectors  # the index holds what it needs of them
         # Among ``items`` only, ids are renumbered to their rank among them (``data`` is
         # ``EvalData.among(items)``), as one index over just those items numbers them.
         _INDEXED[retriever] = mine if items is None else (np.cumsum(items) - 1)[mine]

@@ -16,7 +16,14 @@ from torch import nn
 from raytrec.data.base import DataInfo
 from raytrec.distance import DISTANCES, Distance, distance_named
 from raytrec.errors import ArgumentError
-from raytrec.shards import ShardedEmbedding, ShardedTable, gather_table, shard_embedding, shard_rows
+from raytrec.shards import (
+    ShardedEmbedding,
+    ShardedTable,
+    draw_rows,
+    gather_table,
+    shard_embedding,
+    shard_rows,
+)
 
 
 def check_distance(distance: str) -> Distance:
@@ -70,6 +77,8 @@ class ItemModel(nn.Module, ABC):
     _sparse_params: frozenset[int] = frozenset()
     # The ID tables sharded by rows across workers (``train.sharding: rows``), by parameter.
     _shards: Mapping[int, ShardedTable] = MappingProxyType({})
+    # (rank, workers) when the ID tables will be sharded by rows (``place``, before setup).
+    _placement: tuple[int, int] = (0, 1)
     num_items: int
 
     def __init_subclass__(cls, **kwargs: object) -> None:
@@ -135,6 +144,19 @@ class ItemModel(nn.Module, ABC):
         unique, inverse = torch.unique(ids.reshape(-1), sorted=True, return_inverse=True)
         return shard.fetch(unique), inverse.view(ids.shape)
 
+    def place(self, rank: int, world: int) -> None:
+        """Before ``setup``: this worker (``rank`` of ``world``) will keep only its rows of
+        the ID tables (``train.sharding: rows``), so ``new_id_table`` draws only those."""
+        self._placement = (rank, world)
+
+    def new_id_table(self, num_rows: int, dim: int, std: float = 1.0) -> nn.Parameter:
+        """A new ID table of ``num_rows`` rows of ``dim`` drawn from N(0, std²): create ID
+        tables with it in ``setup``. When the run shards them (``place``), a worker draws
+        only the rows it keeps and never holds the whole table; the values and the state
+        of the global generator afterwards are the same either way. A table made otherwise
+        is sharded after ``setup``, so each worker holds it whole for a moment."""
+        return draw_rows(num_rows, dim, std, *self._placement)
+
     def shard_tables(self, names: Collection[str], rank: int,
                      world: int) -> dict[str, ShardedTable]:
         """Keep only the rows this ``rank`` of ``world`` owns of the ID tables ``names``
@@ -147,9 +169,14 @@ class ItemModel(nn.Module, ABC):
             owner_name, _, leaf = name.rpartition(".")
             owner = self.get_submodule(owner_name)
             full = params[name]
-            local = nn.Parameter(shard_rows(full, rank, world), requires_grad=full.requires_grad)
-            setattr(owner, leaf, local)
-            shards[name] = ShardedTable(name, local, full.shape[0], rank, world)
+            num_rows = getattr(full, "num_rows", len(full))
+            if self._placement == (rank, world) and hasattr(full, "num_rows"):
+                local = full  # only this worker's rows were drawn (``new_id_table``)
+            else:
+                local = nn.Parameter(shard_rows(full, rank, world),
+                                     requires_grad=full.requires_grad)
+                setattr(owner, leaf, local)
+            shards[name] = ShardedTable(name, local, num_rows, rank, world)
             if isinstance(owner, nn.Embedding) and leaf == "weight":
                 shard_embedding(owner, shards[name])
         self._shards = {id(s.local): s for s in shards.values()}

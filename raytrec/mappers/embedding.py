@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 
 import torch
-from torch import nn
 
 from raytrec.data.base import DataInfo
 from raytrec.errors import ArgumentError
@@ -47,8 +46,8 @@ class EmbeddingMapper(Mapper):
     def setup(self, info: DataInfo) -> None:
         std = self.init_std if self.init_std is not None else 1.0 / math.sqrt(self.dim)
         self.num_users, self.num_items = info.num_users, info.num_items
-        self.user_emb = nn.Parameter(torch.randn(info.num_users, self.dim) * std)
-        self.item_emb = nn.Parameter(torch.randn(info.num_items, self.dim) * std)
+        self.user_emb = self.new_id_table(info.num_users, self.dim, std)
+        self.item_emb = self.new_id_table(info.num_items, self.dim, std)
         self.constrain()
 
     def queries(self, users: torch.Tensor) -> torch.Tensor:

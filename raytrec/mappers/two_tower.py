@@ -21,11 +21,15 @@ class Tower(nn.Module):
     from their features alone (cold start).
     """
 
-    def __init__(self, num_rows: int, seen: np.ndarray, encoder: FeatureEncoder | None,
-                 id_dim: int, hidden: list[int], dim: int, dropout: float,
+    def __init__(self, ids: nn.Parameter | None, seen: np.ndarray,
+                 encoder: FeatureEncoder | None, hidden: list[int], dim: int, dropout: float,
                  normalise: bool, id_dropout: float = 0.0) -> None:
         super().__init__()
-        self.ids = nn.Embedding(num_rows, id_dim) if id_dim else None
+        id_dim = 0 if ids is None else ids.shape[1]
+        self.ids = None
+        if ids is not None:  # an ``nn.Embedding`` of the table drawn (maybe a worker's rows)
+            self.ids = nn.Embedding(len(seen), id_dim, device="meta")
+            self.ids.weight = ids
         self.encoder = encoder
         width = id_dim + (encoder.out_dim if encoder is not None else 0)
         self.net = mlp([width, *hidden, dim], dropout, batch_norm=True,
@@ -143,7 +147,8 @@ class TwoTowerMapper(Mapper):
                 raise ValueError(f"{what}_features: the dataset has no {what} feature table")
             encoding = fit_encoding(table, spec, seen, what)
             encoder = FeatureEncoder(encoding.apply(table), encoding)
-        return Tower(num, seen, encoder, self.id_dim, self.hidden, self.dim, self.dropout,
+        ids = self.new_id_table(num, self.id_dim) if self.id_dim else None
+        return Tower(ids, seen, encoder, self.hidden, self.dim, self.dropout,
                      self.distance == "cosine", self.id_dropout[what])
 
     def setup(self, info: DataInfo) -> None:

@@ -99,8 +99,18 @@ class Retriever(ABC):
         ``build``."""
         self.build(items, distance)
 
+    def release(self) -> None:
+        """Drop the index the last ``build`` or ``load`` made and the vectors it kept
+        (everything set since the options, but its ``stats``), so that the next one does
+        not hold two indexes at once; ``search`` needs a new build after it."""
+        options = self.__dict__.setdefault("_options", frozenset(vars(self)))
+        keep = options | {"_options", "stats"}
+        for name in [n for n in vars(self) if n not in keep]:
+            delattr(self, name)
+
     def _take(self, items: np.ndarray, distance: Distance | str) -> None:
         """What ``build`` and ``load`` keep of the item vectors before indexing them."""
+        self.release()
         self.distance = as_distance(distance)
         self.num_items = items.shape[0]
         self.items = np.ascontiguousarray(items, dtype=np.float32)

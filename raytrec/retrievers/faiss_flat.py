@@ -26,6 +26,8 @@ class FaissFlatRetriever(FaissFileRetriever):
         self.index = faiss.IndexFlatL2(items.shape[1]) \
             if self.distance.faiss_metric == faiss.METRIC_L2 else faiss.IndexFlatIP(items.shape[1])
         self.index.add(self._indexed(items))
+        if not self.distance.unit:  # the index holds the vectors as given: keep one copy
+            self.items = faiss.rev_swig_ptr(self.index.get_xb(), items.size).reshape(items.shape)
 
     def _indexed(self, x: np.ndarray) -> np.ndarray:
         """``Distance.indexed``, with FAISS's own normalisation (unit rows for cosine)."""

@@ -17,21 +17,34 @@ EMBEDDING_FILES = {"user": "user_embeddings.parquet", "item": "item_embeddings.p
 
 
 def embedding_table(ids_file: Path, vectors: np.ndarray) -> pa.Table:
+    """The embedding table of ``vectors`` (one row per id of ``ids_file``, in order)."""
     ids = pq.read_table(ids_file)
-    flat = pa.array(vectors.astype(np.float32).reshape(-1))
-    column = pa.FixedSizeListArray.from_arrays(flat, vectors.shape[1])
-    return pa.table({"index": ids["index"], "id": ids["id"], "embedding": column})
+    return pa.table({"index": ids["index"], "id": ids["id"], "embedding": _fixed_size(vectors)})
+
+
+# Rows computed and written at a time: the whole table of a catalogue that only fits the
+# cluster is never held as vectors beside the model that makes them.
+CHUNK = 1 << 18
 
 
 @torch.no_grad()
 def write_embeddings(out_dir: Path, data_dir: Path, mapper: Mapper,
                      device: torch.device) -> None:
+    """Every user's query vector and every item's vector (``EMBEDDING_FILES``), computed and
+    written ``CHUNK`` rows at a time."""
     mapper.eval()
-    users = torch.arange(mapper.num_users, device=device)
-    user_vecs = torch.cat([mapper.queries(users[s:s + 65536])
-                           for s in range(0, len(users), 65536)])
-    item_vecs = mapper.all_items()
-    for kind, vecs in (("user", user_vecs), ("item", item_vecs)):
-        table = embedding_table(Path(data_dir) / f"{kind}s.parquet", vecs.float().cpu().numpy())
-        pq.write_table(table, out_dir / EMBEDDING_FILES[kind])
+    for kind, vectors in (("user", mapper.queries), ("item", mapper.items)):
+        ids = pq.read_table(Path(data_dir) / f"{kind}s.parquet", columns=["index", "id"])
+        schema = ids.schema.append(pa.field("embedding", pa.list_(pa.float32(), mapper.dim)))
+        with pq.ParquetWriter(out_dir / EMBEDDING_FILES[kind], schema) as writer:
+            for start in range(0, len(ids), CHUNK):
+                rows = torch.arange(start, min(start + CHUNK, len(ids)), device=device)
+                found = vectors(rows).float().cpu().numpy()
+                part = ids.slice(start, len(rows))
+                writer.write_table(pa.table([part["index"], part["id"], _fixed_size(found)],
+                                            schema=schema))
 
+
+def _fixed_size(vectors: np.ndarray) -> pa.FixedSizeListArray:
+    flat = pa.array(np.ascontiguousarray(vectors, dtype=np.float32).reshape(-1))
+    return pa.FixedSizeListArray.from_arrays(flat, vectors.shape[1])

@@ -59,8 +59,11 @@ def train_loop(job: dict[str, Any], session: Session) -> dict[str, Any]:
     registry = get_registry()
     task = registry.build("task", config.task)
     info = task.training_info(data_dir)
-    parts = build_parts(config, info).to(device).shard(train.sharding, session.rank,
-                                                       session.world_size)
+    if train.sharding == "rows" and session.world_size > 1:
+        parts = build_parts(config, info, session.rank, session.world_size).to(device)
+        parts.shard(session.rank, session.world_size)
+    else:
+        parts = build_parts(config, info).to(device)
     mapper, loss = parts.mapper, parts.loss
     # A loss may learn parameters of its own (InfoNCE's temperature).
     optimizer = build_optimizer(config, mapper, loss.parameters())
@@ -280,6 +283,7 @@ def _finish(job: dict[str, Any], session: Session, task: Task, evaluation: Evalu
         mapper.load_state_dict(best.state)
     groups = evaluation.test(mapper, retriever, session.rank, session.world_size,
                              session.device)
+    retriever.release()  # before the whole model is gathered beside it
     sharded = bool(mapper.shards)
     mapper.unshard(0)  # rank 0 writes the whole model and the outputs
     found = groups.pop("test")

@@ -27,18 +27,23 @@ class Parts:
         self.sampler.to(device)
         return self
 
-    def shard(self, sharding: str, rank: int, world: int) -> Parts:
-        """Under ``train.sharding: rows`` with 2+ workers, keep only this worker's rows of
-        every ID table of the mapper (after ``to``: the whole tables are placed once)."""
-        if sharding == "rows" and world > 1:
-            self.mapper.shard_tables(self.mapper.id_tables, rank, world)
+    def shard(self, rank: int, world: int) -> Parts:
+        """Keep only this worker's rows of every ID table of the mapper, read through the
+        others' (after ``to``: each table is placed once). Those ``Mapper.new_id_table`` drew
+        are this worker's rows already (``build_parts`` with ``rank``)."""
+        self.mapper.shard_tables(self.mapper.id_tables, rank, world)
         return self
 
 
-def build_parts(config: RunConfig, info: DataInfo) -> Parts:
+def build_parts(config: RunConfig, info: DataInfo, rank: int | None = None,
+                world: int = 1) -> Parts:
+    """The parts, set up on the data of ``info``; with ``rank`` of ``world``, the mapper
+    draws only that worker's rows of its ID tables (to be sharded: ``Parts.shard``)."""
     registry = get_registry()
     parts = Parts(registry.build("mapper", config.mapper),
                   registry.build("sampler", config.sampler), registry.build("loss", config.loss))
+    if rank is not None:
+        parts.mapper.place(rank, world)
     parts.mapper.setup(info)
     parts.sampler.setup(info)
     parts.loss.setup(info)
