@@ -24,22 +24,32 @@ def training_bytes(module: torch.nn.Module, optimizer: str, shards: int = 1) -> 
     """Weights, their gradients and the optimizer's state: what each worker holds at least.
 
     With the ID tables (``module.id_tables``) sharded over ``shards`` workers, each holds
-    1/``shards`` of their rows and state (their gradients are row-sparse); while it sets up,
-    it holds the whole tables once, before it keeps its rows."""
+    1/``shards`` of their rows and state (their gradients are row-sparse); a table its
+    mapper did not make with ``Mapper.new_id_table`` is held whole for a moment at set-up,
+    before the worker keeps its rows."""
     states = OPTIMIZER_STATES.get(optimizer, 2)
     whole = parameter_bytes(module)
     if shards <= 1:
         return whole * (2 + states)
     tables = id_table_bytes(module)
-    held = max(tables + tables // shards, tables * (1 + states) // shards)
+    made_whole = id_table_bytes(module, drawn=False)
+    held = max(made_whole + tables // shards, tables * (1 + states) // shards)
     return (whole - tables) * (2 + states) + held
 
 
-def id_table_bytes(module: torch.nn.Module) -> int:
-    """Bytes of the module's ID tables (``Mapper.id_tables``)."""
+def needs_rows(module: torch.nn.Module, optimizer: str, workers: int, free: int) -> bool:
+    """Whether ``workers`` workers on a machine with ``free`` bytes need their ID tables
+    sharded by rows (``train.sharding: auto``): whole, the model would not fit them."""
+    return (workers > 1 and id_table_bytes(module) > 0
+            and training_bytes(module, optimizer) * workers > free)
+
+
+def id_table_bytes(module: torch.nn.Module, drawn: bool | None = None) -> int:
+    """Bytes of the module's ID tables (``Mapper.id_tables``); with ``drawn``, of those its
+    mapper did (``True``) or did not (``False``) make with ``Mapper.new_id_table``."""
     names = set(getattr(module, "id_tables", ()))
     return sum(p.numel() * p.element_size() for name, p in module.named_parameters()
-               if name in names)
+               if name in names and (drawn is None or hasattr(p, "num_rows") == drawn))
 
 
 def available_memory() -> int | None:

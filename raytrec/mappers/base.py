@@ -291,7 +291,10 @@ class Mapper(ItemModel):
       that hold them, so every worker must make the same lookups in the same order (the
       same code does), and a whole-table use must go through the ``ShardedTable`` (two-tower's
       mean ID embedding uses ``weighted_sum``). ``rows_of`` gives rows to score without
-      gradient from either kind of table.
+      gradient from either kind of table. Make each table with ``self.new_id_table(rows,
+      D, std)`` (keep the parameter it returns, or pass it as an ``nn.Embedding``'s
+      ``weight``): a sharded worker then draws only its rows; a table made otherwise is
+      created whole on every worker before each keeps its rows.
     - Check with ``raytrec.testing.check_mapper(MyMapper, dim=32)``.
     """
 

@@ -21,6 +21,7 @@ from raytrec.memory import (
     available_memory,
     gigabytes,
     id_table_bytes,
+    needs_rows,
     parameter_bytes,
     training_bytes,
 )
@@ -189,7 +190,9 @@ def _memory_problems(mapper: Any, config: RunConfig) -> list[Problem]:
         return []  # a cluster's workers are not on this machine
     workers = max(1, config.scaling.num_workers)
     train = config.train
-    sharded = train.sharding == "rows" and workers > 1
+    sharded = workers > 1 and (train.sharding == "rows" or (
+        train.sharding == "auto" and train.sparse is not False
+        and needs_rows(mapper, train.optimizer, workers, free)))
     each = training_bytes(mapper, train.optimizer, workers if sharded else 1)
     if each * workers <= free:
         return []
@@ -201,8 +204,10 @@ def _memory_problems(mapper: Any, config: RunConfig) -> list[Problem]:
     fix = f"lower {key}"
     rows = training_bytes(mapper, train.optimizer, workers)
     if not sharded and workers > 1 and id_table_bytes(mapper) and rows * workers <= free:
-        fix = (f"set train.sharding: rows (each worker then holds 1/{workers} of the ID "
-               f"tables: about {gigabytes(rows)}), or {fix}")
+        then = f"each worker then holds 1/{workers} of the ID tables: about {gigabytes(rows)}"
+        fix = (f"set train.sparse: auto, so that train.sharding: auto shards the ID tables "
+               f"by rows ({then}), or {fix}" if train.sharding == "auto" else
+               f"set train.sharding: rows ({then}), or {fix}")
     return [Problem(key, f"the model needs {held} (weights {gigabytes(parameter_bytes(mapper))}"
                          f", their gradients and {train.optimizer} state), but this machine "
                          f"has {gigabytes(free)} free; {fix}")]

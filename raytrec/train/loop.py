@@ -38,6 +38,7 @@ from raytrec.tasks import Batches, Evaluation, Task
 from raytrec.train.checkpoint import write_checkpoint, write_json
 from raytrec.train.optim import RunOptimizer, build_optimizer
 from raytrec.train.parts import build_parts
+from raytrec.train.placement import shard_by_rows
 from raytrec.train.session import Session
 from raytrec.train.shard_state import shard_file, split, table_order
 from raytrec.train.step import apply_step
@@ -59,7 +60,7 @@ def train_loop(job: dict[str, Any], session: Session) -> dict[str, Any]:
     registry = get_registry()
     task = registry.build("task", config.task)
     info = task.training_info(data_dir)
-    if train.sharding == "rows" and session.world_size > 1:
+    if shard_by_rows(config, info, session.rank, session.world_size):
         parts = build_parts(config, info, session.rank, session.world_size).to(device)
         parts.shard(session.rank, session.world_size)
     else:

@@ -177,17 +177,22 @@ def test_tables_larger_than_memory(tmp_path: Path, capsys) -> None:
 def test_memory_counts_every_local_worker_and_says_when_sharding_fits(
         tmp_path: Path, capsys, monkeypatch) -> None:
     """300 users and 200 items of dim 16 are 32,000 bytes of ID tables: with Adagrad 96,000
-    per replica, 192,000 for two; sharded by rows, each worker holds its half with its state
-    (and the whole tables once while setting up), 48,000."""
+    per replica, 192,000 for two; sharded by rows, each worker holds its half with its
+    state, 32,000 (its rows drawn alone, never the whole tables)."""
     monkeypatch.setattr("raytrec.run.job.available_memory", lambda: 150_000)
     two = {"num_workers": 2, "cpus_per_worker": 0.5}
-    cfg = write_config(tmp_path / "c.yaml", scaling=two)
+    cfg = write_config(tmp_path / "c.yaml", scaling=two, train={"sharding": "replicated"})
     err = refused(capsys, tmp_path, cfg)
     assert "mapper.dim: the model needs 2 workers, each about 0.0 GiB" in err
     assert "set train.sharding: rows (each worker then holds 1/2 of the ID tables" in err
-    sharded = write_config(tmp_path / "s.yaml", scaling=two, train={"sharding": "rows"})
-    assert create_job(sharded, [], tmp_path / "s", overwrite=False).config.train.sharding == \
-        "rows"  # checked, prepared, not refused
+    dense = write_config(tmp_path / "d.yaml", scaling=two, train={"sparse": False})
+    assert "set train.sparse: auto, so that train.sharding: auto shards the ID tables by " \
+        "rows" in refused(capsys, tmp_path, dense)
+    for sharding in ("rows", "auto"):  # checked, prepared, not refused
+        sharded = write_config(tmp_path / f"{sharding}.yaml", scaling=two,
+                               train={"sharding": sharding})
+        assert create_job(sharded, [], tmp_path / sharding,
+                          overwrite=False).config.train.sharding == sharding
 
 
 def test_evaluate_refuses_a_cutoff_larger_than_the_catalogue(tmp_path: Path, capsys) -> None:
