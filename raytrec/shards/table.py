@@ -21,7 +21,7 @@ nothing but the counts.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import torch
 import torch.distributed as dist
@@ -160,8 +160,14 @@ class ShardedTable:
     def owner_gradients(self) -> tuple[torch.Tensor, torch.Tensor]:
         """The gradients of this step's lookups, summed per row over every rank, for the
         rows this rank owns: sorted local row indices and their rows. Every rank calls it
-        once per step, after backward."""
-        started = time.perf_counter()
+        once per step, after backward (``owner_gradients`` does it for several tables in
+        one exchange)."""
+        (found,) = owner_gradients([self])
+        return found
+
+    def _outgoing(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """This step's gradient rows, summed per id and grouped by owner: ids, rows, and how
+        many go to each rank; the step's lookups are forgotten."""
         done = [(ids, rows.grad) for ids, rows in self._pending if rows.grad is not None]
         self._pending.clear()
         self.new_step()
@@ -171,17 +177,7 @@ class ShardedTable:
         grads = torch.cat([g for _, g in done]) if done else like.new_empty(0, width)
         ids, grads = transport.coalesce(ids, grads)
         order, sent = self._by_owner(ids)
-        coming = transport.counts(sent)
-        split = sent.tolist()
-        received = transport.all_to_all(
-            [list(ids[order].split(split)), list(grads[order].split(split))],
-            [coming.tolist()] * 2)
-        self.received_bytes += transport.received_bytes(received) + \
-            coming.numel() * coming.element_size()
-        local = torch.div(torch.cat(received[0]), self.world, rounding_mode="floor")
-        found = transport.coalesce(local, torch.cat(received[1]))
-        self.seconds += time.perf_counter() - started
-        return found
+        return ids[order], grads[order], sent
 
     @torch.no_grad()
     def weighted_sum(self, weights: torch.Tensor) -> torch.Tensor:
@@ -195,6 +191,34 @@ class ShardedTable:
         """Forget this step's lookups and rows (a step abandoned before the optimiser ran)."""
         self._pending.clear()
         self.new_step()
+
+
+def owner_gradients(shards: Sequence[ShardedTable]) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    """``ShardedTable.owner_gradients`` of every table of ``shards`` (the same tables in the
+    same order on every rank) in one exchange: one count of each table's rows to each rank,
+    then every table's ids and gradient rows together. The same bytes travel as table by
+    table, in one wait for the other ranks instead of one per table."""
+    started = time.perf_counter()
+    outgoing = [shard._outgoing() for shard in shards]
+    coming = transport.counts(torch.stack([sent for _, _, sent in outgoing], dim=1))
+    parts: list[list[torch.Tensor]] = []
+    sizes: list[list[int]] = []
+    for j, (ids, grads, sent) in enumerate(outgoing):
+        split = sent.tolist()
+        parts += [list(ids.split(split)), list(grads.split(split))]
+        sizes += [coming[:, j].tolist()] * 2
+    received = transport.all_to_all(parts, sizes)
+    found = []
+    for j, shard in enumerate(shards):
+        ids, grads = received[2 * j:2 * j + 2]
+        shard.received_bytes += transport.received_bytes([ids, grads]) + \
+            coming[:, j].numel() * coming.element_size()
+        local = torch.div(torch.cat(ids), shard.world, rounding_mode="floor")
+        found.append(transport.coalesce(local, torch.cat(grads)))
+    spent = time.perf_counter() - started
+    for shard in shards:  # one wait for them all: each table counts its part of it
+        shard.seconds += spent / len(shards)
+    return found
 
 
 def shard_rows(full: torch.Tensor, rank: int, world: int) -> torch.Tensor:

@@ -60,7 +60,7 @@ def train_loop(job: dict[str, Any], session: Session) -> dict[str, Any]:
     registry = get_registry()
     task = registry.build("task", config.task)
     info = task.training_info(data_dir)
-    if shard_by_rows(config, info, session.rank, session.world_size):
+    if shard_by_rows(config, info, session.rank, session.world_size, device):
         parts = build_parts(config, info, session.rank, session.world_size).to(device)
         parts.shard(session.rank, session.world_size)
     else:

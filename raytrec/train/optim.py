@@ -30,6 +30,7 @@ from torch import nn
 from raytrec.config.run_config import RunConfig
 from raytrec.mappers import Mapper
 from raytrec.ranks import distributed
+from raytrec.shards.table import owner_gradients
 from raytrec.shards.transport import coalesce
 from raytrec.train.rows import gather_rows, gather_sizes
 
@@ -142,8 +143,8 @@ class RunOptimizer:
         workers and divided by their number (as DDP averages); the traffic and time of the
         step's lookups and of this routing counted."""
         out = {}
-        for name, shard in self.shards.items():
-            ids, rows = shard.owner_gradients()
+        found = owner_gradients(list(self.shards.values())) if self.shards else []
+        for (name, shard), (ids, rows) in zip(self.shards.items(), found, strict=True):
             out[name] = (ids, rows / shard.world)
         if self.shards:
             sent = sum(s.received_bytes for s in self.shards.values())

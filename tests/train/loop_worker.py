@@ -1,7 +1,8 @@
 """``python loop_worker.py RANK WORLD PORT RUN_DIR OUT KEY=VALUE...``, run by
 ``gloo.run_ranks``: the training loop of the run in ``RUN_DIR`` (made by ``create_job``) as
 one of WORLD gloo ranks, its train section changed by the ``KEY=VALUE`` pairs (``sharding``,
-``epochs``, ``stop_after``: end the process after that many epochs, as a crash would).
+``epochs``; ``stop_after``: end the process after that many epochs, as a crash would;
+``free``: the bytes of memory this machine has free, as ``train.sharding: auto`` reads them).
 Checkpoints go to ``RUN_DIR/gloo/checkpoint_*``, each rank's files merged into one directory
 as Ray Train merges them; rank 0 writes the summary to ``OUT``.
 """
@@ -22,6 +23,7 @@ from gloo import join, leave  # beside this script
 
 from raytrec.layout import STATE_FILE
 from raytrec.run.job import load_job
+from raytrec.train import placement
 from raytrec.train.checkpoint import newest_readable
 from raytrec.train.loop import train_loop
 from raytrec.train.session import distribute
@@ -69,6 +71,9 @@ def main(rank: int, world: int, port: int, run_dir: str, out: str, *pairs: str) 
     join(rank, world, port)
     changes = dict(pair.split("=", 1) for pair in pairs)
     stop_after = int(changes.pop("stop_after")) if "stop_after" in changes else None
+    if "free" in changes:
+        free = int(changes.pop("free"))
+        placement.available_memory = lambda: free
     job = load_job(Path(run_dir))
     train = dataclasses.replace(job.config.train, **{
         k: int(v) if v.isdigit() else v for k, v in changes.items()})

@@ -60,6 +60,18 @@ def test_sharded_tables_train_and_score_what_replicas_do(mapper: dict, tmp_path:
     assert (sharded / "gloo").is_dir() and sorted((sharded / "gloo").glob("*/shard-*-of-00002.pt"))
 
 
+def test_auto_shards_only_when_the_whole_model_would_not_fit_the_machine(
+        tmp_path: Path) -> None:
+    run = _job(tmp_path, "auto", train={"epochs": 1})
+    roomy = _train(run, 2, "sharding=auto", "free=1000000000")
+    assert not sorted((run / "gloo").glob("*/shard-*"))  # replicated: no shard files
+    run = _job(tmp_path, "auto-tight", train={"epochs": 1})
+    tight = _train(run, 2, "sharding=auto", "free=1000")
+    assert sorted((run / "gloo").glob("*/shard-*-of-00002.pt"))
+    assert tight["train"]["table_mb"] == pytest.approx(roomy["train"]["table_mb"] / 2, rel=0.05)
+    assert tight["test"] == pytest.approx(roomy["test"], rel=1e-3, abs=1e-6)
+
+
 def test_a_sharded_run_resumes_on_other_numbers_of_workers(tmp_path: Path) -> None:
     """Stopped after epoch 2 on 2 sharded workers, it resumes on 2 (the same model as an
     uninterrupted run), and on 1 and on 3 (the same model, every row kept, then training on)."""
