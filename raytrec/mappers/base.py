@@ -20,6 +20,7 @@ from raytrec.shards import (
     ShardedEmbedding,
     ShardedTable,
     draw_rows,
+    fetch_rows,
     gather_table,
     shard_embedding,
     shard_rows,
@@ -294,7 +295,9 @@ class Mapper(ItemModel):
       gradient from either kind of table. Make each table with ``self.new_id_table(rows,
       D, std)`` (keep the parameter it returns, or pass it as an ``nn.Embedding``'s
       ``weight``): a sharded worker then draws only its rows; a table made otherwise is
-      created whole on every worker before each keeps its rows.
+      created whole on every worker before each keeps its rows. ``step_rows`` (optional)
+      says which rows ``queries`` and ``items`` read, so that a sharded step fetches them in
+      one exchange.
     - Check with ``raytrec.testing.check_mapper(MyMapper, dim=32)``.
     """
 
@@ -308,6 +311,22 @@ class Mapper(ItemModel):
     def forward(self, users: torch.Tensor, pos: torch.Tensor, neg: torch.Tensor) -> MapperOutput:
         """``users (B,)``, ``pos (B,)``, ``neg (B, N)`` or ``(N,)`` -> the vectors of each."""
         return MapperOutput(self.queries(users), self.items(pos), self.items(neg))
+
+    def step_rows(self, users: torch.Tensor, items: torch.Tensor) -> dict[str, torch.Tensor]:
+        """The ids of the rows of each ID table (by name) that ``queries(users)`` and
+        ``items(items)`` read. Optional: with sharded tables a step fetches them all in one
+        exchange (``prefetch``) instead of one per table and lookup; by default none."""
+        return {}
+
+    def prefetch(self, users: torch.Tensor, items: torch.Tensor) -> None:
+        """Fetch, in one exchange, the rows of the sharded ID tables that ``queries(users)``
+        and ``items(items)`` read (``step_rows``), for the step's lookups to find; nothing
+        unless tables are sharded. A collective then: every rank calls it each step."""
+        shards = self.shards
+        requests = [(shards[name], torch.unique(ids.reshape(-1)))
+                    for name, ids in self.step_rows(users, items).items() if name in shards]
+        if requests:
+            fetch_rows(requests)
 
     def new_user_queries(self, features: pd.DataFrame) -> torch.Tensor:
         """``(len(features), D)`` query vectors of users outside the training data, from

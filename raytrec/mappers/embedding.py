@@ -50,6 +50,9 @@ class EmbeddingMapper(Mapper):
         self.item_emb = self.new_id_table(info.num_items, self.dim, std)
         self.constrain()
 
+    def step_rows(self, users: torch.Tensor, items: torch.Tensor) -> dict[str, torch.Tensor]:
+        return {"user_emb": users, "item_emb": items}
+
     def queries(self, users: torch.Tensor) -> torch.Tensor:
         return self.lookup(self.user_emb, users)
 

@@ -168,6 +168,11 @@ class TwoTowerMapper(Mapper):
         return MapperOutput(self.queries(users), both[:len(pos)],
                             both[len(pos):].view(*neg.shape, -1))
 
+    def step_rows(self, users: torch.Tensor, items: torch.Tensor) -> dict[str, torch.Tensor]:
+        if not self.id_dim:
+            return {}
+        return {"user_tower.ids.weight": users, "item_tower.ids.weight": items}
+
     def queries(self, users: torch.Tensor) -> torch.Tensor:
         return self.user_tower(users)
 

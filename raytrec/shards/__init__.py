@@ -2,7 +2,7 @@
 
 from raytrec.shards.draw import draw_rows
 from raytrec.shards.embedding import ShardedEmbedding, shard_embedding
-from raytrec.shards.table import ShardedTable, gather_table, shard_rows
+from raytrec.shards.table import ShardedTable, fetch_rows, gather_table, shard_rows
 
-__all__ = ["ShardedEmbedding", "ShardedTable", "draw_rows", "gather_table", "shard_embedding",
-           "shard_rows"]
+__all__ = ["ShardedEmbedding", "ShardedTable", "draw_rows", "fetch_rows", "gather_table",
+           "shard_embedding", "shard_rows"]

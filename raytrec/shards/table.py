@@ -70,23 +70,26 @@ class ShardedTable:
 
         Rows fetched earlier in the step are kept until its optimiser step (``new_step``):
         the two-phase step scores candidates without gradient, then looks the chosen ones up
-        again, which then asks the owners for nothing (one exchange of counts)."""
-        if self.whole is not None:
-            return self.whole.index_select(0, ids)
-        started = time.perf_counter()
+        again, which then asks the owners for nothing (one exchange of counts). ``fetch_rows``
+        (the function) fetches from several tables in one exchange."""
+        (rows,) = fetch_rows([(self, ids)])
+        return rows
+
+    def _missing(self, ids: torch.Tensor) -> torch.Tensor:
+        """Of sorted unique ``ids``, those not fetched yet this step."""
         cached = self._cache_ids
-        if len(cached):
-            at = torch.searchsorted(cached, ids).clamp_(max=len(cached) - 1)
-            missing = ids[cached[at] != ids]
-        else:
-            missing = ids
-        got = self._ask_owners(missing)
-        merged, order = torch.sort(torch.cat([cached, missing]))
+        if not len(cached):
+            return ids
+        at = torch.searchsorted(cached, ids).clamp_(max=len(cached) - 1)
+        return ids[cached[at] != ids]
+
+    def _remember(self, missing: torch.Tensor, got: torch.Tensor,
+                  ids: torch.Tensor) -> torch.Tensor:
+        """Keep the rows ``got`` of ``missing`` for the rest of the step; the rows ``ids``."""
+        merged, order = torch.sort(torch.cat([self._cache_ids, missing]))
         self._cache_ids = merged
         self._cache_rows = torch.cat([self._cache_rows, got]).index_select(0, order)
-        rows = self._cache_rows.index_select(0, torch.searchsorted(merged, ids))
-        self.seconds += time.perf_counter() - started
-        return rows
+        return self._cache_rows.index_select(0, torch.searchsorted(merged, ids))
 
     @torch.no_grad()
     def score(self, q: torch.Tensor, ids: torch.Tensor,
@@ -138,20 +141,6 @@ class ShardedTable:
         owner = ids % self.world
         return torch.argsort(owner, stable=True), torch.bincount(owner, minlength=self.world)
 
-    def _ask_owners(self, ids: torch.Tensor) -> torch.Tensor:
-        order, asked = self._by_owner(ids)
-        wanted = transport.counts(asked)
-        (theirs,) = transport.all_to_all([list(ids[order].split(asked.tolist()))],
-                                         [wanted.tolist()])
-        answers = [self._own_rows(request) for request in theirs]
-        (got,) = transport.all_to_all([answers], [asked.tolist()])
-        self.received_bytes += transport.received_bytes([theirs, got]) + \
-            wanted.numel() * wanted.element_size()
-        rows = torch.empty(len(ids), self.local.shape[1], dtype=self.local.dtype,
-                           device=self.local.device)
-        rows[order] = torch.cat(got)
-        return rows
-
     def _own_rows(self, ids: torch.Tensor) -> torch.Tensor:
         """Rows of ids this rank holds (every request was routed by ``_by_owner``)."""
         return self.local.detach().index_select(0, torch.div(ids, self.world,
@@ -191,6 +180,38 @@ class ShardedTable:
         """Forget this step's lookups and rows (a step abandoned before the optimiser ran)."""
         self._pending.clear()
         self.new_step()
+
+
+@torch.no_grad()
+def fetch_rows(requests: Sequence[tuple[ShardedTable, torch.Tensor]]) -> list[torch.Tensor]:
+    """``ShardedTable.fetch`` of several tables (the same tables in the same order on every
+    rank) in one exchange: one count of each table's ids to each rank, then every table's
+    ids together, then every table's rows. Returns the rows of each request's ids."""
+    if any(shard.whole is not None for shard, _ in requests):
+        return [shard.whole.index_select(0, ids) if shard.whole is not None else
+                fetch_rows([(shard, ids)])[0] for shard, ids in requests]
+    started = time.perf_counter()
+    missing = [shard._missing(ids) for shard, ids in requests]
+    grouped = [shard._by_owner(ids) for (shard, _), ids in zip(requests, missing, strict=True)]
+    wanted = transport.counts(torch.stack([asked for _, asked in grouped], dim=1))
+    theirs = transport.all_to_all(
+        [list(ids[order].split(asked.tolist()))
+         for ids, (order, asked) in zip(missing, grouped, strict=True)],
+        [wanted[:, j].tolist() for j in range(len(requests))])
+    answers = transport.all_to_all(
+        [[shard._own_rows(asked) for asked in theirs[j]] for j, (shard, _) in enumerate(requests)],
+        [asked.tolist() for _, asked in grouped])
+    found = []
+    for j, (shard, ids) in enumerate(requests):
+        shard.received_bytes += transport.received_bytes([theirs[j], answers[j]]) + \
+            wanted[:, j].numel() * wanted.element_size()
+        rows = shard.local.new_empty(len(missing[j]), shard.local.shape[1]).detach()
+        rows[grouped[j][0]] = torch.cat(answers[j])
+        found.append(shard._remember(missing[j], rows, ids))
+    spent = time.perf_counter() - started
+    for shard, _ in requests:  # one wait for them all: each table counts its part of it
+        shard.seconds += spent / len(requests)
+    return found
 
 
 def owner_gradients(shards: Sequence[ShardedTable]) -> list[tuple[torch.Tensor, torch.Tensor]]:

@@ -78,15 +78,26 @@ def _check_id_tables(mapper: Mapper, users: torch.Tensor, pos: torch.Tensor) -> 
         tables = mapper.use_row_sparse(mapper.id_tables)
     except ValueError as exc:
         fail_unless(False, mapper, str(exc))
+    neg = torch.tensor([[4, 5], [6, 7], [8, 9]])
+    claimed = mapper.step_rows(users, torch.cat([pos, neg.reshape(-1)]))
+    unknown = sorted(set(claimed) - set(mapper.id_tables))
+    fail_unless(not unknown, mapper, f"step_rows names {unknown}, which id_tables does not "
+                "list: it may name ID tables only")
     try:
         mapper.zero_grad(set_to_none=True)
-        out = mapper(users, pos, torch.tensor([[4, 5], [6, 7], [8, 9]]))
+        out = mapper(users, pos, neg)
         (out.query.sum() + out.item.sum() + out.negatives.sum()).backward()
         for name, table in tables.items():
             fail_unless(table.grad is None or table.grad.is_sparse, mapper,
                         f"ID table {name!r} got a dense gradient: read it with "
                         "self.lookup(table, ids) or an nn.Embedding, and detach any whole-"
                         "table use when the table is in self.row_sparse")
+            if name in claimed and table.grad is not None:
+                read = table.grad.coalesce().indices()[0]
+                fail_unless(bool(torch.isin(read, claimed[name].reshape(-1)).all()), mapper,
+                            f"step_rows()[{name!r}] misses rows of the table that the "
+                            "forward reads: give the ids queries(users) and items(items) "
+                            "look up in it")
     finally:
         mapper.use_row_sparse(())
         mapper.zero_grad(set_to_none=True)

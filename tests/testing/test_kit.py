@@ -140,6 +140,18 @@ class MisnamedTablesMapper(EmbeddingMapper):
         self.id_tables = ("user_emb", "items")
 
 
+class ShortPrefetchMapper(EmbeddingMapper):
+    """Says its items read only the positives' rows: a sharded step would miss the others."""
+
+    def step_rows(self, users, items):
+        return {"user_emb": users, "item_emb": items[:1]}
+
+
+class ForeignPrefetchMapper(EmbeddingMapper):
+    def step_rows(self, users, items):
+        return {"user_emb": users, "items": items}
+
+
 @pytest.mark.parametrize(("check", "cls", "kwargs", "rule"), [
     (check_loss, MaskBlindLoss, {}, "masked out"),
     (check_loss, NoSuperLoss, {}, "super().__init__()"),
@@ -156,9 +168,11 @@ class MisnamedTablesMapper(EmbeddingMapper):
     (check_mapper, MisnamedTablesMapper, {}, "id_tables names items"),
     (check_sampler, LazySampler, {"num_negatives": 3}, "tables['log_q'] stayed behind"),
     (check_mapper, PlainTensorMapper, {"dim": 4}, "weight stayed behind"),
+    (check_mapper, ShortPrefetchMapper, {"dim": 4}, "step_rows()['item_emb'] misses rows"),
+    (check_mapper, ForeignPrefetchMapper, {"dim": 4}, "step_rows names ['items']"),
 ], ids=["mask", "no-super", "global-rng", "flat-ids", "flat-shared", "off-by-one", "tensor",
         "swapped", "forgetful", "noisy", "bad-arg", "dense-table", "misnamed-table",
-        "lazy-sampler", "plain-tensor-mapper"])
+        "lazy-sampler", "plain-tensor-mapper", "short-prefetch", "foreign-prefetch"])
 def test_the_kit_catches(check, cls, kwargs: dict, rule: str) -> None:
     with pytest.raises(ConformanceError) as caught:
         check(cls, **kwargs)

@@ -30,7 +30,11 @@ def loss_of_batch(
         raise ValueError(f"{type(sampler).__name__}.sample returned per-positive ids "
                          f"{tuple(neg.ids.shape)} for B={len(users)} positives; want (B, N)")
     neg_ids, log_q, mask, selection = neg.ids, neg.log_q, neg.mask, None
-    if type(loss).select is not Loss.select and mapper.deterministic_scores():
+    selecting = type(loss).select is not Loss.select and mapper.deterministic_scores()
+    if mapper.shards:  # the rows the step reads, in one exchange; candidates are scored
+        # where they live when the loss selects among them, so only the chosen are fetched
+        mapper.prefetch(users, items if selecting else torch.cat([items, neg_ids.reshape(-1)]))
+    if selecting:
         with torch.no_grad():
             q = mapper.queries(users)
             if neg.pool is not None:
