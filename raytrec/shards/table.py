@@ -146,14 +146,6 @@ class ShardedTable:
         return self.local.detach().index_select(0, torch.div(ids, self.world,
                                                               rounding_mode="floor"))
 
-    def owner_gradients(self) -> tuple[torch.Tensor, torch.Tensor]:
-        """The gradients of this step's lookups, summed per row over every rank, for the
-        rows this rank owns: sorted local row indices and their rows. Every rank calls it
-        once per step, after backward (``owner_gradients`` does it for several tables in
-        one exchange)."""
-        (found,) = owner_gradients([self])
-        return found
-
     def _outgoing(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """This step's gradient rows, summed per id and grouped by owner: ids, rows, and how
         many go to each rank; the step's lookups are forgotten."""
@@ -205,7 +197,7 @@ def fetch_rows(requests: Sequence[tuple[ShardedTable, torch.Tensor]]) -> list[to
     for j, (shard, ids) in enumerate(requests):
         shard.received_bytes += transport.received_bytes([theirs[j], answers[j]]) + \
             wanted[:, j].numel() * wanted.element_size()
-        rows = shard.local.new_empty(len(missing[j]), shard.local.shape[1]).detach()
+        rows = shard.local.new_empty(len(missing[j]), shard.local.shape[1])
         rows[grouped[j][0]] = torch.cat(answers[j])
         found.append(shard._remember(missing[j], rows, ids))
     spent = time.perf_counter() - started
@@ -215,10 +207,11 @@ def fetch_rows(requests: Sequence[tuple[ShardedTable, torch.Tensor]]) -> list[to
 
 
 def owner_gradients(shards: Sequence[ShardedTable]) -> list[tuple[torch.Tensor, torch.Tensor]]:
-    """``ShardedTable.owner_gradients`` of every table of ``shards`` (the same tables in the
-    same order on every rank) in one exchange: one count of each table's rows to each rank,
-    then every table's ids and gradient rows together. The same bytes travel as table by
-    table, in one wait for the other ranks instead of one per table."""
+    """The gradients of this step's lookups of every table of ``shards`` (the same tables
+    in the same order on every rank), summed per row over every rank, for the rows this rank
+    owns: per table, sorted local row indices and their rows. Every rank calls it once per
+    step, after backward. One exchange for all the tables: one count of each table's rows
+    to each rank, then every table's ids and gradient rows together."""
     started = time.perf_counter()
     outgoing = [shard._outgoing() for shard in shards]
     coming = transport.counts(torch.stack([sent for _, _, sent in outgoing], dim=1))
