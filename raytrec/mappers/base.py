@@ -297,7 +297,8 @@ class Mapper(ItemModel):
       ``weight``): a sharded worker then draws only its rows; a table made otherwise is
       created whole on every worker before each keeps its rows. ``step_rows`` (optional)
       says which rows ``queries`` and ``items`` read, so that a sharded step fetches them in
-      one exchange.
+      one exchange and its lookups of the tables it names then exchange nothing; it must
+      name every row they read (a lookup of a row it missed raises).
     - Check with ``raytrec.testing.check_mapper(MyMapper, dim=32)``.
     """
 
@@ -318,15 +319,18 @@ class Mapper(ItemModel):
         exchange (``prefetch``) instead of one per table and lookup; by default none."""
         return {}
 
-    def prefetch(self, users: torch.Tensor, items: torch.Tensor) -> None:
+    def prefetch(self, users: torch.Tensor, items: torch.Tensor) -> list[ShardedTable]:
         """Fetch, in one exchange, the rows of the sharded ID tables that ``queries(users)``
         and ``items(items)`` read (``step_rows``), for the step's lookups to find; nothing
-        unless tables are sharded. A collective then: every rank calls it each step."""
+        unless tables are sharded. A collective then: every rank calls it each step. Returns
+        the tables fetched from: within ``shards.serving`` of them, the step's lookups read
+        the fetched rows and exchange nothing."""
         shards = self.shards
         requests = [(shards[name], torch.unique(ids.reshape(-1)))
                     for name, ids in self.step_rows(users, items).items() if name in shards]
         if requests:
             fetch_rows(requests)
+        return [shard for shard, _ in requests]
 
     def new_user_queries(self, features: pd.DataFrame) -> torch.Tensor:
         """``(len(features), D)`` query vectors of users outside the training data, from

@@ -15,13 +15,16 @@ number of workers W grows, where replicas receive every other worker's rows (W â
 
 Every rank must make the same lookups in the same order (the same code on batches of the
 same shape does), since each is a collective; a lookup of rows a rank holds itself sends
-nothing but the counts.
+nothing but the sizes. Within ``serving`` a lookup is not a collective: it reads the rows
+fetched for the step (``fetch_rows``, which the step calls first), so a step waits on its
+fetches and its gradients, not on each lookup.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 
 import torch
 import torch.distributed as dist
@@ -51,6 +54,8 @@ class ShardedTable:
         self.whole: torch.Tensor | None = None
         self._cache_ids = torch.empty(0, dtype=torch.int64, device=local.device)
         self._cache_rows = local.detach().new_empty(0, local.shape[1])
+        # Inside ``serving``: lookups read the rows fetched this step, with no exchange.
+        self.served = False
 
     def lookup(self, ids: torch.Tensor) -> torch.Tensor:
         """Rows ``ids`` (any shape ``S``, global ids) -> ``(*S, D)``, differentiable: the
@@ -58,7 +63,7 @@ class ShardedTable:
         if self.whole is not None:
             return self.whole.index_select(0, ids.reshape(-1)).view(*ids.shape, -1)
         unique, inverse = torch.unique(ids.reshape(-1), sorted=True, return_inverse=True)
-        rows = self.fetch(unique)
+        rows = self._cached(unique) if self.served else self.fetch(unique)
         if torch.is_grad_enabled() and self.local.requires_grad:
             rows.requires_grad_()
             self._pending.append((unique, rows))
@@ -70,7 +75,7 @@ class ShardedTable:
 
         Rows fetched earlier in the step are kept until its optimiser step (``new_step``):
         the two-phase step scores candidates without gradient, then looks the chosen ones up
-        again, which then asks the owners for nothing (one exchange of counts). ``fetch_rows``
+        again, which then asks the owners for nothing (one exchange of sizes). ``fetch_rows``
         (the function) fetches from several tables in one exchange."""
         (rows,) = fetch_rows([(self, ids)])
         return rows
@@ -82,6 +87,17 @@ class ShardedTable:
             return ids
         at = torch.searchsorted(cached, ids).clamp_(max=len(cached) - 1)
         return ids[cached[at] != ids]
+
+    def _cached(self, ids: torch.Tensor) -> torch.Tensor:
+        """The rows of sorted unique ``ids``, every one fetched earlier this step."""
+        missing = self._missing(ids)
+        if len(missing):
+            raise RuntimeError(
+                f"ID table {self.name!r}: the step looked up {len(missing)} rows it did not "
+                f"fetch first (ids {missing[:5].tolist()}...); a mapper's step_rows must name "
+                "every row its queries and items read (raytrec.testing.check_mapper checks it)")
+        cached = self._cache_ids
+        return self._cache_rows.index_select(0, torch.searchsorted(cached, ids))
 
     def _remember(self, missing: torch.Tensor, got: torch.Tensor,
                   ids: torch.Tensor) -> torch.Tensor:
@@ -115,11 +131,7 @@ class ShardedTable:
             mine, index = torch.unique(part, sorted=True, return_inverse=True)
             query_parts.append(q.index_select(0, mine))
             index_parts.append(index)
-        sizes = torch.stack([pairs, torch.tensor([len(p) for p in query_parts],
-                                                 device=pairs.device)], dim=1)
-        coming = transport.counts(sizes)
-        got = transport.all_to_all([id_parts, index_parts, query_parts],
-                                   [coming[:, 0].tolist()] * 2 + [coming[:, 1].tolist()])
+        got, coming = transport.exchange([id_parts, index_parts, query_parts])
         answers = [pair_scores(queries.index_select(0, index), self._own_rows(rows))
                    for rows, index, queries in zip(*got, strict=True)]
         back = transport.all_to_all([answers], [split])
@@ -177,19 +189,17 @@ class ShardedTable:
 @torch.no_grad()
 def fetch_rows(requests: Sequence[tuple[ShardedTable, torch.Tensor]]) -> list[torch.Tensor]:
     """``ShardedTable.fetch`` of several tables (the same tables in the same order on every
-    rank) in one exchange: one count of each table's ids to each rank, then every table's
-    ids together, then every table's rows. Returns the rows of each request's ids."""
+    rank) in one exchange: every table's ids to their owners together (with their sizes),
+    then every table's rows back. Returns the rows of each request's ids."""
     if any(shard.whole is not None for shard, _ in requests):
         return [shard.whole.index_select(0, ids) if shard.whole is not None else
                 fetch_rows([(shard, ids)])[0] for shard, ids in requests]
     started = time.perf_counter()
     missing = [shard._missing(ids) for shard, ids in requests]
     grouped = [shard._by_owner(ids) for (shard, _), ids in zip(requests, missing, strict=True)]
-    wanted = transport.counts(torch.stack([asked for _, asked in grouped], dim=1))
-    theirs = transport.all_to_all(
+    theirs, wanted = transport.exchange(
         [list(ids[order].split(asked.tolist()))
-         for ids, (order, asked) in zip(missing, grouped, strict=True)],
-        [wanted[:, j].tolist() for j in range(len(requests))])
+         for ids, (order, asked) in zip(missing, grouped, strict=True)])
     answers = transport.all_to_all(
         [[shard._own_rows(asked) for asked in theirs[j]] for j, (shard, _) in enumerate(requests)],
         [asked.tolist() for _, asked in grouped])
@@ -210,29 +220,40 @@ def owner_gradients(shards: Sequence[ShardedTable]) -> list[tuple[torch.Tensor, 
     """The gradients of this step's lookups of every table of ``shards`` (the same tables
     in the same order on every rank), summed per row over every rank, for the rows this rank
     owns: per table, sorted local row indices and their rows. Every rank calls it once per
-    step, after backward. One exchange for all the tables: one count of each table's rows
-    to each rank, then every table's ids and gradient rows together."""
+    step, after backward. One exchange for all the tables: every table's ids and gradient
+    rows together, with their sizes."""
     started = time.perf_counter()
     outgoing = [shard._outgoing() for shard in shards]
-    coming = transport.counts(torch.stack([sent for _, _, sent in outgoing], dim=1))
     parts: list[list[torch.Tensor]] = []
-    sizes: list[list[int]] = []
-    for j, (ids, grads, sent) in enumerate(outgoing):
+    for ids, grads, sent in outgoing:
         split = sent.tolist()
         parts += [list(ids.split(split)), list(grads.split(split))]
-        sizes += [coming[:, j].tolist()] * 2
-    received = transport.all_to_all(parts, sizes)
+    received, coming = transport.exchange(parts)
     found = []
     for j, shard in enumerate(shards):
         ids, grads = received[2 * j:2 * j + 2]
         shard.received_bytes += transport.received_bytes([ids, grads]) + \
-            coming[:, j].numel() * coming.element_size()
+            coming[:, 2 * j:2 * j + 2].numel() * coming.element_size()
         local = torch.div(torch.cat(ids), shard.world, rounding_mode="floor")
         found.append(transport.coalesce(local, torch.cat(grads)))
     spent = time.perf_counter() - started
     for shard in shards:  # one wait for them all: each table counts its part of it
         shard.seconds += spent / len(shards)
     return found
+
+
+@contextmanager
+def serving(shards: Sequence[ShardedTable]) -> Iterator[None]:
+    """Within: lookups of ``shards`` read only the rows fetched for them this step, and so
+    exchange nothing. Every rank enters it around the same code, after fetching what that
+    code reads (``Mapper.prefetch``); a lookup of a row not fetched raises."""
+    for shard in shards:
+        shard.served = True
+    try:
+        yield
+    finally:
+        for shard in shards:
+            shard.served = False
 
 
 def shard_rows(full: torch.Tensor, rank: int, world: int) -> torch.Tensor:

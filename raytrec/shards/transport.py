@@ -76,6 +76,40 @@ def all_to_all(parts: list[list[torch.Tensor]],
     return received
 
 
+def exchange(parts: list[list[torch.Tensor]]) -> tuple[list[list[torch.Tensor]], torch.Tensor]:
+    """``all_to_all`` when the receivers do not know the sizes yet: ``parts[j][r]`` goes to
+    rank ``r``. Returns what each rank sent (``received[j][r]``) and the sizes,
+    ``(world, len(parts))``: rows rank ``r`` sent this one in ``j`` (counted among the bytes
+    received, as ``counts`` would be).
+
+    Swapping pairwise, each rank sends its sizes and its tensors at once and posts its
+    receives as the sizes arrive: the sizes cost the time a message takes, not a round in
+    which every rank waits for the slowest (``counts``, then ``all_to_all``)."""
+    rank, world = dist.get_rank(), dist.get_world_size()
+    mine = torch.tensor([[len(p[r]) for p in parts] for r in range(world)], dtype=torch.int64)
+    if not direct():
+        coming = counts(mine.to(parts[0][rank].device))
+        return all_to_all(parts, coming.T.tolist()), coming
+    header = len(parts)  # the sizes travel under a tag of their own, after the parts' tags
+    works, heads = [], {}
+    for r in range(world):
+        if r == rank:
+            continue
+        works.append(dist.isend(mine[r].clone(), r, tag=header))
+        works += [dist.isend(p[r].contiguous(), r, tag=j) for j, p in enumerate(parts) if len(p[r])]
+        heads[r] = torch.empty(len(parts), dtype=torch.int64)
+    for work in [dist.irecv(head, r, tag=header) for r, head in heads.items()]:
+        work.wait()
+    coming = torch.stack([mine[rank] if r == rank else heads[r] for r in range(world)])
+    received = [[own[r] if r == rank else own[rank].new_empty((n, *own[rank].shape[1:]))
+                 for r, n in enumerate(coming[:, j].tolist())] for j, own in enumerate(parts)]
+    works += [dist.irecv(received[j][r], r, tag=j) for j in range(len(parts))
+              for r in heads if len(received[j][r])]
+    for work in works:
+        work.wait()
+    return received, coming
+
+
 def received_bytes(received: list[list[torch.Tensor]]) -> int:
     """Bytes of ``received`` (``all_to_all``'s answer) that came from other ranks."""
     rank = dist.get_rank()

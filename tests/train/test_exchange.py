@@ -71,3 +71,7 @@ def test_tables_sharded_by_rows_train_what_replicas_do(model: str, world: int, t
     assert set(parts["sharded"]) == set(parts["tables"]) != set()
     # Each worker holds about 1/W of the tables and their optimiser state.
     assert parts["table_bytes"] <= whole["table_bytes"] / world * 1.05 + 2 * 8 * 4 * 2
+
+
+def test_sizes_travel_with_the_tensors_and_served_lookups_exchange_nothing() -> None:
+    run_ranks(Path(__file__).with_name("serving_worker.py"), 3, [])

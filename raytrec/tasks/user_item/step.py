@@ -10,6 +10,7 @@ from torch import nn
 from raytrec.losses import Loss, LossInput, LossOutput
 from raytrec.mappers import Mapper, MapperOutput
 from raytrec.samplers import Sampler
+from raytrec.shards.table import serving
 
 
 def loss_of_batch(
@@ -31,24 +32,29 @@ def loss_of_batch(
                          f"{tuple(neg.ids.shape)} for B={len(users)} positives; want (B, N)")
     neg_ids, log_q, mask, selection = neg.ids, neg.log_q, neg.mask, None
     selecting = type(loss).select is not Loss.select and mapper.deterministic_scores()
+    fetched = []
     if mapper.shards:  # the rows the step reads, in one exchange; candidates are scored
         # where they live when the loss selects among them, so only the chosen are fetched
-        mapper.prefetch(users, items if selecting else torch.cat([items, neg_ids.reshape(-1)]))
-    if selecting:
-        with torch.no_grad():
-            q = mapper.queries(users)
-            if neg.pool is not None:
-                cand = mapper.score_candidates(q, neg.pool).gather(1, neg.pool_index)
-            else:
-                cand = mapper.score_candidates(q, neg_ids)
-            pos = mapper.distance.pair_scores(q, mapper.items(items))
-            selection = loss.select(pos, cand, mask)
-        if selection is not None:
-            neg_ids, log_q = neg.per_row(len(users))
-            neg_ids = torch.gather(neg_ids, 1, selection.index)
-            log_q = torch.gather(log_q, 1, selection.index)
-            mask = None if mask is None else torch.gather(mask, 1, selection.index)
-    out: MapperOutput = model(users, items, neg_ids)
+        fetched = mapper.prefetch(
+            users, items if selecting else torch.cat([items, neg_ids.reshape(-1)]))
+    with serving(fetched):  # the lookups read what was fetched, exchanging nothing
+        if selecting:
+            with torch.no_grad():
+                q = mapper.queries(users)
+                if neg.pool is not None:
+                    cand = mapper.score_candidates(q, neg.pool).gather(1, neg.pool_index)
+                else:
+                    cand = mapper.score_candidates(q, neg_ids)
+                pos = mapper.distance.pair_scores(q, mapper.items(items))
+                selection = loss.select(pos, cand, mask)
+            if selection is not None:
+                neg_ids, log_q = neg.per_row(len(users))
+                neg_ids = torch.gather(neg_ids, 1, selection.index)
+                log_q = torch.gather(log_q, 1, selection.index)
+                mask = None if mask is None else torch.gather(mask, 1, selection.index)
+            if fetched:
+                mapper.prefetch(users, neg_ids)
+        out: MapperOutput = model(users, items, neg_ids)
     if log_q.dim() == 1:
         log_q = log_q.expand(len(users), -1)
     batch = LossInput(
