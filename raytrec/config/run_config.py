@@ -15,7 +15,13 @@ from typing import Any
 
 import yaml
 
-from raytrec.config.sections import EvalSection, ScalingSection, SplitConfig, TrainSection
+from raytrec.config.sections import (
+    EvalSection,
+    PrepareSection,
+    ScalingSection,
+    SplitConfig,
+    TrainSection,
+)
 from raytrec.kinds import ComponentSpec
 
 __all__ = ["ComponentSpec", "RunConfig"]
@@ -33,6 +39,7 @@ class RunConfig:
     loss: ComponentSpec
     retriever: ComponentSpec
     split: SplitConfig
+    prepare: PrepareSection
     train: TrainSection
     eval: EvalSection
     scaling: ScalingSection

@@ -174,11 +174,29 @@ class ScalingSection:
 
 
 @dataclass
+class PrepareSection:
+    """How the data is prepared: ids mapped, repeated pairs merged, the split drawn and the
+    files written (``raytrec.data.prepare``); the same files from either engine.
+
+    Attributes:
+        engine: ``pandas`` on the driver, the whole table in its memory; ``ray`` in Ray Data
+            stages on the cluster, the driver holding only counts (the ``csv`` and ``parquet``
+            datasets, the ``user-item`` task).
+    """
+
+    engine: Literal["pandas", "ray"] = "pandas"
+
+
+@dataclass
 class SplitConfig:
     """How to split interactions that do not come with a split of their own.
 
     - ``ratio``: per user, a seeded random ``ratios`` share to train/valid/test (CML paper:
       60/20/20); users with fewer than ``min_user_interactions`` stay in train.
+
+    Every draw (and the tie-break of equal timestamps) is a keyed hash of ``seed`` and the
+    row's user and item ids (``raytrec.data.keys``): the split does not depend on the order
+    of the rows.
     - ``leave-last-out``: per user, the latest interaction to test, the one before to valid.
     - ``temporal``: one global cut by timestamp at the ``ratios`` quantiles.
 

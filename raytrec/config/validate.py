@@ -7,13 +7,20 @@ from typing import Any
 from raytrec.config.bind import bind, defaults, with_current_names
 from raytrec.config.defaults import DEFAULTS, PLUGIN_SECTIONS
 from raytrec.config.run_config import ComponentSpec, RunConfig
-from raytrec.config.sections import EvalSection, ScalingSection, SplitConfig, TrainSection
+from raytrec.config.sections import (
+    EvalSection,
+    PrepareSection,
+    ScalingSection,
+    SplitConfig,
+    TrainSection,
+)
 from raytrec.distance import DISTANCES
 from raytrec.errors import ConfigError, Problem, did_you_mean, unknown_name
 from raytrec.plugins import Registry
 
 PLAIN_SECTIONS: dict[str, type[Any]] = {
     "split": SplitConfig,
+    "prepare": PrepareSection,
     "train": TrainSection,
     "eval": EvalSection,
     "scaling": ScalingSection,

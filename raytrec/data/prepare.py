@@ -17,6 +17,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from raytrec.data.base import ITEM, RATING, SPLIT, SPLITS, TIMESTAMP, USER, RawData, rows_text
+from raytrec.data.keys import SHUFFLE, row_keys
 from raytrec.data.splits import SplitConfig, split_interactions
 from raytrec.errors import DataError
 
@@ -48,17 +49,19 @@ def prepare(raw: RawData, split: SplitConfig, out_dir: Path) -> dict[str, object
                             f"one file (path) for raytrec to split, or drop split.{held[0]}")
         codes = _given_split(df[SPLIT])
     else:
-        codes = split_interactions(table, split)
+        codes = split_interactions(df, split)
     tmp = out_dir.with_name(out_dir.name + ".partial")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
     counts = np.bincount(table[ITEM].to_numpy()[codes == 0], minlength=len(item_ids))
-    # Shuffled once so that contiguous row groups are random shards of train.
-    rng = np.random.default_rng(split.seed)
+    # Train in the order of a keyed hash of its rows, so that contiguous row groups are random
+    # shards of it; valid and test by user. Both orders are a function of the rows alone.
+    shuffle = row_keys(split.seed, SHUFFLE, df[USER], df[ITEM])
     for code, name in enumerate(SPLITS):
-        part = table[codes == code]
-        if name == "train":
-            part = part.iloc[rng.permutation(len(part))]
+        picked = np.flatnonzero(codes == code)
+        keys = (shuffle[picked],) if name == "train" else (table[ITEM].to_numpy()[picked],
+                                                         table[USER].to_numpy()[picked])
+        part = table.iloc[picked[np.lexsort(keys)]]
         rows = max(1, -(-len(part) // _ROW_GROUPS))
         pq.write_table(pa.Table.from_pandas(part, preserve_index=False), tmp / f"{name}.parquet",
                        row_group_size=rows)

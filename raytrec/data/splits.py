@@ -1,4 +1,10 @@
-"""Deterministic train/valid/test splits of an interaction table."""
+"""Deterministic train/valid/test splits of an interaction table.
+
+Every draw is a keyed hash of the row's ids (``raytrec.data.keys``), not a random number per
+row in the order the rows came: the split of the same interactions with the same seed is
+the same whatever the order of rows and files, so an engine that reads in parallel writes
+what pandas writes. Ties (equal timestamps) break by that key too.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +13,7 @@ import pandas as pd
 
 from raytrec.config.sections import SplitConfig
 from raytrec.data.base import ITEM, TIMESTAMP, USER
+from raytrec.data.keys import COLD_ITEMS, COLD_USERS, ROW_ORDER, id_hash, row_keys
 
 __all__ = ["SplitConfig", "split_interactions"]
 
@@ -14,7 +21,8 @@ TRAIN, VALID, TEST = 0, 1, 2
 
 
 def split_interactions(df: pd.DataFrame, cfg: SplitConfig) -> np.ndarray:
-    """(n,) int8 codes: 0 train, 1 valid, 2 test. ``df`` needs ``user`` (and ``timestamp``)."""
+    """(n,) int8 codes: 0 train, 1 valid, 2 test. ``df`` needs ``user``, ``item`` (the
+    dataset's ids, each (user, item) pair once) and, but for ``ratio``, ``timestamp``."""
     if cfg.method == "ratio":
         codes = _per_user_ratio(df, cfg)
     elif TIMESTAMP not in df.columns:
@@ -23,25 +31,28 @@ def split_interactions(df: pd.DataFrame, cfg: SplitConfig) -> np.ndarray:
         codes = _leave_last_out(df, cfg)
     else:
         codes = _temporal(df, cfg)
-    if cfg.cold_users > 0:
-        users = df[USER].to_numpy()
-        unique = np.unique(users)
-        # Its own random stream: the warm users' split is the same with or without cold users.
-        rng = np.random.default_rng([cfg.seed, 1])
-        cold = rng.choice(unique, size=round(cfg.cold_users * len(unique)), replace=False)
-        codes[np.isin(users, cold)] = TEST
-    if cfg.cold_items > 0:
-        items = df[ITEM].to_numpy()
-        unique = np.unique(items)
-        rng = np.random.default_rng([cfg.seed, 2])  # its own stream, as for cold users
-        cold = rng.choice(unique, size=round(cfg.cold_items * len(unique)), replace=False)
-        codes[np.isin(items, cold)] = TEST
+    for share, column, stream in ((cfg.cold_users, USER, COLD_USERS),
+                                  (cfg.cold_items, ITEM, COLD_ITEMS)):
+        if share > 0:  # a stream of its own: the other rows' split is the same without it
+            codes[df[column].isin(held_out(df[column], share, cfg.seed, stream)).to_numpy()] = TEST
     return codes
 
 
-def _rank_within_user(users: np.ndarray, key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Position of each row within its user after sorting by ``key``, and the user's size."""
-    order = np.lexsort((key, users))
+def held_out(ids: pd.Series, share: float, seed: int, stream: int) -> np.ndarray:
+    """The ``round(share · n)`` of the ``n`` distinct ``ids`` with the smallest keys."""
+    unique = pd.unique(ids)
+    keys = row_keys(seed, stream, unique)
+    return unique[np.lexsort((id_hash(unique), keys))[:round(share * len(unique))]]
+
+
+def _row_keys(df: pd.DataFrame, cfg: SplitConfig) -> np.ndarray:
+    return row_keys(cfg.seed, ROW_ORDER, df[USER], df[ITEM])
+
+
+def _rank_within_user(users: np.ndarray, *keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Position of each row within its user after sorting by ``keys`` (the first decides),
+    and the user's size."""
+    order = np.lexsort((*reversed(keys), users))
     su = users[order]
     starts = np.r_[0, np.flatnonzero(su[1:] != su[:-1]) + 1]
     sizes = np.diff(np.r_[starts, len(su)])
@@ -54,9 +65,8 @@ def _rank_within_user(users: np.ndarray, key: np.ndarray) -> tuple[np.ndarray, n
 
 
 def _per_user_ratio(df: pd.DataFrame, cfg: SplitConfig) -> np.ndarray:
-    users = df[USER].to_numpy()
-    key = np.random.default_rng(cfg.seed).random(len(df))
-    rank, size = _rank_within_user(users, key)
+    users = pd.factorize(df[USER])[0]
+    rank, size = _rank_within_user(users, _row_keys(df, cfg))
     r_train, r_valid, _ = cfg.ratios
     n_train = np.rint(size * r_train).astype(np.int64)
     n_trval = np.rint(size * (r_train + r_valid)).astype(np.int64)
@@ -66,14 +76,9 @@ def _per_user_ratio(df: pd.DataFrame, cfg: SplitConfig) -> np.ndarray:
 
 
 def _leave_last_out(df: pd.DataFrame, cfg: SplitConfig) -> np.ndarray:
-    users = df[USER].to_numpy()
+    users = pd.factorize(df[USER])[0]
     ts = df[TIMESTAMP].to_numpy(dtype=np.float64)
-    # Seeded tie-break so equal timestamps split the same way every run.
-    tie = np.random.default_rng(cfg.seed).random(len(df))
-    order_key = np.lexsort((tie, ts))
-    key = np.empty(len(df), dtype=np.int64)
-    key[order_key] = np.arange(len(df))
-    rank, size = _rank_within_user(users, key)
+    rank, size = _rank_within_user(users, ts, _row_keys(df, cfg))  # keyed tie-break
     from_end = size - 1 - rank
     codes = np.where(from_end == 0, TEST, np.where(from_end == 1, VALID, TRAIN))
     codes[size < max(cfg.min_user_interactions, 3)] = TRAIN
@@ -82,8 +87,7 @@ def _leave_last_out(df: pd.DataFrame, cfg: SplitConfig) -> np.ndarray:
 
 def _temporal(df: pd.DataFrame, cfg: SplitConfig) -> np.ndarray:
     ts = df[TIMESTAMP].to_numpy(dtype=np.float64)
-    tie = np.random.default_rng(cfg.seed).random(len(df))
-    order = np.lexsort((tie, ts))
+    order = np.lexsort((_row_keys(df, cfg), ts))
     pos = np.empty(len(df), dtype=np.int64)
     pos[order] = np.arange(len(df))
     r_train, r_valid, _ = cfg.ratios

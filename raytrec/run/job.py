@@ -15,7 +15,8 @@ import torch
 
 from raytrec.config import read_config, read_yaml, validate, with_defaults
 from raytrec.config.run_config import RunConfig
-from raytrec.errors import ConfigError, Problem, RunDirError, argument_problem
+from raytrec.data.cluster.read import check_dataset
+from raytrec.errors import ConfigError, DataError, Problem, RunDirError, argument_problem
 from raytrec.layout import CONFIG_FILE
 from raytrec.memory import (
     available_memory,
@@ -27,6 +28,7 @@ from raytrec.memory import (
 )
 from raytrec.plugins import get_registry
 from raytrec.run.mirror import check_new, create
+from raytrec.run.ray_setup import ensure_ray
 from raytrec.run.run_dir import check_target, stage
 from raytrec.run.store import RunStore
 from raytrec.run.uri import is_uri, location, uri_of
@@ -82,10 +84,25 @@ def prepare_run_dir(run_dir: str | Path, config: RunConfig, overwrite: bool,
     else:
         check_target(Path(run_dir), overwrite, kind)
     registry = get_registry()
-    raw = registry.build("dataset", config.data).load()
+    dataset = registry.build("dataset", config.data)
+    task = registry.build("task", config.task)
+    if config.prepare.engine == "ray":
+        if not task.on_cluster:
+            raise DataError(f"task {config.task.name} prepares its data on the driver only; "
+                            "set prepare.engine: pandas")
+        check_dataset(dataset)  # before Ray starts
+
+        def prepared(out_dir: Path) -> None:
+            ensure_ray()
+            task.prepare_on_cluster(dataset, config.split, out_dir)
+    else:
+        raw = dataset.load()
+
+        def prepared(out_dir: Path) -> None:
+            task.prepare(raw, config.split, out_dir)
 
     def build(staging: Path) -> None:
-        registry.build("task", config.task).prepare(raw, config.split, staging / "data")
+        prepared(staging / "data")
         fill(staging)
 
     if is_uri(run_dir):

@@ -22,7 +22,7 @@ from torch import nn
 
 from raytrec.config.run_config import RunConfig
 from raytrec.config.sections import SplitConfig
-from raytrec.data.base import DataInfo, RawData
+from raytrec.data.base import DataInfo, Dataset, RawData
 from raytrec.errors import Problem
 from raytrec.losses import Loss, LossOutput
 from raytrec.mappers import ItemModel, Mapper
@@ -75,7 +75,8 @@ class Task(ABC):
 
     - ``mapper_base``: the class the run's mapper must subclass; config validation refuses
       another. ``Mapper`` (queries are user ids) unless the task makes queries otherwise.
-    - ``prepare(raw, split, out_dir)`` writes the prepared data into ``out_dir`` (a fresh
+    - ``prepare(raw, split, out_dir)`` (and, optionally, ``prepare_on_cluster`` for
+      ``prepare.engine: ray``) writes the prepared data into ``out_dir`` (a fresh
       directory raytrec swaps into place only when the whole run directory is ready; it
       is fetched to every node of a cluster). ``split`` is the run's ``split`` section
       (``SplitConfig``). Its ``info.json`` holds ``num_users``, ``num_items`` and
@@ -106,6 +107,8 @@ class Task(ABC):
     """
 
     mapper_base: ClassVar[type[ItemModel]] = Mapper
+    # Whether ``prepare_on_cluster`` is there (``prepare.engine: ray``).
+    on_cluster: ClassVar[bool] = False
     # Whether scoring goes through the configured retriever (``Evaluation`` receives it
     # either way); a task that ranks exactly says False and the summary names no index.
     uses_retriever: ClassVar[bool] = True
@@ -124,6 +127,12 @@ class Task(ABC):
     @abstractmethod
     def prepare(self, raw: RawData, split: SplitConfig, out_dir: Path) -> None:
         """Write the prepared data of ``raw`` into ``out_dir``."""
+
+    def prepare_on_cluster(self, dataset: Dataset, split: SplitConfig, out_dir: Path) -> None:
+        """``prepare`` under ``prepare.engine: ray``: the same files, written by Ray Data
+        stages on the cluster from ``dataset``'s files, never loaded on the driver. Optional
+        (``on_cluster`` says whether the task has it)."""
+        raise NotImplementedError
 
     @abstractmethod
     def training_info(self, data_dir: Path) -> DataInfo:

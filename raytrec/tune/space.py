@@ -22,6 +22,7 @@ DISTRIBUTIONS = ("uniform", "loguniform", "quniform", "randint", "choice")
 FIXED_SECTIONS = {
     "data": "every trial trains on the same prepared data",
     "split": "every trial is scored on the same split",
+    "prepare": "every trial trains on the same prepared data",
     "scaling": "every trial gets the same resources; set them in scaling and tune",
 }
 SEARCHABLE = ("mapper", "sampler", "loss", "retriever", "train", "eval")

@@ -300,3 +300,15 @@ def test_torch_threads_past_what_torch_takes(tmp_path: Path, capsys) -> None:
     err = refused(capsys, tmp_path, write_config(tmp_path / "c.yaml",
                                                  train={"threads": 10**12}))
     assert "train.threads: must be from 1 to 1024" in err
+
+
+def test_prepare_on_the_cluster_a_dataset_it_does_not_read(tmp_path: Path, capsys) -> None:
+    """Refused before Ray starts: the synthetic dataset has no files to read in parallel."""
+    cfg = write_config(tmp_path / "c.yaml", prepare={"engine": "ray"})
+    err = refused(capsys, tmp_path, cfg)
+    assert "prepare.engine: ray" in err and "synthetic" in err and "prepare.engine: pandas" in err
+
+
+def test_an_unknown_preparation_engine(tmp_path: Path, capsys) -> None:
+    err = refused(capsys, tmp_path, write_config(tmp_path / "c.yaml", prepare={"engine": "dask"}))
+    assert "prepare.engine" in err and "dask" in err

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
 
 from raytrec.cli.main import main
@@ -95,3 +97,24 @@ def test_train_help_names_what_a_resume_may_change(capsys) -> None:
         main(["train", "--help"])
     shown = _flat(capsys.readouterr().out)
     assert all(key in shown for key in PLACEMENT_KEYS), shown
+
+
+@pytest.mark.usefixtures("ray_cluster")
+def test_a_run_prepared_on_the_cluster_trains_on_what_pandas_prepares(tmp_path: Path,
+                                                                      capsys) -> None:
+    rng = np.random.default_rng(0)
+    events = pd.DataFrame({"user_id": rng.integers(0, 80, 2000),
+                           "item_id": rng.integers(0, 120, 2000)})
+    events.to_parquet(tmp_path / "events.parquet")
+    cfg = write_config(tmp_path / "c.yaml", train={"epochs": 1},
+                       data={"name": "parquet", "path": str(tmp_path / "events.parquet")})
+    metrics = {}
+    for engine in ("pandas", "ray"):
+        run = tmp_path / engine
+        code, out, _ = _run(capsys, "train", str(cfg), "--run-dir", str(run),
+                            "--set", f"prepare.engine={engine}")
+        assert code == 0, out
+        metrics[engine] = json.loads((run / "metrics.json").read_text())["test"]
+    for path in sorted((tmp_path / "pandas" / "data").iterdir()):
+        assert path.read_bytes() == (tmp_path / "ray" / "data" / path.name).read_bytes(), path
+    assert metrics["ray"] == metrics["pandas"]

@@ -34,7 +34,8 @@ def test_the_yaml_form_reads_back_to_an_equal_config() -> None:
     config = _config()
     text = config.to_yaml()
     assert list(yaml.safe_load(text)) == ["task", "data", "mapper", "sampler", "loss",
-                                          "retriever", "split", "train", "eval", "scaling"]
+                                          "retriever", "split", "prepare", "train", "eval",
+                                          "scaling"]
     assert yaml.safe_load(text)["split"]["ratios"] == [0.7, 0.1, 0.2]  # plain lists in YAML
     again = validate(yaml.safe_load(text), get_registry())
     assert again == config and again.to_yaml() == text

@@ -10,7 +10,7 @@ from torch import nn
 
 from raytrec.config.run_config import RunConfig
 from raytrec.config.sections import SplitConfig
-from raytrec.data.base import DataInfo, RawData
+from raytrec.data.base import DataInfo, Dataset, RawData
 from raytrec.data.prepare import prepare
 from raytrec.data.store import read_training_info
 from raytrec.errors import Problem
@@ -31,6 +31,7 @@ class UserItemTask(Task):
     catalogue, the user's earlier items excluded. Outputs: user and item embeddings."""
 
     mapper_base = Mapper
+    on_cluster = True
     servable = True
     outputs: ClassVar[tuple[str, ...]] = tuple(EMBEDDING_FILES.values())
     group_labels: ClassVar[dict[str, str]] = {
@@ -39,6 +40,11 @@ class UserItemTask(Task):
 
     def prepare(self, raw: RawData, split: SplitConfig, out_dir: Path) -> None:
         prepare(raw, split, out_dir)
+
+    def prepare_on_cluster(self, dataset: Dataset, split: SplitConfig, out_dir: Path) -> None:
+        from raytrec.data.cluster.prepare import prepare_on_cluster
+
+        prepare_on_cluster(dataset, split, out_dir)
 
     def training_info(self, data_dir: Path) -> DataInfo:
         # Every worker holds all training pairs: samplers exclude them, evaluation skips them.
