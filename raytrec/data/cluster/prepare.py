@@ -82,34 +82,22 @@ def prepare_on_cluster(dataset: Dataset, split: SplitConfig, out_dir: Path) -> d
         tmp = out_dir.with_name(out_dir.name + ".partial")
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir(parents=True)
-        columns = {USER: "int64", ITEM: "int64"}
-        for name in (RATING, TIMESTAMP):
-            if name in rows.columns():
-                columns[name] = "float64"
-        sizes = {}
-        counts = None
-        for code, name in enumerate(SPLITS):
-            part = rows.map_batches(_coded, fn_args=(code,), batch_format="pandas")
-            order = [ORDER] if name == "train" else [USER, ITEM]
-            part = part.sort(order).materialize()
-            sizes[name] = part.count()
-            refs, _ = ordered_refs(part)
-            group_rows = max(1, -(-sizes[name] // _ROW_GROUPS))
-            found = ray.get(write_split.remote(refs, str(tmp / f"{name}.parquet"), columns,
-                                               sizes[name], group_rows, num_items))
-            if name == "train":
-                counts = found
-        if given and not sizes["train"]:
-            raise DataError("the given split has no train rows")
-        features = {}
-        for kind, ids, column, index in (("user", by_user, USER, USER_INDEX),
-                                         ("item", by_item, ITEM, ITEM_INDEX)):
-            refs, _ = ordered_refs(ids)
-            found = ray.get(write_ids.remote(refs, column, index, str(tmp / f"{kind}s.parquet"),
-                                             dataset, kind,
-                                             str(tmp / f"{kind}_features.parquet")))
-            if found is not None:
-                features[kind] = found
+        try:
+            sizes, counts, columns = _write_splits(rows, tmp, num_items)
+            if given and not sizes["train"]:
+                raise DataError("the given split has no train rows")
+            features = {}
+            for kind, ids, column, index in (("user", by_user, USER, USER_INDEX),
+                                             ("item", by_item, ITEM, ITEM_INDEX)):
+                refs, _ = ordered_refs(ids)
+                found = ray.get(write_ids.remote(
+                    refs, column, index, str(tmp / f"{kind}s.parquet"), dataset, kind,
+                    str(tmp / f"{kind}_features.parquet")))
+                if found is not None:
+                    features[kind] = found
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)  # nothing half-written stays
+            raise
     info = {
         "dataset": dataset.name,
         "num_users": num_users,
@@ -142,6 +130,28 @@ def _in_order() -> Iterator[None]:
         yield
     finally:
         options.preserve_order, context.shuffle_strategy = before
+
+
+def _write_splits(rows: ray.data.Dataset, tmp: Path,
+                  num_items: int) -> tuple[dict[str, int], np.ndarray, dict[str, str]]:
+    """``train|valid|test.parquet`` into ``tmp``: train in its keyed order, valid and test by
+    user. Returns each split's rows, train's rows per item, and the columns written."""
+    columns = {USER: "int64", ITEM: "int64"}
+    for name in (RATING, TIMESTAMP):
+        if name in rows.columns():
+            columns[name] = "float64"
+    sizes, counts = {}, np.zeros(num_items, dtype=np.int64)
+    for code, name in enumerate(SPLITS):
+        part = rows.map_batches(_coded, fn_args=(code,), batch_format="pandas")
+        part = part.sort([ORDER] if name == "train" else [USER, ITEM]).materialize()
+        sizes[name] = part.count()
+        refs, _ = ordered_refs(part)
+        group_rows = max(1, -(-sizes[name] // _ROW_GROUPS))
+        found = ray.get(write_split.remote(refs, str(tmp / f"{name}.parquet"), columns,
+                                           sizes[name], group_rows, num_items))
+        if name == "train":
+            counts = found
+    return sizes, counts, columns
 
 
 def _read(dataset: TabularDataset) -> ray.data.Dataset:
