@@ -80,6 +80,13 @@ def prepare(raw: RawData, split: SplitConfig, out_dir: Path) -> dict[str, object
         "dropped": {**raw.dropped, MERGED: merged},
         "features": features,
     }
+    return finish(tmp, out_dir, info, counts)
+
+
+def finish(tmp: Path, out_dir: Path, info: dict[str, object],
+           counts: np.ndarray) -> dict[str, object]:
+    """Write ``info.json`` and ``item_counts.npy`` into the prepared folder ``tmp`` and put it
+    in ``out_dir``'s place; returns ``info``."""
     (tmp / "info.json").write_text(json.dumps(info, indent=2))
     np.save(tmp / "item_counts.npy", counts)
     if out_dir.exists():

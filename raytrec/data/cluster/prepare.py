@@ -13,7 +13,6 @@ its keyed order and valid/test by user, and write each (``cluster.write``).
 
 from __future__ import annotations
 
-import json
 import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -34,7 +33,7 @@ from raytrec.data.cluster.read import Part, check_dataset, parts, read_part
 from raytrec.data.cluster.users import CODE, ORDER, bucket, per_user
 from raytrec.data.cluster.write import write_ids, write_split
 from raytrec.data.keys import COLD_ITEMS, COLD_USERS, ROW_ORDER, row_keys
-from raytrec.data.prepare import _ROW_GROUPS, MERGED
+from raytrec.data.prepare import _ROW_GROUPS, MERGED, finish
 from raytrec.data.splits import TEST, SplitConfig
 from raytrec.data.tabular import TabularDataset
 from raytrec.errors import DataError
@@ -98,22 +97,10 @@ def prepare_on_cluster(dataset: Dataset, split: SplitConfig, out_dir: Path) -> d
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)  # nothing half-written stays
             raise
-    info = {
-        "dataset": dataset.name,
-        "num_users": num_users,
-        "num_items": num_items,
-        "num_interactions": sizes,
-        "columns": list(columns),
-        "interactions_read": read_rows,
-        "dropped": {**dropped, MERGED: kept - total},
-        "features": features,
-    }
-    (tmp / "info.json").write_text(json.dumps(info, indent=2))
-    np.save(tmp / "item_counts.npy", counts)
-    if out_dir.exists():
-        shutil.rmtree(out_dir)
-    tmp.rename(out_dir)
-    return info
+    return finish(tmp, out_dir, {
+        "dataset": dataset.name, "num_users": num_users, "num_items": num_items,
+        "num_interactions": sizes, "columns": list(columns), "interactions_read": read_rows,
+        "dropped": {**dropped, MERGED: kept - total}, "features": features}, counts)
 
 
 @contextmanager
