@@ -23,7 +23,8 @@ DEFAULTS: dict[str, Any] = {
     "data": {"name": "movielens-100k"},
     # per-user 60/20/20, users with < 5 interactions train-only (the CML paper's protocol)
     "split": {},
-    # on the driver, in pandas; "ray" prepares on the cluster (Ray Data), with the same files
+    # auto: on the driver in pandas, or on the cluster in Ray Data where pandas would not fit
+    # the driver (the same files either way)
     "prepare": {},
     # CML: unit ball in R^100, squared-l2 scores
     "mapper": {"name": "embedding", "dim": 100, "distance": "l2", "max_norm": 1.0},

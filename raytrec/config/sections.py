@@ -181,10 +181,12 @@ class PrepareSection:
     Attributes:
         engine: ``pandas`` on the driver, the whole table in its memory; ``ray`` in Ray Data
             stages on the cluster, the driver holding only counts (the ``csv`` and ``parquet``
-            datasets, the ``user-item`` task).
+            datasets, the ``user-item`` task); ``auto``: ``ray`` when pandas would take more
+            than half the driver's free memory and the data can go through Ray Data
+            (``raytrec.data.engine``).
     """
 
-    engine: Literal["pandas", "ray"] = "pandas"
+    engine: Literal["auto", "pandas", "ray"] = "auto"
 
 
 @dataclass
@@ -193,10 +195,6 @@ class SplitConfig:
 
     - ``ratio``: per user, a seeded random ``ratios`` share to train/valid/test (CML paper:
       60/20/20); users with fewer than ``min_user_interactions`` stay in train.
-
-    Every draw (and the tie-break of equal timestamps) is a keyed hash of ``seed`` and the
-    row's user and item ids (``raytrec.data.keys``): the split does not depend on the order
-    of the rows.
     - ``leave-last-out``: per user, the latest interaction to test, the one before to valid.
     - ``temporal``: one global cut by timestamp at the ``ratios`` quantiles.
 
@@ -205,6 +203,10 @@ class SplitConfig:
     same for items: a seeded share of the catalogue gets no training or validation rows, so a
     model can only place them from their features, and test reports them apart. Either hold-out
     leaves the other rows' split as it is without it.
+
+    Every draw (and the tie-break of equal timestamps) is a keyed hash of ``seed`` and the
+    row's user and item ids (``raytrec.data.keys``): the split does not depend on the order
+    of the rows.
     """
 
     method: Literal["ratio", "leave-last-out", "temporal"] = "ratio"

@@ -16,6 +16,7 @@ import torch
 from raytrec.config import read_config, read_yaml, validate, with_defaults
 from raytrec.config.run_config import RunConfig
 from raytrec.data.cluster.read import check_dataset
+from raytrec.data.engine import chosen_engine
 from raytrec.errors import ConfigError, DataError, Problem, RunDirError, argument_problem
 from raytrec.layout import CONFIG_FILE
 from raytrec.memory import (
@@ -86,7 +87,10 @@ def prepare_run_dir(run_dir: str | Path, config: RunConfig, overwrite: bool,
     registry = get_registry()
     dataset = registry.build("dataset", config.data)
     task = registry.build("task", config.task)
-    if config.prepare.engine == "ray":
+    engine = config.prepare.engine
+    if engine == "auto":
+        engine = chosen_engine(dataset, task.on_cluster)
+    if engine == "ray":
         if not task.on_cluster:
             raise DataError(f"task {config.task.name} prepares its data on the driver only; "
                             "set prepare.engine: pandas")

@@ -3,6 +3,7 @@ that must end with the very same model."""
 
 from __future__ import annotations
 
+import json
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -78,10 +79,16 @@ def check_training(cls: type[Any], companions: dict[str, Any] | None = None,
             fail_unless(np.isfinite(value), name, f"training reported {key} = {value}")
         resumed = _stopped_and_resumed(root)
         differ = [k for k in whole if not torch.equal(whole[k], resumed[k])]
+        # The model kept is the best epoch's, maybe the first: what each epoch measured shows
+        # a second epoch that went otherwise.
+        history, again = _history(root / "whole"), _history(root / "resumed")
+        differ += [f"epoch {epoch}'s {key}" for epoch, measured in history.items()
+                   for key, value in measured.items()
+                   if again.get(epoch, {}).get(key) != value]
         fail_unless(not differ, name,
-                    f"a run stopped after epoch 1 and resumed ends with another model than an "
-                    f"uninterrupted one (parameters {', '.join(differ)} differ): draw only "
-                    "from the generator passed in, and keep no state a checkpoint misses")
+                    f"a run stopped after epoch 1 and resumed trains otherwise than an "
+                    f"uninterrupted one ({', '.join(differ[:4])} differ): draw only from the "
+                    "generator passed in, and keep no state a checkpoint misses")
     return summary
 
 
@@ -150,6 +157,22 @@ def _stopped_and_resumed(root: Path) -> dict[str, torch.Tensor]:
         raise ConformanceError("the run to resume did not stop after its first epoch")
     run_job(load_job(job.run_dir))
     return _model(job.run_dir)
+
+
+def _history(run_dir: Path) -> dict[int, dict[str, float]]:
+    """Per epoch, what training and validation measured (not how long they took)."""
+    from raytrec.layout import PROGRESS_FILE
+
+    found: dict[int, dict[str, float]] = {}
+    for line in (run_dir / PROGRESS_FILE).read_text().splitlines():
+        record = json.loads(line)
+        if "best_epoch" in record:  # the summary line of a finished run
+            continue
+        found[int(record["epoch"])] = {
+            key: value for key, value in record.items()
+            if key.startswith(("train/", "valid/")) and "seconds" not in key
+            and "_per_s" not in key}
+    return found
 
 
 def _model(run_dir: Path) -> dict[str, torch.Tensor]:

@@ -55,6 +55,9 @@ def parts(dataset: TabularDataset) -> list[Part]:
         path = dataset._existing(key)
         dataset._require(path, key, _wanted(dataset))
         if isinstance(dataset, ParquetDataset):
+            problems = dataset.file_problems(path, pd.DataFrame())  # its schema's id types
+            if problems:
+                raise DataError(f"{dataset.name} dataset {key}: {path}: " + "; ".join(problems))
             meta = pq.ParquetFile(path).metadata
             if meta.num_rows == 0:
                 raise DataError(f"{dataset.name} dataset {key}: {path} has no rows; point "
@@ -65,10 +68,9 @@ def parts(dataset: TabularDataset) -> list[Part]:
                       for g in range(meta.num_row_groups) if meta.row_group(g).num_rows]
         elif isinstance(dataset, CsvDataset):
             found.append(Part(key, str(path), number, None, 0))
-        else:
-            raise DataError(f"dataset '{dataset.name}' cannot be prepared by prepare.engine: "
-                            "ray, which reads the csv and parquet datasets' files; set "
-                            "prepare.engine: pandas")
+        else:  # a subclass of neither format
+            raise DataError(f"prepare.engine: ray reads CSV and Parquet files; dataset "
+                            f"'{dataset.name}' reads {dataset.kind}: set prepare.engine: pandas")
     return found
 
 
