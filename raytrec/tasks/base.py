@@ -23,7 +23,7 @@ from torch import nn
 from raytrec.config.run_config import RunConfig
 from raytrec.config.sections import SplitConfig
 from raytrec.data.base import DataInfo, Dataset, RawData
-from raytrec.errors import Problem
+from raytrec.errors import DataError, Problem
 from raytrec.losses import Loss, LossOutput
 from raytrec.mappers import ItemModel, Mapper
 from raytrec.retrievers import Retriever
@@ -107,8 +107,6 @@ class Task(ABC):
     """
 
     mapper_base: ClassVar[type[ItemModel]] = Mapper
-    # Whether ``prepare_on_cluster`` is there (``prepare.engine: ray``).
-    on_cluster: ClassVar[bool] = False
     # Whether scoring goes through the configured retriever (``Evaluation`` receives it
     # either way); a task that ranks exactly says False and the summary names no index.
     uses_retriever: ClassVar[bool] = True
@@ -130,9 +128,15 @@ class Task(ABC):
 
     def prepare_on_cluster(self, dataset: Dataset, split: SplitConfig, out_dir: Path) -> None:
         """``prepare`` under ``prepare.engine: ray``: the same files, written by Ray Data
-        stages on the cluster from ``dataset``'s files, never loaded on the driver. Optional
-        (``on_cluster`` says whether the task has it)."""
-        raise NotImplementedError
+        stages on the cluster from ``dataset``'s files, never loaded on the driver. Optional:
+        a task that does not override it prepares on the driver only, and says so."""
+        raise DataError(f"the {type(self).__name__} task prepares its data on the driver only; "
+                        "set prepare.engine: pandas")
+
+    @property
+    def on_cluster(self) -> bool:
+        """Whether the task prepares on the cluster (overrides ``prepare_on_cluster``)."""
+        return type(self).prepare_on_cluster is not Task.prepare_on_cluster
 
     @abstractmethod
     def training_info(self, data_dir: Path) -> DataInfo:

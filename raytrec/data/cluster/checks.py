@@ -28,7 +28,7 @@ def data_errors() -> Iterator[None]:
     of the task that raised it)."""
     try:
         yield
-    except (ray.exceptions.RayError, ray.exceptions.RayTaskError) as exc:
+    except ray.exceptions.RayError as exc:
         cause: BaseException | None = exc
         while cause is not None and not isinstance(cause, DataError):
             cause = getattr(cause, "cause", None) or cause.__cause__

@@ -74,7 +74,7 @@ def prepare_on_cluster(dataset: Dataset, split: SplitConfig, out_dir: Path) -> d
         for share, column, stream in ((split.cold_users, USER, COLD_USERS),
                                       (split.cold_items, ITEM, COLD_ITEMS)):
             if share > 0 and not given:
-                rows = _held_out(rows, column, share, split.seed, stream)
+                rows = _held_out(rows, total, column, share, split.seed, stream)
         by_user, num_users = numbered(rows, USER, USER_INDEX)
         by_item, num_items = numbered(by_user, ITEM, ITEM_INDEX)
         rows = by_item.map_batches(_indexed, batch_format="pandas").materialize()
@@ -169,11 +169,12 @@ def _temporal(rows: ray.data.Dataset, split: SplitConfig, total: int) -> ray.dat
     return with_offsets(ordered.materialize(), cut)
 
 
-def _held_out(rows: ray.data.Dataset, column: str, share: float, seed: int,
+def _held_out(rows: ray.data.Dataset, total: int, column: str, share: float, seed: int,
               stream: int) -> ray.data.Dataset:
     """Every row of the ``round(share · n)`` of the ``n`` distinct ids in ``column`` with the
     smallest keys (``splits.held_out``) goes to test."""
-    distinct = rows.groupby(column, num_partitions=_partitions(rows)).count().materialize()
+    partitions = max(1, -(-total // ROWS_PER_BUCKET))  # ``total``: the rows of ``rows``
+    distinct = rows.groupby(column, num_partitions=partitions).count().materialize()
     keep = round(share * distinct.count())
     if not keep:
         return rows
@@ -194,11 +195,6 @@ def _indexed(frame: pd.DataFrame) -> pd.DataFrame:
     """The ids replaced by their indices."""
     return frame.drop(columns=[USER, ITEM]).rename(columns={USER_INDEX: USER,
                                                             ITEM_INDEX: ITEM})
-
-
-def _partitions(rows: ray.data.Dataset) -> int:
-    """Partitions of a shuffle over ``rows``: one per bucket's worth of rows."""
-    return max(1, -(-rows.count() // ROWS_PER_BUCKET))
 
 
 def _coded(frame: pd.DataFrame, code: int) -> pd.DataFrame:

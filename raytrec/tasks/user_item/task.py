@@ -31,7 +31,6 @@ class UserItemTask(Task):
     catalogue, the user's earlier items excluded. Outputs: user and item embeddings."""
 
     mapper_base = Mapper
-    on_cluster = True
     servable = True
     outputs: ClassVar[tuple[str, ...]] = tuple(EMBEDDING_FILES.values())
     group_labels: ClassVar[dict[str, str]] = {
