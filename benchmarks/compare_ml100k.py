@@ -101,7 +101,7 @@ def mixed_throughput(run_dir: Path, extras: int, steps: int) -> float:
     from common.steps import loop_step
 
     from raytrec.config import read_yaml, validate, with_defaults
-    from raytrec.data.store import read_train_shard, read_training_info
+    from raytrec.data.store import read_train_rows, read_training_info
     from raytrec.plugins import get_registry
 
     raw = read_yaml(run_dir / "config.yaml")
@@ -111,7 +111,7 @@ def mixed_throughput(run_dir: Path, extras: int, steps: int) -> float:
     config = validate(with_defaults(raw), get_registry())
     info = read_training_info(run_dir / "data")
     step = loop_step(config, info, seed=0)
-    users, items = (torch.from_numpy(a.copy()) for a in read_train_shard(run_dir / "data", 0, 1))
+    users, items = (torch.from_numpy(a.copy()) for a in read_train_rows(run_dir / "data", 0, 1)[:2])
     batch = config.train.batch_size
     gen = torch.Generator().manual_seed(0)
     timed = 0.0

@@ -5,14 +5,16 @@ without Ray: the loop's CML step (``common.steps.LoopStep``: d=64, U=20 candidat
 through the shards, the hardest selected, the unit-ball clip; Adagrad; every ID table
 row-sparse) on 1M items and 100k users (``common.steps.LARGE``), run by W = 1, 2 and 4
 processes over gloo on this machine, 1 thread each, every process a batch of 2048 positives
-per step (so the global batch grows with W). One JSON line per (layout, W): per worker, the
-ID tables and their optimiser state it holds (``table_mb``, what ``progress.jsonl`` reports as
-``train/table_mb``), its peak RSS, the MB it received per step (rows, ids and gradients:
-``train/exchange_mb_per_step``), milliseconds per step and of them in the exchange of rows
-(waits for the others included), and the global positives/s; each the largest over the
-workers. Then the ratios the layouts are judged by: table MB at W against
-W=1, MB per step at W=4 against W=2, and positives/s of rows against replicated at W=2 (BPR
-too). With 4 processes on 2 cores the times are shared cores' times; memory and bytes are not.
+per step (so the global batch grows with W) drawn from its own users' rows (user u on worker
+u % W, as the loop reads them: a sharded user table's rows are then the worker's own). One
+JSON line per (layout, W): per worker, the ID tables and their optimiser state it holds
+(``table_mb``, what ``progress.jsonl`` reports as ``train/table_mb``), its peak RSS, the MB
+it received per step (rows, ids and gradients: ``train/exchange_mb_per_step``), milliseconds
+per step and of them in the exchange of rows (waits for the others included), and the
+global positives/s; each the largest over the workers. Then the ratios the layouts are
+judged by: table MB at W against W=1, MB per step at W=4 against W=2, and positives/s of
+rows against replicated at W=2 (BPR too). With 4 processes on 2 cores the times are shared
+cores' times; memory and bytes are not.
 """
 
 from __future__ import annotations
@@ -59,7 +61,8 @@ def worker(model: str, layout: str, rank: int, world: int, port: int, smoke: boo
                      sharded=layout == "rows")
     optimizer = loop.optimizer
     gen = torch.Generator().manual_seed(rank)
-    u, i = torch.from_numpy(users), torch.from_numpy(pos)
+    mine = users % world == rank  # a worker's rows: its users' (``read_train_rows``)
+    u, i = torch.from_numpy(users[mine]), torch.from_numpy(pos[mine])
     steps = 3 if smoke else STEPS
 
     def step() -> None:

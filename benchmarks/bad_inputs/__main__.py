@@ -1,5 +1,5 @@
 """RAY_AUTH_MODE=disabled .venv/bin/python benchmarks/bad_inputs [--pythonpath DIR]
-    [--only ID,ID] [--out FILE.jsonl]
+    [--engine ray] [--only ID,ID] [--out FILE.jsonl]
     (or: .venv/bin/python benchmarks/bad_inputs --compare BEFORE.jsonl AFTER.jsonl)
 
 How the ``raytrec`` command line copes with bad inputs: a fixed list of cases (data loss,
@@ -25,7 +25,10 @@ file in every folder raytrec is pointed at, and may start a background raytrec c
 (bad_background) whose process group is always killed at the end of the case.
 
 ``--pythonpath DIR`` puts DIR first on every subprocess's PYTHONPATH (``/tmp/old`` runs an
-old checkout); without it PYTHONPATH is unset and the installed ``raytrec`` runs. With
+old checkout); without it PYTHONPATH is unset and the installed ``raytrec`` runs.
+``--engine ray`` makes ``prepare.engine: auto`` choose Ray Data for every csv or parquet
+dataset, whatever its size (a ``sitecustomize`` in ``engine_ray/`` put first on
+PYTHONPATH), so that the cases on data files go through the ``ray`` engine. With
 ``--only`` and an existing ``--out`` file the new records replace those of the same ids.
 
 ``--compare BEFORE.jsonl AFTER.jsonl`` prints a Markdown table of two such runs.
@@ -173,6 +176,9 @@ def run(args: argparse.Namespace) -> int:
 def main() -> int:
     parser = argparse.ArgumentParser(description="raytrec against bad inputs, before/after")
     parser.add_argument("--pythonpath", help="PYTHONPATH of every subprocess (an old checkout)")
+    parser.add_argument("--engine", choices=["ray"],
+                        help="prepare every case's data with this engine (default: as "
+                             "configured, auto)")
     parser.add_argument("--only", help="comma-separated case ids")
     parser.add_argument("--out", help="also write the JSON lines here")
     parser.add_argument("--python", default=sys.executable, help="interpreter that runs raytrec")
@@ -190,6 +196,9 @@ def main() -> int:
         print(compare(Path(args.compare[0]), Path(args.compare[1]),
                       [c.id for c in CASES]))
         return 0
+    if args.engine:
+        here = str(Path(__file__).resolve().parent / f"engine_{args.engine}")
+        args.pythonpath = ":".join(p for p in (here, args.pythonpath) if p)
     return run(args)
 
 

@@ -11,7 +11,7 @@ from rich.console import Console
 
 from raytrec import scratch
 from raytrec.cli.arguments import user_path
-from raytrec.cli.progress import ProgressWatcher
+from raytrec.cli.progress import ProgressWatcher, preparing
 from raytrec.cli.summaries import (
     print_data,
     print_export,
@@ -91,7 +91,8 @@ def _train(args: argparse.Namespace, console: Console, target: str) -> int:
     else:
         for note in [] if uri.is_uri(target) else leftovers.clear(Path(target)):
             console.print(f"note: {note}", soft_wrap=True)
-        job = create_job(args.config, args.overrides, target, args.overwrite)
+        with preparing(console):
+            job = create_job(args.config, args.overrides, target, args.overwrite)
         print_data(console, job.data_dir)
     where = uri.location(job.run_dir)
     console.print(f"run directory: {where}" + (f" (working copy {job.run_dir})" if where !=
@@ -272,7 +273,8 @@ def _tune(args: argparse.Namespace, console: Console, target: Path) -> int:
     else:
         for note in leftovers.clear(target):
             console.print(f"note: {note}", soft_wrap=True)
-        search = create_search(args.config, args.overrides, target, args.overwrite)
+        with preparing(console):
+            search = create_search(args.config, args.overrides, target, args.overwrite)
         print_data(console, search.data_dir)
     console.print(f"tune directory: {search.tune_dir}", soft_wrap=True)
     plan = search.plan

@@ -1,14 +1,25 @@
-"""A live progress bar fed by the run directory's progress file."""
+"""A live progress bar fed by the run directory's progress file; a spinner with the stage of
+the data's preparation."""
 
 from __future__ import annotations
 
 import json
+import logging
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
 
 from raytrec.layout import PROGRESS_FILE
 
@@ -67,3 +78,34 @@ class ProgressWatcher:
         if key in row:
             status += f"  {self.metric} {row[key]:.4f}"
         self.progress.update(self.task, completed=row["epoch"], status=status)
+
+
+@contextmanager
+def preparing(console: Console) -> Iterator[None]:
+    """On a terminal, a spinner for the body with the last stage logged on
+    ``raytrec.prepare`` (``raytrec.data.cluster.report``) and the time so far; elsewhere
+    nothing (``--debug`` logs every stage)."""
+    prepare = logging.getLogger("raytrec.prepare")
+    if not console.is_terminal or prepare.isEnabledFor(logging.DEBUG):
+        yield
+        return
+    progress = Progress(SpinnerColumn(), TextColumn("preparing the data: {task.description}"),
+                        TimeElapsedColumn(), console=console, transient=True)
+    task = progress.add_task("starting")
+
+    class Shown(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            progress.update(task, description=record.getMessage(), refresh=True)
+
+    shown = Shown()
+    level, propagate = prepare.level, prepare.propagate
+    prepare.addHandler(shown)
+    prepare.setLevel(logging.INFO)
+    prepare.propagate = False
+    try:
+        with progress:
+            yield
+    finally:
+        prepare.removeHandler(shown)
+        prepare.setLevel(level)
+        prepare.propagate = propagate

@@ -40,8 +40,13 @@ class DataInfo:
     num_items: int
     item_counts: np.ndarray  # (I,) int64 training interactions per item
     num_train: int = 0
-    # All training pairs as per-user item lists (raytrec.data.store.UserItems), when loaded.
+    # Training pairs as per-user item lists (raytrec.data.store.UserItems), when loaded: of
+    # the queries q with q % parts == part, ``part`` (part, parts): a worker's own queries
+    # (``Task.worker_info``), every query where parts is 1.
     positives: Any = None
+    part: tuple[int, int] = (0, 1)
+    # (num_users,) int64 training rows per query, every query's, when loaded.
+    query_counts: Any = None
     # Feature tables, row i = user/item i (pandas DataFrames), when the dataset has them.
     user_features: Any = None
     item_features: Any = None
@@ -49,6 +54,15 @@ class DataInfo:
     # What ``num_users`` counts, as messages name it: a task whose queries are not user ids
     # says what they are ("training sessions").
     queries: str = "users"
+
+    def training_rows(self) -> np.ndarray | None:
+        """``(num_users,)`` training rows per query: ``query_counts``, or counted from
+        ``positives`` where those are every query's; None when neither is known."""
+        if self.query_counts is not None:
+            return np.asarray(self.query_counts)
+        if self.positives is not None and self.part[1] == 1:
+            return self.positives.counts()
+        return None
 
 
 class Dataset(ABC):

@@ -80,33 +80,57 @@ def read_pairs(data_dir: Path, split: str) -> tuple[np.ndarray, np.ndarray]:
     return table[USER].to_numpy(), table[ITEM].to_numpy()
 
 
-def read_train_shard(data_dir: Path, rank: int, world: int) -> tuple[np.ndarray, np.ndarray]:
-    """This worker's share of train: whole row groups when there are enough, else a row slice."""
-    users, items = _shard_columns(data_dir, rank, world, [USER, ITEM])
-    return users, items
+def read_train_rows(data_dir: Path, part: int, parts: int, ratings: bool = False
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """Users, items and (``ratings``, where the data has them) ratings of the training rows of
+    the users ``u`` with ``u % parts == part``, in file order: worker ``part`` of ``parts``
+    trains on its users' rows, so its batches' users are its own (the rows a worker owns of a
+    table sharded by rows, ``raytrec.shards.table``, and the users it scores)."""
+    names = pq.ParquetFile(_file(data_dir, "train.parquet")).schema_arrow.names
+    columns = [USER, ITEM] + ([RATING] if ratings and RATING in names else [])
+    found, _ = _rows_of_part(data_dir, "train", part, parts, columns)
+    return found[0], found[1], found[2] if len(found) > 2 else None
 
 
-def read_train_ratings(data_dir: Path, rank: int, world: int) -> np.ndarray | None:
-    """The ratings of this worker's share (same rows as ``read_train_shard``), if any."""
-    if RATING not in pq.ParquetFile(_file(data_dir, "train.parquet")).schema_arrow.names:
-        return None
-    return _shard_columns(data_dir, rank, world, [RATING])[0]
+def _rows_of_part(data_dir: Path, split: str, part: int, parts: int, columns: list[str],
+                  num_users: int = 0) -> tuple[list[np.ndarray], np.ndarray]:
+    """``columns`` (the first being the user) of ``split``'s rows of the users of ``part``,
+    read a row group at a time, so that a worker holds its part and one row group, never the
+    whole file; and the rows of every user (``num_users`` at least)."""
+    pf = pq.ParquetFile(_file(data_dir, f"{split}.parquet"))
+    kept: list[list[np.ndarray]] = [[] for _ in columns]
+    counts = np.zeros(num_users, dtype=np.int64)
+    for group in range(pf.num_row_groups):
+        table = pf.read_row_group(group, columns=columns)
+        users = table[USER].to_numpy()
+        if len(users):
+            counts = _added(counts, np.bincount(users))
+        mine = None if parts == 1 else users % parts == part
+        for found, column in zip(kept, columns, strict=True):
+            values = table[column].to_numpy()
+            found.append(values if mine is None else values[mine])
+    return [np.concatenate(found) if found else np.zeros(0, dtype=np.int64)
+            for found in kept], counts
 
 
-def _shard_columns(data_dir: Path, rank: int, world: int, columns: list[str]) -> list[np.ndarray]:
-    pf = pq.ParquetFile(_file(data_dir, "train.parquet"))
-    if pf.num_row_groups >= world:
-        table = pf.read_row_groups(list(range(rank, pf.num_row_groups, world)), columns=columns)
-        return [table[c].to_numpy() for c in columns]
-    table = pq.read_table(_file(data_dir, "train.parquet"), columns=columns)
-    return [table[c].to_numpy()[rank::world] for c in columns]
+def _added(total: np.ndarray, more: np.ndarray) -> np.ndarray:
+    if len(more) > len(total):
+        total = np.r_[total, np.zeros(len(more) - len(total), dtype=np.int64)]
+    total[:len(more)] += more
+    return total
 
 
-def read_training_info(data_dir: Path) -> DataInfo:
-    """``read_info`` plus every training pair and the feature tables: what components set
-    themselves up from."""
+def read_training_info(data_dir: Path, part: int = 0, parts: int = 1) -> DataInfo:
+    """``read_info`` plus the feature tables, the training rows of every user
+    (``query_counts``) and, as ``positives``, the training items of the users ``u`` with
+    ``u % parts == part`` (every user by default): what worker ``part`` of ``parts`` sets
+    its components up from, trains and scores, holding its share of the pairs only."""
     info = read_info(data_dir)
-    info.positives = read_user_items(data_dir, "train", info.num_users)
+    (users, items), counts = _rows_of_part(data_dir, "train", part, parts, [USER, ITEM],
+                                           info.num_users)
+    info.positives = UserItems.from_pairs(users, items, info.num_users)
+    info.query_counts = counts[:info.num_users]
+    info.part = (part, parts)
     info.user_features = read_features(data_dir, "user")
     info.item_features = read_features(data_dir, "item")
     return info

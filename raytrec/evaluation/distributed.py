@@ -10,7 +10,6 @@ import torch
 import torch.distributed as dist
 
 from raytrec.config.sections import EvalSection
-from raytrec.data.store import UserItems
 from raytrec.evaluation import MetricSums, evaluate
 from raytrec.evaluation.data import EvalData
 from raytrec.evaluation.shared_index import build_index
@@ -25,11 +24,12 @@ def evaluate_split(
     build: bool = True, items: np.ndarray | None = None, ks: list[int] | None = None,
 ) -> dict[str, float]:
     """Metrics over ``users`` (default: every user with held-out items), each user scored by
-    exactly one rank. ``build``: index the mapper's item vectors first (once for all ranks,
-    ``build_index``); ``False`` searches the index built by the last call, for the same
-    model. ``items``: a ``(num_items,)`` bool mask to rank among those items only (``data``
-    as ``EvalData.among(items)`` gives it; implies ``build``). ``ks``: these cut-offs instead
-    of ``eval_cfg.ks``."""
+    exactly one rank: user ``u`` by rank ``u % world_size``, the rank that trains on its rows
+    and holds its training items (``Task.worker_info``). ``build``: index the mapper's item
+    vectors first (once for all ranks, ``build_index``); ``False`` searches the index built
+    by the last call, for the same model. ``items``: a ``(num_items,)`` bool mask to rank
+    among those items only (``data`` as ``EvalData.among(items)`` gives it; implies
+    ``build``). ``ks``: these cut-offs instead of ``eval_cfg.ks``."""
     if mapper.shards:
         from raytrec.evaluation.sharded import evaluate_sharded
 
@@ -40,7 +40,8 @@ def evaluate_split(
         retriever.release()  # the last index goes before the vectors of the next are made
         vectors = mapper.all_items().detach().float().cpu().numpy()
         build_index(retriever, vectors if items is None else vectors[items], mapper.distance)
-    users = (data.relevant.users() if users is None else users)[rank::world_size]
+    users = data.relevant.users() if users is None else users
+    users = users[users % world_size == rank]
 
     def queries(batch: np.ndarray) -> np.ndarray:
         ids = torch.from_numpy(batch).to(device)
@@ -52,12 +53,12 @@ def evaluate_split(
     return all_reduce_sums(sums, device).means()
 
 
-def cold_and_warm(data: EvalData, train: UserItems,
+def cold_and_warm(data: EvalData, train_counts: np.ndarray,
                   users: np.ndarray | None = None) -> dict[str, np.ndarray]:
     """Test users (``users``, default every one) split by whether they have training
-    interactions; empty if none are cold."""
+    interactions (``train_counts``: rows per user); empty if none are cold."""
     users = data.relevant.users() if users is None else users
-    has_train = train.counts()[users] > 0
+    has_train = train_counts[users] > 0
     if has_train.all():
         return {}
     return {"cold": users[~has_train], "warm": users[has_train]}

@@ -8,6 +8,8 @@ catalogue. Queries are made by the workers that hold the users' rows, in rounds 
 ``eval.chunk_size`` users per worker; a round's queries go to every worker, each searches them
 in its index for its top k unseen items (``Retriever.search_excluding_scored``, in catalogue
 ids), and sends each list back to the query's worker, which keeps the k best of the W lists.
+A worker knows only its own users' seen items (``Task.worker_info``): each query's seen items
+travel with it, each to the worker whose index holds that item, and only there.
 For an exact index that is the top k of one index over the whole catalogue; an approximate
 index searches each share as it would the whole.
 """
@@ -22,6 +24,7 @@ import torch
 import torch.distributed as dist
 
 from raytrec.config.sections import EvalSection
+from raytrec.data.store import UserItems
 from raytrec.evaluation.data import EvalData
 from raytrec.evaluation.distributed import all_reduce_sums
 from raytrec.evaluation.evaluate import MetricSums
@@ -30,8 +33,11 @@ from raytrec.mappers import Mapper
 from raytrec.retrievers import Retriever
 from raytrec.shards import transport
 
-# The catalogue ids of what each retriever indexes (this worker's items), from its last build.
+# The catalogue ids of what each retriever indexes (this worker's items), from its last build;
+# and, for an index among some items only, the catalogue item of each id (ids are their rank
+# among them), which says the worker that holds it.
 _INDEXED: weakref.WeakKeyDictionary[Retriever, np.ndarray] = weakref.WeakKeyDictionary()
+_AMONG: weakref.WeakKeyDictionary[Retriever, np.ndarray | None] = weakref.WeakKeyDictionary()
 
 
 @torch.no_grad()
@@ -62,14 +68,15 @@ def evaluate_sharded(
         # Among ``items`` only, ids are renumbered to their rank among them (``data`` is
         # ``EvalData.among(items)``), as one index over just those items numbers them.
         _INDEXED[retriever] = mine if items is None else (np.cumsum(items) - 1)[mine]
-    mine = _INDEXED[retriever]
+        _AMONG[retriever] = None if items is None else np.flatnonzero(items)
+    mine, among = _INDEXED[retriever], _AMONG[retriever]
     users = data.relevant.users() if users is None else users
     cuts = sorted(set(eval_cfg.ks if ks is None else ks))
     total = MetricSums(dict.fromkeys(metric_names(cuts), 0.0))
     for batch in _rounds(users[users % world == rank], chunk, device):
         q = mapper.queries(torch.from_numpy(batch).to(device)).float().cpu().numpy()
         _forget(mapper)
-        top = _search(retriever, q, batch, data, max(cuts), mine)
+        top = _search(retriever, q, batch, data, max(cuts), mine, among)
         scores = per_user(top, batch, data.relevant, cuts, mapper.num_items)
         total = total.add(MetricSums({n: float(v.sum()) for n, v in scores.items()}, len(batch)))
     mapper.train()
@@ -90,9 +97,10 @@ def _forget(mapper: Mapper) -> None:
 
 
 def _search(retriever: Retriever, q: np.ndarray, users: np.ndarray, data: EvalData, k: int,
-            mine: np.ndarray) -> np.ndarray:
+            mine: np.ndarray, among: np.ndarray | None) -> np.ndarray:
     """The top ``k`` unseen items ``(b, k)`` of this worker's queries ``q`` over every
-    worker's index."""
+    worker's index (``among``: the catalogue item of each id, when the ids are ranks among
+    some items)."""
     world, rank = dist.get_world_size(), dist.get_rank()
     sizes = torch.zeros(world, dtype=torch.int64)
     sizes[rank] = len(users)
@@ -100,16 +108,14 @@ def _search(retriever: Retriever, q: np.ndarray, users: np.ndarray, data: EvalDa
     width = max(int(sizes.max()), 1)
     padded_q = torch.zeros(width, q.shape[1])
     padded_q[: len(q)] = torch.from_numpy(q)
-    padded_u = torch.zeros(width, dtype=torch.int64)
-    padded_u[: len(users)] = torch.from_numpy(users)
     all_q = [torch.empty_like(padded_q) for _ in range(world)]
-    all_u = [torch.empty_like(padded_u) for _ in range(world)]
     dist.all_gather(all_q, padded_q)
-    dist.all_gather(all_u, padded_u)
     counts = sizes.tolist()
     queries = torch.cat([p[:n] for p, n in zip(all_q, counts, strict=True)]).numpy()
-    asked = np.concatenate([p[:n].numpy() for p, n in zip(all_u, counts, strict=True)])
-    scores, ids = retriever.search_excluding_scored(queries, k, asked, data.exclude, ids_of=mine)
+    asked = sum(counts)
+    seen = _seen_here(users, data.exclude, among, world, np.r_[0, np.cumsum(counts)], asked)
+    scores, ids = retriever.search_excluding_scored(queries, k, np.arange(asked), seen,
+                                                    ids_of=mine)
     got_scores, got_ids = transport.all_to_all(
         [list(torch.from_numpy(scores).split(counts)), list(torch.from_numpy(ids).split(counts))],
         [[len(users)] * world] * 2)
@@ -117,3 +123,22 @@ def _search(retriever: Retriever, q: np.ndarray, users: np.ndarray, data: EvalDa
     every_id = torch.cat(got_ids, dim=1)
     order = torch.argsort(-every_score, dim=1, stable=True)[:, :k]
     return torch.gather(every_id, 1, order).numpy()
+
+
+def _seen_here(users: np.ndarray, exclude: UserItems, among: np.ndarray | None, world: int,
+               offsets: np.ndarray, asked: int) -> UserItems:
+    """The seen items of this round's queries (every worker's, in rank order: ``offsets``)
+    that this worker's index holds: each worker sends those of its own users' to the
+    worker that holds each item (item ``i`` on worker ``i % world``)."""
+    counts = exclude.counts()[users]
+    place = np.repeat(np.arange(len(users)), counts)
+    first = np.repeat(exclude.indptr[users] - (np.cumsum(counts) - counts), counts)
+    items = exclude.indices[first + np.arange(len(place))]
+    owner = (items if among is None else among[items]) % world
+    pairs = torch.from_numpy(np.stack([place, items], axis=1).astype(np.int64))
+    received, _ = transport.exchange([[pairs[torch.from_numpy(owner == r)]
+                                       for r in range(world)]])
+    got = [(offsets[r] + part[:, 0].numpy(), part[:, 1].numpy())
+           for r, part in enumerate(received[0])]
+    return UserItems.from_pairs(np.concatenate([g[0] for g in got]),
+                                np.concatenate([g[1] for g in got]), asked)

@@ -154,8 +154,8 @@ class TwoTowerMapper(Mapper):
     def setup(self, info: DataInfo) -> None:
         self.num_users, self.num_items = info.num_users, info.num_items
         seen_items = np.asarray(info.item_counts) > 0
-        seen_users = (info.positives.counts() > 0 if info.positives is not None
-                      else np.ones(info.num_users, dtype=bool))
+        rows = info.training_rows()
+        seen_users = rows > 0 if rows is not None else np.ones(info.num_users, dtype=bool)
         self.user_tower = self._tower(info.num_users, seen_users, info.user_features,
                                       self.user_spec, "user")
         self.item_tower = self._tower(info.num_items, seen_items, info.item_features,

@@ -15,6 +15,7 @@ import torch
 
 from raytrec.config import read_config, read_yaml, validate, with_defaults
 from raytrec.config.run_config import RunConfig
+from raytrec.data.cluster import report
 from raytrec.data.cluster.read import check_dataset
 from raytrec.data.engine import chosen_engine
 from raytrec.errors import ConfigError, DataError, Problem, RunDirError, argument_problem
@@ -33,6 +34,9 @@ from raytrec.run.ray_setup import ensure_ray
 from raytrec.run.run_dir import check_target, stage
 from raytrec.run.store import RunStore
 from raytrec.run.uri import is_uri, location, uri_of
+
+# The most training pairs the driver's checks read (``check_against_data``).
+CHECK_PAIRS = 1 << 22
 
 
 @dataclass
@@ -97,12 +101,16 @@ def prepare_run_dir(run_dir: str | Path, config: RunConfig, overwrite: bool,
         check_dataset(dataset)  # before Ray starts
 
         def prepared(out_dir: Path) -> None:
+            report.stage("connecting to Ray")
             ensure_ray()
             task.prepare_on_cluster(dataset, config.split, out_dir)
     else:
+        report.stage(f"reading the {config.data.name} dataset")
         raw = dataset.load()
 
         def prepared(out_dir: Path) -> None:
+            report.stage(f"mapping ids, merging repeated pairs, splitting "
+                         f"({config.split.method}) and writing")
             task.prepare(raw, config.split, out_dir)
 
     def build(staging: Path) -> None:
@@ -124,7 +132,7 @@ def check_against_data(config: RunConfig, data_dir: Path, source: str) -> None:
     ``raytrec.tasks.user_item.check``)."""
     registry = get_registry()
     task = registry.build("task", config.task)
-    info = task.training_info(data_dir)
+    info = _checking_info(task, data_dir)
     problems = []
     sizes = f"(data: {info.num_users} {info.queries}, {info.num_items} items)"
     parts = {}
@@ -148,6 +156,14 @@ def check_against_data(config: RunConfig, data_dir: Path, source: str) -> None:
         raise ConfigError([*problems, *_ids_written_differently(data_dir)], source)
     if task.uses_retriever:
         _note(data_dir, few_candidates(data_dir, info.num_items, max(config.eval.ks)))
+
+
+def _checking_info(task: Any, data_dir: Path) -> Any:
+    """What the checks set the components up from: the driver reads the data as one worker
+    of as many as hold ``CHECK_PAIRS`` training pairs each (``Task.worker_info``), so that
+    what it holds stays bounded however large the data."""
+    sizes = json.loads((data_dir / "info.json").read_text()).get("num_interactions", {})
+    return task.worker_info(data_dir, 0, max(1, -(-int(sizes.get("train", 0)) // CHECK_PAIRS)))
 
 
 def few_candidates(data_dir: Path, num_items: int, k: int) -> str | None:

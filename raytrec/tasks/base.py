@@ -87,7 +87,10 @@ class Task(ABC):
       ``ComponentSpec`` (name and arguments) per component.
       Bad data raises ``raytrec.errors.DataError`` naming the cause and the fix.
     - ``training_info(data_dir)`` reads back what the sampler, loss and mapper set themselves
-      up from (``DataInfo``: ``num_items`` and ``item_counts`` at least), on every worker.
+      up from (``DataInfo``: ``num_items`` and ``item_counts`` at least).
+    - ``worker_info(data_dir, rank, world_size)``: what worker ``rank`` sets itself up from
+      (and the driver's checks, as one worker of many): ``training_info`` unless the task
+      overrides it to read only the training pairs of its own queries.
     - ``batches(...)`` returns this worker's ``Batches``: worker ``rank`` of ``world_size``
       reads its own shard, the same number of steps on each.
     - ``batch_loss(model, mapper, sampler, loss, batch, generator)`` is the loss of one batch;
@@ -141,6 +144,14 @@ class Task(ABC):
     @abstractmethod
     def training_info(self, data_dir: Path) -> DataInfo:
         """What components set themselves up from, read from the prepared data."""
+
+    def worker_info(self, data_dir: Path, rank: int, world_size: int) -> DataInfo:
+        """``training_info`` as worker ``rank`` of ``world_size`` needs it. A task whose
+        ``batches`` give worker ``rank`` only the queries ``q % world_size == rank``, and whose
+        evaluation scores those on that rank (``evaluation.distributed.evaluate_split``
+        does), may leave the other queries' pairs out of ``positives`` (``DataInfo.part``)
+        and so hold a share of them; by default every worker reads them all."""
+        return self.training_info(data_dir)
 
     @abstractmethod
     def batches(self, data_dir: Path, info: DataInfo, config: RunConfig, rank: int,

@@ -59,7 +59,7 @@ def train_loop(job: dict[str, Any], session: Session) -> dict[str, Any]:
     torch.manual_seed(train.seed)
     registry = get_registry()
     task = registry.build("task", config.task)
-    info = task.training_info(data_dir)
+    info = task.worker_info(data_dir, session.rank, session.world_size)
     if shard_by_rows(config, info, session.rank, session.world_size, device):
         parts = build_parts(config, info, session.rank, session.world_size).to(device)
         parts.shard(session.rank, session.world_size)

@@ -111,10 +111,35 @@ def test_a_run_prepared_on_the_cluster_trains_on_what_pandas_prepares(tmp_path: 
     metrics = {}
     for engine in ("pandas", "ray"):
         run = tmp_path / engine
-        code, out, _ = _run(capsys, "train", str(cfg), "--run-dir", str(run),
-                            "--set", f"prepare.engine={engine}")
+        code, out, err = _run(capsys, "train", str(cfg), "--run-dir", str(run),
+                              "--set", f"prepare.engine={engine}")
         assert code == 0, out
+        assert "execution" not in err, err  # Ray Data's lines stay in its log
         metrics[engine] = json.loads((run / "metrics.json").read_text())["test"]
     for path in sorted((tmp_path / "pandas" / "data").iterdir()):
         assert path.read_bytes() == (tmp_path / "ray" / "data" / path.name).read_bytes(), path
     assert metrics["ray"] == metrics["pandas"]
+
+
+def test_a_terminal_sees_each_stage_of_preparation_and_logs_get_none(tmp_path: Path) -> None:
+    import io
+    import logging
+
+    from rich.console import Console
+
+    from raytrec.cli.progress import preparing
+    from raytrec.data.cluster import report
+    from raytrec.run.job import create_job
+
+    cfg = write_config(tmp_path / "c.yaml")
+    shown = io.StringIO()
+    terminal = Console(file=shown, force_terminal=True, width=200)
+    with preparing(terminal):
+        create_job(cfg, [], tmp_path / "run", overwrite=False)
+    assert "reading the synthetic dataset" in shown.getvalue()
+    assert "splitting (ratio) and writing" in shown.getvalue()
+    assert not logging.getLogger("raytrec.prepare").handlers  # let go afterwards
+    piped = io.StringIO()
+    with preparing(Console(file=piped, force_terminal=False)):
+        report.stage("writing train.parquet")
+    assert piped.getvalue() == ""

@@ -12,7 +12,7 @@ import pytest
 from raytrec.data.base import RawData
 from raytrec.data.prepare import prepare
 from raytrec.data.splits import SplitConfig, split_interactions
-from raytrec.data.store import read_info, read_train_shard
+from raytrec.data.store import read_info, read_train_rows
 from raytrec.errors import DataError
 
 
@@ -66,8 +66,8 @@ def test_prepare_maps_ids_dedupes_and_shards(tmp_path: Path) -> None:
     assert sum(info["num_interactions"].values()) == 4  # (a, 20) once
     users = pq.read_table(tmp_path / "d" / "users.parquet").to_pandas()
     assert users["id"].tolist() == ["a", "b", "c"]
-    shards = [read_train_shard(tmp_path / "d", r, 2) for r in range(2)]
-    assert sum(len(u) for u, _ in shards) == 4
+    shards = [read_train_rows(tmp_path / "d", r, 2) for r in range(2)]
+    assert sum(len(u) for u, _, _ in shards) == 4
     assert read_info(tmp_path / "d").item_counts.sum() == 4
 
 

@@ -54,6 +54,8 @@ def main(rank: int, world: int, port: int, retriever: str, out: str) -> None:
         single.build(mapper.item_emb.detach().numpy(), mapper.distance)
         expected = single.search_excluding(mapper.user_emb[every].numpy(), K, every, data.exclude)
     mapper.shard_tables(mapper.id_tables, rank, world)
+    # A sharded worker knows the seen items of its own users only (Task.worker_info).
+    data, among = _own(data, rank, world), _own(among, rank, world)
     sharded_index = index()
     parts_among = evaluate_split(mapper, index(), among, cfg, rank, world,
                                  torch.device("cpu"), items=known)
@@ -61,7 +63,7 @@ def main(rank: int, world: int, port: int, retriever: str, out: str) -> None:
     mine = every[every % world == rank]
     with torch.no_grad():
         q = mapper.queries(torch.from_numpy(mine)).numpy()
-        found = _search(sharded_index, q, mine, data, K, _INDEXED[sharded_index])
+        found = _search(sharded_index, q, mine, data, K, _INDEXED[sharded_index], None)
     gathered = [None] * world
     torch.distributed.all_gather_object(gathered, {"users": mine.tolist(), "top": found.tolist()})
     if rank == 0:
@@ -72,6 +74,15 @@ def main(rank: int, world: int, port: int, retriever: str, out: str) -> None:
                        "found": [top[u] for u in every.tolist()],
                        "index_items": sharded_index.num_items}, fh)
     leave(world)
+
+
+def _own(data: EvalData, rank: int, world: int) -> EvalData:
+    """``data`` with the seen items of the users ``u % world == rank`` only."""
+    seen = data.exclude
+    users = np.repeat(np.arange(len(seen.indptr) - 1), seen.counts())
+    keep = users % world == rank
+    return EvalData(data.relevant, UserItems.from_pairs(users[keep], seen.indices[keep],
+                                                        len(seen.indptr) - 1))
 
 
 if __name__ == "__main__":

@@ -160,7 +160,8 @@ def test_cold_users_are_served_from_features_and_reported_apart(tmp_path: Path) 
     from raytrec.evaluation.distributed import cold_and_warm
 
     info_users = read_user_items(job.data_dir, "train", 300)
-    cold = cold_and_warm(EvalData.load(str(job.data_dir), "test", 300), info_users)["cold"]
+    cold = cold_and_warm(EvalData.load(str(job.data_dir), "test", 300),
+                         info_users.counts())["cold"]
     popular = popularity_metrics(job.data_dir, "test", [10, 20], users=cold)
     # Their cluster (a user feature) tells the tower what they like; popularity cannot. Over
     # train seeds 0-4 the ratio was 1.08-1.30 (30 cold users): 1.2 was within the noise.

@@ -30,6 +30,7 @@ from raytrec.data.cluster import checks
 from raytrec.data.cluster.blocks import ordered_refs, with_offsets
 from raytrec.data.cluster.ids import numbered
 from raytrec.data.cluster.read import Part, check_dataset, parts, read_part
+from raytrec.data.cluster.report import quiet_ray_data, stage
 from raytrec.data.cluster.users import CODE, ORDER, bucket, per_user
 from raytrec.data.cluster.write import write_ids, write_split
 from raytrec.data.keys import COLD_ITEMS, COLD_USERS, ROW_ORDER, row_keys
@@ -47,7 +48,8 @@ def prepare_on_cluster(dataset: Dataset, split: SplitConfig, out_dir: Path) -> d
     Ray Data on the Ray cluster this process is connected to. Returns the ``info.json``
     content."""
     dataset = check_dataset(dataset)
-    with checks.data_errors(), _in_order():
+    with checks.data_errors(), _in_order(), quiet_ray_data():
+        stage(f"reading and checking the {dataset.name} dataset's files")
         read = _read(dataset)
         summary = checks.summarise(read, dataset)
         read = checks.typed(read, dataset, summary)
@@ -64,17 +66,21 @@ def prepare_on_cluster(dataset: Dataset, split: SplitConfig, out_dir: Path) -> d
         if given:
             checks.no_hold_outs(dataset.name, split)
         buckets = max(1, -(-kept // ROWS_PER_BUCKET))
+        stage(f"merging repeated pairs, splitting per user ({kept:,} rows)")
         rows = (read.map_batches(bucket, fn_args=(buckets,), batch_format="pandas")
                 .groupby("_bucket", num_partitions=buckets)
                 .map_groups(per_user, fn_args=(split,), batch_format="pandas")
                 .materialize())
         total = rows.count()
         if not given and split.method == "temporal":
+            stage("cutting the temporal split over all rows")
             rows = _temporal(rows, split, total)
         for share, column, stream in ((split.cold_users, USER, COLD_USERS),
                                       (split.cold_items, ITEM, COLD_ITEMS)):
             if share > 0 and not given:
+                stage(f"holding out cold {column}s")
                 rows = _held_out(rows, total, column, share, split.seed, stream)
+        stage("numbering the users and the items")
         by_user, num_users = numbered(rows, USER, USER_INDEX)
         by_item, num_items = numbered(by_user, ITEM, ITEM_INDEX)
         rows = by_item.map_batches(_indexed, batch_format="pandas").materialize()
@@ -86,6 +92,7 @@ def prepare_on_cluster(dataset: Dataset, split: SplitConfig, out_dir: Path) -> d
             if given and not sizes["train"]:
                 raise DataError("the given split has no train rows")
             features = {}
+            stage("writing the ids and the features")
             for kind, ids, column, index in (("user", by_user, USER, USER_INDEX),
                                              ("item", by_item, ITEM, ITEM_INDEX)):
                 refs, _ = ordered_refs(ids)
@@ -129,6 +136,7 @@ def _write_splits(rows: ray.data.Dataset, tmp: Path,
             columns[name] = "float64"
     sizes, counts = {}, np.zeros(num_items, dtype=np.int64)
     for code, name in enumerate(SPLITS):
+        stage(f"writing {name}.parquet")
         part = rows.map_batches(_coded, fn_args=(code,), batch_format="pandas")
         part = part.sort([ORDER] if name == "train" else [USER, ITEM]).materialize()
         sizes[name] = part.count()

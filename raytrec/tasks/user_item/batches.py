@@ -9,7 +9,7 @@ from pathlib import Path
 
 import torch
 
-from raytrec.data.store import read_train_ratings, read_train_shard
+from raytrec.data.store import read_train_rows
 
 
 @dataclass
@@ -23,7 +23,8 @@ class PairBatch:
 
 
 class ShardBatches:
-    """Shuffled batches of this worker's positives, the same number of steps on every rank.
+    """Shuffled batches of this worker's positives (its users' rows: ``read_train_rows``), the
+    same number of steps on every rank.
 
     DDP needs every rank to take the same number of steps, whatever its shard size, so the
     step count comes from the global train size and a short shard wraps around.
@@ -55,7 +56,6 @@ def shard_batches(data_dir: Path, rank: int, world_size: int, device: torch.devi
     def tensor(a):
         return None if a is None else torch.from_numpy(a.copy()).to(device)
 
-    users, items = read_train_shard(data_dir, rank, world_size)
-    rated = read_train_ratings(data_dir, rank, world_size) if ratings else None
+    users, items, rated = read_train_rows(data_dir, rank, world_size, ratings)
     return ShardBatches(tensor(users), tensor(items), num_train, batch_size, world_size,
                         None if rated is None else tensor(rated).float())

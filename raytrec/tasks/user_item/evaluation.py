@@ -45,7 +45,8 @@ class UserItemEvaluation(Evaluation):
         groups = {}
         every = sample_users(test.relevant.users(), eval_cfg.test_max_users,
                              self.config.train.seed)
-        for i, (name, users) in enumerate(cold_and_warm(test, info.positives, every).items()):
+        split_users = cold_and_warm(test, info.training_rows(), every)
+        for i, (name, users) in enumerate(split_users.items()):
             groups[f"test_{name}"] = evaluate_split(mapper, retriever, test, eval_cfg, rank,
                                                     world_size, device, users, build=i == 0)
         if groups:  # cold and warm users partition the test users: combine, not re-score

@@ -46,8 +46,12 @@ class UserItemTask(Task):
         prepare_on_cluster(dataset, split, out_dir)
 
     def training_info(self, data_dir: Path) -> DataInfo:
-        # Every worker holds all training pairs: samplers exclude them, evaluation skips them.
         return read_training_info(data_dir)
+
+    def worker_info(self, data_dir: Path, rank: int, world_size: int) -> DataInfo:
+        # A worker trains on its users' rows and scores its users: it holds their pairs only
+        # (samplers exclude them, evaluation skips them).
+        return read_training_info(data_dir, rank, world_size)
 
     def batches(self, data_dir: Path, info: DataInfo, config: RunConfig, rank: int,
                 world_size: int, device: torch.device, loss: Loss) -> ShardBatches:
