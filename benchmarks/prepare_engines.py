@@ -8,18 +8,21 @@ repeat), a float rating and an int64 timestamp; the default split (per user 60/2
 0). Each (engine, rows) runs in a process of its own: ``pandas`` loads the file and prepares
 in that process; ``ray`` starts a local Ray cluster of 2 CPUs from it and prepares in Ray
 Data stages, so the process's peak RSS is the driver's, the workers' apart. One JSON line
-each: rows, engine, driver peak RSS (MiB), seconds, and whether both engines wrote the same
-files (bytes) at that size. The data files are kept in ``--dir`` (default: a temporary
-folder) and made once per size.
+each: rows, engine, driver peak RSS (MiB), seconds (for ``ray``, also the seconds of each
+stage it reports), and whether both engines wrote the same files (bytes) at that size. The
+data files are kept in ``--dir`` (default: a temporary folder) and made once per size.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -60,7 +63,8 @@ def one(engine: str, events: Path, out_dir: Path) -> dict[str, float]:
         from raytrec.data.cluster.prepare import prepare_on_cluster
         ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False)
         begun = time.perf_counter()
-        prepare_on_cluster(dataset, SplitConfig(), out_dir)
+        with stage_times() as stages:
+            prepare_on_cluster(dataset, SplitConfig(), out_dir)
         prepared = time.perf_counter() - begun
     else:
         from raytrec.data.prepare import prepare
@@ -69,7 +73,32 @@ def one(engine: str, events: Path, out_dir: Path) -> dict[str, float]:
     info = json.loads((out_dir / "info.json").read_text())
     return {"seconds": round(prepared, 1), "seconds_with_start": round(
         time.perf_counter() - started, 1), "driver_peak_rss_mb": round(peak_rss_mb()),
-        "num_users": info["num_users"], "num_items": info["num_items"]}
+        "num_users": info["num_users"], "num_items": info["num_items"],
+        **({"stage_seconds": stages} if engine == "ray" else {})}
+
+
+@contextmanager
+def stage_times() -> Iterator[dict[str, float]]:
+    """Seconds of each stage the ray engine reports (``raytrec.data.cluster.report``), to
+    its end, by the stage's words before any figures."""
+    found: dict[str, float] = {}
+    marks: list[tuple[float, str]] = []
+
+    class Marks(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            marks.append((time.perf_counter(), record.getMessage().split(" (")[0]))
+
+    logger = logging.getLogger("raytrec.prepare")
+    handler = Marks()
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    try:
+        yield found
+    finally:
+        logger.removeHandler(handler)
+        ends = [t for t, _ in marks[1:]] + [time.perf_counter()]
+        for (start, name), end in zip(marks, ends, strict=True):
+            found[name] = round(found.get(name, 0.0) + end - start, 1)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from raytrec.data.base import ITEM, RATING, USER, DataInfo
 from raytrec.errors import DataError
+
+# The most training pairs the driver holds at once: it reads larger data in parts of users.
+PART_PAIRS = 1 << 22
 
 
 @dataclass(frozen=True)
@@ -93,24 +98,50 @@ def read_train_rows(data_dir: Path, part: int, parts: int, ratings: bool = False
 
 
 def _rows_of_part(data_dir: Path, split: str, part: int, parts: int, columns: list[str],
-                  num_users: int = 0) -> tuple[list[np.ndarray], np.ndarray]:
-    """``columns`` (the first being the user) of ``split``'s rows of the users of ``part``,
-    read a row group at a time, so that a worker holds its part and one row group, never the
-    whole file; and the rows of every user (``num_users`` at least)."""
-    pf = pq.ParquetFile(_file(data_dir, f"{split}.parquet"))
+                  num_users: int = 0, keep: bool = True) -> tuple[list[np.ndarray], np.ndarray]:
+    """``columns`` (the first being the user) of ``split``'s rows of the users of ``part``
+    (none unless ``keep``), read a row group at a time, so that a worker holds its part and
+    one row group, never the whole file; and the rows of every user (``num_users`` at
+    least)."""
     kept: list[list[np.ndarray]] = [[] for _ in columns]
     counts = np.zeros(num_users, dtype=np.int64)
-    for group in range(pf.num_row_groups):
-        table = pf.read_row_group(group, columns=columns)
+    for table in _row_groups(data_dir, split, columns):
         users = table[USER].to_numpy()
         if len(users):
             counts = _added(counts, np.bincount(users))
+        if not keep:
+            continue
         mine = None if parts == 1 else users % parts == part
         for found, column in zip(kept, columns, strict=True):
             values = table[column].to_numpy()
             found.append(values if mine is None else values[mine])
     return [np.concatenate(found) if found else np.zeros(0, dtype=np.int64)
             for found in kept], counts
+
+
+def _row_groups(data_dir: Path, split: str, columns: list[str]) -> Iterator[pa.Table]:
+    pf = pq.ParquetFile(_file(data_dir, f"{split}.parquet"))
+    for group in range(pf.num_row_groups):
+        yield pf.read_row_group(group, columns=columns)
+
+
+def rows_per_user(data_dir: Path, split: str, num_users: int = 0) -> np.ndarray:
+    """The rows of each user in ``split`` (``num_users`` at least), read a row group at a
+    time."""
+    return _rows_of_part(data_dir, split, 0, 1, [USER], num_users, keep=False)[1]
+
+
+def answered_users(data_dir: Path, split: str, num_users: int,
+                   among: np.ndarray | None = None) -> np.ndarray:
+    """The users with a row in ``split`` (whose item is among ``among``, a ``(num_items,)``
+    mask, when given), sorted, read a row group at a time."""
+    if among is None:
+        return np.flatnonzero(rows_per_user(data_dir, split, num_users))
+    found = np.zeros(num_users, dtype=bool)
+    for table in _row_groups(data_dir, split, [USER, ITEM]):
+        users, items = table[USER].to_numpy(), table[ITEM].to_numpy()
+        found[users[among[items]]] = True
+    return np.flatnonzero(found)
 
 
 def _added(total: np.ndarray, more: np.ndarray) -> np.ndarray:
@@ -144,6 +175,14 @@ def read_features(data_dir: Path, kind: str) -> pd.DataFrame | None:
     return pq.read_table(path).to_pandas().set_index("index").sort_index()
 
 
-def read_user_items(data_dir: Path, split: str, num_users: int) -> UserItems:
-    users, items = read_pairs(data_dir, split)
+def read_user_items(data_dir: Path, split: str, num_users: int, part: int = 0,
+                    parts: int = 1) -> UserItems:
+    """``split``'s items of the users ``u % parts == part`` (every user by default)."""
+    (users, items), _ = _rows_of_part(data_dir, split, part, parts, [USER, ITEM], num_users)
     return UserItems.from_pairs(users, items, num_users)
+
+
+def parts_of(num_train: int) -> int:
+    """In how many parts of users a process that reads for every worker (the driver's checks
+    and baselines) reads the data, so as to hold at most ``PART_PAIRS`` training pairs."""
+    return max(1, -(-int(num_train) // PART_PAIRS))

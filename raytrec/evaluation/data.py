@@ -17,14 +17,18 @@ class EvalData:
     exclude: UserItems
 
     @classmethod
-    def load(cls, data_dir: str, split: str, num_users: int,
-             train: UserItems | None = None) -> EvalData:
+    def load(cls, data_dir: str, split: str, num_users: int, train: UserItems | None = None,
+             part: int = 0, parts: int = 1) -> EvalData:
+        """``split`` of the users ``u % parts == part`` (every user by default); ``train``:
+        their training items, when read already."""
+        def read(name: str) -> UserItems:
+            return read_user_items(data_dir, name, num_users, part, parts)
+
         if train is None:
-            train = read_user_items(data_dir, "train", num_users)
+            train = read("train")
         if split == "valid":
-            return cls(read_user_items(data_dir, "valid", num_users), train)
-        valid = read_user_items(data_dir, "valid", num_users)
-        return cls(read_user_items(data_dir, "test", num_users), train.merge(valid))
+            return cls(read("valid"), train)
+        return cls(read("test"), train.merge(read("valid")))
 
     def only(self, items: np.ndarray) -> EvalData:
         """The answers within ``items`` (a ``(num_items,)`` bool mask), ranked over the whole

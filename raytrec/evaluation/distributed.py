@@ -64,6 +64,16 @@ def cold_and_warm(data: EvalData, train_counts: np.ndarray,
     return {"cold": users[~has_train], "warm": users[has_train]}
 
 
+def on_any_rank(flag: bool, device: torch.device) -> bool:
+    """Whether ``flag`` holds on some rank: what decides whether every rank makes the next
+    collective, when each rank holds its own users' data. ``flag`` itself outside a group."""
+    if not (dist.is_available() and dist.is_initialized()):
+        return flag
+    found = torch.tensor([int(flag)], device=device)
+    dist.all_reduce(found, op=dist.ReduceOp.MAX)
+    return bool(found.item())
+
+
 def all_reduce_sums(sums: MetricSums, device: torch.device) -> MetricSums:
     """Sum metric sums and user counts over ranks (never average per-rank means)."""
     if not (dist.is_available() and dist.is_initialized()):

@@ -35,9 +35,6 @@ from raytrec.run.run_dir import check_target, stage
 from raytrec.run.store import RunStore
 from raytrec.run.uri import is_uri, location, uri_of
 
-# The most training pairs the driver's checks read (``check_against_data``).
-CHECK_PAIRS = 1 << 22
-
 
 @dataclass
 class Job:
@@ -155,26 +152,34 @@ def check_against_data(config: RunConfig, data_dir: Path, source: str) -> None:
     if problems:
         raise ConfigError([*problems, *_ids_written_differently(data_dir)], source)
     if task.uses_retriever:
-        _note(data_dir, few_candidates(data_dir, info.num_items, max(config.eval.ks)))
+        _note(data_dir, few_candidates(data_dir, info.num_items, max(config.eval.ks),
+                                       info.training_rows()))
 
 
 def _checking_info(task: Any, data_dir: Path) -> Any:
-    """What the checks set the components up from: the driver reads the data as one worker
-    of as many as hold ``CHECK_PAIRS`` training pairs each (``Task.worker_info``), so that
-    what it holds stays bounded however large the data."""
+    """What the checks set the components up from: the driver reads the data as the first
+    of as many workers as hold ``store.PART_PAIRS`` training pairs each
+    (``Task.worker_info``), so that what it holds stays bounded however large the data."""
+    from raytrec.data.store import parts_of
+
     sizes = json.loads((data_dir / "info.json").read_text()).get("num_interactions", {})
-    return task.worker_info(data_dir, 0, max(1, -(-int(sizes.get("train", 0)) // CHECK_PAIRS)))
+    return task.worker_info(data_dir, 0, parts_of(sizes.get("train", 0)))
 
 
-def few_candidates(data_dir: Path, num_items: int, k: int) -> str | None:
+def few_candidates(data_dir: Path, num_items: int, k: int,
+                   seen: np.ndarray | None = None) -> str | None:
     """A note when test users have no more than K items left to rank once their training
-    items are excluded: recall and hit rate at K are then 1.0 for them, whatever the model."""
-    from raytrec.data.store import read_pairs
+    items are excluded: recall and hit rate at K are then 1.0 for them, whatever the model.
+    ``seen``: the training rows of each user, when known; the files are read a row group at
+    a time either way."""
+    from raytrec.data.store import rows_per_user
 
-    test_users = np.unique(read_pairs(data_dir, "test")[0])
+    test_users = np.flatnonzero(rows_per_user(data_dir, "test"))
     if not len(test_users):
         return None
-    seen = np.bincount(read_pairs(data_dir, "train")[0], minlength=int(test_users.max()) + 1)
+    if seen is None:
+        seen = rows_per_user(data_dir, "train")
+    seen = np.r_[seen, np.zeros(max(0, int(test_users.max()) + 1 - len(seen)), dtype=np.int64)]
     few = int((num_items - seen[test_users] <= k).sum())
     if not few:
         return None

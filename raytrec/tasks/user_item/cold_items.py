@@ -21,7 +21,7 @@ import torch
 from raytrec.config.run_config import RunConfig
 from raytrec.data.base import DataInfo
 from raytrec.evaluation.data import EvalData
-from raytrec.evaluation.distributed import evaluate_split
+from raytrec.evaluation.distributed import evaluate_split, on_any_rank
 from raytrec.mappers import Mapper
 from raytrec.plugins import get_registry
 from raytrec.retrievers import Retriever
@@ -42,7 +42,8 @@ def cold_item_metrics(mapper: Mapper, retriever: Retriever, test: EvalData, info
     """The three groups' metrics; ``retriever`` already indexes all the model's items."""
     cold = np.asarray(info.item_counts) == 0
     cold_answers = test.only(cold)
-    if not len(cold_answers.relevant.indices):
+    # A rank holds its own users' answers: whether any user has a cold answer is every rank's.
+    if not on_any_rank(bool(len(cold_answers.relevant.indices)), device):
         return {}
     eval_cfg = config.eval
     found = {"test_cold_items": evaluate_split(mapper, retriever, cold_answers, eval_cfg, rank,

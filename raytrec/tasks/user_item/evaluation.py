@@ -14,6 +14,7 @@ import torch
 
 from raytrec.config.run_config import RunConfig
 from raytrec.data.base import DataInfo
+from raytrec.data.store import answered_users
 from raytrec.evaluation import MetricSums
 from raytrec.evaluation.data import EvalData
 from raytrec.evaluation.distributed import cold_and_warm, evaluate_split
@@ -28,10 +29,13 @@ class UserItemEvaluation(Evaluation):
     def __init__(self, data_dir: Path, info: DataInfo, config: RunConfig) -> None:
         self.data_dir, self.info, self.config = str(data_dir), info, config
         self.known = known_items(config, info)
-        valid = EvalData.load(self.data_dir, "valid", info.num_users, info.positives)
+        # A worker reads the answers of the users it scores (``info.part``: its own).
+        valid = EvalData.load(self.data_dir, "valid", info.num_users, info.positives,
+                              *info.part)
         self.valid = valid if self.known is None else valid.among(self.known)
-        self.valid_users = sample_users(self.valid.relevant.users(),
-                                        config.eval.max_users, config.train.seed)
+        # Drawn from every user's answers, the same on every rank.
+        answered = answered_users(self.data_dir, "valid", info.num_users, self.known)
+        self.valid_users = sample_users(answered, config.eval.max_users, config.train.seed)
 
     def validate(self, mapper: Mapper, retriever: Retriever, rank: int, world_size: int,
                  device: torch.device) -> dict[str, float]:
@@ -41,10 +45,10 @@ class UserItemEvaluation(Evaluation):
     def test(self, mapper: Mapper, retriever: Retriever, rank: int, world_size: int,
              device: torch.device) -> dict[str, dict[str, float]]:
         info, eval_cfg = self.info, self.config.eval
-        test = EvalData.load(self.data_dir, "test", info.num_users, info.positives)
+        test = EvalData.load(self.data_dir, "test", info.num_users, info.positives, *info.part)
         groups = {}
-        every = sample_users(test.relevant.users(), eval_cfg.test_max_users,
-                             self.config.train.seed)
+        every = sample_users(answered_users(self.data_dir, "test", info.num_users),
+                             eval_cfg.test_max_users, self.config.train.seed)
         split_users = cold_and_warm(test, info.training_rows(), every)
         for i, (name, users) in enumerate(split_users.items()):
             groups[f"test_{name}"] = evaluate_split(mapper, retriever, test, eval_cfg, rank,
@@ -59,3 +63,4 @@ class UserItemEvaluation(Evaluation):
             groups.update(cold_item_metrics(mapper, retriever, test, info, self.config, rank,
                                             world_size, device))
         return {"test": found, **groups}
+
