@@ -1,7 +1,7 @@
 """``prepare.engine: ray`` writes what the pandas engine writes, byte for byte: MovieLens-100K
 from Parquet (row groups read in parallel, item features, cold users and items held out),
 and CSV files with text ids, repeated pairs, ties in time and a ready-made split; a row
-without an id gets the pandas engine's message."""
+without an id, or a file a read task cannot read, gets the pandas engine's message."""
 
 from __future__ import annotations
 
@@ -82,3 +82,17 @@ def test_a_row_without_an_id_gets_the_pandas_message(tmp_path: Path) -> None:
     assert str(ray_error.value) == str(pandas_error.value)
     assert "rows 8, 121, 122" in str(ray_error.value)
     assert not (tmp_path / "ray").exists() and not (tmp_path / "ray.partial").exists()
+
+
+def test_a_file_a_read_task_cannot_read_gets_the_pandas_message(tmp_path: Path) -> None:
+    """Raised inside a Ray Data stage, the ``DataError`` arrives as itself, not as Ray Data's
+    wrapper without its cause."""
+    (tmp_path / "d.csv").write_bytes(b"user_id,item_id\n1,caf\xe9\n" +
+                                     b"".join(b"%d,x%d\n" % (u, u) for u in range(2, 60)))
+    dataset = CsvDataset(path=str(tmp_path / "d.csv"))
+    with pytest.raises(DataError) as pandas_error:
+        dataset.load()
+    with pytest.raises(DataError) as ray_error:
+        prepare_on_cluster(dataset, SplitConfig(), tmp_path / "ray")
+    assert str(ray_error.value) == str(pandas_error.value)
+    assert "not utf-8 text" in str(ray_error.value)

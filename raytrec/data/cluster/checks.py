@@ -5,6 +5,7 @@ id is a plain integer (then ids are int64, as ``typed_ids`` makes them), and row
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -22,6 +23,10 @@ from raytrec.errors import DataError
 SHOWN = 5  # rows a message names
 
 
+# What Ray Data appends to the message of an exception its stage raised (the retries it made).
+RETRY_NOTE = re.compile(r"\nFailed to .* after \d+/\d+ attempts \(total backoff .*", re.S)
+
+
 @contextmanager
 def data_errors() -> Iterator[None]:
     """A ``DataError`` raised in a task reaches the caller as itself (one line, no trace
@@ -30,11 +35,14 @@ def data_errors() -> Iterator[None]:
         yield
     except ray.exceptions.RayError as exc:
         cause: BaseException | None = exc
-        while cause is not None and not isinstance(cause, DataError):
+        # A task's error arrives as a ``RayTaskError`` that is also an instance of its
+        # ``cause``'s class, with the task's trace as its text: the cause has the message.
+        while cause is not None and (not isinstance(cause, DataError) or
+                                     isinstance(cause, ray.exceptions.RayError)):
             cause = getattr(cause, "cause", None) or cause.__cause__
         if cause is None:
             raise
-        raise DataError(str(cause)) from None
+        raise DataError(RETRY_NOTE.sub("", str(cause))) from None
 
 
 def _plain(col: pd.Series) -> bool:

@@ -114,16 +114,21 @@ def prepare_on_cluster(dataset: Dataset, split: SplitConfig, out_dir: Path) -> d
 def _in_order() -> Iterator[None]:
     """Blocks come out of every stage in the order they went in (a sort's, for the index
     and the writers); shuffles by sorting, in tasks: on a small cluster Ray's default
-    (aggregator actors) took 3-6x as long on MovieLens-100K."""
+    (aggregator actors) took 3-6x as long on MovieLens-100K. A stage's own exception reaches
+    the driver as itself, so that a bad file's ``DataError`` is the message (Ray Data
+    otherwise wraps it in a ``UserCodeException`` that arrives without its cause)."""
     context = ray.data.DataContext.get_current()
     options = context.execution_options
-    before = options.preserve_order, context.shuffle_strategy
+    before = (options.preserve_order, context.shuffle_strategy,
+              context.raise_original_map_exception)
     options.preserve_order = True
     context.shuffle_strategy = ShuffleStrategy.SORT_SHUFFLE_PULL_BASED
+    context.raise_original_map_exception = True
     try:
         yield
     finally:
-        options.preserve_order, context.shuffle_strategy = before
+        (options.preserve_order, context.shuffle_strategy,
+         context.raise_original_map_exception) = before
 
 
 def _write_splits(rows: ray.data.Dataset, tmp: Path,

@@ -1,7 +1,9 @@
 """What preparation on the cluster tells its user while it runs: one line per stage on the
 ``raytrec.prepare`` logger, at INFO (``raytrec train`` shows the latest beside a spinner,
 ``raytrec.cli.preparing``), while Ray Data's own lines stay in its log under the Ray
-session's ``logs/ray-data`` unless debugging (``--debug`` shows them all)."""
+session's ``logs/ray-data`` unless debugging (``--debug`` shows them all): a stage that fails
+reaches the user as its exception (a bad file's ``DataError``: one line), not as Ray Data's
+report of it."""
 
 from __future__ import annotations
 
@@ -26,8 +28,8 @@ def stage(text: str) -> None:
 
 @contextmanager
 def quiet_ray_data() -> Iterator[None]:
-    """Ray Data's INFO lines (a dataset's plan, start and end) off the console meanwhile;
-    its warnings and errors still show."""
+    """Ray Data's console lines (a dataset's plan, start and end, a failed task's trace) off
+    the console meanwhile; its log file keeps them."""
     if debugging():
         yield
         return
@@ -37,7 +39,7 @@ def quiet_ray_data() -> Iterator[None]:
     handlers = [h for h in logging.getLogger("ray.data").handlers if h.name == CONSOLE_HANDLER]
     levels = [h.level for h in handlers]
     for handler in handlers:
-        handler.setLevel(logging.WARNING)
+        handler.setLevel(logging.CRITICAL + 1)
     try:
         yield
     finally:
