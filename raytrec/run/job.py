@@ -17,6 +17,7 @@ from raytrec.config import read_config, read_yaml, validate, with_defaults
 from raytrec.config.run_config import RunConfig
 from raytrec.data.cluster import report
 from raytrec.data.cluster.read import check_dataset
+from raytrec.data.cluster.read import parts as file_parts
 from raytrec.data.engine import chosen_engine
 from raytrec.errors import ConfigError, DataError, Problem, RunDirError, argument_problem
 from raytrec.layout import CONFIG_FILE
@@ -95,7 +96,8 @@ def prepare_run_dir(run_dir: str | Path, config: RunConfig, overwrite: bool,
         if not task.on_cluster:
             raise DataError(f"task {config.task.name} prepares its data on the driver only; "
                             "set prepare.engine: pandas")
-        check_dataset(dataset)  # before Ray starts
+        # Its files exist and their headers and columns check out, before Ray starts.
+        file_parts(check_dataset(dataset))
 
         def prepared(out_dir: Path) -> None:
             report.stage("connecting to Ray")

@@ -312,3 +312,20 @@ def test_prepare_on_the_cluster_a_dataset_it_does_not_read(tmp_path: Path, capsy
 def test_an_unknown_preparation_engine(tmp_path: Path, capsys) -> None:
     err = refused(capsys, tmp_path, write_config(tmp_path / "c.yaml", prepare={"engine": "dask"}))
     assert "prepare.engine" in err and "dask" in err
+
+
+def test_a_bad_file_is_refused_before_ray_starts(tmp_path: Path, capsys,
+                                                 monkeypatch) -> None:
+    """A header without rows under ``prepare.engine: ray``: the message pandas gives, from
+    the driver's check of the file, without the half a minute Ray takes to start."""
+    from raytrec.run import job
+
+    def no_ray() -> None:
+        raise AssertionError("Ray was started for a file the driver could refuse")
+
+    monkeypatch.setattr(job, "ensure_ray", no_ray)
+    (tmp_path / "d.csv").write_text("user_id,item_id\n")
+    cfg = write_config(tmp_path / "c.yaml", prepare={"engine": "ray"},
+                       data={"name": "csv", "path": str(tmp_path / "d.csv")})
+    err = refused(capsys, tmp_path, cfg)
+    assert "d.csv has no rows" in err

@@ -60,18 +60,28 @@ def parts(dataset: TabularDataset) -> list[Part]:
                 raise DataError(f"{dataset.name} dataset {key}: {path}: " + "; ".join(problems))
             meta = pq.ParquetFile(path).metadata
             if meta.num_rows == 0:
-                raise DataError(f"{dataset.name} dataset {key}: {path} has no rows; point "
-                                f"{key}: at a file with data")
+                raise _no_rows(dataset, key, path)
             offsets = np.r_[0, np.cumsum([meta.row_group(g).num_rows
                                           for g in range(meta.num_row_groups)])]
             found += [Part(key, str(path), number, g, int(offsets[g]))
                       for g in range(meta.num_row_groups) if meta.row_group(g).num_rows]
         elif isinstance(dataset, CsvDataset):
+            try:
+                empty = pd.read_csv(path, nrows=1, **dataset._options(path)).empty
+            except Exception:  # the read task says what is wrong with the file
+                empty = False
+            if empty:
+                raise _no_rows(dataset, key, path)
             found.append(Part(key, str(path), number, None, 0))
         else:  # a subclass of neither format
             raise DataError(f"prepare.engine: ray reads CSV and Parquet files; dataset "
                             f"'{dataset.name}' reads {dataset.kind}: set prepare.engine: pandas")
     return found
+
+
+def _no_rows(dataset: TabularDataset, key: str, path: Path) -> DataError:
+    return DataError(f"{dataset.name} dataset {key}: {path} has no rows; point {key}: at a "
+                     "file with data")
 
 
 def _wanted(dataset: TabularDataset) -> list[str]:
@@ -99,8 +109,7 @@ def read_part(dataset: TabularDataset, part: Part) -> pd.DataFrame:
         if problems:
             raise DataError(f"{dataset.name} dataset {part.key}: {path}: " + "; ".join(problems))
         if not len(frame):
-            raise DataError(f"{dataset.name} dataset {part.key}: {path} has no rows; point "
-                            f"{part.key}: at a file with data")
+            raise _no_rows(dataset, part.key, path)
     out = pd.DataFrame({"user": frame[dataset.user_col].to_numpy(),
                         "item": frame[dataset.item_col].to_numpy()})
     if dataset.rating_col is not None:
