@@ -21,7 +21,6 @@ import tempfile
 import time
 from pathlib import Path
 
-import psutil
 import yaml
 from common.setup import arguments, start_benchmark
 from prepare_engines import write_events
@@ -44,13 +43,20 @@ def config(events: Path) -> dict:
 
 
 def driver_rss(run_dir: Path) -> int:
-    """RSS of the job's driver (the ``raytrec train`` process writing ``run_dir``), bytes."""
-    total = 0
-    for proc in psutil.process_iter(["cmdline", "memory_info"]):
-        line = proc.info["cmdline"] or []
-        if str(run_dir) in line and "train" in line and proc.info["memory_info"]:
-            total = max(total, proc.info["memory_info"].rss)
-    return total
+    """RSS of the job's driver (the ``raytrec train`` process writing ``run_dir``), bytes,
+    from ``/proc``."""
+    found = 0
+    for proc in Path("/proc").glob("[0-9]*"):
+        try:
+            line = (proc / "cmdline").read_bytes().split(b"\0")
+            if str(run_dir).encode() in line and b"train" in line:
+                status = (proc / "status").read_text()
+                rss = next(int(row.split()[1]) for row in status.splitlines()
+                           if row.startswith("VmRSS:"))
+                found = max(found, rss * 1024)
+        except (OSError, StopIteration, ValueError):
+            continue  # gone meanwhile
+    return found
 
 
 def prepared(address: str, work: Path, events: Path, name: str) -> dict[str, float]:
@@ -59,7 +65,8 @@ def prepared(address: str, work: Path, events: Path, name: str) -> dict[str, flo
     path.write_text(yaml.safe_dump(config(events)))
     run_dir = work / name
     started = time.time()
-    done = submit(Request(str(path), [], str(run_dir), None, False, False, [], [], []),
+    # The data stays where it is (``--shared``): every node of this cluster sees it.
+    done = submit(Request(str(path), [], str(run_dir), None, False, False, [str(work)], [], []),
                   address, lambda line: None)
     client, peak = connect(address), 0
     while not (run_dir / "config.yaml").exists():

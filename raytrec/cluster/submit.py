@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from raytrec.cluster.jobs import ADDRESS_ENV, JobsError, NotReady, answer, connect, not_ready
 from raytrec.cluster.ready import DEFAULT_WAIT_S, Patience
@@ -30,6 +30,9 @@ from raytrec.debug import DEBUG_ENV, debugging
 from raytrec.errors import RaytrecError
 from raytrec.run.ray_setup import RAY_ENV_DEFAULTS, plugin_env
 from raytrec.run.uri import check_scheme, is_uri, local_only
+
+if TYPE_CHECKING:
+    from raytrec.config.run_config import RunConfig
 
 JOB_ENV = {
     # Log lines of a job are read through a pipe: unbuffered, tables wide enough not to wrap.
@@ -98,16 +101,31 @@ def entrypoint(request: Request, run_dir: str) -> str:
     return shlex.join(words)
 
 
-def check_locally(request: Request, address: str) -> None:
+def check_locally(request: Request, address: str) -> bool:
     """The checks ``raytrec train`` (or ``tune``) makes before it creates a run directory,
     with the same messages; the data is prepared in a temporary folder and dropped. The
-    memory check is left to the cluster, whose nodes are not this machine."""
-    from raytrec.run.job import create_job
+    memory check is left to the cluster, whose nodes are not this machine. Data that the
+    run prepares on the cluster (``prepare.engine``: ``ray``, or ``auto`` choosing it) is
+    not prepared here: its files are checked as the driver checks them before Ray starts,
+    and the rest is checked on the cluster. Returns whether the data was prepared here."""
+    from raytrec.run.job import cluster_files, create_job
     from raytrec.tune.search import create_search
 
+    if cluster_files(_run_config(request)):
+        return False
     create = create_search if request.tune else create_job
     with _address(address), tempfile.TemporaryDirectory(prefix="raytrec-check-") as tmp:
         create(request.config, request.overrides, Path(tmp) / "check", False)
+    return True
+
+
+def _run_config(request: Request) -> RunConfig:
+    from raytrec.run.job import resolve_config
+    from raytrec.tune.plan import load_plan
+
+    if request.tune:
+        return load_plan(request.config, request.overrides).base
+    return resolve_config(request.config, request.overrides)
 
 
 def check_schema(request: Request) -> None:
@@ -153,8 +171,9 @@ def submit(request: Request, address: str | None, say: Callable[[str], None],
             if staged.missing or any(not Path(p).exists() for p in staged.referenced.values()
                                      if "://" not in p):
                 say("note: some data is not readable here; its checks run on the cluster")
-            else:
-                check_locally(request, url)
+            elif not check_locally(request, url):
+                say("note: the data is prepared on the cluster (prepare.engine); its files "
+                    "were checked here, the rest is checked there")
         size = staged.size
         say(f"staged {size / 1024**2:.2f} MiB for the job: " + ", ".join(
             [Path(w).name for w in staged.wheels] + [f"{k} ({v})" for k, v in

@@ -89,15 +89,7 @@ def prepare_run_dir(run_dir: str | Path, config: RunConfig, overwrite: bool,
     registry = get_registry()
     dataset = registry.build("dataset", config.data)
     task = registry.build("task", config.task)
-    engine = config.prepare.engine
-    if engine == "auto":
-        engine = chosen_engine(dataset, task.on_cluster)
-    if engine == "ray":
-        if not task.on_cluster:
-            raise DataError(f"task {config.task.name} prepares its data on the driver only; "
-                            "set prepare.engine: pandas")
-        # Its files exist and their headers and columns check out, before Ray starts.
-        file_parts(check_dataset(dataset))
+    if cluster_files(config):
 
         def prepared(out_dir: Path) -> None:
             report.stage("connecting to Ray")
@@ -120,6 +112,25 @@ def prepare_run_dir(run_dir: str | Path, config: RunConfig, overwrite: bool,
         return create(str(run_dir), kind, overwrite, build)
     stage(Path(run_dir), kind, build, overwrite)
     return Path(run_dir)
+
+
+def cluster_files(config: RunConfig) -> bool:
+    """Whether ``config``'s data is prepared on the cluster (``prepare.engine``: ``ray``, or
+    ``auto`` choosing it); if so, its files are checked as the driver can check them before
+    Ray starts (they exist, their headers and columns, rows at all)."""
+    registry = get_registry()
+    dataset = registry.build("dataset", config.data)
+    task = registry.build("task", config.task)
+    engine = config.prepare.engine
+    if engine == "auto":
+        engine = chosen_engine(dataset, task.on_cluster)
+    if engine != "ray":
+        return False
+    if not task.on_cluster:
+        raise DataError(f"task {config.task.name} prepares its data on the driver only; "
+                        "set prepare.engine: pandas")
+    file_parts(check_dataset(dataset))
+    return True
 
 
 def check_against_data(config: RunConfig, data_dir: Path, source: str) -> None:

@@ -182,3 +182,29 @@ def test_a_run_dir_is_an_absolute_path_or_a_store_uri() -> None:
     assert cluster_path("--run-dir", "s3://bucket/runs/a/") == "s3://bucket/runs/a"
     assert cluster_path("--run-dir", "file:///mnt/raytrec/runs/a") == "file:///mnt/raytrec/runs/a"
     assert cluster_path("--run-dir", "/mnt/raytrec/runs/a/") == "/mnt/raytrec/runs/a"
+
+
+def test_data_the_cluster_prepares_is_not_prepared_by_submit(tmp_path: Path,
+                                                             monkeypatch) -> None:
+    """``prepare.engine: ray``: submit checks the files as the driver would before Ray
+    starts, and leaves their preparation to the cluster (it used to prepare them here, and
+    to start Ray at the job server's address, which failed with a traceback)."""
+    from raytrec.cluster.submit import Request, check_locally
+    from raytrec.data.base import Dataset
+    from raytrec.errors import DataError
+    from raytrec.run import job
+
+    def no_ray() -> None:
+        raise AssertionError("submit started Ray to check a run the cluster prepares")
+
+    monkeypatch.setattr(job, "ensure_ray", no_ray)
+    monkeypatch.setattr(Dataset, "load", lambda self: pytest.fail("the data was loaded"))
+    pd.DataFrame({"user_id": [1, 2, 2], "item_id": [5, 6, 7]}).to_csv(tmp_path / "d.csv",
+                                                                      index=False)
+    cfg = write_config(tmp_path / "c.yaml", prepare={"engine": "ray"},
+                       data={"name": "csv", "path": str(tmp_path / "d.csv")})
+    request = Request(str(cfg), [], str(tmp_path / "run"), None, False, False, [], [], [])
+    assert check_locally(request, "http://127.0.0.1:1") is False
+    (tmp_path / "d.csv").write_text("user_id,item_id\n")
+    with pytest.raises(DataError, match="has no rows"):
+        check_locally(request, "http://127.0.0.1:1")
