@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
-from common.setup import arguments, start_benchmark
+from common.setup import arguments, emit, start_benchmark
 
 CHUNK = 1_000_000
 
@@ -133,10 +133,7 @@ def main(argv: list[str] | None = None) -> None:
                 a, b = outs.values()
                 line["same_files"] = all(f.read_bytes() == (b / f.name).read_bytes()
                                          for f in a.iterdir())
-            print(json.dumps(line), flush=True)
-            if options.out:
-                with open(options.out, "a") as fh:
-                    fh.write(json.dumps(line) + "\n")
+            emit(line, options.out)
 
 
 if __name__ == "__main__":

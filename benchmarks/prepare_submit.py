@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 
 import yaml
-from common.setup import arguments, start_benchmark
+from common.setup import arguments, emit, start_benchmark
 from prepare_engines import write_events
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -105,10 +105,7 @@ def main() -> None:
                 **prepared(head.address, work, work / f"events-{rows}.parquet", "run")}
     finally:
         head.stop()
-    print(json.dumps(line), flush=True)
-    if options.out:
-        with open(options.out, "a") as fh:
-            fh.write(json.dumps(line) + "\n")
+    emit(line, options.out)
 
 
 if __name__ == "__main__":

@@ -18,7 +18,7 @@ import sys
 import time
 from pathlib import Path
 
-from common.setup import arguments
+from common.setup import arguments, emit
 
 
 def one(data_dir: Path, world: int) -> dict[str, float]:
@@ -59,10 +59,7 @@ def main(argv: list[str] | None = None) -> None:
         if found:
             line["data_vs_one_worker"] = round(line["data_mb"] / found[0]["data_mb"], 3)
         found.append(line)
-        print(json.dumps(line), flush=True)
-        if options.out:
-            with open(options.out, "a") as fh:
-                fh.write(json.dumps(line) + "\n")
+        emit(line, options.out)
 
 
 if __name__ == "__main__":

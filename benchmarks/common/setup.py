@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
 import sys
+from pathlib import Path
 
 
 def start_benchmark(level: int = logging.INFO) -> None:
@@ -21,3 +23,11 @@ def arguments(doc: str | None) -> argparse.ArgumentParser:
     """A benchmark's command line, its docstring as the help."""
     return argparse.ArgumentParser(description=doc,
                                    formatter_class=argparse.RawDescriptionHelpFormatter)
+
+
+def emit(line: dict, out: Path | None) -> None:
+    """One JSON line of figures on stdout, also appended to ``out`` when given."""
+    print(json.dumps(line), flush=True)
+    if out:
+        with open(out, "a") as fh:
+            fh.write(json.dumps(line) + "\n")
