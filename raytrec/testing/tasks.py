@@ -35,8 +35,9 @@ def check_task(cls: type[Task], companions: dict[str, Any] | None = None, count:
     steps on every rank (1 and 2 workers) and yield that many ``Sized`` batches; an epoch's
     first batch has the same loss whatever ran before it (carried state starts afresh);
     ``batch_loss`` is a finite scalar whose gradient reaches the mapper; ``Evaluation``'s
-    metrics on ranks 0 and 1 of 2 combine to those of one rank (``count``: the metric that
-    counts what was scored, e.g. ``events`` for sessions); ``write_outputs`` writes every file
+    metrics on ranks 0 and 1 of 2, each built from its rank's ``worker_info``, combine to
+    those of one rank (``count``: the metric that counts what was scored, e.g. ``events`` for
+    sessions); ``write_outputs`` writes every file
     ``outputs`` names; ``baselines`` and ``check`` return their types. ``check_training``
     checks the rest: the loop trains it and resumes it exactly."""
     from raytrec.plugins import get_registry, registered
@@ -55,8 +56,8 @@ def check_task(cls: type[Task], companions: dict[str, Any] | None = None, count:
         _check_batches(task, config, info, data_dir, parts, name)
         _check_loss(task, config, info, data_dir, parts, name)
         retriever = registry.build("retriever", config.retriever)
-        _check_evaluation(task.evaluation(data_dir, info, config), parts["mapper"], retriever,
-                          config, count, name)
+        _check_evaluation(task, data_dir, info, parts["mapper"], retriever, config, count,
+                          name)
         _check_outputs(task, data_dir, parts["mapper"], root / "outputs", name)
         found = task.baselines(data_dir, config, "valid", quick=True)
         fail_unless(isinstance(found, Baselines), name,
@@ -207,13 +208,21 @@ def _check_loss(task: Task, config: RunConfig, info: DataInfo, data_dir: Path,
                 "must start afresh in every epoch's first batch (a resumed run must match)")
 
 
-def _check_evaluation(evaluation: Evaluation, mapper: Any, retriever: Any, config: RunConfig,
-                      count: str, name: str) -> None:
-    fail_unless(isinstance(evaluation, Evaluation), name, "evaluation must return a "
-                f"raytrec.tasks.Evaluation, got {type(evaluation).__name__}")
+def _check_evaluation(task: Task, data_dir: Path, info: DataInfo, mapper: Any, retriever: Any,
+                      config: RunConfig, count: str, name: str) -> None:
+    """Each rank's ``Evaluation`` built as the loop builds it, from that rank's
+    ``worker_info``."""
+    evaluations = {(0, 1): task.evaluation(data_dir, info, config)}
+    for rank in range(2):
+        evaluations[rank, 2] = task.evaluation(data_dir, task.worker_info(data_dir, rank, 2),
+                                               config)
+    for evaluation in evaluations.values():
+        fail_unless(isinstance(evaluation, Evaluation), name, "evaluation must return a "
+                    f"raytrec.tasks.Evaluation, got {type(evaluation).__name__}")
     for what in ("validate", "test"):
         def score(rank: int, world: int, what: str = what) -> dict[str, float]:
-            found = getattr(evaluation, what)(mapper, retriever, rank, world, CPU)
+            found = getattr(evaluations[rank, world], what)(mapper, retriever, rank, world,
+                                                            CPU)
             if what == "test":
                 fail_unless(isinstance(found, dict) and next(iter(found), None) == "test",
                             name, "test must return metrics by group, \"test\" first")
@@ -245,7 +254,8 @@ def _check_shares(whole: dict[str, float], shares: list[dict[str, float]], count
         combined = sum(s[key] * s[count] for s in shares) / max(counted, 1)
         fail_unless(key == count or math.isclose(combined, value, rel_tol=1e-6, abs_tol=1e-9),
                     name, f"{key}: ranks 0 and 1 of 2 combine to {combined:.6g}, one rank "
-                    f"gives {value:.6g}: sum over ranks, never average per-rank means")
+                    f"gives {value:.6g}: sum over ranks, never average per-rank means, and "
+                    "score the queries whose data the rank's worker_info holds")
 
 
 def _check_outputs(task: Task, data_dir: Path, mapper: Any, directory: Path, name: str) -> None:

@@ -71,6 +71,14 @@ class EveryRankScoresAllTask(UserItemTask):
         return EveryRankScoresAll(super().evaluation(data_dir, info, config))
 
 
+class OtherUsersInfoTask(UserItemTask):
+    """Gives each worker the training items of another worker's users: the users a rank
+    scores are then scored without the items they have seen."""
+
+    def worker_info(self, data_dir, rank, world_size):
+        return super().worker_info(data_dir, (rank + 1) % world_size, world_size)
+
+
 class ForgetfulOutputsTask(UserItemTask):
     outputs = (*UserItemTask.outputs, "extra.npy")
 
@@ -80,8 +88,10 @@ class ForgetfulOutputsTask(UserItemTask):
     (DetachedTask, "must keep the gradient"),
     (CountingTask, "must start afresh in every epoch's first batch"),
     (EveryRankScoresAllTask, "each rank must score its own share"),
+    (OtherUsersInfoTask, "whose data the rank's worker_info holds"),
     (ForgetfulOutputsTask, "missing extra.npy"),
-], ids=["ranked-steps", "detached", "carried-state", "every-rank-all", "outputs"])
+], ids=["ranked-steps", "detached", "carried-state", "every-rank-all", "other-users-info",
+        "outputs"])
 def test_check_task_catches(cls: type, rule: str) -> None:
     with pytest.raises(ConformanceError) as caught:
         check_task(cls)
