@@ -108,10 +108,13 @@ def check_locally(request: Request, address: str) -> bool:
     run prepares on the cluster (``prepare.engine``: ``ray``, or ``auto`` choosing it) is
     not prepared here: its files are checked as the driver checks them before Ray starts,
     and the rest is checked on the cluster. Returns whether the data was prepared here."""
+    from raytrec.plugins import get_registry
     from raytrec.run.job import cluster_files, create_job
     from raytrec.tune.search import create_search
 
-    if cluster_files(_run_config(request)):
+    config, registry = _run_config(request), get_registry()
+    if cluster_files(config, registry.build("dataset", config.data),
+                     registry.build("task", config.task)):
         return False
     create = create_search if request.tune else create_job
     with _address(address), tempfile.TemporaryDirectory(prefix="raytrec-check-") as tmp:

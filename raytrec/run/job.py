@@ -89,7 +89,7 @@ def prepare_run_dir(run_dir: str | Path, config: RunConfig, overwrite: bool,
     registry = get_registry()
     dataset = registry.build("dataset", config.data)
     task = registry.build("task", config.task)
-    if cluster_files(config):
+    if cluster_files(config, dataset, task):
 
         def prepared(out_dir: Path) -> None:
             report.stage("connecting to Ray")
@@ -114,13 +114,11 @@ def prepare_run_dir(run_dir: str | Path, config: RunConfig, overwrite: bool,
     return Path(run_dir)
 
 
-def cluster_files(config: RunConfig) -> bool:
-    """Whether ``config``'s data is prepared on the cluster (``prepare.engine``: ``ray``, or
-    ``auto`` choosing it); if so, its files are checked as the driver can check them before
-    Ray starts (they exist, their headers and columns, rows at all)."""
-    registry = get_registry()
-    dataset = registry.build("dataset", config.data)
-    task = registry.build("task", config.task)
+def cluster_files(config: RunConfig, dataset: Any, task: Any) -> bool:
+    """Whether ``config``'s data (``dataset``, prepared by ``task``, both built from it) is
+    prepared on the cluster (``prepare.engine``: ``ray``, or ``auto`` choosing it); if so, its
+    files are checked as the driver can check them before Ray starts (they exist, their
+    headers and columns, rows at all)."""
     engine = config.prepare.engine
     if engine == "auto":
         engine = chosen_engine(dataset, task.on_cluster)
