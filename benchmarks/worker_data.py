@@ -6,8 +6,9 @@ one ``prepare_engines.py`` wrote), in a process of its own per W: the user-item 
 ``worker_info`` (its users' training items, every user's count), its batches' rows
 (``read_train_rows``, with ratings) and its evaluation's answers (``EvalData`` of valid and
 test, as ``UserItemEvaluation`` loads them), worker 0 of W. One JSON line per W: the bytes
-of those arrays, the process's peak RSS, and the seconds the reads took; then each W's
-arrays against W = 1's.
+of those arrays, the rows and bytes (as Arrow decodes them) of the row groups it read, the
+process's peak RSS, and the seconds the reads took; then each W's arrays and reads against
+W = 1's.
 """
 
 from __future__ import annotations
@@ -22,11 +23,22 @@ from common.setup import arguments, emit
 
 
 def one(data_dir: Path, world: int) -> dict[str, float]:
+    from raytrec.data import store
     from raytrec.data.store import read_train_rows
     from raytrec.evaluation.data import EvalData
     from raytrec.plugins import get_registry
     from raytrec.train.loop import peak_rss_mb
 
+    read = {"rows": 0, "bytes": 0}
+    original = store._row_groups
+
+    def counted(*args, **kwargs):  # every row group any of the reads below takes
+        for table in original(*args, **kwargs):
+            read["rows"] += table.num_rows
+            read["bytes"] += table.nbytes
+            yield table
+
+    store._row_groups = counted
     started = time.perf_counter()
     task = get_registry().create("task", "user-item")
     info = task.worker_info(data_dir, 0, world)
@@ -38,6 +50,7 @@ def one(data_dir: Path, world: int) -> dict[str, float]:
               *(a for a in rows if a is not None),
               *(part.indices for data in evals for part in (data.relevant, data.exclude))]
     return {"workers": world, "data_mb": round(sum(a.nbytes for a in arrays) / 2**20, 1),
+            "rows_read": read["rows"], "read_mb": round(read["bytes"] / 2**20, 1),
             "peak_rss_mb": round(peak_rss_mb()), "seconds": round(seconds, 1)}
 
 
@@ -58,6 +71,7 @@ def main(argv: list[str] | None = None) -> None:
         line = json.loads(done.stdout.strip().splitlines()[-1])
         if found:
             line["data_vs_one_worker"] = round(line["data_mb"] / found[0]["data_mb"], 3)
+            line["read_vs_one_worker"] = round(line["read_mb"] / found[0]["read_mb"], 3)
         found.append(line)
         emit(line, options.out)
 

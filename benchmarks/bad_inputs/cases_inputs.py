@@ -91,8 +91,16 @@ def header_only(path: Path) -> None:
 
 
 def directory(path: Path) -> None:
+    """A folder of parts, as Spark writes ``d.csv``: read as one table."""
     path.mkdir()
     (path / "part-0.csv").write_text(TEXT)
+    (path / "_SUCCESS").write_bytes(b"")
+
+
+def markers_only(path: Path) -> None:
+    """A folder whose write never finished: Spark's ``_temporary`` and nothing else."""
+    (path / "_temporary" / "0").mkdir(parents=True)
+    (path / "_temporary" / "0" / "part-0.csv").write_text(TEXT)
 
 
 def parquet_ids(kind: str) -> Callable[[Path], None]:
@@ -141,6 +149,7 @@ INPUT_CASES: list[Case] = [
     new_case("data-empty-file", GROUP, data_case(empty), check_data),
     new_case("data-header-only", GROUP, data_case(header_only), check_data),
     new_case("data-directory", GROUP, data_case(directory), check_data),
+    new_case("data-directory-unfinished", GROUP, data_case(markers_only), check_data),
     new_case("parquet-list-ids", GROUP, data_case(parquet_ids("list"), "d.parquet"),
              check_data),
     new_case("parquet-struct-ids", GROUP, data_case(parquet_ids("struct"), "d.parquet"),

@@ -13,15 +13,13 @@ before it is read, so ``auto`` leaves it to pandas (set ``engine: ray`` for it).
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pyarrow.parquet as pq
 
 from raytrec.data.base import Dataset
-from raytrec.data.cluster.read import SOURCES
 from raytrec.data.delimited import CsvDataset
 from raytrec.data.files import compression
 from raytrec.data.tabular import ParquetDataset, TabularDataset
+from raytrec.errors import DataError
 from raytrec.memory import available_memory
 
 PANDAS_BYTES_PER_ROW = 300
@@ -31,10 +29,11 @@ SAMPLE_BYTES = 1 << 20
 def estimated_rows(dataset: TabularDataset) -> int | None:
     """Interactions in ``dataset``'s files, exactly or about; None when not known unread."""
     total = 0
-    for key in (k for k in SOURCES if k in dataset.files):
-        path = Path(dataset.files[key]).expanduser()
-        if not path.is_file():
-            return None  # the preparation says what is wrong with it
+    try:
+        files = dataset.interaction_files()
+    except DataError:
+        return None  # the preparation says what is wrong with them
+    for _, path in files:
         if isinstance(dataset, ParquetDataset):
             try:
                 total += pq.ParquetFile(path).metadata.num_rows

@@ -2,7 +2,9 @@
 
 ``<data_dir>/``: ``train|valid|test.parquet`` (int64 ``user``, ``item`` [+ ``rating``,
 ``timestamp``]), ``users.parquet`` / ``items.parquet`` (contiguous index -> original id),
-``user_features.parquet`` / ``item_features.parquet`` (row i = index i) and ``info.json``.
+``user_features.parquet`` / ``item_features.parquet`` (row i = index i), ``info.json`` and
+the training rows per item and per user (``item_counts.npy``, ``user_counts.npy``). The
+splits are written in user buckets (``raytrec.data.buckets``).
 """
 
 from __future__ import annotations
@@ -17,13 +19,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from raytrec.data.base import ITEM, RATING, SPLIT, SPLITS, TIMESTAMP, USER, RawData, rows_text
+from raytrec.data.buckets import BucketWriter, buckets_of
 from raytrec.data.keys import SHUFFLE, row_keys
 from raytrec.data.splits import SplitConfig, split_interactions
 from raytrec.errors import DataError
 
 MERGED = "duplicate (user, item) rows merged"
-# Enough row groups that any worker count up to this many gets a balanced shard to itself.
-_ROW_GROUPS = 64
 
 
 def prepare(raw: RawData, split: SplitConfig, out_dir: Path) -> dict[str, object]:
@@ -54,17 +55,20 @@ def prepare(raw: RawData, split: SplitConfig, out_dir: Path) -> dict[str, object
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
     counts = np.bincount(table[ITEM].to_numpy()[codes == 0], minlength=len(item_ids))
-    # Train in the order of a keyed hash of its rows, so that contiguous row groups are random
-    # shards of it; valid and test by user. Both orders are a function of the rows alone.
+    user_counts = np.bincount(table[USER].to_numpy()[codes == 0], minlength=len(user_ids))
+    # In user buckets (``data.buckets``); train within a bucket in the order of a keyed hash
+    # of its rows, valid and test by user. Both orders are a function of the rows alone.
     shuffle = row_keys(split.seed, SHUFFLE, df[USER], df[ITEM])
+    columns = {c: str(table[c].dtype) for c in table.columns}
+    buckets = {}
     for code, name in enumerate(SPLITS):
         picked = np.flatnonzero(codes == code)
+        users = table[USER].to_numpy()[picked]
         keys = (shuffle[picked],) if name == "train" else (table[ITEM].to_numpy()[picked],
-                                                         table[USER].to_numpy()[picked])
-        part = table.iloc[picked[np.lexsort(keys)]]
-        rows = max(1, -(-len(part) // _ROW_GROUPS))
-        pq.write_table(pa.Table.from_pandas(part, preserve_index=False), tmp / f"{name}.parquet",
-                       row_group_size=rows)
+                                                         users)
+        writer = BucketWriter(tmp / f"{name}.parquet", columns)
+        writer.write(table.iloc[picked[np.lexsort((*keys, buckets_of(users)))]])
+        buckets[name] = writer.close()
     _write_ids(tmp / "users.parquet", user_ids)
     _write_ids(tmp / "items.parquet", item_ids)
     features = {kind: found for kind, frame, ids in (("user", raw.user_features, user_ids),
@@ -79,16 +83,19 @@ def prepare(raw: RawData, split: SplitConfig, out_dir: Path) -> dict[str, object
         "interactions_read": len(raw.interactions) + sum(raw.dropped.values()),
         "dropped": {**raw.dropped, MERGED: merged},
         "features": features,
+        "buckets": buckets,
     }
-    return finish(tmp, out_dir, info, counts)
+    return finish(tmp, out_dir, info, counts, user_counts)
 
 
-def finish(tmp: Path, out_dir: Path, info: dict[str, object],
-           counts: np.ndarray) -> dict[str, object]:
-    """Write ``info.json`` and ``item_counts.npy`` into the prepared folder ``tmp`` and put it
-    in ``out_dir``'s place; returns ``info``."""
+def finish(tmp: Path, out_dir: Path, info: dict[str, object], counts: np.ndarray,
+           user_counts: np.ndarray) -> dict[str, object]:
+    """Write ``info.json``, ``item_counts.npy`` and ``user_counts.npy`` (training rows per
+    item, per user) into the prepared folder ``tmp`` and put it in ``out_dir``'s place;
+    returns ``info``."""
     (tmp / "info.json").write_text(json.dumps(info, indent=2))
     np.save(tmp / "item_counts.npy", counts)
+    np.save(tmp / "user_counts.npy", user_counts)
     if out_dir.exists():
         shutil.rmtree(out_dir)
     tmp.rename(out_dir)

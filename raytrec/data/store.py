@@ -13,6 +13,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from raytrec.data.base import ITEM, RATING, USER, DataInfo
+from raytrec.data.buckets import groups_of_part
 from raytrec.errors import DataError
 
 # The most training pairs the driver holds at once: it reads larger data in parts of users.
@@ -102,10 +103,11 @@ def _rows_of_part(data_dir: Path, split: str, part: int, parts: int, columns: li
     """``columns`` (the first being the user) of ``split``'s rows of the users of ``part``
     (none unless ``keep``), read a row group at a time, so that a worker holds its part and
     one row group, never the whole file; and the rows of every user (``num_users`` at
-    least)."""
+    least) among the row groups read: every user's when all are read (``keep`` false)."""
     kept: list[list[np.ndarray]] = [[] for _ in columns]
     counts = np.zeros(num_users, dtype=np.int64)
-    for table in _row_groups(data_dir, split, columns):
+    for table in _row_groups(data_dir, split, columns, part if keep else 0,
+                             parts if keep else 1):
         users = table[USER].to_numpy()
         if len(users):
             counts = _added(counts, np.bincount(users))
@@ -119,9 +121,16 @@ def _rows_of_part(data_dir: Path, split: str, part: int, parts: int, columns: li
             for found in kept], counts
 
 
-def _row_groups(data_dir: Path, split: str, columns: list[str]) -> Iterator[pa.Table]:
+def _row_groups(data_dir: Path, split: str, columns: list[str], part: int = 0,
+                parts: int = 1) -> Iterator[pa.Table]:
+    """``split``'s row groups that may hold users of ``part`` of ``parts``
+    (``data.buckets``), one at a time."""
     pf = pq.ParquetFile(_file(data_dir, f"{split}.parquet"))
-    for group in range(pf.num_row_groups):
+    sizes = None
+    if parts > 1:
+        buckets = json.loads(_file(data_dir, "info.json").read_text()).get("buckets")
+        sizes = None if buckets is None else buckets.get(split)
+    for group in groups_of_part(sizes, pf.num_row_groups, part, parts):
         yield pf.read_row_group(group, columns=columns)
 
 
@@ -129,6 +138,15 @@ def rows_per_user(data_dir: Path, split: str, num_users: int = 0) -> np.ndarray:
     """The rows of each user in ``split`` (``num_users`` at least), read a row group at a
     time."""
     return _rows_of_part(data_dir, split, 0, 1, [USER], num_users, keep=False)[1]
+
+
+def train_rows_per_user(data_dir: Path, num_users: int) -> np.ndarray:
+    """Every user's training rows: ``user_counts.npy``, or a scan of train where the data
+    was prepared without it."""
+    path = Path(data_dir) / "user_counts.npy"
+    if path.is_file():
+        return np.load(path).astype(np.int64)
+    return rows_per_user(data_dir, "train", num_users)[:num_users]
 
 
 def answered_users(data_dir: Path, split: str, num_users: int,
@@ -160,7 +178,8 @@ def read_training_info(data_dir: Path, part: int = 0, parts: int = 1) -> DataInf
     (users, items), counts = _rows_of_part(data_dir, "train", part, parts, [USER, ITEM],
                                            info.num_users)
     info.positives = UserItems.from_pairs(users, items, info.num_users)
-    info.query_counts = counts[:info.num_users]
+    info.query_counts = train_rows_per_user(data_dir, info.num_users) if parts > 1 else \
+        counts[:info.num_users]
     info.part = (part, parts)
     info.user_features = read_features(data_dir, "user")
     info.item_features = read_features(data_dir, "item")

@@ -2,7 +2,8 @@
 
 Either one file (``path``), which raytrec splits, or ready-made ``train`` (+ ``valid``,
 ``test``) files, which are used as given. Optional feature files in the same format hold one
-row per user or item, keyed by the ``user_col`` / ``item_col`` column.
+row per user or item, keyed by the ``user_col`` / ``item_col`` column. Any of these may name a
+folder instead of a file: its files are read in path order as one table (``data.folders``).
 
 Ids are compared as written: CSV ids are read as text, and a column whose every id is a plain
 integer (``37``, not ``037`` or ``+37``) becomes int64; otherwise ids stay text, so ``037``
@@ -19,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from raytrec.data.base import ITEM, RATING, SPLIT, TIMESTAMP, USER, Dataset, RawData, rows_text
@@ -30,8 +32,10 @@ from raytrec.data.files import (
     not_parquet,
     separator_hint,
 )
+from raytrec.data.folders import folder_files
 from raytrec.errors import ArgumentError, DataError
 
+SOURCES = ("path", "train", "valid", "test")  # the options that name interactions, in order
 logger = logging.getLogger(__name__)
 
 
@@ -101,8 +105,34 @@ class TabularDataset(Dataset):
         """Ids as the format gives them (a text format decides their type here)."""
         return col
 
+    def interaction_files(self) -> list[tuple[str, Path]]:
+        """Every interaction file, with the option that names it, in reading order."""
+        return [(key, path) for key in SOURCES if key in self.files
+                for path in self.sources(key)]
+
+    def sources(self, key: str) -> list[Path]:
+        """The files option ``key`` names: the file, or the data files of the folder."""
+        path = Path(self.files[key]).expanduser()
+        if not path.is_dir():
+            return [self._existing(key)]
+        found = folder_files(path)
+        if not found:
+            raise DataError(f"{self.name} dataset {key}: {path} is a folder without data "
+                            "files (names that start with '.' or '_' are skipped); point "
+                            f"{key}: at a {self.kind} file or a folder of them")
+        for file in found:
+            what = not_a_file(file)
+            if what is not None:
+                raise DataError(f"{self.name} dataset {key}: {file} in {path} {what}; "
+                                f"remove it from the folder, or fix {key}: in the config")
+        self.check_alike(key, found)
+        return found
+
+    def check_alike(self, key: str, paths: list[Path]) -> None:
+        """Raise ``DataError`` when the files of one folder cannot be one table."""
+
     def load(self) -> RawData:
-        parts = [key for key in ("path", "train", "valid", "test") if key in self.files]
+        parts = [key for key in SOURCES if key in self.files]
         frames = []
         for key in parts:
             frame = self._interactions(key)
@@ -130,7 +160,10 @@ class TabularDataset(Dataset):
         wanted = {USER: self.user_col, ITEM: self.item_col, RATING: self.rating_col,
                   TIMESTAMP: self.timestamp_col}
         wanted = {k: v for k, v in wanted.items() if v is not None}
-        path = self._existing(key)
+        frames = [self._file_interactions(key, path, wanted) for path in self.sources(key)]
+        return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+
+    def _file_interactions(self, key: str, path: Path, wanted: dict[str, str]) -> pd.DataFrame:
         self._require(path, key, list(dict.fromkeys(wanted.values())))
         df = self._read_rows(path, key, list(dict.fromkeys(wanted.values())))
         for col in (self.user_col, self.item_col):
@@ -149,9 +182,11 @@ class TabularDataset(Dataset):
     def _features(self, key: str, id_col: str) -> pd.DataFrame | None:
         if key not in self.files:
             return None
-        path = self._existing(key)
-        self._require(path, key, [id_col])
-        df = self._read_rows(path, key, None)
+        frames = []
+        for path in self.sources(key):
+            self._require(path, key, [id_col])
+            frames.append(self._read_rows(path, key, None))
+        df = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
         df[id_col] = self.typed_ids(df[id_col])
         return df.set_index(id_col)
 
@@ -223,6 +258,32 @@ class ParquetDataset(TabularDataset):
 
     def file_problems(self, path: Path, frame: pd.DataFrame) -> list[str]:
         return nested_id_types(pq.read_schema(path), [self.user_col, self.item_col])
+
+    def check_alike(self, key: str, paths: list[Path]) -> None:
+        """Parquet keeps each file's id types: a folder whose files type an id column
+        differently would make ``37`` and ``"37"`` two ids."""
+        first: dict[str, tuple[Path, object]] = {}
+        for path in paths:
+            try:
+                schema = pq.read_schema(path)
+            except READ_ERRORS:
+                continue  # reading it says what is wrong
+            for col in (self.user_col, self.item_col):
+                if col not in schema.names:
+                    continue
+                kind = _id_kind(schema.field(col).type)
+                seen = first.setdefault(col, (path, kind))
+                if seen[1] != kind:
+                    raise DataError(f"{self.name} dataset {key}: column '{col}' is {seen[1]} "
+                                    f"in {seen[0]} but {kind} in {path}; write the folder's "
+                                    "files with one type for each id column")
+
+
+def _id_kind(kind: pa.DataType) -> object:
+    """An id column's type as far as ids go: text in any Arrow layout is text."""
+    text = pa.types.is_string(kind) or pa.types.is_large_string(kind) or \
+        pa.types.is_string_view(kind)
+    return "text" if text else kind
 
 
 _PLAIN_INTEGER = r"-?(?:0|[1-9][0-9]{0,17})"

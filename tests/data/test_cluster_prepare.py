@@ -96,3 +96,20 @@ def test_a_file_a_read_task_cannot_read_gets_the_pandas_message(tmp_path: Path) 
         prepare_on_cluster(dataset, SplitConfig(), tmp_path / "ray")
     assert str(ray_error.value) == str(pandas_error.value)
     assert "not utf-8 text" in str(ray_error.value)
+
+
+@pytest.mark.parametrize("kind", ["csv", "parquet"])
+def test_a_folder_of_parts(kind: str, tmp_path: Path) -> None:
+    """Parts in partition folders beside Spark's markers, each part a read task (a Parquet
+    part in two row groups, two tasks)."""
+    from tests.data.test_folders import spark_folder
+
+    if kind == "csv":
+        spark_folder(_events(), tmp_path / "events", lambda f, p: f.to_csv(p, index=False))
+        dataset: TabularDataset = CsvDataset(path=str(tmp_path / "events"),
+                                             timestamp_col="when", rating_col="stars")
+    else:
+        spark_folder(_events(), tmp_path / "events",
+                     lambda f, p: f.to_parquet(p, index=False, row_group_size=700))
+        dataset = ParquetDataset(path=str(tmp_path / "events"), timestamp_col="when")
+    _same_files(dataset, SplitConfig(method="leave-last-out", seed=4), tmp_path)

@@ -37,6 +37,15 @@ def test_rows_are_counted_before_reading(tmp_path: Path) -> None:
     assert estimated_rows(CsvDataset(path=str(tmp_path / "e.csv.gz"))) is None
 
 
+def test_the_rows_of_a_folder_are_its_parts_rows(tmp_path: Path) -> None:
+    (tmp_path / "e" / "day=1").mkdir(parents=True)
+    events = _events()
+    events.iloc[:7000].to_parquet(tmp_path / "e" / "day=1" / "part-0.parquet")
+    events.iloc[7000:].to_parquet(tmp_path / "e" / "part-1.parquet", row_group_size=4000)
+    (tmp_path / "e" / "_SUCCESS").write_bytes(b"")
+    assert estimated_rows(ParquetDataset(path=str(tmp_path / "e"))) == ROWS
+
+
 def test_ray_only_where_pandas_would_not_fit(tmp_path: Path,
                                              monkeypatch: pytest.MonkeyPatch) -> None:
     _events().to_parquet(tmp_path / "e.parquet")

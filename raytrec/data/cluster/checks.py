@@ -15,7 +15,7 @@ import ray.data
 import ray.exceptions
 
 from raytrec.data.base import ITEM, RATING, USER
-from raytrec.data.cluster.read import FILE, ROW, SOURCES
+from raytrec.data.cluster.read import FILE, ROW
 from raytrec.data.splits import SplitConfig
 from raytrec.data.tabular import _PLAIN_INTEGER, TabularDataset
 from raytrec.errors import DataError
@@ -73,10 +73,10 @@ def summarise(read: ray.data.Dataset, dataset: TabularDataset) -> pd.DataFrame:
     order) with a row without a user or item id."""
     blocks = read.map_batches(_block_summary, fn_args=(dataset.min_rating,),
                               batch_size=None, batch_format="pandas").to_pandas()
-    files = [key for key in SOURCES if key in dataset.files]
+    files = dataset.interaction_files()
     summary = []
     for number, per_file in blocks.groupby(FILE, sort=True):
-        key = files[int(number)]
+        key, path = files[int(number)]
         row = {"key": key, "rows": int(per_file["rows"].sum()),
                "below_min_rating": int(per_file["below_min_rating"].sum())}
         for col, name in ((USER, dataset.user_col), (ITEM, dataset.item_col)):
@@ -85,7 +85,7 @@ def summarise(read: ray.data.Dataset, dataset: TabularDataset) -> pd.DataFrame:
                 first = np.sort(np.concatenate([np.asarray(v, dtype=np.int64) for v in
                                                 per_file[f"first_missing_{col}"]]))
                 more = f" and {missing - SHOWN} more" if missing > SHOWN else ""
-                raise DataError(f"{dataset.name} dataset {key}: {dataset._existing(key)} has "
+                raise DataError(f"{dataset.name} dataset {key}: {path} has "
                                 f"no {name} on {missing} of {row['rows']} rows "
                                 f"({dataset.rows_text(first[:SHOWN])}{more}); every "
                                 "interaction needs both ids: fill or drop those rows")

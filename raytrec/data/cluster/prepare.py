@@ -26,6 +26,7 @@ import ray.data
 from ray.data.context import ShuffleStrategy
 
 from raytrec.data.base import ITEM, RATING, SPLIT, SPLITS, TIMESTAMP, USER, Dataset
+from raytrec.data.buckets import BUCKET, buckets_of
 from raytrec.data.cluster import checks
 from raytrec.data.cluster.blocks import ordered_refs, with_offsets
 from raytrec.data.cluster.ids import numbered
@@ -34,7 +35,7 @@ from raytrec.data.cluster.report import quiet_ray_data, stage
 from raytrec.data.cluster.users import CODE, ORDER, bucket, per_user
 from raytrec.data.cluster.write import write_ids, write_split
 from raytrec.data.keys import COLD_ITEMS, COLD_USERS, ROW_ORDER, row_keys
-from raytrec.data.prepare import _ROW_GROUPS, MERGED, finish
+from raytrec.data.prepare import MERGED, finish
 from raytrec.data.splits import TEST, SplitConfig
 from raytrec.data.tabular import TabularDataset
 from raytrec.errors import DataError
@@ -88,7 +89,8 @@ def prepare_on_cluster(dataset: Dataset, split: SplitConfig, out_dir: Path) -> d
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir(parents=True)
         try:
-            sizes, counts, columns = _write_splits(rows, tmp, num_items)
+            sizes, buckets, counts, user_counts, columns = _write_splits(rows, tmp, num_items,
+                                                                         num_users)
             if given and not sizes["train"]:
                 raise DataError("the given split has no train rows")
             features = {}
@@ -107,7 +109,8 @@ def prepare_on_cluster(dataset: Dataset, split: SplitConfig, out_dir: Path) -> d
     return finish(tmp, out_dir, {
         "dataset": dataset.name, "num_users": num_users, "num_items": num_items,
         "num_interactions": sizes, "columns": list(columns), "interactions_read": read_rows,
-        "dropped": {**dropped, MERGED: kept - total}, "features": features}, counts)
+        "dropped": {**dropped, MERGED: kept - total}, "features": features,
+        "buckets": buckets}, counts, user_counts)
 
 
 @contextmanager
@@ -131,27 +134,31 @@ def _in_order() -> Iterator[None]:
          context.raise_original_map_exception) = before
 
 
-def _write_splits(rows: ray.data.Dataset, tmp: Path,
-                  num_items: int) -> tuple[dict[str, int], np.ndarray, dict[str, str]]:
-    """``train|valid|test.parquet`` into ``tmp``: train in its keyed order, valid and test by
-    user. Returns each split's rows, train's rows per item, and the columns written."""
+def _write_splits(rows: ray.data.Dataset, tmp: Path, num_items: int, num_users: int
+                  ) -> tuple[dict[str, int], dict[str, list[int]], np.ndarray, np.ndarray,
+                             dict[str, str]]:
+    """``train|valid|test.parquet`` into ``tmp``, in user buckets: train in its keyed order
+    within a bucket, valid and test by user. Returns each split's rows and rows per bucket,
+    train's rows per item and per user, and the columns written."""
     columns = {USER: "int64", ITEM: "int64"}
     for name in (RATING, TIMESTAMP):
         if name in rows.columns():
             columns[name] = "float64"
-    sizes, counts = {}, np.zeros(num_items, dtype=np.int64)
+    sizes, buckets = {}, {}
+    counts = user_counts = np.zeros(0, dtype=np.int64)
     for code, name in enumerate(SPLITS):
         stage(f"writing {name}.parquet")
-        part = rows.map_batches(_coded, fn_args=(code,), batch_format="pandas")
-        part = part.sort([ORDER] if name == "train" else [USER, ITEM]).materialize()
+        part = rows.map_batches(_coded_in_buckets, fn_args=(code,), batch_format="pandas")
+        part = part.sort([BUCKET, ORDER] if name == "train" else [BUCKET, USER, ITEM])
+        part = part.materialize()
         sizes[name] = part.count()
         refs, _ = ordered_refs(part)
-        group_rows = max(1, -(-sizes[name] // _ROW_GROUPS))
         found = ray.get(write_split.remote(refs, str(tmp / f"{name}.parquet"), columns,
-                                           sizes[name], group_rows, num_items))
+                                           sizes[name], num_items, num_users))
+        buckets[name] = found["buckets"]
         if name == "train":
-            counts = found
-    return sizes, counts, columns
+            counts, user_counts = found["items"], found["users"]
+    return sizes, buckets, counts, user_counts, columns
 
 
 def _read(dataset: TabularDataset) -> ray.data.Dataset:
@@ -210,8 +217,9 @@ def _indexed(frame: pd.DataFrame) -> pd.DataFrame:
                                                             ITEM_INDEX: ITEM})
 
 
-def _coded(frame: pd.DataFrame, code: int) -> pd.DataFrame:
-    return frame[frame[CODE] == code]
+def _coded_in_buckets(frame: pd.DataFrame, code: int) -> pd.DataFrame:
+    rows = frame[frame[CODE] == code]
+    return rows.assign(**{BUCKET: buckets_of(rows[USER])})
 
 
 def _rated(frame: pd.DataFrame, floor: float) -> pd.DataFrame:

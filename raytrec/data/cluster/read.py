@@ -2,9 +2,9 @@
 whole CSV file), in parallel, each row tagged with where it came from.
 
 A part's rows carry ``_file`` (the file's place among the dataset's files: ``path``, or
-``train``, ``valid``, ``test``) and ``_row`` (the row's 0-based place in its file): what the
-pandas engine's order is, so that "the first record of a repeated pair" and a bad row's
-message mean the same under either engine.
+``train``, ``valid``, ``test``, a folder's files in path order) and ``_row`` (the row's
+0-based place in its file): what the pandas engine's order is, so that "the first record of
+a repeated pair" and a bad row's message mean the same under either engine.
 """
 
 from __future__ import annotations
@@ -23,7 +23,6 @@ from raytrec.data.tabular import ParquetDataset, TabularDataset
 from raytrec.errors import DataError
 
 FILE, ROW = "_file", "_row"
-SOURCES = ("path", "train", "valid", "test")  # the pandas engine's order of the files
 
 
 @dataclass(frozen=True)
@@ -51,8 +50,7 @@ def parts(dataset: TabularDataset) -> list[Part]:
     """The read tasks of ``dataset``'s interaction files, in file order; each file's header
     and columns checked first, on the driver, as the pandas engine checks them."""
     found = []
-    for number, key in enumerate(k for k in SOURCES if k in dataset.files):
-        path = dataset._existing(key)
+    for number, (key, path) in enumerate(dataset.interaction_files()):
         dataset._require(path, key, _wanted(dataset))
         if isinstance(dataset, ParquetDataset):
             problems = dataset.file_problems(path, pd.DataFrame())  # its schema's id types
