@@ -3,7 +3,8 @@
 ``train|valid|test.parquet`` hold the rows of the users ``u % BUCKETS == b`` together, bucket
 after bucket, each bucket in row groups of its own (of at most ``GROUP_ROWS`` rows); train
 in its keyed order within a bucket, valid and test by user. ``info.json``'s ``buckets`` gives
-each split's rows per bucket, from which a reader finds a bucket's row groups.
+the rows per row group and each split's rows per bucket, from which a reader finds a
+bucket's row groups.
 
 Worker ``part`` of ``parts`` holds the users ``u % parts == part``. They all lie in the
 buckets ``b`` with ``b % g == part % g``, ``g = gcd(BUCKETS, parts)``, so the worker reads
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 from math import gcd
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -38,7 +40,7 @@ class BucketWriter:
     engines write through it, so the same rows give the same bytes."""
 
     def __init__(self, path: Path | str, columns: dict[str, str]) -> None:
-        self.columns = columns
+        self.columns, self.group_rows = columns, GROUP_ROWS
         empty = pd.DataFrame({name: np.empty(0, dtype=dtype) for name, dtype in columns.items()})
         self._empty = pa.Table.from_pandas(empty, preserve_index=False)
         self._writer = pq.ParquetWriter(str(path), self._empty.schema)
@@ -60,11 +62,11 @@ class BucketWriter:
                 self._bucket = int(buckets[start])
             run = frame.iloc[start:end]
             while len(run):
-                room = GROUP_ROWS - self._held
+                room = self.group_rows - self._held
                 self._pending.append(run.iloc[:room])
                 self._held += len(self._pending[-1])
                 run = run.iloc[room:]
-                if self._held == GROUP_ROWS:
+                if self._held == self.group_rows:
                     self._flush()
 
     def _flush(self) -> None:
@@ -73,7 +75,7 @@ class BucketWriter:
         whole = pd.concat(self._pending, ignore_index=True) if len(self._pending) > 1 else \
             self._pending[0].reset_index(drop=True)
         self._writer.write_table(pa.Table.from_pandas(whole, preserve_index=False),
-                                 row_group_size=GROUP_ROWS)
+                                 row_group_size=self.group_rows)
         self._pending, self._held = [], 0
 
     def close(self) -> list[int]:
@@ -85,17 +87,20 @@ class BucketWriter:
         return self.sizes.tolist()
 
 
-def groups_of_part(sizes: list[int] | None, num_groups: int, part: int,
+def groups_of_part(buckets: dict[str, Any], split: str, num_groups: int, part: int,
                    parts: int) -> list[int]:
-    """The row groups of a file written by ``BucketWriter`` with ``sizes`` rows per bucket
-    that may hold users of ``part`` (all of them for a file without ``sizes``)."""
+    """The row groups of ``split``'s file that may hold users of ``part`` of ``parts``, from
+    ``info.json``'s ``buckets`` (``group_rows``; each split's rows per bucket, as many
+    buckets as it lists): all of them where the data has no buckets or its row groups do
+    not match them."""
     every = list(range(num_groups))
-    if sizes is None or parts == 1:
+    sizes, group_rows = buckets.get(split), buckets.get("group_rows")
+    if not sizes or not group_rows or parts == 1:
         return every
-    common = gcd(BUCKETS, parts)
+    common = gcd(len(sizes), parts)
     found, group = [], 0
     for bucket, size in enumerate(sizes):
-        count = -(-int(size) // GROUP_ROWS)
+        count = -(-int(size) // int(group_rows))
         if bucket % common == part % common:
             found += range(group, group + count)
         group += count

@@ -60,7 +60,7 @@ def prepare(raw: RawData, split: SplitConfig, out_dir: Path) -> dict[str, object
     # of its rows, valid and test by user. Both orders are a function of the rows alone.
     shuffle = row_keys(split.seed, SHUFFLE, df[USER], df[ITEM])
     columns = {c: str(table[c].dtype) for c in table.columns}
-    buckets = {}
+    buckets: dict[str, object] = {}
     for code, name in enumerate(SPLITS):
         picked = np.flatnonzero(codes == code)
         users = table[USER].to_numpy()[picked]
@@ -69,6 +69,7 @@ def prepare(raw: RawData, split: SplitConfig, out_dir: Path) -> dict[str, object
         writer = BucketWriter(tmp / f"{name}.parquet", columns)
         writer.write(table.iloc[picked[np.lexsort((*keys, buckets_of(users)))]])
         buckets[name] = writer.close()
+        buckets["group_rows"] = writer.group_rows
     _write_ids(tmp / "users.parquet", user_ids)
     _write_ids(tmp / "items.parquet", item_ids)
     features = {kind: found for kind, frame, ids in (("user", raw.user_features, user_ids),

@@ -126,11 +126,11 @@ def _row_groups(data_dir: Path, split: str, columns: list[str], part: int = 0,
     """``split``'s row groups that may hold users of ``part`` of ``parts``
     (``data.buckets``), one at a time."""
     pf = pq.ParquetFile(_file(data_dir, f"{split}.parquet"))
-    sizes = None
+    groups = range(pf.num_row_groups)
     if parts > 1:
-        buckets = json.loads(_file(data_dir, "info.json").read_text()).get("buckets")
-        sizes = None if buckets is None else buckets.get(split)
-    for group in groups_of_part(sizes, pf.num_row_groups, part, parts):
+        buckets = json.loads(_file(data_dir, "info.json").read_text()).get("buckets") or {}
+        groups = groups_of_part(buckets, split, pf.num_row_groups, part, parts)
+    for group in groups:
         yield pf.read_row_group(group, columns=columns)
 
 

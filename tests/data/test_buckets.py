@@ -73,3 +73,12 @@ def test_every_users_training_rows_without_reading_theirs(tmp_path: Path,
     found = store.read_training_info(data_dir, 3, 4)
     assert np.array_equal(found.query_counts, expected)
     assert sum(read) == (train % 4 == 3).sum()  # a quarter of train, nothing more
+    # Data prepared before the buckets: the whole file is read, to the same result.
+    del info["buckets"]
+    (data_dir / "info.json").write_text(json.dumps(info))
+    (data_dir / "user_counts.npy").unlink()
+    read.clear()
+    older = store.read_training_info(data_dir, 3, 4)
+    assert sum(read) == 2 * len(train)  # its part, then every user's count
+    assert np.array_equal(older.query_counts, expected)
+    assert np.array_equal(older.positives.indices, found.positives.indices)

@@ -135,16 +135,18 @@ def _in_order() -> Iterator[None]:
 
 
 def _write_splits(rows: ray.data.Dataset, tmp: Path, num_items: int, num_users: int
-                  ) -> tuple[dict[str, int], dict[str, list[int]], np.ndarray, np.ndarray,
+                  ) -> tuple[dict[str, int], dict[str, object], np.ndarray, np.ndarray,
                              dict[str, str]]:
     """``train|valid|test.parquet`` into ``tmp``, in user buckets: train in its keyed order
-    within a bucket, valid and test by user. Returns each split's rows and rows per bucket,
+    within a bucket, valid and test by user. Returns each split's rows, ``info.json``'s
+    ``buckets`` (the rows per row group, each split's rows per bucket),
     train's rows per item and per user, and the columns written."""
     columns = {USER: "int64", ITEM: "int64"}
     for name in (RATING, TIMESTAMP):
         if name in rows.columns():
             columns[name] = "float64"
-    sizes, buckets = {}, {}
+    sizes: dict[str, int] = {}
+    buckets: dict[str, object] = {}
     counts = user_counts = np.zeros(0, dtype=np.int64)
     for code, name in enumerate(SPLITS):
         stage(f"writing {name}.parquet")
@@ -155,7 +157,7 @@ def _write_splits(rows: ray.data.Dataset, tmp: Path, num_items: int, num_users: 
         refs, _ = ordered_refs(part)
         found = ray.get(write_split.remote(refs, str(tmp / f"{name}.parquet"), columns,
                                            sizes[name], num_items, num_users))
-        buckets[name] = found["buckets"]
+        buckets[name], buckets["group_rows"] = found["buckets"], found["group_rows"]
         if name == "train":
             counts, user_counts = found["items"], found["users"]
     return sizes, buckets, counts, user_counts, columns

@@ -23,7 +23,7 @@ def write_split(refs: list[ray.ObjectRef], path: str, columns: dict[str, str], r
                 num_items: int, num_users: int) -> dict[str, object]:
     """Write the ``rows`` rows of ``refs`` (in order, sorted by user bucket) to ``path``;
     returns the rows of each item (``items``), of each user (``users``) and of each bucket
-    (``buckets``)."""
+    (``buckets``), and the most rows of a row group (``group_rows``)."""
     from ray.data.block import BlockAccessor
 
     items = np.zeros(num_items, dtype=np.int64)
@@ -37,7 +37,7 @@ def write_split(refs: list[ray.ObjectRef], path: str, columns: dict[str, str], r
     sizes = writer.close()
     if sum(sizes) != rows:
         raise RuntimeError(f"{path}: wrote {sum(sizes)} rows of {rows}")
-    return {"items": items, "users": users, "buckets": sizes}
+    return {"items": items, "users": users, "buckets": sizes, "group_rows": writer.group_rows}
 
 
 @ray.remote
