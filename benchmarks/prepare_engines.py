@@ -11,6 +11,10 @@ Data stages, so the process's peak RSS is the driver's, the workers' apart. One 
 each: rows, engine, driver peak RSS (MiB), seconds (for ``ray``, also the seconds of each
 stage it reports), and whether both engines wrote the same files (bytes) at that size. The
 data files are kept in ``--dir`` (default: a temporary folder) and made once per size.
+
+``auto`` takes the path ``raytrec train`` takes before it trains (``create_job``: the run
+directory, ``prepare.engine: auto`` choosing an engine, the checks of the config against the
+data) and says which engine it chose.
 """
 
 from __future__ import annotations
@@ -57,7 +61,21 @@ def one(engine: str, events: Path, out_dir: Path) -> dict[str, float]:
 
     dataset = ParquetDataset(path=str(events), rating_col="rating", timestamp_col="ts")
     started = time.perf_counter()
-    if engine == "ray":
+    chosen = {}
+    if engine == "auto":
+        import ray
+        import yaml
+
+        from raytrec.run.job import create_job
+        config = out_dir.with_suffix(".yaml")
+        config.write_text(yaml.safe_dump({
+            "data": {"name": "parquet", "path": str(events), "rating_col": "rating",
+                     "timestamp_col": "ts"}, "prepare": {"engine": "auto"}}))
+        create_job(config, [], out_dir, overwrite=True)
+        prepared = time.perf_counter() - started
+        chosen = {"engine_chosen": "ray" if ray.is_initialized() else "pandas"}
+        out_dir = out_dir / "data"
+    elif engine == "ray":
         import ray
 
         from raytrec.data.cluster.prepare import prepare_on_cluster
@@ -73,7 +91,7 @@ def one(engine: str, events: Path, out_dir: Path) -> dict[str, float]:
     info = json.loads((out_dir / "info.json").read_text())
     return {"seconds": round(prepared, 1), "seconds_with_start": round(
         time.perf_counter() - started, 1), "driver_peak_rss_mb": round(peak_rss_mb()),
-        "num_users": info["num_users"], "num_items": info["num_items"],
+        "num_users": info["num_users"], "num_items": info["num_items"], **chosen,
         **({"stage_seconds": stages} if engine == "ray" else {})}
 
 
@@ -129,6 +147,8 @@ def main(argv: list[str] | None = None) -> None:
             else:
                 line = {"rows": rows, "engine": engine,
                         **json.loads(done.stdout.strip().splitlines()[-1])}
+            if engine == "auto":
+                outs[engine] = outs[engine] / "data"
             if len(outs) == 2 and all(p.exists() for p in outs.values()):
                 a, b = outs.values()
                 line["same_files"] = all(f.read_bytes() == (b / f.name).read_bytes()
