@@ -25,6 +25,7 @@ from raytrec.data.splits import SplitConfig, split_interactions
 from raytrec.errors import DataError
 
 MERGED = "duplicate (user, item) rows merged"
+USER_COUNTS = "user_counts.npy"
 
 
 def prepare(raw: RawData, split: SplitConfig, out_dir: Path) -> dict[str, object]:
@@ -90,13 +91,14 @@ def prepare(raw: RawData, split: SplitConfig, out_dir: Path) -> dict[str, object
 
 
 def finish(tmp: Path, out_dir: Path, info: dict[str, object], counts: np.ndarray,
-           user_counts: np.ndarray) -> dict[str, object]:
-    """Write ``info.json``, ``item_counts.npy`` and ``user_counts.npy`` (training rows per
-    item, per user) into the prepared folder ``tmp`` and put it in ``out_dir``'s place;
-    returns ``info``."""
+           user_counts: np.ndarray | None = None) -> dict[str, object]:
+    """Write ``info.json``, ``item_counts.npy`` and (unless written already)
+    ``user_counts.npy`` (training rows per item, per user) into the prepared folder ``tmp``
+    and put it in ``out_dir``'s place; returns ``info``."""
     (tmp / "info.json").write_text(json.dumps(info, indent=2))
     np.save(tmp / "item_counts.npy", counts)
-    np.save(tmp / "user_counts.npy", user_counts)
+    if user_counts is not None:
+        np.save(tmp / USER_COUNTS, user_counts)
     if out_dir.exists():
         shutil.rmtree(out_dir)
     tmp.rename(out_dir)

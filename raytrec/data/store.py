@@ -14,6 +14,7 @@ import pyarrow.parquet as pq
 
 from raytrec.data.base import ITEM, RATING, USER, DataInfo
 from raytrec.data.buckets import groups_of_part
+from raytrec.data.prepare import USER_COUNTS
 from raytrec.errors import DataError
 
 # The most training pairs the driver holds at once: it reads larger data in parts of users.
@@ -143,7 +144,7 @@ def rows_per_user(data_dir: Path, split: str, num_users: int = 0) -> np.ndarray:
 def train_rows_per_user(data_dir: Path, num_users: int) -> np.ndarray:
     """Every user's training rows: ``user_counts.npy``, or a scan of train where the data
     was prepared without it."""
-    path = Path(data_dir) / "user_counts.npy"
+    path = Path(data_dir) / USER_COUNTS
     if path.is_file():
         return np.load(path).astype(np.int64)
     return rows_per_user(data_dir, "train", num_users)[:num_users]

@@ -35,7 +35,7 @@ from raytrec.data.cluster.report import quiet_ray_data, stage
 from raytrec.data.cluster.users import CODE, ORDER, bucket, per_user
 from raytrec.data.cluster.write import write_ids, write_split
 from raytrec.data.keys import COLD_ITEMS, COLD_USERS, ROW_ORDER, row_keys
-from raytrec.data.prepare import MERGED, finish
+from raytrec.data.prepare import MERGED, USER_COUNTS, finish
 from raytrec.data.splits import TEST, SplitConfig
 from raytrec.data.tabular import TabularDataset
 from raytrec.errors import DataError
@@ -89,8 +89,7 @@ def prepare_on_cluster(dataset: Dataset, split: SplitConfig, out_dir: Path) -> d
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir(parents=True)
         try:
-            sizes, buckets, counts, user_counts, columns = _write_splits(rows, tmp, num_items,
-                                                                         num_users)
+            sizes, buckets, counts, columns = _write_splits(rows, tmp, num_items, num_users)
             if given and not sizes["train"]:
                 raise DataError("the given split has no train rows")
             features = {}
@@ -110,7 +109,7 @@ def prepare_on_cluster(dataset: Dataset, split: SplitConfig, out_dir: Path) -> d
         "dataset": dataset.name, "num_users": num_users, "num_items": num_items,
         "num_interactions": sizes, "columns": list(columns), "interactions_read": read_rows,
         "dropped": {**dropped, MERGED: kept - total}, "features": features,
-        "buckets": buckets}, counts, user_counts)
+        "buckets": buckets}, counts)
 
 
 @contextmanager
@@ -135,19 +134,18 @@ def _in_order() -> Iterator[None]:
 
 
 def _write_splits(rows: ray.data.Dataset, tmp: Path, num_items: int, num_users: int
-                  ) -> tuple[dict[str, int], dict[str, object], np.ndarray, np.ndarray,
-                             dict[str, str]]:
+                  ) -> tuple[dict[str, int], dict[str, object], np.ndarray, dict[str, str]]:
     """``train|valid|test.parquet`` into ``tmp``, in user buckets: train in its keyed order
-    within a bucket, valid and test by user. Returns each split's rows, ``info.json``'s
-    ``buckets`` (the rows per row group, each split's rows per bucket),
-    train's rows per item and per user, and the columns written."""
+    within a bucket, valid and test by user; and ``user_counts.npy``. Returns each split's
+    rows, ``info.json``'s ``buckets`` (the rows per row group, each split's rows per
+    bucket), train's rows per item, and the columns written."""
     columns = {USER: "int64", ITEM: "int64"}
     for name in (RATING, TIMESTAMP):
         if name in rows.columns():
             columns[name] = "float64"
     sizes: dict[str, int] = {}
     buckets: dict[str, object] = {}
-    counts = user_counts = np.zeros(0, dtype=np.int64)
+    counts = np.zeros(0, dtype=np.int64)
     for code, name in enumerate(SPLITS):
         stage(f"writing {name}.parquet")
         part = rows.map_batches(_coded_in_buckets, fn_args=(code,), batch_format="pandas")
@@ -155,12 +153,13 @@ def _write_splits(rows: ray.data.Dataset, tmp: Path, num_items: int, num_users: 
         part = part.materialize()
         sizes[name] = part.count()
         refs, _ = ordered_refs(part)
+        users = str(tmp / USER_COUNTS) if name == "train" else None
         found = ray.get(write_split.remote(refs, str(tmp / f"{name}.parquet"), columns,
-                                           sizes[name], num_items, num_users))
+                                           sizes[name], num_items, num_users, users))
         buckets[name], buckets["group_rows"] = found["buckets"], found["group_rows"]
         if name == "train":
-            counts, user_counts = found["items"], found["users"]
-    return sizes, buckets, counts, user_counts, columns
+            counts = found["items"]
+    return sizes, buckets, counts, columns
 
 
 def _read(dataset: TabularDataset) -> ray.data.Dataset:

@@ -20,24 +20,28 @@ from raytrec.data.tabular import TabularDataset
 
 @ray.remote
 def write_split(refs: list[ray.ObjectRef], path: str, columns: dict[str, str], rows: int,
-                num_items: int, num_users: int) -> dict[str, object]:
-    """Write the ``rows`` rows of ``refs`` (in order, sorted by user bucket) to ``path``;
-    returns the rows of each item (``items``), of each user (``users``) and of each bucket
-    (``buckets``), and the most rows of a row group (``group_rows``)."""
+                num_items: int, num_users: int, user_counts: str | None) -> dict[str, object]:
+    """Write the ``rows`` rows of ``refs`` (in order, sorted by user bucket) to ``path``, and
+    with ``user_counts`` the rows of each user there (``numpy.save``: a table of every user,
+    which the driver need not hold); returns the rows of each item (``items``) and of each
+    bucket (``buckets``), and the most rows of a row group (``group_rows``)."""
     from ray.data.block import BlockAccessor
 
     items = np.zeros(num_items, dtype=np.int64)
-    users = np.zeros(num_users, dtype=np.int64)
+    users = np.zeros(num_users if user_counts else 0, dtype=np.int64)
     writer = BucketWriter(path, columns)
     for ref in refs:
         frame = BlockAccessor.for_block(ray.get(ref)).to_pandas()
         items += np.bincount(frame[ITEM].to_numpy(), minlength=num_items)
-        users += np.bincount(frame[USER].to_numpy(), minlength=num_users)
+        if user_counts:
+            users += np.bincount(frame[USER].to_numpy(), minlength=num_users)
         writer.write(frame)
     sizes = writer.close()
     if sum(sizes) != rows:
         raise RuntimeError(f"{path}: wrote {sum(sizes)} rows of {rows}")
-    return {"items": items, "users": users, "buckets": sizes, "group_rows": writer.group_rows}
+    if user_counts:
+        np.save(user_counts, users)
+    return {"items": items, "buckets": sizes, "group_rows": writer.group_rows}
 
 
 @ray.remote
