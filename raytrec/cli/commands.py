@@ -18,6 +18,7 @@ from raytrec.cli.summaries import (
     print_search_summary,
     print_summary,
     scored_how,
+    test_baselines,
 )
 from raytrec.cli.tables import (
     index_table,
@@ -34,6 +35,7 @@ from raytrec.plugins import get_registry
 from raytrec.run import leftovers, mirror, run_dir, uri
 from raytrec.run.outcome import outcome
 from raytrec.run.store import RunStore
+from raytrec.tracking.train_run import TrainTracking
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -99,15 +101,19 @@ def _train(args: argparse.Namespace, console: Console, target: str) -> int:
                                                  str(job.run_dir) else ""), soft_wrap=True)
     cfg = job.config
     keep = bool(args.resume)  # a run the user resumed is never removed
+    experiment = Path(args.config).stem if args.config else Path(where.rstrip("/")).name
     try:
         with interruptible("train", job.run_dir), \
                 outcome(job.run_dir, lambda: keep or has_checkpoint(job.run_dir)), \
                 ProgressWatcher(job.run_dir, cfg.train.epochs, cfg.eval.metric,
-                                console):
+                                console), \
+                TrainTracking(job.run_dir, cfg, experiment, where) as tracking:
             summary = run_job(job)
         with written(f"the run finished; metrics in "
                      f"{uri.joined(where, 'metrics.json')}"):
-            print_summary(console, job.run_dir, summary, cfg)
+            baselines = test_baselines(job.run_dir, cfg)
+            tracking.finished(summary, baselines.metrics)
+            print_summary(console, job.run_dir, summary, cfg, baselines)
     finally:
         RunStore.open(job.run_dir).forget()
     return 0

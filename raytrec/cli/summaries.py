@@ -14,6 +14,7 @@ from raytrec.run import uri
 
 if TYPE_CHECKING:
     from raytrec.config.run_config import RunConfig
+    from raytrec.tasks.base import Baselines
     from raytrec.tune.plan import Plan
 
 
@@ -41,14 +42,24 @@ def print_data(console: Console, data_dir: Path) -> None:
         console.print(f"  warning: {note}", soft_wrap=True)
 
 
-def print_summary(console: Console, run_dir: Path, summary: dict, config: RunConfig) -> None:
+def test_baselines(run_dir: Path, config: RunConfig) -> Baselines:
+    """The task's baselines on the run's test split."""
+    from raytrec.plugins import get_registry
+
+    return get_registry().build("task", config.task).baselines(run_dir / "data", config,
+                                                               "test")
+
+
+def print_summary(console: Console, run_dir: Path, summary: dict, config: RunConfig,
+                  baselines: Baselines | None = None) -> None:
     from raytrec.plugins import get_registry
 
     task = get_registry().build("task", config.task)
     ks = list(config.eval.ks)
     title = (f"test metrics (best epoch {summary['best_epoch']} of {summary['epochs_run']}; "
              f"{scored_how(summary)})")
-    baselines = task.baselines(run_dir / "data", config, "test")
+    if baselines is None:
+        baselines = test_baselines(run_dir, config)
     columns = {"model": summary["test"], **baselines.metrics}
     columns.update({f"model, {label}": summary[key] for key, label in task.group_labels.items()
                     if key in summary})

@@ -43,6 +43,8 @@ DEFAULTS: dict[str, Any] = {
     "train": {"epochs": EPOCHS, "patience": PATIENCE},
     "eval": {},
     "scaling": {},
+    # none: the run directory only; mlflow or tensorboard as well (raytrec.tracking)
+    "tracking": {},
 }
 
 # Plugin sections (raytrec.kinds) name a registered component plus its constructor arguments:

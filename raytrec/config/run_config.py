@@ -20,6 +20,7 @@ from raytrec.config.sections import (
     PrepareSection,
     ScalingSection,
     SplitConfig,
+    TrackingSection,
     TrainSection,
 )
 from raytrec.kinds import ComponentSpec
@@ -43,6 +44,7 @@ class RunConfig:
     train: TrainSection
     eval: EvalSection
     scaling: ScalingSection
+    tracking: TrackingSection = dataclasses.field(default_factory=TrackingSection)
 
     def spec(self, section: str) -> ComponentSpec:
         """The component a plugin section names (``"mapper"``, ``"data"``, ...)."""
@@ -73,11 +75,12 @@ class RunConfig:
 
 PLACEMENT_KEYS = ("scaling.num_workers", "scaling.cpus_per_worker", "scaling.use_gpu",
                   "train.sharding", "train.threads")
-"""What a resumed run may change: where it runs, not what it trains (``--resume --set``)."""
+"""What a resumed run may change: where it runs, not what it trains (``--resume --set``);
+and where it is tracked (``tracking.*``)."""
 
 
 def is_placement(key: str) -> bool:
-    return key in PLACEMENT_KEYS
+    return key in PLACEMENT_KEYS or key.startswith("tracking.")
 
 
 def _plain(value: Any) -> Any:

@@ -190,6 +190,49 @@ class PrepareSection:
 
 
 @dataclass
+class TrackingSection:
+    """Where a run's parameters and metrics are tracked besides its run directory
+    (``raytrec.tracking``): the resolved config as parameters, every epoch's training and
+    validation metrics with the epoch as step, the test metrics beside the baselines, the
+    plugin distributions and the run directory; a Tune trial is a tracked run of its own,
+    nested under its search. A resumed run continues its tracked run.
+
+    Attributes:
+        backend: ``none``; ``mlflow`` (needs ``raytrec[mlflow]``); ``tensorboard`` (event
+            files any TensorBoard reads; ``raytrec[tensorboard]`` has the viewer).
+        uri: MLflow's tracking URI (``http://host:5000``, ``file:/path/mlruns``,
+            ``databricks``); default: ``MLFLOW_TRACKING_URI``, else MLflow's own default.
+            Credentials come from MLflow's environment variables, never from the config.
+        experiment: the MLflow experiment; default: the config file's name without its
+            suffix.
+        directory: TensorBoard's log directory; default: ``tensorboard`` in the run
+            directory (a search's trials in folders of their own under it).
+
+    A tracking server that is down or refuses is one warning as the run starts; the run
+    goes on untracked.
+    """
+
+    backend: Literal["none", "mlflow", "tensorboard"] = "none"
+    uri: str | None = None
+    experiment: str | None = None
+    directory: str | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("uri", "experiment", "directory"):
+            value = getattr(self, name)
+            if value is not None and (not isinstance(value, str) or not value.strip()):
+                raise ArgumentError(name, f"must be a non-empty string, got {value!r}")
+        if self.backend != "mlflow":
+            for name in ("uri", "experiment"):
+                if getattr(self, name) is not None:
+                    raise ArgumentError(name, f"is MLflow's; backend is {self.backend}: set "
+                                        "backend: mlflow, or drop it")
+        if self.backend != "tensorboard" and self.directory is not None:
+            raise ArgumentError("directory", f"is TensorBoard's; backend is {self.backend}: "
+                                "set backend: tensorboard, or drop it")
+
+
+@dataclass
 class SplitConfig:
     """How to split interactions that do not come with a split of their own.
 

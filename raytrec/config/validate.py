@@ -12,11 +12,13 @@ from raytrec.config.sections import (
     PrepareSection,
     ScalingSection,
     SplitConfig,
+    TrackingSection,
     TrainSection,
 )
 from raytrec.distance import DISTANCES
 from raytrec.errors import ConfigError, Problem, did_you_mean, unknown_name
 from raytrec.plugins import Registry
+from raytrec.tracking.tracker import backend_problems
 
 PLAIN_SECTIONS: dict[str, type[Any]] = {
     "split": SplitConfig,
@@ -24,6 +26,7 @@ PLAIN_SECTIONS: dict[str, type[Any]] = {
     "train": TrainSection,
     "eval": EvalSection,
     "scaling": ScalingSection,
+    "tracking": TrackingSection,
 }
 
 
@@ -45,6 +48,8 @@ def validate(config: dict[str, Any], registry: Registry, source: str = "config")
     for section, cls in PLAIN_SECTIONS.items():
         resolved[section], built[section] = _plain(section, cls, config.get(section), problems)
     problems += _cross_checks(built)
+    if built["tracking"] is not None:
+        problems += backend_problems(built["tracking"])
     if problems:
         raise ConfigError(problems, source)
     return RunConfig(**resolved)

@@ -24,6 +24,7 @@ FIXED_SECTIONS = {
     "split": "every trial is scored on the same split",
     "prepare": "every trial trains on the same prepared data",
     "scaling": "every trial gets the same resources; set them in scaling and tune",
+    "tracking": "every trial is tracked where the search is",
 }
 SEARCHABLE = ("mapper", "sampler", "loss", "retriever", "train", "eval")
 

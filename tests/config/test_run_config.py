@@ -35,7 +35,7 @@ def test_the_yaml_form_reads_back_to_an_equal_config() -> None:
     text = config.to_yaml()
     assert list(yaml.safe_load(text)) == ["task", "data", "mapper", "sampler", "loss",
                                           "retriever", "split", "prepare", "train", "eval",
-                                          "scaling"]
+                                          "scaling", "tracking"]
     assert yaml.safe_load(text)["split"]["ratios"] == [0.7, 0.1, 0.2]  # plain lists in YAML
     again = validate(yaml.safe_load(text), get_registry())
     assert again == config and again.to_yaml() == text
