@@ -292,6 +292,10 @@ def _tune(args: argparse.Namespace, console: Console, target: Path) -> int:
             raise KeyboardInterrupt
         trials = collect(grid, plan)
         summary = write_outputs(trials, plan, search.tune_dir)
+        if plan.base.tracking.backend != "none":
+            from raytrec.tracking.tune_trials import TrialTracking
+
+            TrialTracking(plan, str(search.tune_dir.resolve())).tag_best(summary["trial_id"])
     with written(f"the search finished; its results are in {search.tune_dir}"):
         print_search_summary(console, search.tune_dir, summary, plan)
     return 1 if summary["errors"] else 0

@@ -23,7 +23,7 @@ PARENT = "mlflow.parentRunId"
 
 class MlflowTracker(Tracker):
     def __init__(self, uri: str | None, experiment: str, name: str, run_id: str | None,
-                 parent: str | None) -> None:
+                 parent: str | None, running: bool = True) -> None:
         super().__init__()
         for key, value in HTTP_DEFAULTS.items():
             os.environ.setdefault(key, value)
@@ -31,12 +31,15 @@ class MlflowTracker(Tracker):
 
         self.client = MlflowClient(tracking_uri=uri)
         with _quiet_retries():
-            self._start(experiment, name, run_id, parent)
+            self._start(experiment, name, run_id, parent, running)
 
-    def _start(self, experiment: str, name: str, run_id: str | None,
-               parent: str | None) -> None:
+    def _start(self, experiment: str, name: str, run_id: str | None, parent: str | None,
+               running: bool) -> None:
         if run_id is not None:
-            self.client.update_run(run_id, status="RUNNING")
+            if running:
+                self.client.update_run(run_id, status="RUNNING")
+            else:
+                self.client.get_run(run_id)  # that it is there
             self.run_id = run_id
             return
         found = self.client.get_experiment_by_name(experiment)

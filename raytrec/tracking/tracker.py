@@ -84,7 +84,7 @@ def backend_problems(section: TrackingSection) -> list[Problem]:
 
 def open_tracker(section: TrackingSection, name: str, experiment: str, where: str,
                  log_dir: str, run_id: str | None = None, parent: str | None = None,
-                 next_step: int = 0) -> Tracker | None:
+                 next_step: int = 0, running: bool = True) -> Tracker | None:
     """The tracked run ``name``, or None with one warning when the backend cannot start it.
 
     ``experiment``: MLflow's experiment when the section names none; ``where``: what is
@@ -98,7 +98,7 @@ def open_tracker(section: TrackingSection, name: str, experiment: str, where: st
             from raytrec.tracking.mlflow_tracker import MlflowTracker
 
             return MlflowTracker(section.uri, section.experiment or experiment, name, run_id,
-                                 parent)
+                                 parent, running)
         from raytrec.tracking.tensorboard_tracker import TensorboardTracker
 
         return TensorboardTracker(log_dir, next_step)

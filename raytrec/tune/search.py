@@ -132,6 +132,7 @@ def run_search(search: Search, resume: bool = False, live: bool = True) -> Any:
         warnings.filterwarnings("ignore", message="The reported value is ignored because this "
                                 "`step=", category=UserWarning)
 
+    from raytrec.tracking.tune_trials import TrialTracking
     from raytrec.tune.live import CompletionLog, LiveTable
 
     plan = search.plan
@@ -160,7 +161,9 @@ def run_search(search: Search, resume: bool = False, live: bool = True) -> Any:
                 name=EXPERIMENT, storage_path=str((search.tune_dir / RAY_STORAGE).resolve()),
                 verbose=0,
                 callbacks=[*([LiveTable(plan)] if live else []),
-                           CompletionLog(str(search.ended_log.resolve()))],
+                           CompletionLog(str(search.ended_log.resolve())),
+                           *([TrialTracking(plan, str(search.tune_dir.resolve()))]
+                             if plan.base.tracking.backend != "none" else [])],
                 # A trial's Ray Train workers are restarted by its own trainer
                 # (scaling.max_failures); a trial that raised (most often a draw that
                 # diverged) would only fail again, and --resume re-runs errored trials.

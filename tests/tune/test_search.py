@@ -33,13 +33,16 @@ def _search_file(tmp_path: Path, search: dict, tune: dict, **sections) -> Path:
 @pytest.mark.ray
 def test_search_writes_its_outputs_and_best_yaml_retrains(tmp_path: Path, ray_cluster,
                                                           capsys) -> None:
+    uri = f"sqlite:///{tmp_path}/mlflow.db"
     path = _search_file(tmp_path, SPACE, {"num_samples": 4, "grace_period": 1,
                                           "reduction_factor": 2, "max_concurrent_trials": 2},
-                        train={"epochs": 3}, loss={"name": "cml", "margin": 0.5})
+                        train={"epochs": 3}, loss={"name": "cml", "margin": 0.5},
+                        tracking={"backend": "mlflow", "uri": uri})
     out = tmp_path / "tune"
     assert main(["tune", str(path), "--run-dir", str(out)]) == 0
     printed = capsys.readouterr().out
     assert "4 trials:" in printed and "best trial" in printed
+    _check_tracked_trials(uri, out)
 
     table = pd.read_parquet(out / "results.parquet")
     assert len(table) == 4 and table["trial_id"].is_unique
@@ -88,6 +91,34 @@ def test_search_writes_its_outputs_and_best_yaml_retrains(tmp_path: Path, ray_cl
     assert metrics["best_epoch"] == best["best_epoch"]
 
 
+def _check_tracked_trials(uri: str, out: Path) -> None:
+    """One tracked run for the search (MLflow experiment: the search file's name) and one
+    nested under it per trial, with its draws, its epochs by step, its status, the best
+    tagged."""
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(tracking_uri=uri)
+    runs = client.search_runs([client.get_experiment_by_name("search").experiment_id])
+    [search] = [r for r in runs if "mlflow.parentRunId" not in r.data.tags]
+    trials = {r.info.run_name: r for r in runs
+              if r.data.tags.get("mlflow.parentRunId") == search.info.run_id}
+    table = pd.read_parquet(out / "results.parquet")
+    assert set(trials) == set(table["trial_id"]) and len(trials) == 4
+    for row in table.to_dict("records"):
+        run = trials[row["trial_id"]]
+        assert run.data.tags["raytrec.status"] == row["status"]
+        assert run.info.status == ("FINISHED" if row["status"] == "finished" else "KILLED")
+        assert run.data.params["loss.name"] == row["loss.name"]
+        history = client.get_metric_history(run.info.run_id, "valid/recall_at_20")
+        assert sorted({m.step for m in history}) == list(range(1, row["epochs_run"] + 1))
+    best = json.loads((out / "best.json").read_text())
+    assert trials[best["trial_id"]].data.tags["raytrec.best"] == "true"
+    assert sum("raytrec.best" in r.data.tags for r in trials.values()) == 1
+    search = client.get_run(search.info.run_id)
+    assert search.data.tags["raytrec.best_trial"] == best["trial_id"]
+    assert search.info.status == "FINISHED" and search.data.params["train.epochs"] == "3"
+
+
 @pytest.mark.ray
 def test_a_time_budget_ends_the_search_before_its_trials_run_out(tmp_path: Path, ray_cluster,
                                                                 capsys) -> None:
@@ -118,7 +149,8 @@ def test_interrupted_search_resumes_where_it_stopped(tmp_path: Path) -> None:
     path = _search_file(tmp_path, {"loss.margin": {"uniform": [0.1, 1.0]},
                                    "loss.name": {"choice": ["cml", "triplet"]}},
                         {"num_samples": 3, "max_concurrent_trials": 1, "scheduler": "fifo"},
-                        data=data, train={"epochs": 12, "batch_size": 256})
+                        data=data, train={"epochs": 12, "batch_size": 256},
+                        tracking={"backend": "mlflow", "uri": f"sqlite:///{tmp_path}/ml.db"})
     out = tmp_path / "tune"
     env = {**os.environ, "RAY_AUTH_MODE": "disabled"}
     command = [sys.executable, "-m", "raytrec.cli.main", "tune"]
@@ -144,6 +176,19 @@ def test_interrupted_search_resumes_where_it_stopped(tmp_path: Path) -> None:
         epochs = frame["epoch"].tolist()
         # Continued from its checkpoint: no epoch was trained (and reported) twice.
         assert epochs == sorted(epochs) and len(set(epochs)) == len(epochs) - 1, name
+    # The interrupted trial's tracked run went on where it stopped: one run per trial, under
+    # the one run of the search, each epoch logged once.
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(tracking_uri=f"sqlite:///{tmp_path}/ml.db")
+    runs = client.search_runs([client.get_experiment_by_name("search").experiment_id])
+    [search] = [r for r in runs if "mlflow.parentRunId" not in r.data.tags]
+    trials = [r for r in runs if r.data.tags.get("mlflow.parentRunId") == search.info.run_id]
+    assert sorted(r.info.run_name for r in trials) == sorted(table["trial_id"])
+    for run in trials:
+        steps = [m.step for m in client.get_metric_history(run.info.run_id,
+                                                           "valid/recall_at_20")]
+        assert steps == list(range(1, 13)) and run.info.status == "FINISHED", steps
 
 
 @pytest.mark.ray
