@@ -25,11 +25,13 @@ from raytrec.layout import PROGRESS_FILE
 
 
 class ProgressWatcher:
-    """Tails ``progress.jsonl`` (written by the loop or the Train controller) in a thread."""
+    """Tails ``progress.jsonl`` (written by the loop or the Train controller) in a thread: a
+    live bar on a terminal; elsewhere (a job's log, a pipe) one line an epoch."""
 
     def __init__(self, run_dir: Path, epochs: int, metric: str, console: Console) -> None:
         self.path = Path(run_dir) / PROGRESS_FILE
-        self.metric = metric
+        self.metric, self.epochs, self.console = metric, epochs, console
+        self.lines = not console.is_terminal
         self.progress = Progress(
             TextColumn("epoch"), MofNCompleteColumn(), BarColumn(),
             TextColumn("{task.fields[status]}"), TimeElapsedColumn(),
@@ -41,7 +43,8 @@ class ProgressWatcher:
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def __enter__(self) -> ProgressWatcher:
-        self.progress.start()
+        if not self.lines:
+            self.progress.start()
         self._thread.start()
         return self
 
@@ -49,7 +52,8 @@ class ProgressWatcher:
         self._stop.set()
         self._thread.join(timeout=5)
         self._poll()
-        self.progress.stop()
+        if not self.lines:
+            self.progress.stop()
 
     def _run(self) -> None:
         while not self._stop.wait(0.5):
@@ -77,6 +81,12 @@ class ProgressWatcher:
         key = f"valid/{self.metric}"
         if key in row:
             status += f"  {self.metric} {row[key]:.4f}"
+        if self.lines:
+            seconds = row.get("train/epoch_seconds")
+            took = f"  {seconds:.1f} s" if isinstance(seconds, int | float) else ""
+            self.console.print(f"epoch {row['epoch']}/{self.epochs}  {status}{took}",
+                               soft_wrap=True, markup=False, highlight=False)
+            return
         self.progress.update(self.task, completed=row["epoch"], status=status)
 
 

@@ -17,19 +17,24 @@ MAX_ROWS = 24
 
 
 class LiveTable(Callback):
-    """One row per trial: status, its draws, epoch, last and best metric."""
+    """One row per trial: status, its draws, epoch, last and best metric. Off a terminal (a
+    job's log, a pipe), one line per trial as it ends instead."""
 
     def __init__(self, plan: Plan) -> None:
         self.plan = plan
         self.rows: dict[str, dict[str, Any]] = {}
         self._live: Live | None = None
+        self._console: Console | None = None
 
     def __getstate__(self) -> dict[str, Any]:
         # Tune pickles its callbacks with the experiment; the terminal does not travel.
-        return {"plan": self.plan, "rows": {}, "_live": None}
+        return {"plan": self.plan, "rows": {}, "_live": None, "_console": None}
 
     def setup(self, **info: Any) -> None:
-        self._live = Live(self._table(), console=Console(), refresh_per_second=2,
+        self._console = Console()
+        if not self._console.is_terminal:
+            return
+        self._live = Live(self._table(), console=self._console, refresh_per_second=2,
                           transient=False)
         self._live.start()
 
@@ -62,10 +67,25 @@ class LiveTable(Callback):
         if row["status"] != "finished":
             row["status"] = "stopped"
         self._refresh()
+        self._line(trial.trial_id, row)
 
     def on_trial_error(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
-        self._row(trial)["status"] = "error"
+        row = self._row(trial)
+        row["status"] = "error"
         self._refresh()
+        self._line(trial.trial_id, row)
+
+    def _line(self, trial_id: str, row: dict[str, Any]) -> None:
+        """Off a terminal: the trial that ended, in one line."""
+        if self._live is not None or self._console is None:
+            return
+        metric = self.plan.settings.metric
+        done = sum(r["status"] in ("finished", "stopped", "error") for r in self.rows.values())
+        draws = " ".join(f"{p.key}={_show(row['config'].get(p.key))}" for p in self.plan.params)
+        self._console.print(
+            f"trial {trial_id} {row['status']} after {row['epoch']} epochs: best {metric} "
+            f"{_show(row['best'])}  {draws}  ({done} of {self.plan.settings.num_samples} "
+            "done)", soft_wrap=True, markup=False, highlight=False)
 
     def on_experiment_end(self, trials: list, **info: Any) -> None:
         if self._live is not None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -32,6 +33,11 @@ def test_train_evaluate_plugins(tmp_path: Path, capsys) -> None:
     assert code == 0 and "popularity" in out and "recall@20" in out
     assert "EASE" in out and "λ = " in out and "chosen on validation recall@20" in _flat(out)
     assert json.loads((run / "metrics.json").read_text())["epochs_run"] == 2
+    # Not a terminal (a job's log, a pipe): one line an epoch instead of the live bar.
+    epochs = [line for line in out.splitlines() if line.startswith("epoch ")]
+    assert [line.split()[1] for line in epochs] == ["1/2", "2/2"], out
+    assert re.fullmatch(r"epoch 2/2  loss \d+\.\d{4}  recall@20 0\.\d{4}  \d+\.\d s",
+                        epochs[1]), epochs
     code, out, _ = _run(capsys, "evaluate", str(run), "--json")
     result = json.loads(out)
     assert code == 0 and result["test"]["recall@20"] == pytest.approx(

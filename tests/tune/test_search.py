@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -43,6 +44,13 @@ def test_search_writes_its_outputs_and_best_yaml_retrains(tmp_path: Path, ray_cl
     printed = capsys.readouterr().out
     assert "4 trials:" in printed and "best trial" in printed
     _check_tracked_trials(uri, out)
+    # Not a terminal: one line per trial as it ended, no live table.
+    ended = [line for line in printed.splitlines() if line.startswith("trial ")]
+    assert len(ended) == 4 and ended[-1].endswith("(4 of 4 done)"), printed
+    assert re.fullmatch(r"trial \w+ (finished|stopped) after [123] epochs: best recall@20 "
+                        r"0\.\d+  eval\.ks=\[\d+, \d+\] loss\.margin=\S+ loss\.name=\w+ "
+                        r"sampler\.num_negatives=\d+  \(1 of 4 done\)", ended[0]), ended[0]
+    assert "trials (valid recall@20" not in printed  # the live table's title
 
     table = pd.read_parquet(out / "results.parquet")
     assert len(table) == 4 and table["trial_id"].is_unique
