@@ -30,6 +30,7 @@ from raytrec.debug import DEBUG_ENV, debugging
 from raytrec.errors import RaytrecError
 from raytrec.run.ray_setup import RAY_ENV_DEFAULTS, plugin_env
 from raytrec.run.uri import check_scheme, is_uri, local_only
+from raytrec.tracking.environment import tracking_env
 
 if TYPE_CHECKING:
     from raytrec.config.run_config import RunConfig
@@ -201,12 +202,27 @@ def _stage(request: Request, folder: Path, shared: list[Path]) -> Staged:
     return stage_wheels(folder, request.include, request.cluster_has, config)
 
 
+def job_env(request: Request) -> dict[str, str]:
+    """The job's environment variables: Ray's and raytrec's settings, the plugin selection,
+    and what its tracking backend reads (``raytrec.tracking.environment``)."""
+    from raytrec.config import read_yaml
+    from raytrec.config.load import read_config
+    from raytrec.tune.search import PLAN_FILE
+
+    if request.config:
+        config: dict[str, Any] | None = read_config(request.config, request.overrides)
+    else:
+        path = Path(request.resume or "") / (PLAN_FILE if request.tune else "config.yaml")
+        config = read_yaml(path, "run config") if path.is_file() else None
+    return {**RAY_ENV_DEFAULTS, **plugin_env(), **JOB_ENV, **tracking_env(config),
+            **({DEBUG_ENV: "1"} if debugging() else {})}
+
+
 def _submit(client: Any, request: Request, staged: Staged, command: str, run_dir: str,
             patience: Patience) -> str:
     stem = Path(request.config or run_dir).stem
     job_id = f"raytrec-{stem}-{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(2)}"
-    env = {**RAY_ENV_DEFAULTS, **plugin_env(), **JOB_ENV,
-           **({DEBUG_ENV: "1"} if debugging() else {})}
+    env = job_env(request)
     metadata = {"raytrec": "tune" if request.tune else "train", "run_dir": run_dir,
                 "config": str(request.config or request.resume)}
     # The same id each time: an answer that is not ready created no job. The runtime_env is

@@ -208,3 +208,28 @@ def test_data_the_cluster_prepares_is_not_prepared_by_submit(tmp_path: Path,
     (tmp_path / "d.csv").write_text("user_id,item_id\n")
     with pytest.raises(DataError, match="has no rows"):
         check_locally(request, "http://127.0.0.1:1")
+
+
+def test_tracking_credentials_go_in_the_request_never_in_the_working_directory(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from raytrec.cluster.submit import Request, job_env
+
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "https://mlflow.example:5000")
+    monkeypatch.setenv("MLFLOW_TRACKING_TOKEN", "tok-never-on-disk")
+    cfg = write_config(tmp_path / "c.yaml", tracking={"backend": "mlflow"})
+    request = Request(config=str(cfg), overrides=[], run_dir=None, resume=None, tune=False,
+                      overwrite=False, shared=[], include=[], cluster_has=[])
+    env = job_env(request)
+    assert env["MLFLOW_TRACKING_TOKEN"] == "tok-never-on-disk"
+    assert env["MLFLOW_TRACKING_URI"] == "https://mlflow.example:5000"
+    out = tmp_path / "staged"
+    _stage(cfg, out)
+    assert not [f for f in out.rglob("*") if f.is_file() and b"tok-never-on-disk" in
+                f.read_bytes()]
+    # A run that tracks nothing does not get them.
+    plain = write_config(tmp_path / "p.yaml")
+    assert "MLFLOW_TRACKING_TOKEN" not in job_env(Request(**{**vars(request),
+                                                             "config": str(plain)}))
+    overridden = Request(**{**vars(request), "config": str(plain),
+                            "overrides": ["tracking.backend=mlflow"]})
+    assert "MLFLOW_TRACKING_TOKEN" in job_env(overridden)
