@@ -78,7 +78,9 @@ class TrialTracking(Callback):
             return None
         if not known:
             values = self.plan.decode(dict(trial.config or {}))
-            tracker.log_params({k: str(v) for k, v in values.items()})
+            # A key the trial's plugin does not take is not drawn (Optuna, conditional): no
+            # parameter, rather than "None" on an axis of numbers.
+            tracker.log_params({k: str(v) for k, v in values.items() if v is not None})
         self._trials[trial.trial_id] = tracker
         self._save()
         return tracker
