@@ -3,7 +3,6 @@ the data's preparation."""
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 from collections.abc import Iterator
@@ -21,7 +20,7 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
-from raytrec.layout import PROGRESS_FILE
+from raytrec.run.progress_file import ProgressTail
 
 
 class ProgressWatcher:
@@ -29,7 +28,6 @@ class ProgressWatcher:
     live bar on a terminal; elsewhere (a job's log, a pipe) one line an epoch."""
 
     def __init__(self, run_dir: Path, epochs: int, metric: str, console: Console) -> None:
-        self.path = Path(run_dir) / PROGRESS_FILE
         self.metric, self.epochs, self.console = metric, epochs, console
         self.lines = not console.is_terminal
         self.progress = Progress(
@@ -39,7 +37,7 @@ class ProgressWatcher:
         )
         self.task = self.progress.add_task("train", total=epochs, status="starting")
         self._stop = threading.Event()
-        self._offset = self.path.stat().st_size if self.path.exists() else 0
+        self._tail = ProgressTail(run_dir, from_end=True)
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def __enter__(self) -> ProgressWatcher:
@@ -60,18 +58,7 @@ class ProgressWatcher:
             self._poll()
 
     def _poll(self) -> None:
-        if not self.path.exists():
-            return
-        with open(self.path, "rb") as fh:
-            fh.seek(self._offset)
-            data = fh.read()
-        end = data.rfind(b"\n") + 1  # a line still being written is read next time
-        self._offset += end
-        for line in data[:end].splitlines():
-            try:
-                row = json.loads(line)
-            except ValueError:  # a damaged line (a disk filled up mid-write) is no epoch
-                continue
+        for row in self._tail.rows():
             self._show(row)
 
     def _show(self, row: dict[str, Any]) -> None:

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from raytrec.config.run_config import RunConfig
-from raytrec.layout import PROGRESS_FILE
+from raytrec.run.progress_file import ProgressTail
 from raytrec.run.store import RunStore
 from raytrec.tracking.names import flat_params, numbers, plugin_tags
 from raytrec.tracking.tracker import Tracker, open_tracker
@@ -30,7 +30,7 @@ class TrainTracking:
 
     def __init__(self, run_dir: Path, config: RunConfig, experiment: str, where: str) -> None:
         self.run_dir, self.config = Path(run_dir), config
-        self.path = self.run_dir / PROGRESS_FILE
+        self._tail = ProgressTail(self.run_dir)
         state = _read_state(self.run_dir)
         section = config.tracking
         same = state.get("backend") == section.backend and state.get("uri") == section.uri
@@ -42,7 +42,6 @@ class TrainTracking:
             next_step=self.step + 1 if run_id else 0)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
-        self._offset = 0
         if self.tracker is None:
             return
         if run_id is None:
@@ -88,18 +87,7 @@ class TrainTracking:
 
     def _poll(self) -> None:
         assert self.tracker is not None
-        if not self.path.exists():
-            return
-        with open(self.path, "rb") as fh:
-            fh.seek(self._offset)
-            data = fh.read()
-        end = data.rfind(b"\n") + 1  # a line still being written is read next time
-        self._offset += end
-        for line in data[:end].splitlines():
-            try:
-                row = json.loads(line)
-            except ValueError:  # a damaged line (the disk filled up mid-write) is no epoch
-                continue
+        for row in self._tail.rows():
             epoch = row.get("epoch")
             if not isinstance(epoch, int) or row.get("finished") or epoch <= self.step:
                 continue
