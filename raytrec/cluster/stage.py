@@ -95,6 +95,11 @@ def stage_job(config_path: str | Path, overrides: list[str], out: Path, shared: 
             path = value.get(arg)
             if isinstance(path, str) and path:
                 value[arg] = _place(f"{section}.{arg}", path, staged, shared, budget)
+    tracking = raw.get("tracking")
+    if isinstance(tracking, dict) and tracking.get("backend") == "mlflow" and \
+            not tracking.get("experiment"):
+        # The job reads CONFIG_NAME: the experiment stays the name of the file submitted.
+        tracking["experiment"] = Path(config_path).stem
     (out / CONFIG_NAME).write_text(yaml.safe_dump(raw, sort_keys=False))
     return _finish(staged, include, needed_distributions(raw, cluster_has))
 

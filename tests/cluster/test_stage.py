@@ -226,6 +226,11 @@ def test_tracking_credentials_go_in_the_request_never_in_the_working_directory(
     _stage(cfg, out)
     assert not [f for f in out.rglob("*") if f.is_file() and b"tok-never-on-disk" in
                 f.read_bytes()]
+    # The job reads config.yaml: the experiment stays the submitted file's name.
+    import yaml
+
+    staged = yaml.safe_load((out / "config.yaml").read_text())
+    assert staged["tracking"] == {"backend": "mlflow", "experiment": "c"}
     # A run that tracks nothing does not get them.
     plain = write_config(tmp_path / "p.yaml")
     assert "MLFLOW_TRACKING_TOKEN" not in job_env(Request(**{**vars(request),

@@ -17,9 +17,13 @@ pytestmark = pytest.mark.ray
 
 
 def test_a_submitted_training_gets_the_plugins_it_names(head: Head, offsite_site: Path,
-                                                        tmp_path: Path) -> None:
+                                                        tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
     """The example distribution's loss and a retriever of a distribution only this process
-    has: both reach the driver and the Ray Train worker through the shipped wheels."""
+    has: both reach the driver and the Ray Train worker through the shipped wheels. The run
+    is tracked in MLflow where this shell's ``MLFLOW_TRACKING_URI`` says, which only the
+    job's request carries to the cluster."""
+    from mlflow.tracking import MlflowClient
     from ray.job_submission import JobSubmissionClient
 
     client = JobSubmissionClient(head.address)
@@ -29,7 +33,10 @@ def test_a_submitted_training_gets_the_plugins_it_names(head: Head, offsite_site
 
     config = write_config(tmp_path / "tiny.yaml", loss={"name": "logistic"},
                           retriever={"name": "offsite-exact"}, train={"epochs": 2},
-                          scaling={"num_workers": 1, "cpus_per_worker": 1})
+                          scaling={"num_workers": 1, "cpus_per_worker": 1},
+                          tracking={"backend": "mlflow"})
+    store = f"sqlite:///{tmp_path}/mlflow.db"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", store)
     (tmp_path / ".env").write_text("TOKEN=never-shipped\n")
     run = tmp_path / "run"
     done = cli("submit", config, "--address", head.address, "--run-dir", f"file://{run}",
@@ -45,6 +52,13 @@ def test_a_submitted_training_gets_the_plugins_it_names(head: Head, offsite_site
     assert out.rstrip().endswith(": SUCCEEDED")
     metrics = json.loads((run / "metrics.json").read_text())
     assert metrics["retriever"]["name"] == "offsite-exact"
+    assert "epoch 2/2  loss " in out  # the job's log is no terminal: a line an epoch
+    client = MlflowClient(tracking_uri=store)
+    [tracked] = client.search_runs([client.get_experiment_by_name("tiny").experiment_id])
+    assert tracked.info.status == "FINISHED"
+    assert tracked.data.params["retriever.name"] == "offsite-exact"
+    assert tracked.data.metrics["test/recall_at_20"] == pytest.approx(
+        metrics["test"]["recall@20"])
 
     status = cli("jobs", "status", job_id(out), "--address", head.address)
     assert status.returncode == 0 and f"{job_id(out)}: SUCCEEDED" in status.stdout
