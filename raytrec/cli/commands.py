@@ -289,6 +289,10 @@ def _tune(args: argparse.Namespace, console: Console, target: Path) -> int:
             outcome(search.tune_dir, lambda: keep or search.experiment_dir.is_dir()):
         grid = run_search(search, resume=bool(args.resume))
         if search.interrupted():
+            if plan.base.tracking.backend != "none":
+                from raytrec.tracking.tune_trials import TrialTracking
+
+                TrialTracking(plan, str(search.tune_dir.resolve())).interrupted()
             raise KeyboardInterrupt
         trials = collect(grid, plan)
         summary = write_outputs(trials, plan, search.tune_dir)

@@ -31,13 +31,14 @@ class TrialTracking(Callback):
         self._search: Tracker | None = None
         self._trials: dict[str, Tracker] = {}
         self._steps: dict[str, int] = {}
-        self._finished: set[str] = set()
+        self._finished: set[str] = set()  # reported their final result
+        self._ended: set[str] = set()  # finished, stopped or failed
         self._opened = False
 
     def __getstate__(self) -> dict[str, Any]:
         return {"plan": self.plan, "tune_dir": self.tune_dir, "experiment": self.experiment,
                 "_search": None, "_trials": {}, "_steps": {}, "_finished": set(),
-                "_opened": False}
+                "_ended": set(), "_opened": False}
 
     def setup(self, **info: Any) -> None:
         self._open_search()
@@ -112,30 +113,50 @@ class TrialTracking(Callback):
         finished = trial.trial_id in self._finished
         tracker.set_tags({"raytrec.status": "finished" if finished else "stopped"})
         tracker.finish("FINISHED" if finished else "KILLED")
+        self._ended.add(trial.trial_id)
+        self._save()
 
     def on_trial_error(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
         tracker = self._trial(trial)
         if tracker is not None:
             tracker.set_tags({"raytrec.status": "error"})
             tracker.finish("FAILED")
+            self._ended.add(trial.trial_id)
+            self._save()
 
     def tag_best(self, trial_id: str) -> None:
         """Mark the search's best trial, and end the search's run."""
         self._open_search()
         if self._search is None:
             return
-        best = self._trials.get(trial_id)
-        if best is None:
-            known = self._state().get("trials", {}).get(trial_id)
-            if known:
-                best = open_tracker(self.plan.base.tracking, trial_id, self.experiment,
-                                    self.tune_dir, str(self._log_dir(trial_id)),
-                                    known["run_id"], parent=self._search.run_id,
-                                    next_step=int(known.get("step", 0)) + 1, running=False)
+        best = self._trials.get(trial_id) or self._reopen(trial_id)
         if best is not None:
             best.set_tags({"raytrec.best": "true"})
         self._search.set_tags({"raytrec.best_trial": trial_id})
         self._search.finish("FINISHED")
+
+    def interrupted(self) -> None:
+        """End the search's run and its trials' that had not ended as ``KILLED`` (an
+        interrupted search gives no trial an end of its own); ``--resume`` continues them."""
+        self._open_search()
+        if self._search is None:
+            return
+        for trial_id, known in self._state().get("trials", {}).items():
+            if not known.get("ended"):
+                tracker = self._reopen(trial_id)
+                if tracker is not None:
+                    tracker.finish("KILLED")
+        self._search.finish("KILLED")
+
+    def _reopen(self, trial_id: str) -> Tracker | None:
+        """The tracked run of a trial this process did not open, to tag or end it."""
+        known = self._state().get("trials", {}).get(trial_id)
+        if not known or self._search is None:
+            return None
+        return open_tracker(self.plan.base.tracking, trial_id, self.experiment, self.tune_dir,
+                            str(self._log_dir(trial_id)), known["run_id"],
+                            parent=self._search.run_id,
+                            next_step=int(known.get("step", 0)) + 1, running=False)
 
     def _state(self) -> dict[str, Any]:
         try:
@@ -149,8 +170,10 @@ class TrialTracking(Callback):
             return
         known = self._state().get("trials", {})
         for trial_id, tracker in self._trials.items():
-            step = self._steps.get(trial_id, known.get(trial_id, {}).get("step", 0))
-            known[trial_id] = {"run_id": tracker.run_id, "step": step}
+            before = known.get(trial_id, {})
+            known[trial_id] = {"run_id": tracker.run_id,
+                               "step": self._steps.get(trial_id, before.get("step", 0)),
+                               "ended": trial_id in self._ended or bool(before.get("ended"))}
         state = {"backend": self.plan.base.tracking.backend, "search": self._search.run_id,
                  "trials": known}
         path = Path(self.tune_dir) / STATE_FILE

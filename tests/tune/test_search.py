@@ -174,6 +174,12 @@ def test_interrupted_search_resumes_where_it_stopped(tmp_path: Path) -> None:
     assert proc.returncode == 130, output
     assert f"raytrec tune --resume {out}" in output
     assert not (out / "best.yaml").exists()
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(tracking_uri=f"sqlite:///{tmp_path}/ml.db")
+    experiment = client.get_experiment_by_name("search").experiment_id
+    # Interrupted: the search's run and the trial cut short end KILLED, until resumed.
+    assert {r.info.status for r in client.search_runs([experiment])} == {"KILLED"}
 
     done = subprocess.run([*command, "--resume", str(out)], env=env, capture_output=True,
                           text=True, timeout=300)
@@ -186,11 +192,9 @@ def test_interrupted_search_resumes_where_it_stopped(tmp_path: Path) -> None:
         assert epochs == sorted(epochs) and len(set(epochs)) == len(epochs) - 1, name
     # The interrupted trial's tracked run went on where it stopped: one run per trial, under
     # the one run of the search, each epoch logged once.
-    from mlflow.tracking import MlflowClient
-
-    client = MlflowClient(tracking_uri=f"sqlite:///{tmp_path}/ml.db")
-    runs = client.search_runs([client.get_experiment_by_name("search").experiment_id])
+    runs = client.search_runs([experiment])
     [search] = [r for r in runs if "mlflow.parentRunId" not in r.data.tags]
+    assert search.info.status == "FINISHED"
     trials = [r for r in runs if r.data.tags.get("mlflow.parentRunId") == search.info.run_id]
     assert sorted(r.info.run_name for r in trials) == sorted(table["trial_id"])
     for run in trials:
