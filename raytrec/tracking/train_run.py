@@ -37,8 +37,8 @@ class TrainTracking:
         self.step = int(state.get("step", 0)) if same else 0
         run_id = state.get("run_id") if same else None
         log_dir = section.directory or str(self.run_dir / "tensorboard")
-        self.tracker: Tracker | None = open_tracker(
-            section, self.run_dir.name, experiment, where, log_dir, run_id,
+        self.tracker: Tracker | None = open_tracker(  # named as the user named the run
+            section, Path(where.rstrip("/")).name, experiment, where, log_dir, run_id,
             next_step=self.step + 1 if run_id else 0)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
