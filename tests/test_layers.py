@@ -21,6 +21,7 @@ LAYERS = [  # lowest first; a package imports from the layers below its own only
     {"tasks"},
     {"train"},
     {"run"},
+    {"tracking"},
     {"tune", "serve", "testing", "builtins", "api"},
     {"cluster"},
     {"cli"},

@@ -290,14 +290,14 @@ def _tune(args: argparse.Namespace, console: Console, target: Path) -> int:
         grid = run_search(search, resume=bool(args.resume))
         if search.interrupted():
             if plan.base.tracking.backend != "none":
-                from raytrec.tracking.tune_trials import TrialTracking
+                from raytrec.tune.tracking import TrialTracking
 
                 TrialTracking(plan, str(search.tune_dir.resolve())).interrupted()
             raise KeyboardInterrupt
         trials = collect(grid, plan)
         summary = write_outputs(trials, plan, search.tune_dir)
         if plan.base.tracking.backend != "none":
-            from raytrec.tracking.tune_trials import TrialTracking
+            from raytrec.tune.tracking import TrialTracking
 
             TrialTracking(plan, str(search.tune_dir.resolve())).tag_best(summary["trial_id"])
     with written(f"the search finished; its results are in {search.tune_dir}"):

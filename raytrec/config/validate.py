@@ -18,7 +18,6 @@ from raytrec.config.sections import (
 from raytrec.distance import DISTANCES
 from raytrec.errors import ConfigError, Problem, did_you_mean, unknown_name
 from raytrec.plugins import Registry
-from raytrec.tracking.tracker import backend_problems
 
 PLAIN_SECTIONS: dict[str, type[Any]] = {
     "split": SplitConfig,
@@ -49,10 +48,28 @@ def validate(config: dict[str, Any], registry: Registry, source: str = "config")
         resolved[section], built[section] = _plain(section, cls, config.get(section), problems)
     problems += _cross_checks(built)
     if built["tracking"] is not None:
-        problems += backend_problems(built["tracking"])
+        problems += _tracking_problems(built["tracking"])
     if problems:
         raise ConfigError(problems, source)
     return RunConfig(**resolved)
+
+
+# The package each tracking backend writes with, and the extra that installs it.
+TRACKING_EXTRAS = {"mlflow": ("mlflow", "raytrec[mlflow]"),
+                   "tensorboard": ("tensorboardX", "raytrec[tensorboard]")}
+
+
+def _tracking_problems(section: TrackingSection) -> list[Problem]:
+    """A backend whose package is not installed, naming the extra to install."""
+    if section.backend not in TRACKING_EXTRAS:
+        return []
+    module, extra = TRACKING_EXTRAS[section.backend]
+    try:
+        __import__(module)
+    except ImportError:
+        return [Problem("tracking.backend", f"{section.backend} needs the {module} package, "
+                        f"which is not installed: pip install '{extra}'")]
+    return []
 
 
 def _plugin(section: str, kind: str, value: Any, registry: Registry,

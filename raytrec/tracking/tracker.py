@@ -2,8 +2,9 @@
 
 A ``Tracker`` is one tracked run. Every call is best effort: the first failure is one
 warning, after which the tracker does nothing, so that a run never fails for its logging.
-Opening one that cannot start (the backend's package missing is an error naming the extra
-before anything runs; a server that is down or refuses, a warning) gives ``None``.
+Opening one that cannot start (a server that is down or refuses) gives ``None`` and a
+warning; a backend whose package is missing is a config problem naming the extra before
+anything runs (``config.validate``).
 """
 
 from __future__ import annotations
@@ -14,13 +15,8 @@ from collections.abc import Callable
 from typing import Any
 
 from raytrec.config.sections import TrackingSection
-from raytrec.errors import Problem
 
 logger = logging.getLogger(__name__)
-
-EXTRAS = {"mlflow": ("mlflow", "raytrec[mlflow]"), "tensorboard": ("tensorboardX",
-                                                                     "raytrec[tensorboard]")}
-
 
 class Tracker(ABC):
     """One tracked run. ``run_id`` names it for ``open_tracker(..., run_id=...)``."""
@@ -66,20 +62,6 @@ class Tracker(ABC):
 
     @abstractmethod
     def _finish(self, status: str) -> None: ...
-
-
-def backend_problems(section: TrackingSection) -> list[Problem]:
-    """The problem of a backend whose package is not installed, naming the extra to
-    install."""
-    if section.backend == "none":
-        return []
-    module, extra = EXTRAS[section.backend]
-    try:
-        __import__(module)
-    except ImportError:
-        return [Problem("tracking.backend", f"{section.backend} needs the {module} package, "
-                        f"which is not installed: pip install '{extra}'")]
-    return []
 
 
 def open_tracker(section: TrackingSection, name: str, experiment: str, where: str,

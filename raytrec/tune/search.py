@@ -132,8 +132,8 @@ def run_search(search: Search, resume: bool = False, live: bool = True) -> Any:
         warnings.filterwarnings("ignore", message="The reported value is ignored because this "
                                 "`step=", category=UserWarning)
 
-    from raytrec.tracking.tune_trials import TrialTracking
     from raytrec.tune.live import CompletionLog, LiveTable
+    from raytrec.tune.tracking import TrialTracking
 
     plan = search.plan
     resources = trial_resources(plan)
